@@ -1,0 +1,129 @@
+"""The simulator's control API (loopback only): phones send SMS, tests read what was sent.
+
+    POST /sms     {"from", "text", "order"?: "reverse" | [3,1,2], "drop"?: [2]} → 202 {parts, ref}
+    GET  /sent    every SMS the modem submitted, decoded and reassembled
+    GET  /state   registration, signal, storage, profile, counters
+    POST /reset   a new device with an empty SIM
+
+Bad requests get a 400 with a reason; nothing here echoes a stack trace.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from smscat.hwsim.engine import Output
+
+if TYPE_CHECKING:
+    from smscat.hwsim.service import Simulator
+
+MAX_TEXT = 1530  # ten GSM-7 parts; a longer "phone" message is a test mistake
+_SENDER = re.compile(r"^(\+?\d{1,20}|[A-Za-z0-9 ]{1,11})$")
+SIM_KEY: web.AppKey[Simulator] = web.AppKey("simulator")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class BadRequest(ValueError):
+    """The request cannot be done; the message says why (shown to the caller)."""
+
+
+def _int_list(value: object) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(n, int) and not isinstance(n, bool) for n in value
+    )
+
+
+def _bad(reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=400)
+
+
+@web.middleware
+async def _loopback_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    remote = request.remote or ""
+    try:
+        allowed = ipaddress.ip_address(remote).is_loopback
+    except ValueError:
+        allowed = False
+    if not allowed:
+        return web.json_response({"error": "the control API answers loopback only"}, status=403)
+    try:
+        return await handler(request)
+    except BadRequest as exc:
+        return _bad(str(exc))
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadRequest("body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    return body
+
+
+async def post_sms(request: web.Request) -> web.Response:
+    sim = request.app[SIM_KEY]
+    body = await _json_body(request)
+    unknown = set(body) - {"from", "text", "order", "drop"}
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    sender, text = body.get("from"), body.get("text")
+    if not isinstance(sender, str) or not _SENDER.match(sender):
+        raise BadRequest('"from" is a phone number (+8613…), a short code or up to 11 letters')
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
+        raise BadRequest(f'"text" is a string of at most {MAX_TEXT} characters')
+    order = body.get("order")
+    if not (order is None or order == "reverse" or _int_list(order)):
+        raise BadRequest('"order" is "reverse" or a list of part numbers')
+    drop = body.get("drop", [])
+    if not _int_list(drop):
+        raise BadRequest('"drop" is a list of part numbers')
+
+    def deliver() -> tuple[tuple[int, int], list[Output]]:
+        parts, ref, out = sim.engine.network_sms(sender, text, order=order, drop=drop)
+        return (parts, ref), out
+
+    try:
+        parts, ref = await sim.call(deliver)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    return web.json_response({"parts": parts, "ref": ref}, status=202)
+
+
+async def get_sent(request: web.Request) -> web.Response:
+    sim = request.app[SIM_KEY]
+    return web.json_response([m.as_json() for m in sim.engine.sent])
+
+
+async def get_state(request: web.Request) -> web.Response:
+    sim = request.app[SIM_KEY]
+    return web.json_response({**sim.engine.state(), "profile": sim.profile})
+
+
+async def post_reset(request: web.Request) -> web.Response:
+    sim = request.app[SIM_KEY]
+
+    def reset() -> tuple[None, list[Output]]:
+        sim.engine.reset()
+        return None, []
+
+    await sim.call(reset)
+    return web.json_response({"reset": True})
+
+
+def build_app(sim: Simulator) -> web.Application:
+    app = web.Application(middlewares=[_loopback_only], client_max_size=64 * 1024)
+    app[SIM_KEY] = sim
+    app.router.add_post("/sms", post_sms)
+    app.router.add_get("/sent", get_sent)
+    app.router.add_get("/state", get_state)
+    app.router.add_post("/reset", post_reset)
+    return app

@@ -1,0 +1,870 @@
+"""The simulated modem's AT command interpreter and its SIM, as a pure state machine.
+
+Bytes from the DTE go in (:meth:`SimModem.receive`); what a 3GPP 27.005/27.007 modem in PDU
+mode would put on the line comes out, as a list of byte strings with :class:`Delay` markers
+where a real modem would take time (the submit's round trip to the network). The "network"
+side (:meth:`SimModem.network_sms`) delivers SMS from phones to the SIM. No I/O, no asyncio;
+time comes from the ``now`` callable. The pty and the control API live in ``link.py`` and
+``control.py``. Behaviour follows the SIMCom SIM800/A7670 and Quectel EC25 AT manuals where
+they agree; where they differ, the choice is named in a comment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from enum import Enum
+from typing import Final, Literal
+
+from smscat.hwsim import pdu
+
+CTRL_Z: Final = 0x1A
+ESC: Final = 0x1B
+BACKSPACE: Final = 0x08
+MAX_LINE: Final = 1024  # a longer command line is discarded, as modems overflow their buffer
+MAX_TPDU: Final = 164  # 27.005: the longest SMS-SUBMIT TPDU in octets
+CHINA: Final = timezone(timedelta(hours=8))
+DUPLICATE_WINDOW: Final = timedelta(minutes=10)
+
+CMS_TEXT: Final[dict[int, str]] = {
+    300: "ME failure",
+    301: "SMS service of ME reserved",
+    302: "operation not allowed",
+    303: "operation not supported",
+    304: "invalid PDU mode parameter",
+    305: "invalid text mode parameter",
+    310: "SIM not inserted",
+    320: "memory failure",
+    321: "invalid memory index",
+    322: "memory full",
+    330: "SMSC address unknown",
+    331: "no network service",
+    332: "network timeout",
+    500: "unknown error",
+}
+CME_TEXT: Final[dict[int, str]] = {
+    3: "operation not allowed",
+    4: "operation not supported",
+    10: "SIM not inserted",
+    14: "SIM busy",
+    21: "invalid index",
+    30: "no network service",
+    50: "Incorrect parameters",
+    100: "unknown",
+    515: "Please wait, init or command processing in progress",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Delay:
+    """The modem is busy for ``seconds`` before the bytes that follow."""
+
+    seconds: float
+
+
+Output = bytes | Delay
+
+
+class Stat(Enum):
+    """Message status in storage (27.005 ``<stat>``)."""
+
+    REC_UNREAD = 0
+    REC_READ = 1
+    STO_UNSENT = 2
+    STO_SENT = 3
+
+
+@dataclass(slots=True)
+class StoredSms:
+    stat: Stat
+    pdu: bytes  # SMSC address field + TPDU, as +CMGR shows it
+    tpdu_length: int
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    manufacturer: str = "SIMCOM INCORPORATED"
+    model: str = "SIMCOM_SIM7600G-H"
+    revision: str = "LE20B04SIM7600G22"
+    imei: str = "867584030123454"  # a valid Luhn check digit
+    imsi: str = "460001234567890"
+    operator_long: str = "CHINA MOBILE"
+    operator_short: str = "CMCC"
+    operator_numeric: str = "46000"
+    smsc: str = "+8613800100500"
+
+
+@dataclass(slots=True)
+class Settings:
+    """What ATZ / a reboot puts back: the volatile settings of the modem."""
+
+    echo: bool = True
+    cmee: int = 0
+    cmgf: int = 0
+    cscs: str = "IRA"
+    cnmi: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)  # 27.007 power-up default
+    csmp: tuple[int, int, int, int] = (17, 167, 0, 0)
+    cmms: int = 0
+    creg_n: int = 0
+    cereg_n: int = 0
+    cops_format: int = 0
+    cpms: tuple[str, str, str] = ("SM", "SM", "SM")
+    csca: tuple[str, int] = ("+8613800100500", 145)
+
+
+@dataclass(slots=True)
+class SentPart:
+    to: str
+    text: str
+    concat: pdu.Concat | None
+    mr: int
+    srr: bool
+    accepted_at: datetime
+
+
+@dataclass(slots=True)
+class SentMessage:
+    """Parts the network accepted, grouped into the message they belong to."""
+
+    to: str
+    ref: int | None
+    total: int
+    parts: dict[int, str] = field(default_factory=dict)
+    mr: list[int] = field(default_factory=list)
+    duplicate_parts: int = 0
+    accepted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    last_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def complete(self) -> bool:
+        return len(self.parts) == self.total
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts.get(i, "") for i in range(1, self.total + 1))
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "to": self.to,
+            "text": self.text,
+            "parts": self.total,
+            "complete": self.complete,
+            "ref": self.ref,
+            "mr": list(self.mr),
+            "duplicate_parts": self.duplicate_parts,
+            "accepted_at": self.accepted_at.astimezone(UTC).isoformat(),
+        }
+
+
+class _Error(Exception):
+    """A command's final result is an error: ``kind`` is 'cms', 'cme' or 'plain'."""
+
+    def __init__(self, kind: Literal["cms", "cme", "plain"], code: int = 0) -> None:
+        super().__init__(kind, code)
+        self.kind = kind
+        self.code = code
+
+
+def _cms(code: int) -> _Error:
+    return _Error("cms", code)
+
+
+def _cme(code: int) -> _Error:
+    return _Error("cme", code)
+
+
+_PLAIN = _Error("plain")
+_EXTENDED = re.compile(r"([+^$][A-Z0-9]+)(=\?|\?|=)?", re.ASCII)
+_BASIC = re.compile(r"(&?[A-Z])(\d*)", re.ASCII)
+_CHARSETS: Final = ("IRA", "GSM", "UCS2", "HEX")
+_MEMORIES: Final = ("SM", "ME")
+
+
+class Store:
+    """One message memory (SM or ME) with a fixed number of slots."""
+
+    def __init__(self, slots: int, base: int) -> None:
+        self.slots = slots
+        self.base = base
+        self.messages: dict[int, StoredSms] = {}
+
+    @property
+    def used(self) -> int:
+        return len(self.messages)
+
+    def in_range(self, index: int) -> bool:
+        return self.base <= index < self.base + self.slots
+
+    def add(self, sms: StoredSms) -> int | None:
+        for index in range(self.base, self.base + self.slots):
+            if index not in self.messages:
+                self.messages[index] = sms
+                return index
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingPart:
+    """One SMS-DELIVER the network holds for the SIM."""
+
+    pdu: bytes  # SMSC field + TPDU
+    tpdu_length: int
+
+
+class SimModem:
+    """A modem with a SIM, registered on a network, speaking AT commands."""
+
+    def __init__(
+        self,
+        *,
+        now: Callable[[], datetime],
+        slots: int = 30,
+        index_base: int = 1,
+        send_latency: float = 0.0,
+        identity: Identity | None = None,
+    ) -> None:
+        self._now = now
+        self._slots = slots
+        self._index_base = index_base
+        self.send_latency = send_latency
+        self.identity = identity or Identity()
+        self.stores = {m: Store(slots, index_base) for m in _MEMORIES}
+        self.power_on()
+        self.sent: list[SentMessage] = []
+        self.counters: dict[str, int] = {"commands": 0, "cmgs_ok": 0, "cmgs_error": 0}
+        self.by_command: dict[str, int] = {}
+        self.mr = 0
+        self.concat_ref = 0
+        self.functionality = 1  # +CFUN: 1 full, 0 minimum, 4 radio off
+        self.network_up = True  # the network is reachable (a fault profile may take it away)
+        self.registered = True
+        self.csq = (20, 99)
+        self.pending: list[IncomingPart] = []  # the network holds these while storage is full
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def power_on(self) -> None:
+        """Power-up state: default settings, empty line buffer; storage survives (it is the SIM)."""
+        self.settings = Settings()
+        self._line = bytearray()
+        self._prompt: bytearray | None = None
+        self._prompt_length = 0
+        self._held_urcs: list[Output] = []
+
+    def reset(self) -> None:
+        """Everything back to a new device with an empty SIM (control API ``POST /reset``)."""
+        self.stores = {m: Store(self._slots, self._index_base) for m in _MEMORIES}
+        self.power_on()
+        self.sent.clear()
+        self.counters = {"commands": 0, "cmgs_ok": 0, "cmgs_error": 0}
+        self.by_command.clear()
+        self.pending.clear()
+        self.mr = 0
+        self.concat_ref = 0
+        self.functionality = 1
+        self.network_up = True
+        self.registered = True
+
+    # -- DTE side --------------------------------------------------------------------------
+
+    def receive(self, data: bytes) -> list[Output]:
+        """Feed bytes written by the DTE; return what the modem writes back."""
+        out: list[Output] = []
+        for byte in data:
+            if self._prompt is not None:
+                out.extend(self._prompt_byte(byte))
+            else:
+                out.extend(self._line_byte(byte))
+        return _coalesce(out)
+
+    def _line_byte(self, byte: int) -> list[Output]:
+        out: list[Output] = []
+        if self.settings.echo:
+            out.append(bytes([byte]))
+        if byte == 0x0D:
+            line = bytes(self._line)
+            self._line.clear()
+            out.extend(self._command_line(line))
+        elif byte == 0x0A:
+            pass  # a DTE that ends lines with CR LF: the LF is noise
+        elif byte == BACKSPACE:
+            del self._line[-1:]
+        elif len(self._line) < MAX_LINE:
+            self._line.append(byte)
+        else:
+            self._line.clear()
+        return out
+
+    def _prompt_byte(self, byte: int) -> list[Output]:
+        assert self._prompt is not None
+        if byte == CTRL_Z:
+            body = bytes(self._prompt)
+            self._prompt = None
+            return self._finish(self._submit(body))
+        if byte == ESC:
+            # 27.005 §3.5.1: ESC cancels the send; SIM800 and EC25 answer OK.
+            self._prompt = None
+            return self._finish([b"\r\nOK\r\n"])
+        out: list[Output] = [bytes([byte])] if self.settings.echo else []
+        if byte not in (0x0D, 0x0A) and len(self._prompt) < 2 * (MAX_TPDU + 12):
+            self._prompt.append(byte)
+        return out
+
+    def _finish(self, out: list[Output]) -> list[Output]:
+        held, self._held_urcs = self._held_urcs, []
+        return [*out, *held]
+
+    def _command_line(self, raw: bytes) -> list[Output]:
+        text = raw.decode("latin-1").strip()
+        if not text:
+            return []
+        if text[:2].upper() != "AT":
+            return []  # modems ignore what does not start with AT (line noise, stray bytes)
+        body = text[2:]
+        blocks: list[bytes] = []
+        try:
+            for name, op, args in _split_commands(body):
+                self.counters["commands"] += 1
+                self.by_command[name] = self.by_command.get(name, 0) + 1
+                result = self._dispatch(name, op, args) if name[0] in "+^$" else self._basic(
+                    name, op
+                )
+                if isinstance(result, _Prompt):
+                    return [*blocks, b"\r\n> "]
+                if result:
+                    blocks.append(b"\r\n" + b"".join(line + b"\r\n" for line in result))
+        except _Error as err:
+            return [*blocks, self._error_bytes(err)]
+        return [*blocks, b"\r\nOK\r\n"]
+
+    def _error_bytes(self, err: _Error) -> bytes:
+        if err.kind == "cms":
+            text = CMS_TEXT.get(err.code, "unknown error")
+            detail = text if self.settings.cmee == 2 else str(err.code)
+            return f"\r\n+CMS ERROR: {detail}\r\n".encode()
+        if err.kind == "cme" and self.settings.cmee:
+            text = CME_TEXT.get(err.code, "unknown")
+            detail = text if self.settings.cmee == 2 else str(err.code)
+            return f"\r\n+CME ERROR: {detail}\r\n".encode()
+        return b"\r\nERROR\r\n"
+
+    # -- commands --------------------------------------------------------------------------
+
+    def _dispatch(self, name: str, op: str, args: list[str]) -> list[bytes] | _Prompt:
+        handler = _HANDLERS.get(name)
+        if handler is None:
+            raise _PLAIN
+        return handler(self, op, args)
+
+    def _basic(self, name: str, value: str) -> list[bytes]:
+        s = self.settings
+        if name == "E" and value in ("", "0", "1"):
+            s.echo = value == "1"
+            return []
+        if name in ("Z", "&F") and value in ("", "0"):
+            self.power_on()
+            return []
+        if name == "I" and value in ("", "0"):
+            i = self.identity
+            return [i.manufacturer.encode(), i.model.encode(), f"Revision: {i.revision}".encode()]
+        if (name == "V" and value in ("", "1")) or (name == "Q" and value in ("", "0")):
+            return []  # verbose result codes, results not suppressed: the only modes simulated
+        raise _PLAIN
+
+    def cmd_cmee(self, op: str, args: list[str]) -> list[bytes]:
+        return self._setting("+CMEE", op, args, [(0, 2)], "cmee")
+
+    def cmd_cmgf(self, op: str, args: list[str]) -> list[bytes]:
+        return self._setting("+CMGF", op, args, [(0, 1)], "cmgf", test="(0,1)")
+
+    def cmd_cmms(self, op: str, args: list[str]) -> list[bytes]:
+        return self._setting("+CMMS", op, args, [(0, 2)], "cmms")
+
+    def cmd_creg(self, op: str, args: list[str]) -> list[bytes]:
+        if op == "?":
+            return [self._registration_line("+CREG", self.settings.creg_n, lte=False)]
+        return self._setting("+CREG", op, args, [(0, 2)], "creg_n")
+
+    def cmd_cereg(self, op: str, args: list[str]) -> list[bytes]:
+        if op == "?":
+            return [self._registration_line("+CEREG", self.settings.cereg_n, lte=True)]
+        return self._setting("+CEREG", op, args, [(0, 2)], "cereg_n")
+
+    def _registration_line(self, name: str, n: int, *, lte: bool) -> bytes:
+        stat = 1 if self.registered else 0
+        line = f"{name}: {n},{stat}"
+        if n == 2 and self.registered:
+            line += ',"1A2B","0C3D4E5F",7' if lte else ',"1A2B","4E5F"'
+        return line.encode()
+
+    def _setting(
+        self,
+        name: str,
+        op: str,
+        args: list[str],
+        ranges: Sequence[tuple[int, int]],
+        attr: str,
+        test: str | None = None,
+    ) -> list[bytes]:
+        if op == "=?":
+            shown = test or ",".join(f"({lo}-{hi})" for lo, hi in ranges)
+            return [f"{name}: {shown}".encode()]
+        if op == "?":
+            return [f"{name}: {getattr(self.settings, attr)}".encode()]
+        if op == "=":
+            values = _ints(args, ranges)
+            setattr(self.settings, attr, values[0])
+            return []
+        raise _PLAIN
+
+    def cmd_cnmi(self, op: str, args: list[str]) -> list[bytes]:
+        if op == "=?":
+            return [b"+CNMI: (0-3),(0-3),(0,2),(0-2),(0,1)"]
+        if op == "?":
+            return [("+CNMI: " + ",".join(map(str, self.settings.cnmi))).encode()]
+        if op == "=":
+            current = list(self.settings.cnmi)
+            ranges = [(0, 3), (0, 3), (0, 3), (0, 2), (0, 1)]
+            if not 1 <= len(args) <= 5:
+                raise _cms(303) if len(args) > 5 else _PLAIN
+            for i, arg in enumerate(args):
+                if arg != "":
+                    current[i] = _ints([arg], [ranges[i]])[0]
+            self.settings.cnmi = (current[0], current[1], current[2], current[3], current[4])
+            return []
+        raise _PLAIN
+
+    def cmd_csmp(self, op: str, args: list[str]) -> list[bytes]:
+        if op == "?":
+            return [("+CSMP: " + ",".join(map(str, self.settings.csmp))).encode()]
+        if op == "=?":
+            return []  # 27.005: test command answers OK only
+        if op == "=" and 1 <= len(args) <= 4:
+            current = list(self.settings.csmp)
+            for i, arg in enumerate(args):
+                if arg != "":
+                    current[i] = _ints([arg], [(0, 255)])[0]
+            self.settings.csmp = (current[0], current[1], current[2], current[3])
+            return []
+        raise _PLAIN
+
+    def cmd_cscs(self, op: str, args: list[str]) -> list[bytes]:
+        if op == "=?":
+            return [("+CSCS: (" + ",".join(f'"{c}"' for c in _CHARSETS) + ")").encode()]
+        if op == "?":
+            return [f'+CSCS: "{self.settings.cscs}"'.encode()]
+        if op == "=" and len(args) == 1 and _unquote(args[0]).upper() in _CHARSETS:
+            self.settings.cscs = _unquote(args[0]).upper()
+            return []
+        raise _cme(4) if op == "=" else _PLAIN
+
+    def cmd_csca(self, op: str, args: list[str]) -> list[bytes]:
+        if op == "?":
+            number, kind = self.settings.csca
+            return [f'+CSCA: "{number}",{kind}'.encode()]
+        if op == "=?":
+            return []
+        if op == "=" and 1 <= len(args) <= 2 and re.fullmatch(r"\+?\d{3,20}", _unquote(args[0])):
+            number = _unquote(args[0])
+            kind = _ints(args[1:], [(128, 255)])[0] if len(args) == 2 else (
+                145 if number.startswith("+") else 129
+            )
+            self.settings.csca = (number, kind)
+            return []
+        raise _cms(304) if op == "=" else _PLAIN
+
+    def cmd_cfun(self, op: str, args: list[str]) -> list[bytes]:
+        if op == "=?":
+            return [b"+CFUN: (0,1,4),(0-1)"]
+        if op == "?":
+            return [f"+CFUN: {self.functionality}".encode()]
+        if op == "=" and 1 <= len(args) <= 2:
+            fun = _ints(args[:1], [(0, 4)])[0]
+            if fun not in (0, 1, 4):
+                raise _cme(50)
+            reset = len(args) == 2 and _ints(args[1:], [(0, 1)])[0] == 1
+            self.functionality = fun
+            self.registered = fun == 1 and self.network_up
+            if reset:
+                self.power_on()
+            return []
+        raise _PLAIN
+
+    def cmd_cpin(self, op: str, args: list[str]) -> list[bytes]:
+        if op == "?":
+            return [b"+CPIN: READY"]
+        if op == "=?":
+            return []
+        raise _cme(3)  # no PIN is pending: entering one is not allowed
+
+    def cmd_csq(self, op: str, args: list[str]) -> list[bytes]:
+        if op == "=?":
+            return [b"+CSQ: (0-31,99),(0-7,99)"]
+        if op == "":
+            rssi, ber = self.csq if self.registered else (99, 99)
+            return [f"+CSQ: {rssi},{ber}".encode()]
+        raise _PLAIN
+
+    def cmd_cops(self, op: str, args: list[str]) -> list[bytes]:
+        i = self.identity
+        if op == "=?":
+            return [
+                f'+COPS: (2,"{i.operator_long}","{i.operator_short}","{i.operator_numeric}",7)'
+                ",,(0-4),(0-2)".encode()
+            ]
+        if op == "?":
+            if not self.registered:
+                return [b"+COPS: 0"]
+            name = (i.operator_long, i.operator_short, i.operator_numeric)[
+                self.settings.cops_format
+            ]
+            return [f'+COPS: 0,{self.settings.cops_format},"{name}",7'.encode()]
+        if op == "=" and args:
+            mode = _ints(args[:1], [(0, 4)])[0]
+            if mode == 3 and len(args) >= 2:
+                self.settings.cops_format = _ints(args[1:2], [(0, 2)])[0]
+                return []
+            if mode in (0, 1, 4) or (mode == 2 and len(args) == 1):
+                return []
+            raise _cme(3)
+        raise _PLAIN
+
+    def _identity_line(self, value: str, op: str) -> list[bytes]:
+        if op == "=?":
+            return []
+        if op == "":
+            return [value.encode()]
+        raise _PLAIN
+
+    def cmd_cgmi(self, op: str, args: list[str]) -> list[bytes]:
+        return self._identity_line(self.identity.manufacturer, op)
+
+    def cmd_cgmm(self, op: str, args: list[str]) -> list[bytes]:
+        return self._identity_line(self.identity.model, op)
+
+    def cmd_cgmr(self, op: str, args: list[str]) -> list[bytes]:
+        return self._identity_line(f"+CGMR: {self.identity.revision}", op)
+
+    def cmd_cgsn(self, op: str, args: list[str]) -> list[bytes]:
+        return self._identity_line(self.identity.imei, op)
+
+    def cmd_cimi(self, op: str, args: list[str]) -> list[bytes]:
+        return self._identity_line(self.identity.imsi, op)
+
+    # -- SMS storage -------------------------------------------------------------------------
+
+    def _memory(self, which: int) -> Store:
+        return self.stores[self.settings.cpms[which]]
+
+    def cmd_cpms(self, op: str, args: list[str]) -> list[bytes]:
+        memories = "(" + ",".join(f'"{m}"' for m in _MEMORIES) + ")"
+        if op == "=?":
+            return [f"+CPMS: {memories},{memories},{memories}".encode()]
+        if op == "?":
+            parts = [f'"{m}",{self.stores[m].used},{self.stores[m].slots}' for m in self.settings.cpms]
+            return [("+CPMS: " + ",".join(parts)).encode()]
+        if op == "=" and 1 <= len(args) <= 3:
+            chosen = [_unquote(a).upper() for a in args]
+            if any(m not in _MEMORIES for m in chosen):
+                raise _cms(302)
+            current = list(self.settings.cpms)
+            current[: len(chosen)] = chosen
+            self.settings.cpms = (current[0], current[1], current[2])
+            counts = [f"{self.stores[m].used},{self.stores[m].slots}" for m in current]
+            return [("+CPMS: " + ",".join(counts)).encode()]
+        raise _PLAIN
+
+    def cmd_cmgl(self, op: str, args: list[str]) -> list[bytes]:
+        if self.settings.cmgf == 1:
+            raise _cms(303)  # text mode SMS commands are the simulator's part 2
+        if op == "=?":
+            return [b"+CMGL: (0-4)"]
+        if op == "":
+            args, op = ["0"], "="  # 27.005: the default <stat> is "received unread"
+        if op != "=" or len(args) != 1:
+            raise _PLAIN
+        if not args[0].isdigit():
+            raise _cms(304)
+        wanted = _ints(args, [(0, 4)])[0]
+        store = self._memory(0)
+        lines: list[bytes] = []
+        for index in sorted(store.messages):
+            sms = store.messages[index]
+            if wanted != 4 and sms.stat.value != wanted:
+                continue
+            lines.append(f"+CMGL: {index},{sms.stat.value},,{sms.tpdu_length}".encode())
+            lines.append(sms.pdu.hex().upper().encode())
+            if sms.stat is Stat.REC_UNREAD:
+                sms.stat = Stat.REC_READ
+        return lines
+
+    def cmd_cmgr(self, op: str, args: list[str]) -> list[bytes]:
+        if self.settings.cmgf == 1:
+            raise _cms(303)
+        if op == "=?":
+            return []
+        if op != "=" or len(args) != 1 or not args[0].isdigit():
+            raise _PLAIN
+        store = self._memory(0)
+        index = int(args[0])
+        if not store.in_range(index):
+            raise _cms(321)
+        sms = store.messages.get(index)
+        if sms is None:
+            return []  # an empty slot: SIM800 and EC25 answer a bare OK
+        line = f"+CMGR: {sms.stat.value},,{sms.tpdu_length}".encode()
+        if sms.stat is Stat.REC_UNREAD:
+            sms.stat = Stat.REC_READ
+        return [line, sms.pdu.hex().upper().encode()]
+
+    def cmd_cmgd(self, op: str, args: list[str]) -> list[bytes]:
+        store = self._memory(0)
+        if op == "=?":
+            used = ",".join(str(i) for i in sorted(store.messages))
+            return [f"+CMGD: ({used}),(0-4)".encode()]
+        if op != "=" or not 1 <= len(args) <= 2 or not all(a.isdigit() for a in args):
+            raise _PLAIN
+        index = int(args[0])
+        flag = _ints(args[1:], [(0, 4)])[0] if len(args) == 2 else 0
+        doomed = {
+            0: (),
+            1: (Stat.REC_READ,),
+            2: (Stat.REC_READ, Stat.STO_SENT),
+            3: (Stat.REC_READ, Stat.STO_SENT, Stat.STO_UNSENT),
+            4: tuple(Stat),
+        }[flag]
+        if flag == 0:
+            if not store.in_range(index):
+                raise _cms(321)
+            store.messages.pop(index, None)
+        else:
+            for i in [i for i, m in store.messages.items() if m.stat in doomed]:
+                del store.messages[i]
+        self._held_urcs.extend(self._release_pending())
+        return []
+
+    # -- submit ------------------------------------------------------------------------------
+
+    def cmd_cmgs(self, op: str, args: list[str]) -> list[bytes] | _Prompt:
+        if self.settings.cmgf == 1:
+            raise _cms(303)
+        if op == "=?":
+            return []
+        if op != "=" or len(args) != 1 or not args[0].isdigit():
+            raise _PLAIN
+        length = int(args[0])
+        if not 1 <= length <= MAX_TPDU:
+            raise _cms(304)
+        self._prompt = bytearray()
+        self._prompt_length = length
+        return _Prompt()
+
+    def _submit(self, body: bytes) -> list[Output]:
+        try:
+            data = bytes.fromhex(body.decode("ascii"))
+            smsc, tpdu = pdu.split_smsc(data)
+            if len(tpdu) != self._prompt_length:
+                raise pdu.PduError(
+                    f"declared length {self._prompt_length} but TPDU has {len(tpdu)} octets"
+                )
+            submit = pdu.decode_submit(tpdu)
+        except (ValueError, UnicodeDecodeError):
+            self.counters["cmgs_error"] += 1
+            return [self._error_bytes(_cms(304))]
+        if not self.registered:
+            self.counters["cmgs_error"] += 1
+            return [Delay(self.send_latency), self._error_bytes(_cms(331))]
+        mr = self.mr
+        self.mr = (self.mr + 1) & 0xFF
+        self.counters["cmgs_ok"] += 1
+        self._record_sent(
+            SentPart(submit.da, submit.text, submit.concat, mr, submit.srr, self._now())
+        )
+        reply = f"\r\n+CMGS: {mr}\r\n\r\nOK\r\n".encode()
+        return [Delay(self.send_latency), reply] if self.send_latency else [reply]
+
+    def _record_sent(self, part: SentPart) -> None:
+        concat = part.concat
+        ref, total, seq = (concat.ref, concat.total, concat.seq) if concat else (None, 1, 1)
+        message = None
+        if concat is not None:
+            for candidate in reversed(self.sent):
+                if (candidate.to, candidate.ref, candidate.total) != (part.to, ref, total):
+                    continue
+                fresh = part.accepted_at - candidate.last_at <= DUPLICATE_WINDOW
+                if not candidate.complete or (seq in candidate.parts and fresh):
+                    message = candidate
+                break
+        if message is None:
+            message = SentMessage(
+                part.to, ref, total, accepted_at=part.accepted_at, last_at=part.accepted_at
+            )
+            self.sent.append(message)
+        if seq in message.parts:
+            message.duplicate_parts += 1
+        message.parts[seq] = part.text
+        message.mr.append(part.mr)
+        message.last_at = part.accepted_at
+
+    # -- network side ----------------------------------------------------------------------
+
+    def network_sms(
+        self,
+        sender: str,
+        text: str,
+        *,
+        order: Sequence[int] | Literal["reverse"] | None = None,
+        drop: Iterable[int] = (),
+    ) -> tuple[int, int, list[Output]]:
+        """A phone sends ``text`` to this SIM: returns ``(parts, ref, modem output)``.
+
+        ``order`` lists part numbers (1-based) in the order the network delivers them, or
+        says "reverse";
+        ``drop`` names parts the network loses.
+        """
+        self.concat_ref = (self.concat_ref + 1) & 0xFF
+        ref = self.concat_ref
+        tpdus = pdu.deliver_parts(sender, text, self._now().astimezone(CHINA), ref)
+        natural = list(range(1, len(tpdus) + 1))
+        sequence = natural if order is None else natural[::-1] if order == "reverse" else list(order)
+        if sorted(sequence) != natural:
+            raise ValueError(f"order must be a permutation of 1..{len(tpdus)}")
+        lost = set(drop)
+        smsc = pdu.encode_smsc(self.identity.smsc)
+        for seq in sequence:
+            if seq not in lost:
+                tpdu = tpdus[seq - 1]
+                self.pending.append(IncomingPart(smsc + tpdu, len(tpdu)))
+        urcs = self._release_pending()
+        if self._prompt is not None:
+            self._held_urcs.extend(urcs)
+            return len(tpdus), ref, []
+        return len(tpdus), ref, urcs
+
+    def _release_pending(self) -> list[Output]:
+        """Deliver what the network holds, as far as storage allows; return the URCs."""
+        mode, mt = self.settings.cnmi[0], self.settings.cnmi[1]
+        out: list[Output] = []
+        while self.pending:
+            part = self.pending[0]
+            if mt == 2:
+                self.pending.pop(0)
+                if mode:
+                    out.append(f"\r\n+CMT: ,{part.tpdu_length}\r\n".encode())
+                    out.append(part.pdu.hex().upper().encode() + b"\r\n")
+                continue
+            memory = self.settings.cpms[2]
+            index = self.stores[memory].add(StoredSms(Stat.REC_UNREAD, part.pdu, part.tpdu_length))
+            if index is None:
+                break  # storage full: the network keeps the rest and retries later
+            self.pending.pop(0)
+            if mode and mt in (1, 3):
+                out.append(f'\r\n+CMTI: "{memory}",{index}\r\n'.encode())
+        return out
+
+    def state(self) -> dict[str, object]:
+        store = self.stores[self.settings.cpms[2]]
+        return {
+            "registration": "registered" if self.registered else "not-registered",
+            "csq": self.csq[0] if self.registered else 99,
+            "storage": {"used": store.used, "total": store.slots},
+            "pending": len(self.pending),
+            "counters": {**self.counters, "by_command": dict(self.by_command)},
+        }
+
+
+class _Prompt:
+    """A command that switched the modem to the ``> `` prompt."""
+
+
+Handler = Callable[[SimModem, str, list[str]], "list[bytes] | _Prompt"]
+_HANDLERS: dict[str, Handler] = {
+    "+" + name.removeprefix("cmd_").upper(): method
+    for name, method in vars(SimModem).items()
+    if name.startswith("cmd_")
+}
+
+
+def _split_commands(body: str) -> list[tuple[str, str, list[str]]]:
+    """``E0+CMEE=1;+CSQ`` → ``[("E", "0", []), ("+CMEE", "=", ["1"]), ("+CSQ", "", [])]``.
+
+    Basic commands come back as ``(letter, digits, [])``; they are dispatched by ``_basic``.
+    """
+    commands: list[tuple[str, str, list[str]]] = []
+    rest = body
+    while rest:
+        if rest[0] == ";":
+            rest = rest[1:]
+            continue
+        upper = rest.upper()
+        match = _EXTENDED.match(upper)
+        if match:
+            name, op = match.group(1), match.group(2) or ""
+            rest = rest[match.end() :]
+            args_text, rest = _take_args(rest)
+            args = _split_args(args_text) if op == "=" else []
+            if op != "=" and args_text.strip():
+                raise _PLAIN
+            commands.append((name, op, args))
+            continue
+        match = _BASIC.match(upper)
+        if not match:
+            raise _PLAIN
+        commands.append((match.group(1), match.group(2), []))
+        rest = rest[match.end() :]
+    return commands
+
+
+def _take_args(text: str) -> tuple[str, str]:
+    quoted = False
+    for i, ch in enumerate(text):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ";" and not quoted:
+            return text[:i], text[i + 1 :]
+    if quoted:
+        raise _PLAIN
+    return text, ""
+
+
+def _split_args(text: str) -> list[str]:
+    args, current, quoted = [], "", False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+            current += ch
+        elif ch == "," and not quoted:
+            args.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    args.append(current.strip())
+    return args
+
+
+def _unquote(arg: str) -> str:
+    return arg[1:-1] if len(arg) >= 2 and arg[0] == arg[-1] == '"' else arg
+
+
+def _ints(args: Sequence[str], ranges: Sequence[tuple[int, int]]) -> list[int]:
+    if len(args) != len(ranges):
+        raise _cme(50)
+    values = []
+    for arg, (lo, hi) in zip(args, ranges, strict=True):
+        if not arg.isdigit() or not lo <= int(arg) <= hi:
+            raise _cme(50)
+        values.append(int(arg))
+    return values
+
+
+def _coalesce(out: list[Output]) -> list[Output]:
+    """Join adjacent byte strings so each write to the line is one chunk."""
+    merged: list[Output] = []
+    for item in out:
+        if isinstance(item, bytes) and merged and isinstance(merged[-1], bytes):
+            merged[-1] = merged[-1] + item
+        elif not (isinstance(item, bytes) and not item):
+            merged.append(item)
+    return merged

@@ -1,0 +1,147 @@
+"""The ``smscat`` command line. Outer ring: parses arguments and hands over to the app.
+
+Exit codes: 0 success, 1 runtime failure, 2 bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from smscat.relay.config import ConfigError, Settings, load_config
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="smscat",
+        description="Masked SMS consultation relay over GSM/LTE USB modems (短信猫).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "-c", "--config", type=Path, default=Path("config.yaml"),
+            help="configuration file (default: ./config.yaml)",
+        )
+        return p
+
+    with_config(sub.add_parser("run", help="run the relay daemon (modems, database, web)"))
+    check = with_config(sub.add_parser("check-config", help="validate a configuration file"))
+    check.add_argument("--show", action="store_true", help="print the effective configuration")
+
+    sim = sub.add_parser("sim", help="run one simulated GSM modem on a pseudo-terminal")
+    sim.add_argument("--link", type=Path, required=True, help="symlink to create for the pty")
+    sim.add_argument(
+        "--control", default="127.0.0.1:0", metavar="HOST:PORT",
+        help="control API address, loopback only (port 0 picks a free one)",
+    )
+    sim.add_argument("--port-file", type=Path, help="write the control port number here")
+    sim.add_argument("--profile", default="generic", help="fault profile (default: generic)")
+    sim.add_argument("--send-latency", type=float, default=0.0, metavar="S",
+                     help="seconds each AT+CMGS takes")
+    sim.add_argument("--slots", type=int, default=30, help="SIM message slots (default 30)")
+    sim.add_argument("--index-base", type=int, choices=(0, 1), default=1,
+                     help="first storage index: 1 like SIM800, 0 like EC25")
+    return parser
+
+
+def _load(path: Path) -> Settings | None:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"smscat: {exc}", file=sys.stderr)
+        return None
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    settings = _load(args.config)
+    if settings is None:
+        return EXIT_USAGE
+    if args.show:
+        from smscat.relay.config import dump_effective
+
+        print(dump_effective(settings))
+    print(
+        f"{args.config}: ok ({len(settings.modems)} modem(s), {len(settings.experts)} expert(s),"
+        f" database {settings.storage.path})"
+    )
+    return EXIT_OK
+
+
+def _control_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError("--control is HOST:PORT, e.g. 127.0.0.1:0")
+    if not ipaddress.ip_address(host).is_loopback:
+        raise ValueError("--control must be a loopback address (127.0.0.1 or ::1)")
+    return host, int(port)
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _run_sim(args: argparse.Namespace, host: str, port: int) -> None:
+    from smscat.hwsim.service import SimOptions, running
+
+    options = SimOptions(
+        link=args.link.absolute(), control_host=host, control_port=port,
+        profile=args.profile, send_latency=args.send_latency,
+        slots=args.slots, index_base=args.index_base,
+    )
+    async with running(options) as sim:
+        actual_port = sim.control_url.rsplit(":", 1)[1]
+        if args.port_file:
+            args.port_file.write_text(actual_port + "\n", encoding="utf-8")
+        print(f"READY link={sim.link} control={sim.control_url}", flush=True)
+        await _until_signalled()
+
+
+def _sim(args: argparse.Namespace) -> int:
+    try:
+        host, port = _control_address(args.control)
+    except ValueError as exc:
+        print(f"smscat sim: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.profile != "generic":
+        print(f"smscat sim: unknown profile {args.profile!r} (known: generic)", file=sys.stderr)
+        return EXIT_USAGE
+    asyncio.run(_run_sim(args, host, port))
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = _load(args.config)
+    if settings is None:
+        return EXIT_USAGE
+    from smscat.relay.app import serve
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(settings, stop=_until_signalled))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"run": _run, "check-config": _check_config, "sim": _sim}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

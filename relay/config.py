@@ -1,0 +1,222 @@
+"""config.yaml → frozen, validated settings.
+
+Outer ring of the relay: it may import anything. Loading never half-succeeds: either every key
+is valid or :class:`ConfigError` lists each offending key by its YAML path with the reason.
+Precedence: ``SMSCAT_…`` environment variables (``__`` between nested keys, JSON for lists)
+over the file over the defaults. Relative paths resolve against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from smscat.modem.address import AddressError, is_short_code, normalise
+
+ENV_PREFIX = "SMSCAT_"
+_SLUG = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+Slug = Annotated[str, Field(pattern=_SLUG, description="lower-case id: letters, digits, - _")]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``problems`` are ``(yaml_path, reason)`` pairs."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  {path}: {reason}" for path, reason in problems)
+        super().__init__(f"{source}: invalid configuration\n{lines}")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SimOptions(_Frozen):
+    """Options of the built-in simulator, used when ``port: sim``."""
+
+    profile: str = "generic"
+    send_latency: float = Field(0.0, ge=0, le=120, description="seconds per AT+CMGS")
+    storage_slots: int = Field(30, ge=1, le=255)
+    index_base: Literal[0, 1] = 1
+
+
+class ModemConfig(_Frozen):
+    id: Slug
+    port: str = Field(description="/dev/serial/by-id/…, /dev/pts/N, socket://host:port, or sim")
+    baudrate: int = Field(115200, gt=0)
+    sim: SimOptions = SimOptions()
+
+    @field_validator("port")
+    @classmethod
+    def _port_form(cls, value: str) -> str:
+        if value == "sim" or value.startswith("/") or value.startswith("socket://"):
+            if value.startswith("socket://") and not re.fullmatch(
+                r"socket://[^:/\s]+:\d{1,5}", value
+            ):
+                raise ValueError("a socket URL looks like socket://host:port")
+            return value
+        raise ValueError(
+            "expected an absolute device path (/dev/serial/by-id/…), socket://host:port, or sim"
+        )
+
+
+def _mobile(value: str) -> str:
+    try:
+        number = normalise(value)
+    except AddressError as exc:
+        raise ValueError(str(exc)) from None
+    if is_short_code(number):
+        raise ValueError("an expert's phone must be a full mobile number, not a short code")
+    return number
+
+
+class ExpertConfig(_Frozen):
+    id: Slug
+    name: str = Field(min_length=1, max_length=40)
+    title: str = Field(min_length=1, max_length=40)
+    department: str = Field(min_length=1, max_length=60)
+    phone: str = Field(description="the expert's mobile; stored as E.164, never shown")
+    specialty: str | None = Field(None, max_length=200)
+
+    _phone = field_validator("phone")(lambda cls, v: _mobile(v))
+
+    def __repr_args__(self) -> Any:  # the phone number never reaches a repr
+        return [(k, v) for k, v in super().__repr_args__() if k != "phone"]
+
+
+class StorageConfig(_Frozen):
+    path: Path = Path("var/smscat.db")
+
+
+class WebConfig(_Frozen):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    secret_key: SecretStr | None = Field(
+        None, description="32+ characters for session cookies; generated per run when absent"
+    )
+
+
+class DepartmentConfig(_Frozen):
+    name: str = Field("专家咨询", min_length=1, max_length=60)
+    hospital: str | None = Field(None, max_length=60)
+
+
+class Settings(BaseSettings):
+    """Everything smscat reads from config.yaml."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        nested_model_default_partial_update=True,
+    )
+
+    department: DepartmentConfig = DepartmentConfig()
+    modems: list[ModemConfig] = Field(default_factory=list)
+    experts: list[ExpertConfig] = Field(default_factory=list)
+    storage: StorageConfig = StorageConfig()
+    web: WebConfig = WebConfig()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's content arrives as init kwargs; the environment wins over it.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Settings:
+        for section, items in (("modems", self.modems), ("experts", self.experts)):
+            seen: set[str] = set()
+            for item in items:
+                if item.id in seen:
+                    raise ValueError(f"{section}: id {item.id!r} appears twice")
+                seen.add(item.id)
+        phones = [e.phone for e in self.experts]
+        if len(set(phones)) != len(phones):
+            raise ValueError("experts: two experts share one phone number")
+        return self
+
+    def resolve_paths(self, base: Path) -> Settings:
+        """Return a copy whose relative paths are taken from ``base`` (the config's folder)."""
+        path = self.storage.path
+        if path.is_absolute():
+            return self
+        storage = self.storage.model_copy(update={"path": (base / path).resolve()})
+        return self.model_copy(update={"storage": storage})
+
+
+def _yaml_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _reason(error: Mapping[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key (not a setting smscat knows; check the spelling)"
+    if error["type"] == "missing":
+        return "required key is missing"
+    msg = str(error["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def load_config(path: Path | str) -> Settings:
+    """Read, validate and resolve ``path``; raise :class:`ConfigError` naming each bad key."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(source, [("(file)", exc.strerror or "cannot be read")]) from None
+    except UnicodeDecodeError:
+        raise ConfigError(source, [("(file)", "not UTF-8 text")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(source, [(where, str(problem))]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, [("(top level)", "expected a mapping of settings")])
+    try:
+        settings = Settings(**{str(k): v for k, v in data.items()})
+    except ValidationError as exc:
+        problems = [(_yaml_path(tuple(e["loc"])), _reason(e)) for e in exc.errors()]
+        raise ConfigError(source, problems) from None
+    return settings.resolve_paths(path.resolve().parent)
+
+
+def dump_effective(settings: Settings) -> str:
+    """The effective configuration as JSON with secrets and phone numbers hidden."""
+    data = settings.model_dump(mode="json")
+    for expert in data["experts"]:
+        expert["phone"] = "(hidden)"
+    return json.dumps(data, ensure_ascii=False, indent=2)

@@ -1,0 +1,216 @@
+"""The SQLite database: one writer connection, numbered migrations, serialised transactions.
+
+Storage persists and answers queries; it makes no business decisions. Every write runs inside
+``async with db.transaction()`` (``BEGIN IMMEDIATE``), one at a time, on the single connection,
+so concurrent writers queue in Python instead of failing with SQLITE_BUSY.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, Self
+
+import aiosqlite
+
+from smscat.storage.errors import MigrationError, NotFound
+
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+EXPERT_CONFIG_FIELDS = ("name", "title", "department", "phone", "specialty")
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """``(version, name, sql)`` for every bundled migration, in order."""
+    found = []
+    for entry in resources.files("smscat.storage.migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [v for v, _, _ in found]
+    if versions != list(range(1, len(versions) + 1)):
+        raise MigrationError(f"migrations are not numbered 001, 002, … without gaps: {versions}")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class ExpertRow:
+    """An expert's data as config.yaml states it (phone in E.164)."""
+
+    id: str
+    name: str
+    title: str
+    department: str
+    phone: str
+    specialty: str | None
+
+    def __repr__(self) -> str:
+        return f"ExpertRow(id={self.id!r}, name={self.name!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    inserted: tuple[str, ...]
+    updated: tuple[str, ...]
+
+
+class Database:
+    """The open database. Use ``async with Database.open(path) as db``."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path) -> AsyncIterator[Self]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            db = cls(conn)
+            await db.migrate()
+            yield db
+        finally:
+            await conn.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A serialised ``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on any exception)."""
+        async with self._write_lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+
+    async def schema_version(self) -> int:
+        async with self._conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def migrate(self) -> list[str]:
+        """Apply every migration newer than the file's ``user_version``; each in one transaction."""
+        available = migrations()
+        current = await self.schema_version()
+        if current > len(available):
+            raise MigrationError(
+                f"database schema {current} is newer than this smscat ({len(available)})"
+            )
+        applied = []
+        for version, name, sql in available[current:]:
+            async with self.transaction() as conn:
+                try:
+                    for statement in _statements(sql):
+                        await conn.execute(statement)
+                except aiosqlite.Error as exc:
+                    raise MigrationError(f"{name}: {exc}") from exc
+                await conn.execute(f"PRAGMA user_version = {version}")
+            applied.append(name)
+        return applied
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def audit(
+        self,
+        conn: aiosqlite.Connection,
+        actor: str,
+        action: str,
+        subject: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append to the audit log inside the caller's transaction."""
+        await conn.execute(
+            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+            (utcnow(), actor, action, subject, json.dumps(detail) if detail else None),
+        )
+
+    async def sync_experts(self, experts: Iterable[ExpertRow]) -> SyncReport:
+        """Insert experts missing from the database; refresh the fields config still owns.
+
+        A field an admin edited in the database is no longer config-owned and is never
+        overwritten; an expert absent from config is left as it is (never deleted).
+        """
+        inserted: list[str] = []
+        updated: list[str] = []
+        async with self.transaction() as conn:
+            for expert in experts:
+                async with conn.execute(
+                    "SELECT * FROM experts WHERE id = ?", (expert.id,)
+                ) as cur:
+                    row = await cur.fetchone()
+                now = utcnow()
+                if row is None:
+                    await conn.execute(
+                        "INSERT INTO experts (id, name, title, department, phone, specialty,"
+                        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (expert.id, expert.name, expert.title, expert.department,
+                         expert.phone, expert.specialty, now, now),
+                    )
+                    await self.audit(conn, "config", "expert.insert", expert.id)
+                    inserted.append(expert.id)
+                    continue
+                owned = set(json.loads(row["config_fields"]))
+                changes = {
+                    field: getattr(expert, field)
+                    for field in EXPERT_CONFIG_FIELDS
+                    if field in owned and row[field] != getattr(expert, field)
+                }
+                if not changes:
+                    continue
+                assignments = ", ".join(f"{field} = ?" for field in changes)
+                await conn.execute(
+                    f"UPDATE experts SET {assignments}, updated_at = ? WHERE id = ?",
+                    (*changes.values(), now, expert.id),
+                )
+                await self.audit(
+                    conn, "config", "expert.update", expert.id, {"fields": sorted(changes)}
+                )
+                updated.append(expert.id)
+        return SyncReport(tuple(inserted), tuple(updated))
+
+    async def admin_edit_expert(self, expert_id: str, actor: str, **fields: Any) -> None:
+        """An admin's edit: the edited fields stop being owned by config.yaml."""
+        unknown = set(fields) - {*EXPERT_CONFIG_FIELDS, "active"}
+        if unknown:
+            raise ValueError(f"not an editable expert field: {sorted(unknown)}")
+        async with self.transaction() as conn:
+            async with conn.execute(
+                "SELECT config_fields FROM experts WHERE id = ?", (expert_id,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                raise NotFound(f"expert {expert_id!r}")
+            owned = [f for f in json.loads(row["config_fields"]) if f not in fields]
+            assignments = ", ".join(f"{field} = ?" for field in fields)
+            await conn.execute(
+                f"UPDATE experts SET {assignments}, config_fields = ?, updated_at = ?"
+                " WHERE id = ?",
+                (*fields.values(), json.dumps(owned), utcnow(), expert_id),
+            )
+            await self.audit(conn, actor, "expert.edit", expert_id, {"fields": sorted(fields)})
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration script into statements (no semicolons inside our SQL literals)."""
+    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
