@@ -247,7 +247,8 @@ class SimModem:
 
     def power_on(self) -> None:
         """Power-up state: default settings, empty line buffer; storage survives (it is the SIM)."""
-        self.settings = Settings()
+        smsc = self.identity.smsc  # the SIM's SMSC, not a fixed number (Identity can change it)
+        self.settings = Settings(csca=(smsc, 145 if smsc.startswith("+") else 129))
         self._line = bytearray()
         self._prompt: bytearray | None = None
         self._prompt_length = 0
@@ -286,7 +287,10 @@ class SimModem:
         if byte == 0x0D:
             line = bytes(self._line)
             self._line.clear()
-            out.extend(self._command_line(line))
+            result = self._command_line(line)
+            # URCs a command released (+CMGD freeing a slot) follow its final result code;
+            # after a ``> `` prompt they wait until the submit ends.
+            out.extend(result if self._prompt is not None else self._finish(result))
         elif byte == 0x0A:
             pass  # a DTE that ends lines with CR LF: the LF is noise
         elif byte == BACKSPACE:
@@ -432,6 +436,8 @@ class SimModem:
             for i, arg in enumerate(args):
                 if arg != "":
                     current[i] = _ints([arg], [ranges[i]])[0]
+            if current[2] not in (0, 2):
+                raise _cme(50)  # bm: only what the test command offers, (0,2)
             self.settings.cnmi = (current[0], current[1], current[2], current[3], current[4])
             return []
         raise _PLAIN
@@ -461,13 +467,14 @@ class SimModem:
         raise _cme(4) if op == "=" else _PLAIN
 
     def cmd_csca(self, op: str, args: list[str]) -> list[bytes]:
+        charset = self.settings.cscs
         if op == "?":
             number, kind = self.settings.csca
-            return [f'+CSCA: "{number}",{kind}'.encode()]
+            return [f'+CSCA: "{_to_charset(number, charset)}",{kind}'.encode()]
         if op == "=?":
             return []
-        if op == "=" and 1 <= len(args) <= 2 and re.fullmatch(r"\+?\d{3,20}", _unquote(args[0])):
-            number = _unquote(args[0])
+        number = _from_charset(_unquote(args[0]), charset) if op == "=" and args else None
+        if number and 1 <= len(args) <= 2 and re.fullmatch(r"\+?\d{3,20}", number):
             kind = _ints(args[1:], [(128, 255)])[0] if len(args) == 2 else (
                 145 if number.startswith("+") else 129
             )
@@ -842,6 +849,31 @@ def _split_args(text: str) -> list[str]:
             current += ch
     args.append(current.strip())
     return args
+
+
+def _to_charset(value: str, charset: str) -> str:
+    """A string parameter as +CSCS says the TE sees it (27.007 §5.5).
+
+    In "UCS2" real modems answer ``+CSCA: "002B0038…",145``: each character as four hex digits
+    (UTF-16-BE); in "HEX" each octet as two. "IRA" and "GSM" agree on digits and "+".
+    """
+    if charset == "UCS2":
+        return value.encode("utf-16-be").hex().upper()
+    if charset == "HEX":
+        return value.encode("latin-1").hex().upper()
+    return value
+
+
+def _from_charset(value: str, charset: str) -> str | None:
+    """The reverse of :func:`_to_charset`; None when ``value`` is not valid in ``charset``."""
+    try:
+        if charset == "UCS2":
+            return bytes.fromhex(value).decode("utf-16-be")
+        if charset == "HEX":
+            return bytes.fromhex(value).decode("latin-1")
+    except ValueError:
+        return None
+    return value
 
 
 def _unquote(arg: str) -> str:

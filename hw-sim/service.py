@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-
 from smscat.hwsim.control import build_app
 from smscat.hwsim.engine import Delay, Output, SimModem
 from smscat.hwsim.link import PtyLink

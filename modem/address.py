@@ -57,8 +57,10 @@ def mask(number: str) -> str:
     if len(number) <= 4:
         return "*" * len(number)
     keep_head = 6 if number.startswith("+") and len(number) > 11 else 2
-    return number[:keep_head] + "****" + number[-4:] if len(number) > keep_head + 4 else (
-        number[:2] + "*" * (len(number) - 2)
+    return (
+        number[:keep_head] + "****" + number[-4:]
+        if len(number) > keep_head + 4
+        else (number[:2] + "*" * (len(number) - 2))
     )
 
 

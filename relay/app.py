@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-
 from smscat.relay.config import ModemConfig, Settings
 from smscat.storage.db import Database, ExpertRow
 from smscat.web.health import build_app
@@ -39,7 +38,9 @@ async def serve(settings: Settings, stop: Callable[[], Awaitable[None]]) -> None
         report = await db.sync_experts(expert_rows(settings))
         log.info(
             "database %s ready: %d expert(s) added, %d updated from config",
-            settings.storage.path, len(report.inserted), len(report.updated),
+            settings.storage.path,
+            len(report.inserted),
+            len(report.updated),
         )
         modems: list[dict[str, Any]] = []
         for modem in settings.modems:

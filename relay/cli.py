@@ -28,7 +28,10 @@ def _parser() -> argparse.ArgumentParser:
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument(
-            "-c", "--config", type=Path, default=Path("config.yaml"),
+            "-c",
+            "--config",
+            type=Path,
+            default=Path("config.yaml"),
             help="configuration file (default: ./config.yaml)",
         )
         return p
@@ -40,16 +43,24 @@ def _parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("sim", help="run one simulated GSM modem on a pseudo-terminal")
     sim.add_argument("--link", type=Path, required=True, help="symlink to create for the pty")
     sim.add_argument(
-        "--control", default="127.0.0.1:0", metavar="HOST:PORT",
+        "--control",
+        default="127.0.0.1:0",
+        metavar="HOST:PORT",
         help="control API address, loopback only (port 0 picks a free one)",
     )
     sim.add_argument("--port-file", type=Path, help="write the control port number here")
     sim.add_argument("--profile", default="generic", help="fault profile (default: generic)")
-    sim.add_argument("--send-latency", type=float, default=0.0, metavar="S",
-                     help="seconds each AT+CMGS takes")
+    sim.add_argument(
+        "--send-latency", type=float, default=0.0, metavar="S", help="seconds each AT+CMGS takes"
+    )
     sim.add_argument("--slots", type=int, default=30, help="SIM message slots (default 30)")
-    sim.add_argument("--index-base", type=int, choices=(0, 1), default=1,
-                     help="first storage index: 1 like SIM800, 0 like EC25")
+    sim.add_argument(
+        "--index-base",
+        type=int,
+        choices=(0, 1),
+        default=1,
+        help="first storage index: 1 like SIM800, 0 like EC25",
+    )
     return parser
 
 
@@ -101,9 +112,13 @@ async def _run_sim(args: argparse.Namespace, host: str, port: int) -> None:
     from smscat.hwsim.service import SimOptions, running
 
     options = SimOptions(
-        link=args.link.absolute(), control_host=host, control_port=port,
-        profile=args.profile, send_latency=args.send_latency,
-        slots=args.slots, index_base=args.index_base,
+        link=args.link.absolute(),
+        control_host=host,
+        control_port=port,
+        profile=args.profile,
+        send_latency=args.send_latency,
+        slots=args.slots,
+        index_base=args.index_base,
     )
     async with running(options) as sim:
         actual_port = sim.control_url.rsplit(":", 1)[1]

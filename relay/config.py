@@ -25,7 +25,6 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-
 from smscat.modem.address import AddressError, is_short_code, normalise
 
 ENV_PREFIX = "SMSCAT_"

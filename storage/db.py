@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Self
 
 import aiosqlite
-
 from smscat.storage.errors import MigrationError, NotFound
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
@@ -154,17 +153,23 @@ class Database:
         updated: list[str] = []
         async with self.transaction() as conn:
             for expert in experts:
-                async with conn.execute(
-                    "SELECT * FROM experts WHERE id = ?", (expert.id,)
-                ) as cur:
+                async with conn.execute("SELECT * FROM experts WHERE id = ?", (expert.id,)) as cur:
                     row = await cur.fetchone()
                 now = utcnow()
                 if row is None:
                     await conn.execute(
                         "INSERT INTO experts (id, name, title, department, phone, specialty,"
                         " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (expert.id, expert.name, expert.title, expert.department,
-                         expert.phone, expert.specialty, now, now),
+                        (
+                            expert.id,
+                            expert.name,
+                            expert.title,
+                            expert.department,
+                            expert.phone,
+                            expert.specialty,
+                            now,
+                            now,
+                        ),
                     )
                     await self.audit(conn, "config", "expert.insert", expert.id)
                     inserted.append(expert.id)
@@ -203,8 +208,7 @@ class Database:
             owned = [f for f in json.loads(row["config_fields"]) if f not in fields]
             assignments = ", ".join(f"{field} = ?" for field in fields)
             await conn.execute(
-                f"UPDATE experts SET {assignments}, config_fields = ?, updated_at = ?"
-                " WHERE id = ?",
+                f"UPDATE experts SET {assignments}, config_fields = ?, updated_at = ? WHERE id = ?",
                 (*fields.values(), json.dumps(owned), utcnow(), expert_id),
             )
             await self.audit(conn, actor, "expert.edit", expert_id, {"fields": sorted(fields)})

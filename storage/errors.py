@@ -1,8 +1,8 @@
 """Storage exceptions.
 
-    StorageError
-    ├── MigrationError   a migration failed or the file is newer than this program
-    └── NotFound         a row the caller named does not exist
+StorageError
+├── MigrationError   a migration failed or the file is newer than this program
+└── NotFound         a row the caller named does not exist
 """
 
 

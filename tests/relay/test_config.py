@@ -1,0 +1,150 @@
+"""config.yaml: the embedded default, minimal entries, env overrides, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from smscat.relay.config import ConfigError, Settings, dump_effective, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+MINIMAL = """
+modems:
+  - {id: m1, port: /dev/serial/by-id/usb-Quectel_EC25-if02-port0}
+experts:
+  - {id: wang, name: 王五, title: 主治医师, department: 心内科, phone: "138 0013 8000"}
+storage: {path: data/smscat.db}
+web: {host: 127.0.0.1, port: 8081}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(path: Path) -> dict[str, str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return dict(info.value.problems)
+
+
+def test_embedded_default_is_one_simulated_modem_and_two_experts() -> None:
+    settings = load_config(ROOT / "config.yaml")
+    assert [(m.id, m.port) for m in settings.modems] == [("sim1", "sim")]
+    assert len(settings.experts) == 2
+    assert settings.storage.path == ROOT / "var" / "smscat.db"
+    assert (settings.web.host, settings.web.port) == ("127.0.0.1", 8080)
+    assert settings.department.name
+
+
+def test_entry_with_only_the_keys_other_tools_rely_on_validates(tmp_path: Path) -> None:
+    settings = load_config(write(tmp_path, MINIMAL))
+    expert = settings.experts[0]
+    assert expert.phone == "+8613800138000"  # E.164, spaces gone
+    assert expert.specialty is None
+    assert settings.modems[0].port.startswith("/dev/serial/by-id/")
+    assert settings.storage.path == tmp_path / "data" / "smscat.db"  # relative to the file
+
+
+def test_settings_are_frozen(tmp_path: Path) -> None:
+    settings = load_config(write(tmp_path, MINIMAL))
+    with pytest.raises(ValueError, match="frozen"):
+        settings.web.port = 1  # type: ignore[misc]
+
+
+def test_unknown_key_is_named_by_its_yaml_path(tmp_path: Path) -> None:
+    found = problems(write(tmp_path, MINIMAL.replace("port: 8081", "port: 8081, prot: 1")))
+    assert found == {"web.prot": "unknown key (not a setting smscat knows; check the spelling)"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "reason"),
+    [
+        ('"138 0013 8000"', '"10086"', "experts[0].phone", "short code"),
+        ('"138 0013 8000"', '"+86 12"', "experts[0].phone", "not a valid"),
+        ("/dev/serial/by-id/usb-Quectel_EC25-if02-port0", "ttyUSB0", "modems[0].port", "absolute"),
+        ("id: m1", "id: 'Modem One'", "modems[0].id", "String should match pattern"),
+        ("port: 8081", "port: 99999", "web.port", "less than or equal to 65535"),
+        ("name: 王五, ", "", "experts[0].name", "required key is missing"),
+    ],
+)
+def test_bad_values_say_which_key_and_why(
+    tmp_path: Path, old: str, new: str, path: str, reason: str
+) -> None:
+    found = problems(write(tmp_path, MINIMAL.replace(old, new, 1)))
+    assert path in found, found
+    assert reason in found[path]
+
+
+def test_duplicate_ids_and_shared_phones_are_refused(tmp_path: Path) -> None:
+    twice = MINIMAL.replace(
+        "storage:",
+        "  - {id: wang, name: 王, title: T, department: D, phone: '+8613800138009'}\nstorage:",
+    )
+    assert "id 'wang' appears twice" in str(problems(write(tmp_path, twice)))
+    shared = twice.replace("id: wang, name: 王,", "id: zhao, name: 赵,").replace(
+        "+8613800138009", "+8613800138000"
+    )
+    assert "share one phone number" in str(problems(write(tmp_path, shared)))
+
+
+def test_yaml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
+    found = problems(write(tmp_path, "web: {host: [\n"))
+    (where,) = found
+    assert where.startswith("line ")
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    assert problems(write(tmp_path, "- 1\n- 2\n")) == {
+        "(top level)": "expected a mapping of settings"
+    }
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    assert "(file)" in problems(tmp_path / "nope.yaml")
+
+
+def test_environment_overrides_nested_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMSCAT_WEB__PORT", "9000")
+    monkeypatch.setenv("SMSCAT_WEB__SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("SMSCAT_STORAGE__PATH", "/srv/smscat/db.sqlite")
+    settings = load_config(write(tmp_path, MINIMAL))
+    assert settings.web.port == 9000
+    assert settings.web.host == "127.0.0.1"  # the rest of the section still comes from the file
+    assert isinstance(settings.web.secret_key, SecretStr)
+    assert settings.web.secret_key.get_secret_value() == "s" * 40
+    assert "s" * 40 not in repr(settings)
+    assert settings.storage.path == Path("/srv/smscat/db.sqlite")
+
+
+def test_environment_override_is_validated_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMSCAT_WEB__PORT", "http")
+    assert "web.port" in problems(write(tmp_path, MINIMAL))
+
+
+def test_environment_replaces_a_list_with_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMSCAT_MODEMS", '[{"id": "a", "port": "socket://127.0.0.1:7000"}]')
+    settings = load_config(write(tmp_path, MINIMAL))
+    assert [(m.id, m.port) for m in settings.modems] == [("a", "socket://127.0.0.1:7000")]
+
+
+def test_phone_numbers_never_show_in_repr_or_dump(tmp_path: Path) -> None:
+    settings = load_config(write(tmp_path, MINIMAL))
+    assert "8000" not in repr(settings.experts[0])
+    assert "13800138000" not in repr(settings)
+    assert "13800138000" not in dump_effective(settings)
+
+
+def test_defaults_fill_everything_optional() -> None:
+    settings = Settings()
+    assert settings.modems == []
+    assert settings.experts == []
+    assert settings.web.port == 8080
