@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-
 from smscat.hwsim.engine import Output
 
 if TYPE_CHECKING:

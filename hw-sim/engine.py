@@ -332,8 +332,8 @@ class SimModem:
             for name, op, args in _split_commands(body):
                 self.counters["commands"] += 1
                 self.by_command[name] = self.by_command.get(name, 0) + 1
-                result = self._dispatch(name, op, args) if name[0] in "+^$" else self._basic(
-                    name, op
+                result = (
+                    self._dispatch(name, op, args) if name[0] in "+^$" else self._basic(name, op)
                 )
                 if isinstance(result, _Prompt):
                     return [*blocks, b"\r\n> "]
@@ -473,12 +473,14 @@ class SimModem:
             return [f'+CSCA: "{_to_charset(number, charset)}",{kind}'.encode()]
         if op == "=?":
             return []
-        number = _from_charset(_unquote(args[0]), charset) if op == "=" and args else None
-        if number and 1 <= len(args) <= 2 and re.fullmatch(r"\+?\d{3,20}", number):
-            kind = _ints(args[1:], [(128, 255)])[0] if len(args) == 2 else (
-                145 if number.startswith("+") else 129
+        given = _from_charset(_unquote(args[0]), charset) if op == "=" and args else None
+        if given and 1 <= len(args) <= 2 and re.fullmatch(r"\+?\d{3,20}", given):
+            kind = (
+                _ints(args[1:], [(128, 255)])[0]
+                if len(args) == 2
+                else (145 if given.startswith("+") else 129)
             )
-            self.settings.csca = (number, kind)
+            self.settings.csca = (given, kind)
             return []
         raise _cms(304) if op == "=" else _PLAIN
 
@@ -570,7 +572,8 @@ class SimModem:
         if op == "=?":
             return [f"+CPMS: {memories},{memories},{memories}".encode()]
         if op == "?":
-            parts = [f'"{m}",{self.stores[m].used},{self.stores[m].slots}' for m in self.settings.cpms]
+            stores = [(m, self.stores[m]) for m in self.settings.cpms]
+            parts = [f'"{m}",{store.used},{store.slots}' for m, store in stores]
             return [("+CPMS: " + ",".join(parts)).encode()]
         if op == "=" and 1 <= len(args) <= 3:
             chosen = [_unquote(a).upper() for a in args]
@@ -671,7 +674,7 @@ class SimModem:
     def _submit(self, body: bytes) -> list[Output]:
         try:
             data = bytes.fromhex(body.decode("ascii"))
-            smsc, tpdu = pdu.split_smsc(data)
+            _smsc, tpdu = pdu.split_smsc(data)
             if len(tpdu) != self._prompt_length:
                 raise pdu.PduError(
                     f"declared length {self._prompt_length} but TPDU has {len(tpdu)} octets"
@@ -731,13 +734,16 @@ class SimModem:
         says "reverse";
         ``drop`` names parts the network loses.
         """
-        self.concat_ref = (self.concat_ref + 1) & 0xFF
-        ref = self.concat_ref
+        ref = (self.concat_ref + 1) & 0xFF
         tpdus = pdu.deliver_parts(sender, text, self._now().astimezone(CHINA), ref)
         natural = list(range(1, len(tpdus) + 1))
-        sequence = natural if order is None else natural[::-1] if order == "reverse" else list(order)
+        if order is None or order == "reverse":
+            sequence = natural if order is None else natural[::-1]
+        else:
+            sequence = list(order)
         if sorted(sequence) != natural:
             raise ValueError(f"order must be a permutation of 1..{len(tpdus)}")
+        self.concat_ref = ref  # a refused request uses no reference
         lost = set(drop)
         smsc = pdu.encode_smsc(self.identity.smsc)
         for seq in sequence:

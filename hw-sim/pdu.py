@@ -162,6 +162,8 @@ def _encode_address(address: str) -> bytes:
     """TP-DA/TP-OA: ``+digits`` international, ``digits`` unknown TON, else alphanumeric."""
     if address.startswith("+"):
         digits = address[1:]
+        # "+86 138 ..." is a number typed with spaces, not a sender name: sending it alphanumeric
+        # would be wrong, so refuse it rather than guess.
         if not digits or not _all_ascii_digits(digits):
             raise ValueError("an address starting with + must be followed by digits only")
         toa = _TOA_INTERNATIONAL

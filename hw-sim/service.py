@@ -71,10 +71,12 @@ class Simulator:
             try:
                 result, out = fn()
             except Exception as exc:  # a bad control request: the caller reports it
-                future.set_exception(exc)
+                if not future.done():
+                    future.set_exception(exc)
                 continue
             await self._emit(out)
-            future.set_result(result)
+            if not future.done():  # the HTTP client may have gone away meanwhile
+                future.set_result(result)
 
     async def _emit(self, out: list[Output]) -> None:
         for item in out:

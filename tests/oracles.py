@@ -240,6 +240,15 @@ DEFECTS: tuple[Defect, ...] = (
     ),
     Defect(
         GSMMODEM_DECODE,
+        "16-bit concat and GSM-7",
+        "_decodeUserData always skips one octet of fill bits after the UDH; a 7-octet UDH (16-bit "
+        "concat reference) ends on a septet boundary with no fill, so the text is read misaligned",
+        "decodeSmsPdu of our GSM-7 '{[€]}' with concat (ref 300) returns '([e]}'-like garbage",
+        lambda v: v.concat is not None and v.concat[0] > 0xFF and _gsm_text(v) is not None,
+        Vector("{[€]}", concat=(300, 1, 1)),
+    ),
+    Defect(
+        GSMMODEM_DECODE,
         "years 2069-2099",
         "_decodeTimestamp parses the two-digit year with strptime('%y'), whose POSIX pivot puts "
         "69-99 in the 1900s",
@@ -291,6 +300,17 @@ DEFECTS: tuple[Defect, ...] = (
     ),
     Defect(
         GSMMODEM_ENCODE,
+        "alphanumeric charset",
+        "_encodeAddressField packs alphanumeric addresses with its own GSM7 tables, which lack '§' "
+        "and form feed, so such an address raises instead of being encoded",
+        "encodeSmsSubmitPdu('§', '') raises ValueError('Cannot encode char \"§\" ...')",
+        lambda v: (
+            _alnum_septets(v.address) is not None and any(c in (v.address or "") for c in "§\f")
+        ),
+        Vector("x", address="Bank§"),
+    ),
+    Defect(
+        GSMMODEM_ENCODE,
         "alphanumeric length",
         "_encodeAddressField puts 2 x octets in the address length, not the useful semi-octets, "
         "so a 7-septet alphanumeric address reads back with an '@' appended",
@@ -313,9 +333,9 @@ DEFECTS: tuple[Defect, ...] = (
         "UserData.decode unpacks every septet of the octets and slices the decoded characters by "
         "the septet count; when there are 7 spare bits and an escape pair shortened the text, the "
         "zero padding septet shows as a trailing '@'",
-        "SMSDeliver.decode of our deliver of 'Z[ò' (7 septets in 7 octets) gives 'Z[ò@'",
+        "SMSDeliver.decode of our deliver of '€wZ[ò' (7 septets in 7 octets) gives '€wZ[ò@'",
         _smspdudecoder_spare_septet,
-        Vector("Z[ò"),
+        Vector("€wZ[ò"),
     ),
     Defect(
         SMSPDUDECODER,

@@ -10,7 +10,7 @@ from typing import Self
 
 import serial_asyncio_fast
 
-FINAL = re.compile(rb"\r\n(OK|ERROR|\+CM[ES] ERROR: [^\r\n]*)\r\n$|\r\n> $")
+FINAL = re.compile(rb"\r\n(OK|ERROR|COMMAND NOT SUPPORT|\+CM[ES] ERROR: [^\r\n]*)\r\n|\r\n> ")
 
 
 class AtPort:
@@ -44,16 +44,19 @@ class AtPort:
         await self._writer.drain()
 
     async def read_until(self, pattern: re.Pattern[bytes], timeout: float = 5.0) -> bytes:
-        """Read until the buffer matches ``pattern`` (searched); return and consume it all."""
+        """Read until ``pattern`` matches; return everything up to the match's end.
+
+        Bytes after the match (an unsolicited line in the same write) stay for the next read.
+        """
         assert self._reader is not None
         async with asyncio.timeout(timeout):
-            while not pattern.search(self.buffer):
+            while not (match := pattern.search(self.buffer)):
                 chunk = await self._reader.read(4096)
                 if not chunk:
                     raise EOFError("the port closed")
                 self.buffer.extend(chunk)
-        data = bytes(self.buffer)
-        self.buffer.clear()
+        data = bytes(self.buffer[: match.end()])
+        del self.buffer[: match.end()]
         return data
 
     async def command(self, line: bytes, timeout: float = 5.0) -> bytes:
