@@ -4,6 +4,9 @@
     GET  /sent    every SMS the modem submitted, decoded and reassembled
     GET  /state   registration, signal, storage, profile, counters
     POST /reset   a new device with an empty SIM
+    POST /faults  {"profile": slug | "none", "count"?, "every"?, "seconds"?} → the active fault
+    GET  /phones  every number the modem talked to, with what it sent and received
+    GET  /        the virtual-phones page (static HTML that calls the endpoints above)
 
 Bad requests get a 400 with a reason; nothing here echoes a stack trace.
 """
@@ -14,6 +17,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Awaitable, Callable
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -104,7 +108,82 @@ async def get_sent(request: web.Request) -> web.Response:
 
 async def get_state(request: web.Request) -> web.Response:
     sim = request.app[SIM_KEY]
-    return web.json_response({**sim.engine.state(), "profile": sim.profile})
+    state = sim.engine.state()
+    return web.json_response({**state, "profile": sim.engine.fault.profile, "link": str(sim.link)})
+
+
+async def post_faults(request: web.Request) -> web.Response:
+    sim = request.app[SIM_KEY]
+    body = await _json_body(request)
+    unknown = set(body) - {"profile", "count", "every", "seconds"}
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    profile = body.get("profile")
+    if not isinstance(profile, str):
+        raise BadRequest('"profile" is a fault profile name, or "none"')
+    numbers: dict[str, Any] = {}
+    for key, kind, limit in (
+        ("count", int, 10_000),
+        ("every", int, 10_000),
+        ("seconds", float, 3600),
+    ):
+        value = body.get(key)
+        if value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (kind is int and not isinstance(value, int))
+        ):
+            raise BadRequest(f'"{key}" is a number')
+        if not (0 < value <= limit if key != "count" else 0 <= value <= limit):
+            raise BadRequest(f'"{key}" is out of range (at most {limit})')
+        numbers[key] = value
+
+    def switch() -> tuple[dict[str, object], list[Output]]:
+        out = sim.engine.set_fault(profile, **numbers)
+        return sim.engine.fault.as_json(), out
+
+    try:
+        fault = await sim.call(switch)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    return web.json_response(fault)
+
+
+async def get_phones(request: web.Request) -> web.Response:
+    """Messages per phone number, newest first; numbers ordered by their latest message."""
+    engine = request.app[SIM_KEY].engine
+    threads: dict[str, list[dict[str, Any]]] = {}
+    for sent in engine.sent:
+        threads.setdefault(sent.to, []).append(
+            {
+                "direction": "to_phone",
+                "text": sent.text,
+                "parts": sent.total,
+                "complete": sent.complete,
+                "at": sent.accepted_at.isoformat(),
+            }
+        )
+    for got in engine.received:
+        threads.setdefault(got.sender, []).append(
+            {
+                "direction": "from_phone",
+                "text": got.text,
+                "parts": got.parts,
+                "complete": got.delivered == got.parts,
+                "at": got.at.isoformat(),
+            }
+        )
+    for messages in threads.values():
+        messages.sort(key=lambda m: str(m["at"]), reverse=True)
+    newest_first = sorted(threads.items(), key=lambda kv: str(kv[1][0]["at"]), reverse=True)
+    return web.json_response([{"number": n, "messages": msgs} for n, msgs in newest_first])
+
+
+async def get_page(request: web.Request) -> web.Response:
+    page = resources.files("smscat.hwsim").joinpath("static/phones.html").read_text("utf-8")
+    return web.Response(text=page, content_type="text/html", charset="utf-8")
 
 
 async def post_reset(request: web.Request) -> web.Response:
@@ -125,4 +204,7 @@ def build_app(sim: Simulator) -> web.Application:
     app.router.add_get("/sent", get_sent)
     app.router.add_get("/state", get_state)
     app.router.add_post("/reset", post_reset)
+    app.router.add_post("/faults", post_faults)
+    app.router.add_get("/phones", get_phones)
+    app.router.add_get("/", get_page)
     return app

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from enum import Enum
 from typing import Final, Literal
 
-from smscat.hwsim import pdu
+from smscat.hwsim import pdu, textmode
 
 CTRL_Z: Final = 0x1A
 ESC: Final = 0x1B
@@ -64,7 +64,25 @@ class Delay:
     seconds: float
 
 
-Output = bytes | Delay
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """Call :meth:`SimModem.on_timer` with ``key`` after ``seconds`` (the host schedules it)."""
+
+    seconds: float
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkDown:
+    """The USB device vanished: the host closes the pty and removes the link."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkUp:
+    """The device is back: the host opens a new pty at the same link."""
+
+
+Output = bytes | Delay | Timer | LinkDown | LinkUp
 
 
 class Stat(Enum):
@@ -81,6 +99,7 @@ class StoredSms:
     stat: Stat
     pdu: bytes  # SMSC address field + TPDU, as +CMGR shows it
     tpdu_length: int
+    kind: Literal["deliver", "report", "submit"] = "deliver"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +129,7 @@ class Settings:
     creg_n: int = 0
     cereg_n: int = 0
     cops_format: int = 0
+    csdh: int = 0
     cpms: tuple[str, str, str] = ("SM", "SM", "SM")
     csca: tuple[str, int] = ("+8613800100500", 145)
 
@@ -161,7 +181,7 @@ class SentMessage:
 class _Error(Exception):
     """A command's final result is an error: ``kind`` is 'cms', 'cme' or 'plain'."""
 
-    def __init__(self, kind: Literal["cms", "cme", "plain"], code: int = 0) -> None:
+    def __init__(self, kind: Literal["cms", "cme", "plain", "unsupported"], code: int = 0) -> None:
         super().__init__(kind, code)
         self.kind = kind
         self.code = code
@@ -179,7 +199,33 @@ _PLAIN = _Error("plain")
 _EXTENDED = re.compile(r"([+^$][A-Z0-9]+)(=\?|\?|=)?", re.ASCII)
 _BASIC = re.compile(r"(&?[A-Z])(\d*)", re.ASCII)
 _CHARSETS: Final = ("IRA", "GSM", "UCS2", "HEX")
-_MEMORIES: Final = ("SM", "ME")
+_MEMORIES: Final = ("SM", "ME", "SR")  # SR holds status reports (+CNMI ds=2); read/delete only
+_STORE_MEMORIES: Final = ("SM", "ME")
+PROFILES: Final = (
+    "generic",
+    "huawei",
+    "busy",
+    "flaky",
+    "silent",
+    "garbage",
+    "unplug",
+    "reboot",
+    "network-down",
+    "slow",
+    "sim-full",
+)
+_HUAWEI_URCS: Final = (
+    b"^RSSI:20",
+    b"^BOOT:20952548,0,0,0,72",
+    b"^SYSINFO:2,3,0,5,1,,4",
+    b"^DSFLOWRPT:0000,0,0",
+)
+_GARBAGE: Final = (
+    b"\xff\xfe\x00\x80\r\n",  # bytes that are not UTF-8
+    b"\r\n+CS\xc3",  # a line cut off mid-character by a USB hiccup
+    b"\x1b[0m\x81\r\n^RSS",  # noise, then the start of a line that never ends
+)
+_REBOOT_URCS: Final = b"\r\nRDY\r\n\r\n+CFUN: 1\r\n\r\n+CPIN: READY\r\n\r\nSMS Ready\r\n"
 
 
 class Store:
@@ -205,6 +251,40 @@ class Store:
         return None
 
 
+@dataclass(slots=True)
+class Fault:
+    """The active fault profile and its parameters (see ``SimModem.set_fault``)."""
+
+    profile: str = "generic"
+    count: int | None = None
+    every: int | None = None
+    seconds: float | None = None
+    ticks: int = 0  # responses or submits seen since the profile started
+    remaining: int = 0  # busy: errors still to give
+    active: bool = False  # a timed fault (silent, network-down, unplug, reboot) is under way
+    generation: int = 0
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "profile": self.profile,
+            "count": self.count,
+            "every": self.every,
+            "seconds": self.seconds,
+            "active": self.active,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What a phone sent to the SIM, for the virtual-phones page."""
+
+    sender: str
+    text: str
+    parts: int
+    delivered: int
+    at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class IncomingPart:
     """One SMS-DELIVER the network holds for the SIM."""
@@ -223,12 +303,19 @@ class SimModem:
         slots: int = 30,
         index_base: int = 1,
         send_latency: float = 0.0,
+        report_delay: float = 1.0,
         identity: Identity | None = None,
     ) -> None:
         self._now = now
         self._slots = slots
         self._index_base = index_base
         self.send_latency = send_latency
+        self.report_delay = report_delay
+        self.fault = Fault()
+        self.silent = False
+        self.received: list[Received] = []
+        self._timers: dict[str, Callable[[], list[Output]]] = {}
+        self._timer_seq = 0
         self.identity = identity or Identity()
         self.stores = {m: Store(slots, index_base) for m in _MEMORIES}
         self.power_on()
@@ -252,12 +339,17 @@ class SimModem:
         self._line = bytearray()
         self._prompt: bytearray | None = None
         self._prompt_length = 0
+        self._prompt_for: tuple[str, str, Stat] = ("cmgs", "", Stat.STO_UNSENT)
         self._held_urcs: list[Output] = []
 
     def reset(self) -> None:
         """Everything back to a new device with an empty SIM (control API ``POST /reset``)."""
         self.stores = {m: Store(self._slots, self._index_base) for m in _MEMORIES}
         self.power_on()
+        self.fault = Fault()
+        self.silent = False
+        self.received.clear()
+        self._timers.clear()
         self.sent.clear()
         self.counters = {"commands": 0, "cmgs_ok": 0, "cmgs_error": 0}
         self.by_command.clear()
@@ -272,6 +364,8 @@ class SimModem:
 
     def receive(self, data: bytes) -> list[Output]:
         """Feed bytes written by the DTE; return what the modem writes back."""
+        if self.silent:
+            return []  # a hung modem reads nothing and answers nothing
         out: list[Output] = []
         for byte in data:
             if self._prompt is not None:
@@ -287,7 +381,7 @@ class SimModem:
         if byte == 0x0D:
             line = bytes(self._line)
             self._line.clear()
-            result = self._command_line(line)
+            result = self._decorate(self._command_line(line))
             # URCs a command released (+CMGD freeing a slot) follow its final result code;
             # after a ``> `` prompt they wait until the submit ends.
             out.extend(result if self._prompt is not None else self._finish(result))
@@ -306,12 +400,16 @@ class SimModem:
         if byte == CTRL_Z:
             body = bytes(self._prompt)
             self._prompt = None
-            return self._finish(self._submit(body))
+            return self._finish(self._decorate(self._submit(body)))
         if byte == ESC:
             # 27.005 §3.5.1: ESC cancels the send; SIM800 and EC25 answer OK.
             self._prompt = None
             return self._finish([b"\r\nOK\r\n"])
         out: list[Output] = [bytes([byte])] if self.settings.echo else []
+        if self.settings.cmgf == 1 and byte == 0x0D:
+            # Text mode: CR is part of the message and the modem prompts for the next line.
+            self._prompt.append(byte)
+            return [*out, b"\r\n> "]
         if byte not in (0x0D, 0x0A) and len(self._prompt) < 2 * (MAX_TPDU + 12):
             self._prompt.append(byte)
         return out
@@ -332,6 +430,10 @@ class SimModem:
             for name, op, args in _split_commands(body):
                 self.counters["commands"] += 1
                 self.by_command[name] = self.by_command.get(name, 0) + 1
+                if self.fault.profile == "busy" and self.fault.remaining and name[0] == "+":
+                    given = (self.fault.count or 0) - self.fault.remaining
+                    self.fault.remaining -= 1
+                    raise _cme(14 if given % 2 == 0 else 515)  # SIM busy, then device busy
                 result = (
                     self._dispatch(name, op, args) if name[0] in "+^$" else self._basic(name, op)
                 )
@@ -348,18 +450,132 @@ class SimModem:
             text = CMS_TEXT.get(err.code, "unknown error")
             detail = text if self.settings.cmee == 2 else str(err.code)
             return f"\r\n+CMS ERROR: {detail}\r\n".encode()
+        if err.kind == "unsupported" and self.fault.profile == "huawei":
+            return b"\r\nCOMMAND NOT SUPPORT\r\n"
         if err.kind == "cme" and self.settings.cmee:
             text = CME_TEXT.get(err.code, "unknown")
             detail = text if self.settings.cmee == 2 else str(err.code)
             return f"\r\n+CME ERROR: {detail}\r\n".encode()
         return b"\r\nERROR\r\n"
 
+    # -- faults ----------------------------------------------------------------------------
+
+    def set_fault(
+        self,
+        profile: str,
+        *,
+        count: int | None = None,
+        every: int | None = None,
+        seconds: float | None = None,
+    ) -> list[Output]:
+        """Switch to fault ``profile`` ("none" clears); return what the modem does at once."""
+        if profile == "none":
+            profile = "generic"
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}, none")
+        out = self._end_fault()
+        generation = self.fault.generation + 1
+        self.fault = Fault(profile, count, every, seconds, generation=generation)
+        self._timers = {k: v for k, v in self._timers.items() if not k.startswith("fault:")}
+        if profile == "busy":
+            self.fault.remaining = count if count is not None else 3
+        elif profile in ("silent", "reboot"):
+            self.silent = True
+            self.fault.active = True
+            if profile == "reboot":
+                self.power_on()  # every setting is lost; the SIM keeps its messages
+            out.append(self._fault_timer(seconds if seconds is not None else 1.0, self._wake))
+        elif profile == "unplug":
+            self.power_on()
+            self.silent = True
+            self.fault.active = True
+            out.append(LinkDown())
+            out.append(self._fault_timer(seconds if seconds is not None else 2.0, self._replug))
+        elif profile == "network-down":
+            self.fault.active = True
+            self.network_up = False
+            out.extend(self._set_registered(False))
+            out.append(self._fault_timer(seconds if seconds is not None else 10.0, self._end_fault))
+        elif profile == "sim-full":
+            store = self.stores[self.settings.cpms[2]]
+            filler = pdu.encode_deliver("10086", "尊敬的客户，您的话费余额不足10元。", self._now())
+            smsc = pdu.encode_smsc(self.identity.smsc)
+            while store.add(StoredSms(Stat.REC_READ, smsc + filler, len(filler))) is not None:
+                pass
+        return out
+
+    def _fault_timer(self, seconds: float, action: Callable[[], list[Output]]) -> Timer:
+        key = f"fault:{self.fault.generation}:{self.fault.profile}"
+        self._timers[key] = action
+        return Timer(seconds, key)
+
+    def _end_fault(self) -> list[Output]:
+        """Undo what a timed fault changed (network back, modem awake, device plugged in)."""
+        out: list[Output] = []
+        if self.fault.profile == "unplug" and self.fault.active:
+            out.extend(self._replug())
+        if self.fault.profile in ("silent", "reboot") and self.fault.active:
+            out.extend(self._wake())
+        if not self.network_up:
+            self.network_up = True
+            out.extend(self._set_registered(self.functionality == 1))
+            out.extend(self._release_pending())
+        self.fault.active = False
+        return out
+
+    def _wake(self) -> list[Output]:
+        self.silent = False
+        self.fault.active = False
+        return [_REBOOT_URCS] if self.fault.profile == "reboot" else []
+
+    def _replug(self) -> list[Output]:
+        self.silent = False
+        self.fault.active = False
+        return [LinkUp()]
+
+    def on_timer(self, key: str) -> list[Output]:
+        """A :class:`Timer` this modem asked for has run out."""
+        action = self._timers.pop(key, None)
+        return action() if action is not None else []  # a cleared fault's timer does nothing
+
+    def _set_registered(self, registered: bool) -> list[Output]:
+        self.registered = registered
+        out: list[Output] = []
+        for name, n, lte in (
+            ("+CREG", self.settings.creg_n, False),
+            ("+CEREG", self.settings.cereg_n, True),
+        ):
+            if n:
+                line = self._registration_line(name, n, lte=lte)
+                out.append(
+                    b"\r\n" + line.replace(f"{name}: {n},".encode(), f"{name}: ".encode()) + b"\r\n"
+                )
+        return out
+
+    def _decorate(self, out: list[Output]) -> list[Output]:
+        """Noise some profiles add to a response: a Huawei URC inside it, garbage before it."""
+        profile = self.fault.profile
+        if profile not in ("huawei", "garbage") or not out:
+            return out
+        self.fault.ticks += 1
+        if self.fault.ticks % (self.fault.every or 1):
+            return out
+        pick = self.fault.ticks // (self.fault.every or 1)
+        if profile == "garbage":
+            return [_GARBAGE[pick % len(_GARBAGE)], *out]
+        urc = b"\r\n" + _HUAWEI_URCS[pick % len(_HUAWEI_URCS)] + b"\r\n"
+        final = max(i for i, item in enumerate(out) if isinstance(item, bytes))
+        if out[final] == b"\r\n> ":
+            return [*out, urc]  # the URC lands while the modem shows the prompt
+        # between the information lines and the final result code
+        return [*out[:final], urc, *out[final:]]
+
     # -- commands --------------------------------------------------------------------------
 
     def _dispatch(self, name: str, op: str, args: list[str]) -> list[bytes] | _Prompt:
         handler = _HANDLERS.get(name)
         if handler is None:
-            raise _PLAIN
+            raise _Error("unsupported")
         return handler(self, op, args)
 
     def _basic(self, name: str, value: str) -> list[bytes]:
@@ -383,6 +599,9 @@ class SimModem:
     def cmd_cmgf(self, op: str, args: list[str]) -> list[bytes]:
         return self._setting("+CMGF", op, args, [(0, 1)], "cmgf", test="(0,1)")
 
+    def cmd_csdh(self, op: str, args: list[str]) -> list[bytes]:
+        return self._setting("+CSDH", op, args, [(0, 1)], "csdh", test="(0,1)")
+
     def cmd_cmms(self, op: str, args: list[str]) -> list[bytes]:
         return self._setting("+CMMS", op, args, [(0, 2)], "cmms")
 
@@ -397,7 +616,7 @@ class SimModem:
         return self._setting("+CEREG", op, args, [(0, 2)], "cereg_n")
 
     def _registration_line(self, name: str, n: int, *, lte: bool) -> bytes:
-        stat = 1 if self.registered else 0
+        stat = 1 if self.registered else (2 if self.functionality == 1 else 0)
         line = f"{name}: {n},{stat}"
         if n == 2 and self.registered:
             line += ',"1A2B","0C3D4E5F",7' if lte else ',"1A2B","4E5F"'
@@ -568,16 +787,17 @@ class SimModem:
         return self.stores[self.settings.cpms[which]]
 
     def cmd_cpms(self, op: str, args: list[str]) -> list[bytes]:
-        memories = "(" + ",".join(f'"{m}"' for m in _MEMORIES) + ")"
+        readable = "(" + ",".join(f'"{m}"' for m in _MEMORIES) + ")"
+        storable = "(" + ",".join(f'"{m}"' for m in _STORE_MEMORIES) + ")"
         if op == "=?":
-            return [f"+CPMS: {memories},{memories},{memories}".encode()]
+            return [f"+CPMS: {readable},{storable},{storable}".encode()]
         if op == "?":
             stores = [(m, self.stores[m]) for m in self.settings.cpms]
             parts = [f'"{m}",{store.used},{store.slots}' for m, store in stores]
             return [("+CPMS: " + ",".join(parts)).encode()]
         if op == "=" and 1 <= len(args) <= 3:
             chosen = [_unquote(a).upper() for a in args]
-            if any(m not in _MEMORIES for m in chosen):
+            if chosen[0] not in _MEMORIES or any(m not in _STORE_MEMORIES for m in chosen[1:]):
                 raise _cms(302)
             current = list(self.settings.cpms)
             current[: len(chosen)] = chosen
@@ -587,32 +807,64 @@ class SimModem:
         raise _PLAIN
 
     def cmd_cmgl(self, op: str, args: list[str]) -> list[bytes]:
-        if self.settings.cmgf == 1:
-            raise _cms(303)  # text mode SMS commands are the simulator's part 2
+        text_mode = self.settings.cmgf == 1
         if op == "=?":
+            if text_mode:
+                names = ",".join(f'"{n}"' for n in (*textmode.STAT_NAMES, "ALL"))
+                return [f"+CMGL: ({names})".encode()]
             return [b"+CMGL: (0-4)"]
         if op == "":
-            args, op = ["0"], "="  # 27.005: the default <stat> is "received unread"
+            # 27.005: the default <stat> is "received unread"
+            args, op = ['"REC UNREAD"' if text_mode else "0"], "="
         if op != "=" or len(args) != 1:
             raise _PLAIN
-        if not args[0].isdigit():
-            raise _cms(304)
-        wanted = _ints(args, [(0, 4)])[0]
+        wanted = self._stat_argument(args[0])
         store = self._memory(0)
         lines: list[bytes] = []
         for index in sorted(store.messages):
             sms = store.messages[index]
             if wanted != 4 and sms.stat.value != wanted:
                 continue
-            lines.append(f"+CMGL: {index},{sms.stat.value},,{sms.tpdu_length}".encode())
-            lines.append(sms.pdu.hex().upper().encode())
+            if text_mode:
+                lines.extend(self._text_listing("+CMGL", index, sms))
+            else:
+                lines.append(f"+CMGL: {index},{sms.stat.value},,{sms.tpdu_length}".encode())
+                lines.append(sms.pdu.hex().upper().encode())
             if sms.stat is Stat.REC_UNREAD:
                 sms.stat = Stat.REC_READ
         return lines
 
+    def _stat_argument(self, arg: str) -> int:
+        """``<stat>`` of +CMGL: a number in PDU mode, a quoted name in text mode."""
+        if self.settings.cmgf == 0:
+            if not arg.isdigit():
+                raise _cms(304)
+            return _ints([arg], [(0, 4)])[0]
+        names = [*textmode.STAT_NAMES, "ALL"]
+        name = _unquote(arg).upper()
+        if not arg.startswith('"') or name not in names:
+            raise _cms(305)
+        return names.index(name)
+
+    def _text_listing(self, prefix: str, index: int | None, sms: StoredSms) -> list[bytes]:
+        """A stored message as text mode lists it (+CMGL) or reads it (+CMGR)."""
+        cscs, stat = self.settings.cscs, textmode.STAT_NAMES[sms.stat.value]
+        _smsc, tpdu = pdu.split_smsc(sms.pdu)
+        lead = f"{prefix}: {index}," if index is not None else f"{prefix}: "
+        if sms.kind == "report":
+            line = textmode.status_report_line(prefix, tpdu, cscs, stat)
+            return [lead.encode() + line.split(b": ", 1)[1]]
+        if sms.kind == "submit":
+            submit = pdu.decode_submit(tpdu)
+            da = textmode.to_te(submit.da, cscs).decode("latin-1")
+            return [f'{lead}"{stat}","{da}",'.encode(), textmode.to_te(submit.text, cscs)]
+        shown = textmode.text_deliver(tpdu, cscs)
+        header = shown.header(prefix, stat, self.settings.csca[0], bool(self.settings.csdh))
+        if index is not None:
+            header = lead.encode() + header.split(b": ", 1)[1]
+        return [header, shown.data]
+
     def cmd_cmgr(self, op: str, args: list[str]) -> list[bytes]:
-        if self.settings.cmgf == 1:
-            raise _cms(303)
         if op == "=?":
             return []
         if op != "=" or len(args) != 1 or not args[0].isdigit():
@@ -624,10 +876,14 @@ class SimModem:
         sms = store.messages.get(index)
         if sms is None:
             return []  # an empty slot: SIM800 and EC25 answer a bare OK
-        line = f"+CMGR: {sms.stat.value},,{sms.tpdu_length}".encode()
+        if self.settings.cmgf == 1:
+            lines = self._text_listing("+CMGR", None, sms)
+        else:
+            lines = [f"+CMGR: {sms.stat.value},,{sms.tpdu_length}".encode()]
+            lines.append(sms.pdu.hex().upper().encode())
         if sms.stat is Stat.REC_UNREAD:
             sms.stat = Stat.REC_READ
-        return [line, sms.pdu.hex().upper().encode()]
+        return lines
 
     def cmd_cmgd(self, op: str, args: list[str]) -> list[bytes]:
         store = self._memory(0)
@@ -658,20 +914,60 @@ class SimModem:
     # -- submit ------------------------------------------------------------------------------
 
     def cmd_cmgs(self, op: str, args: list[str]) -> list[bytes] | _Prompt:
-        if self.settings.cmgf == 1:
-            raise _cms(303)
         if op == "=?":
             return []
+        if self.settings.cmgf == 1:
+            if op != "=" or not 1 <= len(args) <= 2 or not args[0]:
+                raise _PLAIN  # (an unquoted number is accepted, as SIM800 and EC25 do)
+            try:
+                da = textmode.from_te(_unquote(args[0]).encode("latin-1"), self.settings.cscs)
+            except textmode.TextModeError:
+                raise _cms(305) from None
+            if not re.fullmatch(r"\+?\d{1,20}", da):
+                raise _cms(305)
+            return self._open_prompt("cmgs", 0, da)
         if op != "=" or len(args) != 1 or not args[0].isdigit():
             raise _PLAIN
         length = int(args[0])
         if not 1 <= length <= MAX_TPDU:
             raise _cms(304)
+        return self._open_prompt("cmgs", length)
+
+    def cmd_cmgw(self, op: str, args: list[str]) -> list[bytes] | _Prompt:
+        """Write an SMS-SUBMIT to storage (PDU mode): ``+CMGW: <index>``."""
+        if op == "=?":
+            return []
+        if self.settings.cmgf == 1:
+            raise _cms(303)  # text-mode +CMGW is not simulated
+        if op != "=" or not 1 <= len(args) <= 2 or not all(a.isdigit() for a in args):
+            raise _PLAIN
+        length = int(args[0])
+        stat = _ints(args[1:], [(2, 3)])[0] if len(args) == 2 else Stat.STO_UNSENT.value
+        if not 1 <= length <= MAX_TPDU:
+            raise _cms(304)
+        store = self._memory(1)
+        if store.used >= store.slots:
+            raise _cms(322)
+        return self._open_prompt("cmgw", length, stat=Stat(stat))
+
+    def _open_prompt(
+        self, purpose: str, length: int, da: str = "", stat: Stat = Stat.STO_UNSENT
+    ) -> _Prompt:
         self._prompt = bytearray()
         self._prompt_length = length
+        self._prompt_for = (purpose, da, stat)
         return _Prompt()
 
     def _submit(self, body: bytes) -> list[Output]:
+        purpose, da, stat = self._prompt_for
+        if da:  # text mode: the body is the message in the TE character set
+            _fo, _vp, _pid, dcs = self.settings.csmp
+            try:
+                text = textmode.submit_text(body.rstrip(b"\r"), self.settings.cscs, dcs)
+            except textmode.TextModeError:
+                self.counters["cmgs_error"] += 1
+                return [self._error_bytes(_cms(305))]
+            return self._to_network(da, text, None, srr=bool(self.settings.csmp[0] & 0x20))
         try:
             data = bytes.fromhex(body.decode("ascii"))
             _smsc, tpdu = pdu.split_smsc(data)
@@ -681,19 +977,66 @@ class SimModem:
                 )
             submit = pdu.decode_submit(tpdu)
         except (ValueError, UnicodeDecodeError):
-            self.counters["cmgs_error"] += 1
+            if purpose == "cmgs":
+                self.counters["cmgs_error"] += 1
             return [self._error_bytes(_cms(304))]
+        if purpose == "cmgw":
+            smsc = pdu.encode_smsc(self.identity.smsc)
+            index = self._memory(1).add(StoredSms(stat, smsc + tpdu, len(tpdu), "submit"))
+            if index is None:
+                return [self._error_bytes(_cms(322))]
+            return [f"\r\n+CMGW: {index}\r\n\r\nOK\r\n".encode()]
+        return self._to_network(submit.da, submit.text, submit.concat, srr=submit.srr)
+
+    def _to_network(
+        self, da: str, text: str, concat: pdu.Concat | None, *, srr: bool
+    ) -> list[Output]:
+        """The submit's round trip to the SMSC: faults, TP-MR, the record, a status report."""
+        latency = self.send_latency
+        if self.fault.profile == "slow":
+            latency += self.fault.seconds if self.fault.seconds is not None else 5.0
+        wait: list[Output] = [Delay(latency)] if latency else []
         if not self.registered:
             self.counters["cmgs_error"] += 1
-            return [Delay(self.send_latency), self._error_bytes(_cms(331))]
+            return [*wait, self._error_bytes(_cms(331))]
+        if self.fault.profile == "flaky":
+            self.fault.ticks += 1
+            if self.fault.ticks % (self.fault.every or 3) == 0:
+                self.counters["cmgs_error"] += 1
+                return [*wait, self._error_bytes(_cms(500))]
         mr = self.mr
         self.mr = (self.mr + 1) & 0xFF
         self.counters["cmgs_ok"] += 1
-        self._record_sent(
-            SentPart(submit.da, submit.text, submit.concat, mr, submit.srr, self._now())
-        )
-        reply = f"\r\n+CMGS: {mr}\r\n\r\nOK\r\n".encode()
-        return [Delay(self.send_latency), reply] if self.send_latency else [reply]
+        now = self._now()
+        self._record_sent(SentPart(da, text, concat, mr, srr, now))
+        out: list[Output] = [*wait, f"\r\n+CMGS: {mr}\r\n".encode(), b"\r\nOK\r\n"]
+        if srr and self.settings.cnmi[3] in (1, 2):
+            self._timer_seq += 1
+            key = f"report:{self._timer_seq}"
+            self._timers[key] = lambda: self._status_report(mr, da, now)
+            out.append(Timer(self.report_delay, key))
+        return out
+
+    def _status_report(self, mr: int, ra: str, submitted: datetime) -> list[Output]:
+        """The network says the part with TP-MR ``mr`` reached the recipient."""
+        scts = submitted.astimezone(CHINA)
+        tpdu = pdu.encode_status_report(mr, ra, scts, self._now().astimezone(CHINA), 0)
+        ds = self.settings.cnmi[3]
+        smsc = pdu.encode_smsc(self.identity.smsc)
+        if ds == 2:
+            index = self.stores["SR"].add(
+                StoredSms(Stat.REC_UNREAD, smsc + tpdu, len(tpdu), "report")
+            )
+            return [] if index is None else [f'\r\n+CDSI: "SR",{index}\r\n'.encode()]
+        if ds != 1:
+            return []
+        if self.settings.cmgf == 1:
+            return [
+                b"\r\n" + textmode.status_report_line("+CDS", tpdu, self.settings.cscs) + b"\r\n"
+            ]
+        # 27.005 §3.4.1: like +CMT, the PDU shown starts with the SMSC address field.
+        line = (smsc + tpdu).hex().upper().encode()
+        return [f"\r\n+CDS: {len(tpdu)}\r\n".encode() + line + b"\r\n"]
 
     def _record_sent(self, part: SentPart) -> None:
         concat = part.concat
@@ -745,12 +1088,16 @@ class SimModem:
             raise ValueError(f"order must be a permutation of 1..{len(tpdus)}")
         self.concat_ref = ref  # a refused request uses no reference
         lost = set(drop)
+        delivered = len([seq for seq in sequence if seq not in lost])
+        self.received.append(Received(sender, text, len(tpdus), delivered, self._now()))
         smsc = pdu.encode_smsc(self.identity.smsc)
         for seq in sequence:
             if seq not in lost:
                 tpdu = tpdus[seq - 1]
                 self.pending.append(IncomingPart(smsc + tpdu, len(tpdu)))
         urcs = self._release_pending()
+        if self.silent:
+            return len(tpdus), ref, []  # a hung or unplugged modem announces nothing
         if self._prompt is not None:
             self._held_urcs.extend(urcs)
             return len(tpdus), ref, []
@@ -760,13 +1107,12 @@ class SimModem:
         """Deliver what the network holds, as far as storage allows; return the URCs."""
         mode, mt = self.settings.cnmi[0], self.settings.cnmi[1]
         out: list[Output] = []
-        while self.pending:
+        while self.pending and self.network_up and not (self.silent and mt == 2):
             part = self.pending[0]
             if mt == 2:
                 self.pending.pop(0)
                 if mode:
-                    out.append(f"\r\n+CMT: ,{part.tpdu_length}\r\n".encode())
-                    out.append(part.pdu.hex().upper().encode() + b"\r\n")
+                    out.append(self._routed(part))
                 continue
             memory = self.settings.cpms[2]
             index = self.stores[memory].add(StoredSms(Stat.REC_UNREAD, part.pdu, part.tpdu_length))
@@ -777,6 +1123,19 @@ class SimModem:
                 out.append(f'\r\n+CMTI: "{memory}",{index}\r\n'.encode())
         return out
 
+    def _routed(self, part: IncomingPart) -> bytes:
+        """+CMT: an SMS handed straight to the DTE, not stored (+CNMI mt=2)."""
+        if self.settings.cmgf == 0:
+            return (
+                f"\r\n+CMT: ,{part.tpdu_length}\r\n".encode()
+                + part.pdu.hex().upper().encode()
+                + b"\r\n"
+            )
+        _smsc, tpdu = pdu.split_smsc(part.pdu)
+        shown = textmode.text_deliver(tpdu, self.settings.cscs)
+        header = shown.header("+CMT", None, self.settings.csca[0], bool(self.settings.csdh))
+        return b"\r\n" + header + b"\r\n" + shown.data + b"\r\n"
+
     def state(self) -> dict[str, object]:
         store = self.stores[self.settings.cpms[2]]
         return {
@@ -784,6 +1143,7 @@ class SimModem:
             "csq": self.csq[0] if self.registered else 99,
             "storage": {"used": store.used, "total": store.slots},
             "pending": len(self.pending),
+            "fault": self.fault.as_json(),
             "counters": {**self.counters, "by_command": dict(self.by_command)},
         }
 

@@ -563,7 +563,65 @@ def deliver_parts(oa: str, text: str, scts: datetime, ref: int) -> list[bytes]:
     ]
 
 
-# --- SMS-STATUS-REPORT (simulated network -> driver): not built yet ------------------------------
-# A later issue adds encode_status_report(mr, ra, scts, dt, status) -> bytes here: TP-MTI 10,
-# TP-SRQ 0, TP-MR of the submit it reports on, TP-RA, TP-SCTS, TP-DT, TP-ST. It reuses
-# _encode_address and _encode_timestamp above.
+# --- SMS-STATUS-REPORT (simulated network -> driver) ---------------------------------------------
+
+_MTI_STATUS_REPORT = 0b10
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """A decoded SMS-STATUS-REPORT: the fate of the submit whose TP-MR was ``mr``."""
+
+    mr: int
+    ra: str = field(repr=False)
+    scts: datetime
+    dt: datetime
+    status: int  # TP-ST: 0 received by the recipient, 0x20-0x3F temporary, 0x40-0x7F permanent
+
+
+def encode_status_report(mr: int, ra: str, scts: datetime, dt: datetime, status: int = 0) -> bytes:
+    """One SMS-STATUS-REPORT TPDU (TP-SRQ 0: it reports on an SMS-SUBMIT)."""
+    if not 0 <= mr <= 0xFF or not 0 <= status <= 0xFF:
+        raise ValueError("TP-MR and TP-ST are octets")
+    first = _MTI_STATUS_REPORT | 0x04  # TP-MMS: no more messages waiting
+    return (
+        bytes((first, mr))
+        + _encode_address(ra)
+        + _encode_timestamp(scts)
+        + _encode_timestamp(dt)
+        + bytes((status,))
+    )
+
+
+def decode_status_report(tpdu: bytes) -> StatusReport:
+    """Decode an SMS-STATUS-REPORT TPDU (no SMSC field); optional trailing parameters ignored."""
+    reader = _Reader(tpdu)
+    first = reader.octet("first octet")
+    if first & 0x03 != _MTI_STATUS_REPORT:
+        raise PduError(f"TP-MTI {first & 0x03:02b} is not SMS-STATUS-REPORT")
+    mr = reader.octet("TP-MR")
+    ra = _decode_address(reader, "TP-RA")
+    scts = _decode_timestamp(reader.take(7, "TP-SCTS"), "TP-SCTS")
+    dt = _decode_timestamp(reader.take(7, "TP-DT"), "TP-DT")
+    status = reader.octet("TP-ST")
+    return StatusReport(mr=mr, ra=ra, scts=scts, dt=dt, status=status)
+
+
+def deliver_fields(tpdu: bytes) -> tuple[int, int, int, bytes]:
+    """``(first octet, TP-PID, TP-DCS, TP-UD octets)`` of an SMS-DELIVER, for text-mode listings.
+
+    Text mode shows user data with a header, or in 8-bit/UCS2, as hex of these octets (27.005).
+    """
+    reader = _Reader(tpdu)
+    first = reader.octet("first octet")
+    _decode_address(reader, "TP-OA")
+    pid = reader.octet("TP-PID")
+    dcs = reader.octet("TP-DCS")
+    reader.take(7, "TP-SCTS")
+    reader.octet("TP-UDL")
+    return first, pid, dcs, reader.rest()
+
+
+def alphabet(dcs: int) -> Alphabet:
+    """The alphabet a TP-DCS value selects (23.038 §4)."""
+    return _alphabet(dcs)

@@ -1,8 +1,9 @@
 """The running simulator: engine + pty + control API, owned by one TaskGroup.
 
-Everything that touches the engine runs in one pump task, so DTE bytes, network SMS and
-control calls are applied in the order they arrived and a busy modem (a submit's latency)
-delays what comes after it, as on a real device.
+Everything that touches the engine runs in one pump task, so DTE bytes, network SMS, timers
+and control calls are applied in the order they arrived, and a busy modem (a submit's latency)
+delays what comes after it, as on a real device. Timers the engine asks for (status reports,
+the end of a fault) are tasks of the same TaskGroup.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 from smscat.hwsim.control import build_app
-from smscat.hwsim.engine import Delay, Output, SimModem
+from smscat.hwsim.engine import Delay, LinkDown, LinkUp, Output, SimModem, Timer
 from smscat.hwsim.link import PtyLink
 
 
@@ -28,6 +29,7 @@ class SimOptions:
     control_port: int = 0
     profile: str = "generic"
     send_latency: float = 0.0
+    report_delay: float = 1.0
     slots: int = 30
     index_base: int = 1
 
@@ -40,16 +42,19 @@ class Simulator:
 
     def __init__(self, options: SimOptions) -> None:
         self.options = options
-        self.profile = options.profile
         self.engine = SimModem(
             now=lambda: datetime.now(UTC),
             slots=options.slots,
             index_base=options.index_base,
             send_latency=options.send_latency,
+            report_delay=options.report_delay,
         )
         self.pty = PtyLink(options.link)
         self.control_url = ""
+        self.plugged = True
         self._queue: asyncio.Queue[bytes | _Call] = asyncio.Queue()
+        self._tasks: asyncio.TaskGroup | None = None
+        self._timers: set[asyncio.Task[None]] = set()
 
     @property
     def link(self) -> Path:
@@ -82,18 +87,37 @@ class Simulator:
         for item in out:
             if isinstance(item, Delay):
                 await asyncio.sleep(item.seconds)
-            else:
+            elif isinstance(item, Timer):
+                assert self._tasks is not None
+                task = self._tasks.create_task(self._fire(item), name=f"hwsim-{item.key}")
+                self._timers.add(task)
+                task.add_done_callback(self._timers.discard)
+            elif isinstance(item, LinkDown):
+                self.plugged = False
+                self.pty.stop_reading()
+                self.pty.close()
+            elif isinstance(item, LinkUp):
+                self.pty.open()
+                self.pty.start_reading(self._queue.put_nowait)
+                self.plugged = True
+            elif self.plugged:
                 await self.pty.write(item)
+
+    async def _fire(self, timer: Timer) -> None:
+        await asyncio.sleep(timer.seconds)
+        await self.call(lambda: (None, self.engine.on_timer(timer.key)))
 
 
 @contextlib.asynccontextmanager
 async def running(options: SimOptions) -> AsyncIterator[Simulator]:
     """Start the simulator; it stops (pty and link removed) when the block ends."""
     sim = Simulator(options)
+    start = sim.engine.set_fault(options.profile)  # raises ValueError for an unknown profile
     sim.pty.open()
     runner = web.AppRunner(build_app(sim), access_log=None)
     try:
         async with asyncio.TaskGroup() as tasks:
+            sim._tasks = tasks
             pump = tasks.create_task(sim._pump(), name="hwsim-pump")
             sim.pty.start_reading(sim._queue.put_nowait)
             await runner.setup()
@@ -101,11 +125,14 @@ async def running(options: SimOptions) -> AsyncIterator[Simulator]:
             await site.start()
             port = runner.addresses[0][1]
             sim.control_url = f"http://{options.control_host}:{port}"
+            await sim.call(lambda: (None, start))
             try:
                 yield sim
             finally:
-                sim.pty.stop_reading()
-                pump.cancel()
+                if sim.plugged:
+                    sim.pty.stop_reading()
+                for task in (pump, *sim._timers):
+                    task.cancel()
     finally:
         await runner.cleanup()
         sim.pty.close()

@@ -76,6 +76,7 @@ async def _modem_status(
                 link=link,
                 profile=modem.sim.profile,
                 send_latency=modem.sim.send_latency,
+                report_delay=modem.sim.report_delay,
                 slots=modem.sim.storage_slots,
                 index_base=modem.sim.index_base,
             )

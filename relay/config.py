@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from smscat.hwsim.engine import PROFILES
 from smscat.modem.address import AddressError, is_short_code, normalise
 
 ENV_PREFIX = "SMSCAT_"
@@ -51,8 +52,16 @@ class SimOptions(_Frozen):
 
     profile: str = "generic"
     send_latency: float = Field(0.0, ge=0, le=120, description="seconds per AT+CMGS")
+    report_delay: float = Field(1.0, ge=0, le=600, description="seconds to a status report")
     storage_slots: int = Field(30, ge=1, le=255)
     index_base: Literal[0, 1] = 1
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        if value not in PROFILES:
+            raise ValueError(f"unknown fault profile; known: {', '.join(PROFILES)}")
+        return value
 
 
 class ModemConfig(_Frozen):

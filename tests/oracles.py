@@ -358,25 +358,6 @@ DEFECTS: tuple[Defect, ...] = (
 )
 
 
-def known_defects(
-    oracle: str,
-    text: str,
-    *,
-    address: str | None = None,
-    concat: tuple[int, int, int] | None = None,
-    ucs2: bool | None = None,
-    dcs: int | None = None,
-    scts: datetime | None = None,
-) -> list[Defect]:
-    """The defects of ``oracle`` that one PDU would hit. ``ucs2`` None: UCS2 iff not GSM-7."""
-    if oracle not in ORACLES:
-        raise ValueError(f"unknown oracle {oracle!r}")
-    if ucs2 is None:
-        ucs2 = gsm_septets(text) is None
-    vector = Vector(text, address, concat, ucs2, dcs, scts)
-    return [d for d in DEFECTS if d.oracle == oracle and d.hits(vector)]
-
-
 def oracle_handles(
     oracle: str,
     text: str,
@@ -387,8 +368,14 @@ def oracle_handles(
     dcs: int | None = None,
     scts: datetime | None = None,
 ) -> bool:
-    """Whether ``oracle`` is expected to get this PDU right (no known defect applies)."""
-    found = known_defects(
-        oracle, text, address=address, concat=concat, ucs2=ucs2, dcs=dcs, scts=scts
-    )
-    return not found
+    """Whether ``oracle`` is expected to get this PDU right (no known defect applies).
+
+    ``ucs2`` None: UCS2 iff not GSM-7.
+    """
+    if oracle not in ORACLES:
+        raise ValueError(f"unknown oracle {oracle!r}")
+    if ucs2 is None:
+        ucs2 = gsm_septets(text) is None
+    vector = Vector(text, address, concat, ucs2, dcs, scts)
+    hit = [d for d in DEFECTS if d.oracle == oracle and d.hits(vector)]
+    return not hit

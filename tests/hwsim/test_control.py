@@ -4,61 +4,33 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import aiohttp
 import pytest
 from smscat.hwsim import pdu
-from smscat.hwsim.engine import Identity
 
 from tests.support.atport import AtPort
+from tests.support.simclient import (
+    HTTP_TIMEOUT,
+    RECIPIENT,
+    SENDER,
+    URC_WAIT,
+    decode_stored,
+    get_json,
+    post_sms,
+    submit,
+    submit_body,
+)
 
-SENDER = "+8613800138000"
-RECIPIENT = "+8613912345678"
-SMSC = Identity().smsc
-HTTP_TIMEOUT = aiohttp.ClientTimeout(total=5)
-URC_WAIT = 0.3
-STORED = re.compile(rb"\+CMGL: \d+,\d,,\d+\r\n([0-9A-F]+)\r\n")
+# A +CMGL entry with its fields as this modem writes them: index, stat, empty alpha, length.
+CMGL_ENTRY = re.compile(rb"\+CMGL: \d+,\d,,\d+\r\n([0-9A-F]+)\r\n")
 # 400 GSM-7 characters: three parts of 153, 153 and 94 septets.
 LONG = "".join(f"{n:03d} " for n in range(100))
 
 
-def submit_body(text: str, *, concat: pdu.Concat | None = None) -> tuple[int, bytes]:
-    tpdu = pdu.encode_submit(RECIPIENT, text, concat=concat)
-    return len(tpdu), (pdu.encode_smsc(None) + tpdu).hex().upper().encode()
-
-
-async def submit(port: AtPort, text: str, *, concat: pdu.Concat | None = None) -> bytes:
-    length, body = submit_body(text, concat=concat)
-    assert await port.command(b"AT+CMGS=%d\r" % length) == b"AT+CMGS=%d\r\r\n> " % length
-    reply = await port.command(body + b"\x1a")
-    assert reply.startswith(body)
-    return reply[len(body) :]
-
-
-async def get_json(control: aiohttp.ClientSession, path: str) -> Any:
-    async with control.get(path, timeout=HTTP_TIMEOUT) as resp:
-        assert resp.status == 200
-        assert resp.content_type == "application/json"
-        return await resp.json()
-
-
-async def post_sms(control: aiohttp.ClientSession, body: dict[str, Any]) -> dict[str, Any]:
-    async with control.post("/sms", json=body, timeout=HTTP_TIMEOUT) as resp:
-        assert resp.status == 202, await resp.text()
-        answer: dict[str, Any] = await resp.json()
-        return answer
-
-
 async def stored_parts(port: AtPort) -> list[pdu.Deliver]:
     """Every SMS on the SIM, in slot order, decoded."""
-    reply = await port.command(b"AT+CMGL=4\r")
-    parts = []
-    for hex_pdu in STORED.findall(reply):
-        smsc, tpdu = pdu.split_smsc(bytes.fromhex(hex_pdu.decode()))
-        assert smsc == SMSC
-        parts.append(pdu.decode_deliver(tpdu))
-    return parts
+    return decode_stored(await port.command(b"AT+CMGL=4\r"), CMGL_ENTRY)
 
 
 def assert_utc_iso(stamp: str, before: datetime, after: datetime) -> None:
@@ -165,11 +137,20 @@ async def test_sent_shows_an_incomplete_message(
 
 
 async def test_state_counts_commands(port: AtPort, control: aiohttp.ClientSession) -> None:
-    assert await get_json(control, "/state") == {
+    first = await get_json(control, "/state")
+    assert first.pop("link") == str(port.path)
+    assert first == {
         "registration": "registered",
         "csq": 20,
         "storage": {"used": 0, "total": 30},
         "pending": 0,
+        "fault": {
+            "profile": "generic",
+            "count": None,
+            "every": None,
+            "seconds": None,
+            "active": False,
+        },
         "counters": {"commands": 0, "cmgs_ok": 0, "cmgs_error": 0, "by_command": {}},
         "profile": "generic",
     }

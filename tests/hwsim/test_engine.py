@@ -9,12 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from smscat.hwsim import pdu
-from smscat.hwsim.engine import Delay, Identity, Output, SimModem
+from smscat.hwsim.engine import Delay, Output, SimModem
+
+from tests.support.simclient import RECIPIENT, SENDER, SMSC, submit_body
 
 START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-SENDER = "+8613800138000"
-RECIPIENT = "+8613912345678"
-SMSC = Identity().smsc
 
 
 class Clock:
@@ -39,14 +38,6 @@ def line_bytes(out: list[Output]) -> bytes:
 
 def send(sim: SimModem, data: bytes) -> bytes:
     return line_bytes(sim.receive(data))
-
-
-def submit_body(
-    text: str, *, da: str = RECIPIENT, concat: pdu.Concat | None = None
-) -> tuple[int, bytes]:
-    """(TPDU length for AT+CMGS=<n>, the hex the DTE types at the prompt)."""
-    tpdu = pdu.encode_submit(da, text, concat=concat)
-    return len(tpdu), (pdu.encode_smsc(None) + tpdu).hex().upper().encode()
 
 
 def submit(sim: SimModem, text: str, *, concat: pdu.Concat | None = None) -> bytes:
@@ -245,6 +236,13 @@ def test_reset_empties_the_sim_and_the_counters() -> None:
         "csq": 20,
         "storage": {"used": 0, "total": 30},
         "pending": 0,
+        "fault": {
+            "profile": "generic",
+            "count": None,
+            "every": None,
+            "seconds": None,
+            "active": False,
+        },
         "counters": {"commands": 0, "cmgs_ok": 0, "cmgs_error": 0, "by_command": {}},
     }
     assert sim.sent == []

@@ -16,59 +16,28 @@ from hypothesis import strategies as st
 from smscat.hwsim import gsm7, pdu
 from smscat.hwsim.pdu import Concat, PduError
 
+from tests.support import strategies
+from tests.support.strategies import cjk, emoji, ext_char, gsm_char, rare_cjk, texts, timestamps
+
 CST = timezone(timedelta(hours=8))
 WHEN = datetime(2024, 5, 6, 7, 8, 9, tzinfo=CST)
 
 # --- strategies ----------------------------------------------------------------------------------
 
-GSM_CHARS = [c for i, c in enumerate(gsm7.BASIC) if i != gsm7.ESC] + list(gsm7.EXTENSION.values())
-gsm_char = st.sampled_from(GSM_CHARS)
-ext_char = st.sampled_from(list(gsm7.EXTENSION.values()))
-cjk = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
-emoji = st.characters(min_codepoint=0x1F300, max_codepoint=0x1FAFF)
-rare_cjk = st.one_of(st.just("𠮷"), st.characters(min_codepoint=0x20000, max_codepoint=0x2A6DF))
 # Characters people confuse with GSM-7 ones, and the escape character itself.
 near_misses = st.sampled_from(list("`ÿç\x1b\x00\x7fʼ·«»Ææ\u00a0"))
 any_char = st.characters(codec="utf-8")  # every code point but lone surrogates
 
-
-def _texts(chars: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    """Texts that reach every part count: single characters mixed with long runs."""
-    run = st.tuples(chars, st.integers(1, 120)).map(lambda t: t[0] * t[1])
-    return st.lists(st.one_of(chars, run), max_size=8).map("".join)
-
-
-gsm_text = _texts(st.one_of(gsm_char, ext_char))
+gsm_text = texts(st.one_of(gsm_char, ext_char))
 message_text = st.one_of(
     gsm_text,
-    _texts(cjk),
-    _texts(st.one_of(cjk, emoji, rare_cjk)),
-    _texts(st.one_of(gsm_char, ext_char, cjk, emoji, rare_cjk, near_misses, any_char)),
+    texts(cjk),
+    texts(st.one_of(cjk, emoji, rare_cjk)),
+    texts(st.one_of(gsm_char, ext_char, cjk, emoji, rare_cjk, near_misses, any_char)),
 )
-
-
-def _alphanumeric(s: str) -> bool:
-    values = gsm7.septets(s)
-    return (
-        values is not None
-        and len(values) <= 11
-        and not s.startswith("+")
-        and not all("0" <= c <= "9" for c in s)
-    )
-
-
 addresses = st.one_of(
-    st.from_regex(r"\+[1-9][0-9]{3,18}", fullmatch=True),
-    st.from_regex(r"[0-9]{1,20}", fullmatch=True),
-    st.text(gsm_char, min_size=1, max_size=11).filter(_alphanumeric),
+    strategies.addresses,
     st.sampled_from(["+8613800138000", "10086", "95566", "ChinaMobile", "Megafon", "Design@Home"]),
-)
-timestamps = st.builds(
-    lambda when, quarters: when.replace(tzinfo=timezone(timedelta(minutes=15 * quarters))),
-    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31, 23, 59, 59)).map(
-        lambda d: d.replace(microsecond=0)
-    ),
-    st.integers(-79, 79),
 )
 
 

@@ -11,57 +11,28 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 from smscat.hwsim import pdu
-from smscat.hwsim.engine import Identity
 from smscat.hwsim.service import SimOptions, Simulator, running
 
 from tests.support.atport import AtPort
+from tests.support.simclient import (
+    SENDER,
+    SMSC,
+    URC_WAIT,
+    decode_stored,
+    get_json,
+    post_sms,
+    submit,
+    submit_body,
+)
 
-SENDER = "+8613800138000"
-RECIPIENT = "+8613912345678"
-SMSC = Identity().smsc
-HTTP_TIMEOUT = aiohttp.ClientTimeout(total=5)
-URC_WAIT = 0.3
 URC_AFTER_RESULT = re.compile(rb"\r\n(OK|ERROR|\+CM[ES] ERROR: [^\r]*)\r\n\r\n\+CMTI: [^\r]*\r\n$")
-STORED = re.compile(rb"\+CMG[LR]: [^\r]*\r\n([0-9A-F]+)\r\n")
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def submit_body(
-    text: str, *, da: str = RECIPIENT, concat: pdu.Concat | None = None
-) -> tuple[int, bytes]:
-    """(TPDU length for AT+CMGS=<n>, the hex the DTE types at the ``> `` prompt)."""
-    tpdu = pdu.encode_submit(da, text, concat=concat)
-    return len(tpdu), (pdu.encode_smsc(None) + tpdu).hex().upper().encode()
-
-
-async def submit(port: AtPort, text: str, *, concat: pdu.Concat | None = None) -> bytes:
-    """Run one AT+CMGS with echo on; return what the modem answered after Ctrl-Z."""
-    length, body = submit_body(text, concat=concat)
-    assert await port.command(b"AT+CMGS=%d\r" % length) == b"AT+CMGS=%d\r\r\n> " % length
-    reply = await port.command(body + b"\x1a")
-    assert reply.startswith(body)
-    return reply[len(body) :]
-
-
-async def post_sms(control: aiohttp.ClientSession, **body: Any) -> dict[str, Any]:
-    async with control.post("/sms", json=body, timeout=HTTP_TIMEOUT) as resp:
-        assert resp.status == 202, await resp.text()
-        answer: dict[str, Any] = await resp.json()
-        return answer
-
-
-async def get_state(control: aiohttp.ClientSession) -> dict[str, Any]:
-    async with control.get("/state", timeout=HTTP_TIMEOUT) as resp:
-        assert resp.status == 200
-        answer: dict[str, Any] = await resp.json()
-        return answer
 
 
 async def command_then_urc(port: AtPort, line: bytes) -> bytes:
@@ -73,16 +44,6 @@ async def command_then_urc(port: AtPort, line: bytes) -> bytes:
     await port.send(line)
     answer = await port.read_until(URC_AFTER_RESULT)
     return answer + await port.quiet(URC_WAIT)
-
-
-def decode_stored(reply: bytes) -> list[pdu.Deliver]:
-    """The SMS-DELIVERs in a +CMGL/+CMGR answer; each carries the SIM's SMSC."""
-    delivers = []
-    for hex_pdu in STORED.findall(reply):
-        smsc, tpdu = pdu.split_smsc(bytes.fromhex(hex_pdu.decode()))
-        assert smsc == SMSC
-        delivers.append(pdu.decode_deliver(tpdu))
-    return delivers
 
 
 def deliver_hex(
@@ -387,12 +348,12 @@ async def test_cnmi(port: AtPort) -> None:
 
 async def test_cpms(port: AtPort, control: aiohttp.ClientSession) -> None:
     assert await port.command(b"AT+CPMS=?\r") == (
-        b'AT+CPMS=?\r\r\n+CPMS: ("SM","ME"),("SM","ME"),("SM","ME")\r\n\r\nOK\r\n'
+        b'AT+CPMS=?\r\r\n+CPMS: ("SM","ME","SR"),("SM","ME"),("SM","ME")\r\n\r\nOK\r\n'
     )
     assert await port.command(b"AT+CPMS?\r") == (
         b'AT+CPMS?\r\r\n+CPMS: "SM",0,30,"SM",0,30,"SM",0,30\r\n\r\nOK\r\n'
     )
-    assert await post_sms(control, **{"from": SENDER, "text": "hello"}) == {"parts": 1, "ref": 1}
+    assert await post_sms(control, {"from": SENDER, "text": "hello"}) == {"parts": 1, "ref": 1}
     assert await port.command(b'AT+CPMS="SM","SM","SM"\r') == (
         b'AT+CPMS="SM","SM","SM"\r\r\n+CPMS: 1,30,1,30,1,30\r\n\r\nOK\r\n'
     )
@@ -441,8 +402,7 @@ async def test_cmgs_esc_aborts(port: AtPort, control: aiohttp.ClientSession) -> 
     length, body = submit_body("never mind")
     assert await port.command(b"AT+CMGS=%d\r" % length) == b"AT+CMGS=%d\r\r\n> " % length
     assert await port.command(body + b"\x1b") == body + b"\r\nOK\r\n"
-    async with control.get("/sent", timeout=HTTP_TIMEOUT) as resp:
-        assert await resp.json() == []
+    assert await get_json(control, "/sent") == []
     assert await submit(port, "after all") == b"\r\n+CMGS: 0\r\n\r\nOK\r\n"  # no MR was used
 
 
@@ -473,9 +433,15 @@ async def test_cmgs_length_out_of_range_gets_no_prompt(port: AtPort, line: bytes
     assert await port.command(line + b"\r") == line + b"\r\r\n+CMS ERROR: 304\r\n"
 
 
-async def test_cmgs_in_text_mode_is_not_supported(port: AtPort) -> None:
+async def test_cmgs_in_text_mode_takes_an_address_not_a_length(port: AtPort) -> None:
     assert await port.command(b"AT+CMGF=1\r") == b"AT+CMGF=1\r\r\nOK\r\n"
-    assert await port.command(b"AT+CMGS=19\r") == b"AT+CMGS=19\r\r\n+CMS ERROR: 303\r\n"
+    assert await port.command(b'AT+CMGS="+8613800138000"\r') == (
+        b'AT+CMGS="+8613800138000"\r\r\n> '
+    )
+    assert await port.command(b"\x1b") == b"\r\nOK\r\n"
+    assert await port.command(b'AT+CMGS="138-0013"\r') == (
+        b'AT+CMGS="138-0013"\r\r\n+CMS ERROR: 305\r\n'
+    )
 
 
 # -- receiving --------------------------------------------------------------------------------
@@ -483,14 +449,14 @@ async def test_cmgs_in_text_mode_is_not_supported(port: AtPort) -> None:
 
 async def test_cmti_after_an_sms_is_posted(port: AtPort, control: aiohttp.ClientSession) -> None:
     assert await port.command(b"AT+CNMI=2,1,0,0,0\r") == b"AT+CNMI=2,1,0,0,0\r\r\nOK\r\n"
-    assert await post_sms(control, **{"from": SENDER, "text": "hello"}) == {"parts": 1, "ref": 1}
+    assert await post_sms(control, {"from": SENDER, "text": "hello"}) == {"parts": 1, "ref": 1}
     assert await port.quiet(URC_WAIT) == b'\r\n+CMTI: "SM",1\r\n'
-    await post_sms(control, **{"from": SENDER, "text": "again"})
+    await post_sms(control, {"from": SENDER, "text": "again"})
     assert await port.quiet(URC_WAIT) == b'\r\n+CMTI: "SM",2\r\n'
 
 
 async def test_no_urc_with_cnmi_at_power_up(port: AtPort, control: aiohttp.ClientSession) -> None:
-    await post_sms(control, **{"from": SENDER, "text": "silent"})
+    await post_sms(control, {"from": SENDER, "text": "silent"})
     assert await port.quiet(URC_WAIT) == b""
     reply = await port.command(b"AT+CMGL\r")  # default <stat>: received unread
     [deliver] = decode_stored(reply)
@@ -499,7 +465,7 @@ async def test_no_urc_with_cnmi_at_power_up(port: AtPort, control: aiohttp.Clien
 
 async def test_cmt_when_mt_is_2(port: AtPort, control: aiohttp.ClientSession) -> None:
     assert await port.command(b"AT+CNMI=2,2,0,0,0\r") == b"AT+CNMI=2,2,0,0,0\r\r\nOK\r\n"
-    await post_sms(control, **{"from": SENDER, "text": "直接显示"})
+    await post_sms(control, {"from": SENDER, "text": "直接显示"})
     urc = await port.quiet(URC_WAIT)
     [deliver] = decode_stored(urc.replace(b"+CMT: ", b"+CMGL: "))
     assert (deliver.oa, deliver.text) == (SENDER, "直接显示")
@@ -513,8 +479,8 @@ async def test_cmt_when_mt_is_2(port: AtPort, control: aiohttp.ClientSession) ->
 async def test_cmgl_lists_pdus_and_unread_becomes_read(
     port: AtPort, control: aiohttp.ClientSession
 ) -> None:
-    await post_sms(control, **{"from": SENDER, "text": "first"})
-    await post_sms(control, **{"from": "10086", "text": "话费余额"})
+    await post_sms(control, {"from": SENDER, "text": "first"})
+    await post_sms(control, {"from": "10086", "text": "话费余额"})
     assert await port.command(b"AT+CMGL=?\r") == b"AT+CMGL=?\r\r\n+CMGL: (0-4)\r\n\r\nOK\r\n"
     reply = await port.command(b"AT+CMGL=4\r")
     first, second = decode_stored(reply)
@@ -537,7 +503,7 @@ async def test_cmgl_lists_pdus_and_unread_becomes_read(
 async def test_cmgr_reads_marks_read_and_reports_bad_indexes(
     port: AtPort, control: aiohttp.ClientSession
 ) -> None:
-    await post_sms(control, **{"from": SENDER, "text": "read me"})
+    await post_sms(control, {"from": SENDER, "text": "read me"})
     reply = await port.command(b"AT+CMGR=1\r")
     [deliver] = decode_stored(reply)
     assert (deliver.oa, deliver.text) == (SENDER, "read me")
@@ -563,7 +529,7 @@ async def test_cmgd_with_every_delflag(port: AtPort, control: aiohttp.ClientSess
 
     assert await used() == b""
     for n in range(5):
-        await post_sms(control, **{"from": SENDER, "text": f"sms {n}"})
+        await post_sms(control, {"from": SENDER, "text": f"sms {n}"})
     assert await used() == b"1,2,3,4,5"
     assert await port.command(b"AT+CMGD=2\r") == b"AT+CMGD=2\r\r\nOK\r\n"
     assert await port.command(b"AT+CMGD=2,0\r") == b"AT+CMGD=2,0\r\r\nOK\r\n"  # already empty
@@ -588,12 +554,12 @@ async def test_full_sim_store_releases_waiting_sms_when_a_slot_is_freed(tmp_path
     async with modem(tmp_path, slots=2) as (_, port, control):
         assert await port.command(b"AT+CNMI=2,1\r") == b"AT+CNMI=2,1\r\r\nOK\r\n"
         for n in range(4):
-            await post_sms(control, **{"from": SENDER, "text": f"sms {n}"})
+            await post_sms(control, {"from": SENDER, "text": f"sms {n}"})
         assert await port.quiet(URC_WAIT) == b'\r\n+CMTI: "SM",1\r\n\r\n+CMTI: "SM",2\r\n'
         assert await port.command(b"AT+CPMS?\r") == (
             b'AT+CPMS?\r\r\n+CPMS: "SM",2,2,"SM",2,2,"SM",2,2\r\n\r\nOK\r\n'
         )
-        state = await get_state(control)
+        state = await get_json(control, "/state")
         assert (state["storage"], state["pending"]) == ({"used": 2, "total": 2}, 2)
         # The network retries as soon as a slot is free: +CMTI right after the OK.
         reply = await command_then_urc(port, b"AT+CMGD=1\r")
@@ -604,13 +570,13 @@ async def test_full_sim_store_releases_waiting_sms_when_a_slot_is_freed(tmp_path
         assert reply == b'AT+CMGD=1,4\r\r\nOK\r\n\r\n+CMTI: "SM",1\r\n'
         [deliver] = decode_stored(await port.command(b"AT+CMGL=4\r"))
         assert deliver.text == "sms 3"
-        assert (await get_state(control))["pending"] == 0
+        assert (await get_json(control, "/state"))["pending"] == 0
 
 
 async def test_index_base_zero(tmp_path: Path) -> None:
     async with modem(tmp_path, index_base=0) as (_, port, control):
         assert await port.command(b"AT+CNMI=2,1\r") == b"AT+CNMI=2,1\r\r\nOK\r\n"
-        await post_sms(control, **{"from": SENDER, "text": "zero"})
+        await post_sms(control, {"from": SENDER, "text": "zero"})
         assert await port.quiet(URC_WAIT) == b'\r\n+CMTI: "SM",0\r\n'
         reply = await port.command(b"AT+CMGL=4\r")
         [deliver] = decode_stored(reply)
@@ -631,7 +597,7 @@ async def test_sms_arriving_at_the_prompt_is_announced_after_the_submit(
     assert await port.command(b"AT+CNMI=2,1\r") == b"AT+CNMI=2,1\r\r\nOK\r\n"
     length, body = submit_body("hello")
     assert await port.command(b"AT+CMGS=%d\r" % length) == b"AT+CMGS=%d\r\r\n> " % length
-    await post_sms(control, **{"from": SENDER, "text": "meanwhile"})
+    await post_sms(control, {"from": SENDER, "text": "meanwhile"})
     assert await port.quiet(URC_WAIT) == b""  # nothing may land inside the PDU
     reply = await command_then_urc(port, body + b"\x1a")
     assert reply == body + b'\r\n+CMGS: 0\r\n\r\nOK\r\n\r\n+CMTI: "SM",1\r\n'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from pathlib import Path
 from types import TracebackType
@@ -36,7 +37,8 @@ class AtPort:
     ) -> None:
         if self._writer is not None:
             self._writer.close()
-            await self._writer.wait_closed()
+            with contextlib.suppress(OSError):  # an unplugged device fails its own close
+                await self._writer.wait_closed()
 
     async def send(self, data: bytes) -> None:
         assert self._writer is not None
