@@ -21,6 +21,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
 from smscat.hwsim.engine import Output
 
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
 from smscat.hwsim.control import build_app
 from smscat.hwsim.engine import Delay, LinkDown, LinkUp, Output, SimModem, Timer
 from smscat.hwsim.link import PtyLink

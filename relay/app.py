@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+
 from smscat.relay.config import ModemConfig, Settings
 from smscat.storage.db import Database, ExpertRow
 from smscat.web.health import build_app

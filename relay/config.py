@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
 from smscat.hwsim.engine import PROFILES
 from smscat.modem.address import AddressError, is_short_code, normalise
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import aiosqlite
+
 from smscat.storage.errors import MigrationError, NotFound
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from smscat.hwsim.service import SimOptions, Simulator, running
 
+from smscat.hwsim.service import SimOptions, Simulator, running
 from tests.support.atport import AtPort
 
 

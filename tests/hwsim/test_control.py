@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
-from smscat.hwsim import pdu
 
+from smscat.hwsim import pdu
 from tests.support.atport import AtPort
 from tests.support.simclient import (
     HTTP_TIMEOUT,

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from smscat.hwsim import pdu
 from smscat.hwsim.engine import Delay, Output, SimModem
-
 from tests.support.simclient import RECIPIENT, SENDER, SMSC, submit_body
 
 START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)

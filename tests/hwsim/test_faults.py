@@ -10,10 +10,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+
 from smscat.hwsim import pdu
 from smscat.hwsim.engine import PROFILES
 from smscat.hwsim.service import SimOptions, Simulator, running
-
 from tests.support.atport import AtPort
 
 SENDER = "+8613800138000"

@@ -13,9 +13,9 @@ from gsm0338 import Codec
 from gsm0338.charset import BASIC_CHARACTER_SET, BASIC_CHARACTER_SET_EXTENSION
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+
 from smscat.hwsim import gsm7, pdu
 from smscat.hwsim.pdu import Concat, PduError
-
 from tests.support import strategies
 from tests.support.strategies import cjk, emoji, ext_char, gsm_char, rare_cjk, texts, timestamps
 

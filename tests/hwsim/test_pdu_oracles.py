@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+
 from smscat.hwsim import pdu
 from smscat.hwsim.pdu import Concat, PduError
-
 from tests.oracles import (
     DEFECTS,
     GSMMODEM_DECODE,

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
 from smscat.hwsim import pdu
 from smscat.hwsim.service import SimOptions, Simulator, running
-
 from tests.support.atport import AtPort
 
 TO = "+8613800138000"

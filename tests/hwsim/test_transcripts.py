@@ -14,9 +14,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+
 from smscat.hwsim import pdu
 from smscat.hwsim.service import SimOptions, Simulator, running
-
 from tests.support.atport import AtPort
 from tests.support.simclient import (
     SENDER,

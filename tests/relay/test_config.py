@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+
 from smscat.relay.config import ConfigError, Settings, dump_effective, load_config
 
 ROOT = Path(__file__).resolve().parents[2]

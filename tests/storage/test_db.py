@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+
 from smscat.storage.db import Database, ExpertRow, migrations
 from smscat.storage.errors import MigrationError, NotFound
 

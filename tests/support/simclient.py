@@ -10,9 +10,9 @@ import re
 from typing import Any
 
 import aiohttp
+
 from smscat.hwsim import pdu
 from smscat.hwsim.engine import Identity
-
 from tests.support.atport import AtPort
 
 SENDER = "+8613800138000"

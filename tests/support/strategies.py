@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from hypothesis import strategies as st
+
 from smscat.hwsim import gsm7
 
 GSM_CHARS = [c for i, c in enumerate(gsm7.BASIC) if i != gsm7.ESC] + list(gsm7.EXTENSION.values())
