@@ -18,7 +18,10 @@ _DIGITS = re.compile(r"\d{1,20}")
 
 
 class AddressError(ValueError):
-    """A string that cannot be a phone number; the message never repeats the input."""
+    """A string that cannot be a phone number; the message never repeats the input.
+
+    (Not a ModemError subclass on purpose: config validation raises it outside the driver.)
+    """
 
 
 def normalise(raw: str, region: str = DEFAULT_REGION) -> str:

@@ -1,0 +1,52 @@
+"""Exceptions of the modem driver.
+
+    ModemError
+    ├── PduError                       a PDU that is truncated, inconsistent or unsupported
+    ├── EncodeError                    text or parameters that cannot become an SMS-SUBMIT
+    └── CommandError                   a command's final result was an error
+        ├── CmsError  (code)           +CMS ERROR: n (or its text form)
+        ├── CmeError  (code)           +CME ERROR: n (or its text form)
+        └── NotSupported               COMMAND NOT SUPPORT / plain ERROR to an unknown command
+
+(address.AddressError, a ValueError, stands apart: config validation raises it too.)
+No message ever contains a phone number or message text: the caller has them already.
+"""
+
+from __future__ import annotations
+
+
+class ModemError(Exception):
+    """Base of everything smscat.modem raises on purpose."""
+
+
+class PduError(ModemError, ValueError):
+    """A PDU that cannot be decoded; the message names the field, never the content."""
+
+
+class EncodeError(ModemError, ValueError):
+    """Text or parameters that cannot be encoded as an SMS-SUBMIT."""
+
+
+class CommandError(ModemError):
+    """A command ended with an error result (``final`` is the result line, e.g. ``ERROR``)."""
+
+    def __init__(self, command: str, final: str) -> None:
+        super().__init__(f"{command}: {final}")
+        self.command = command
+        self.final = final
+
+
+class CmsError(CommandError):
+    def __init__(self, command: str, final: str, code: int | None) -> None:
+        super().__init__(command, final)
+        self.code = code
+
+
+class CmeError(CommandError):
+    def __init__(self, command: str, final: str, code: int | None) -> None:
+        super().__init__(command, final)
+        self.code = code
+
+
+class NotSupported(CommandError):
+    pass
