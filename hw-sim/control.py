@@ -63,22 +63,23 @@ async def _loopback_only(request: web.Request, handler: Handler) -> web.StreamRe
         return _bad(str(exc))
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
+async def _json_body(request: web.Request, fields: set[str]) -> dict[str, Any]:
+    """The request's JSON object, refused if it has a field outside ``fields``."""
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise BadRequest("body must be a JSON object") from None
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object")
+    unknown = set(body) - fields
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
     return body
 
 
 async def post_sms(request: web.Request) -> web.Response:
     sim = request.app[SIM_KEY]
-    body = await _json_body(request)
-    unknown = set(body) - {"from", "text", "order", "drop"}
-    if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    body = await _json_body(request, {"from", "text", "order", "drop"})
     sender, text = body.get("from"), body.get("text")
     if not isinstance(sender, str) or not _SENDER.match(sender):
         raise BadRequest('"from" is a phone number (+8613…), a short code or up to 11 letters')
@@ -115,10 +116,7 @@ async def get_state(request: web.Request) -> web.Response:
 
 async def post_faults(request: web.Request) -> web.Response:
     sim = request.app[SIM_KEY]
-    body = await _json_body(request)
-    unknown = set(body) - {"profile", "count", "every", "seconds"}
-    if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    body = await _json_body(request, {"profile", "count", "every", "seconds"})
     profile = body.get("profile")
     if not isinstance(profile, str):
         raise BadRequest('"profile" is a fault profile name, or "none"')

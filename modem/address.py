@@ -56,15 +56,12 @@ def is_short_code(number: str) -> bool:
 
 
 def mask(number: str) -> str:
-    """``+8613800138000`` → ``+86138****8000``; short codes keep their first two digits."""
+    """``+8613800138000`` → ``+86138****8000``; anything shorter keeps only two digits."""
+    if number.startswith("+") and len(number) > 11:
+        return number[:6] + "****" + number[-4:]
     if len(number) <= 4:
-        return "*" * len(number)
-    keep_head = 6 if number.startswith("+") and len(number) > 11 else 2
-    return (
-        number[:keep_head] + "****" + number[-4:]
-        if len(number) > keep_head + 4
-        else (number[:2] + "*" * (len(number) - 2))
-    )
+        return "****"
+    return number[:2] + "*" * (len(number) - 2)
 
 
 class PhoneNumber:

@@ -15,13 +15,15 @@ from smscat.hwsim import pdu
 from smscat.hwsim.engine import PROFILES
 from smscat.hwsim.service import SimOptions, Simulator, running
 from tests.support.atport import AtPort
+from tests.support.simclient import get_json, submit_body
 
 SENDER = "+8613800138000"
 
 
 def submit_pdu(text: str = "hi") -> tuple[bytes, bytes]:
-    tpdu = pdu.encode_submit(SENDER, text)
-    return f"AT+CMGS={len(tpdu)}\r".encode(), (pdu.encode_smsc(None) + tpdu).hex().upper().encode()
+    """(the AT+CMGS line, the hex typed at the prompt)."""
+    length, body = submit_body(text, da=SENDER)
+    return b"AT+CMGS=%d\r" % length, body
 
 
 async def fault(control: aiohttp.ClientSession, **body: Any) -> dict[str, Any]:
@@ -32,9 +34,8 @@ async def fault(control: aiohttp.ClientSession, **body: Any) -> dict[str, Any]:
 
 
 async def state(control: aiohttp.ClientSession) -> dict[str, Any]:
-    async with control.get("/state") as resp:
-        result: dict[str, Any] = await resp.json()
-        return result
+    result: dict[str, Any] = await get_json(control, "/state")
+    return result
 
 
 @pytest.fixture
