@@ -3,10 +3,11 @@
     ModemError
     ├── PduError                       a PDU that is truncated, inconsistent or unsupported
     ├── EncodeError                    text or parameters that cannot become an SMS-SUBMIT
-    └── CommandError                   a command's final result was an error
-        ├── CmsError  (code)           +CMS ERROR: n (or its text form)
-        ├── CmeError  (code)           +CME ERROR: n (or its text form)
-        └── NotSupported               COMMAND NOT SUPPORT / plain ERROR to an unknown command
+    ├── CommandError                   a command's final result was an error
+    │   ├── CmsError  (code)           +CMS ERROR: n (or its text form)
+    │   ├── CmeError  (code)           +CME ERROR: n (or its text form)
+    │   └── NotSupported               COMMAND NOT SUPPORT / plain ERROR to an unknown command
+    └── ParserUsageError               the AT parser driven wrongly (a session bug, not the modem)
 
 (address.AddressError, a ValueError, stands apart: config validation raises it too.)
 No message ever contains a phone number or message text: the caller has them already.
@@ -50,3 +51,7 @@ class CmeError(CommandError):
 
 class NotSupported(CommandError):
     pass
+
+
+class ParserUsageError(ModemError, RuntimeError):
+    """The AT parser was told something impossible (e.g. start() with a command in flight)."""

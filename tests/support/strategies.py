@@ -51,3 +51,20 @@ timestamps = st.builds(
     ),
     st.integers(-79, 79),
 )
+
+# Destinations as a person types them: Chinese mobiles with or without spaces and +86, E.164
+# numbers of other countries, and service short codes (which stay digits).
+_CN_MOBILE_PREFIXES = ("135", "138", "139", "150", "177", "186", "199")
+cn_mobiles = st.builds(
+    lambda prefix, rest, style: (
+        f"+86{prefix}{rest}",
+        f"{prefix}{rest}",
+        f"{prefix} {rest[:4]} {rest[4:]}",
+        f"+86 {prefix}-{rest[:4]}-{rest[4:]}",
+    )[style],
+    st.sampled_from(_CN_MOBILE_PREFIXES),
+    st.from_regex(r"[0-9]{8}", fullmatch=True),
+    st.integers(0, 3),
+)
+short_codes = st.sampled_from(["10086", "10010", "95566", "95588", "12345", "106900001234"])
+destinations = st.one_of(cn_mobiles, short_codes, st.just("+1 650 253 0000"))
