@@ -7,7 +7,9 @@
     │   ├── CmsError  (code)           +CMS ERROR: n (or its text form)
     │   ├── CmeError  (code)           +CME ERROR: n (or its text form)
     │   └── NotSupported               COMMAND NOT SUPPORT / plain ERROR to an unknown command
-    └── ParserUsageError               the AT parser driven wrongly (a session bug, not the modem)
+    ├── ParserUsageError               the AT parser driven wrongly (a session bug, not the modem)
+    ├── TransportError                 the port cannot be opened, or failed / vanished (EIO, unplug)
+    └── ModemTimeout                   no final result within the command's time (also TimeoutError)
 
 (address.AddressError, a ValueError, stands apart: config validation raises it too.)
 No message ever contains a phone number or message text: the caller has them already.
@@ -55,3 +57,16 @@ class NotSupported(CommandError):
 
 class ParserUsageError(ModemError, RuntimeError):
     """The AT parser was told something impossible (e.g. start() with a command in flight)."""
+
+
+class TransportError(ModemError):
+    """The serial port cannot be opened or stopped working (EIO, unplugged, closed)."""
+
+
+class ModemTimeout(ModemError, TimeoutError):
+    """A command got no final result in time; the session has abandoned it."""
+
+    def __init__(self, command: str, seconds: float) -> None:
+        super().__init__(f"{command}: no answer within {seconds:g} s")
+        self.command = command
+        self.seconds = seconds

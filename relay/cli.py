@@ -75,6 +75,19 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="first storage index: 1 like SIM800, 0 like EC25",
     )
+    modem = sub.add_parser("modem", help="talk to one modem directly (like gammu)")
+    tools = modem.add_subparsers(dest="tool", required=True, metavar="TOOL")
+    probe = tools.add_parser("probe", help="identity, SIM, signal, operator, registration (JSON)")
+    send = tools.add_parser("send", help="send one SMS; prints parts and TP-MRs (JSON)")
+    for tool in (probe, send):
+        tool.add_argument(
+            "--port", required=True, help="/dev/serial/by-id/…, /dev/pts/N, socket://"
+        )
+        tool.add_argument("--baudrate", type=int, default=115200)
+    send.add_argument("--to", required=True, help="recipient: +86…, 138 0013 8000, or a short code")
+    send.add_argument("--text", required=True)
+    send.add_argument("--report", action="store_true", help="ask for and wait for status reports")
+    send.add_argument("--report-timeout", type=float, default=60.0, metavar="S")
     return parser
 
 
@@ -164,9 +177,15 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _modem(args: argparse.Namespace) -> int:
+    from smscat.relay.modemtool import run_tool
+
+    return run_tool(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "check-config": _check_config, "sim": _sim}
+    handlers = {"run": _run, "check-config": _check_config, "sim": _sim, "modem": _modem}
     return handlers[args.command](args)
 
 

@@ -1,0 +1,138 @@
+"""What a modem is and does, in AT commands: initialise, report its health, send an SMS.
+
+Built on :class:`AtSession`; knows nothing of questions, experts or SQL. Health is data, read
+by ``await modem.probe()`` (never a property that talks to the device). The receive path and the
+supervisor live in their own modules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from smscat.modem import pdu
+from smscat.modem.errors import CommandError
+from smscat.modem.session import AtSession
+
+REGISTRATION = {
+    0: "not-registered",
+    1: "home",
+    2: "searching",
+    3: "denied",
+    4: "unknown",
+    5: "roaming",
+}
+_CSQ = re.compile(r"\+CSQ:\s*(\d+),\s*(\d+)")
+_REG = re.compile(r"\+C(?:E)?REG:\s*\d+,\s*(\d+)")
+_COPS = re.compile(r'\+COPS:\s*\d+(?:,\s*\d+,\s*"([^"]*)")?')
+_CMGS = re.compile(r"\+CMGS:\s*(\d+)")
+
+
+def csq_to_dbm(rssi: int) -> int | None:
+    """27.007 +CSQ <rssi> → dBm (0: -113 or less, 31: -51 or more, 99: unknown)."""
+    if rssi == 99 or not 0 <= rssi <= 31:
+        return None
+    return -113 + 2 * rssi
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    manufacturer: str
+    model: str
+    revision: str
+    imei: str
+    sim: str
+    csq: int | None
+    signal_dbm: int | None
+    registration: str
+    roaming: bool
+    operator: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class SentPart:
+    seq: int
+    total: int
+    mr: int
+
+
+class Modem:
+    """A modem behind an open session."""
+
+    def __init__(self, session: AtSession) -> None:
+        self.session = session
+
+    async def initialise(self, *, reports: bool = False) -> None:
+        """Numeric errors, PDU mode, new SMS stored and announced (+CMTI), reports as +CDS.
+
+        Echo stays on: it is the boundary the parser uses to drop an abandoned command's answer.
+        """
+        await self.session.command("ATE1")
+        await self.session.command("AT+CMEE=1")
+        await self.session.command("AT+CMGF=0")
+        await self.session.command(f"AT+CNMI=2,1,0,{1 if reports else 0},0")
+
+    async def probe(self) -> Health:
+        s = self.session
+        manufacturer = await self._text("AT+CGMI")
+        model = await self._text("AT+CGMM")
+        revision = (await self._text("AT+CGMR")).removeprefix("+CGMR:").strip()
+        imei = await self._text("AT+CGSN")
+        sim = (await self._text("AT+CPIN?")).removeprefix("+CPIN:").strip()
+        csq = None
+        if match := _CSQ.search(" ".join(await s.command("AT+CSQ"))):
+            csq = int(match[1])
+        stat = await self._registration()
+        operator = None
+        if match := _COPS.search(" ".join(await s.command("AT+COPS?"))):
+            operator = match[1]
+        dbm = csq_to_dbm(csq) if csq is not None else None
+        return Health(
+            manufacturer,
+            model,
+            revision,
+            imei,
+            sim,
+            None if csq == 99 else csq,
+            dbm,
+            REGISTRATION.get(stat, "unknown"),
+            stat == 5,
+            operator,
+        )
+
+    async def _text(self, command: str) -> str:
+        try:
+            return " ".join(await self.session.command(command)).strip()
+        except CommandError:
+            return ""
+
+    async def _registration(self) -> int:
+        best = 0
+        for command in ("AT+CREG?", "AT+CEREG?"):
+            try:
+                lines = await self.session.command(command)
+            except CommandError:
+                continue  # a 2G module has no +CEREG
+            if match := _REG.search(" ".join(lines)):
+                stat = int(match[1])
+                if stat in (1, 5):
+                    return stat
+                best = best or stat
+        return best
+
+    async def send(self, to: str, text: str, *, ref: int, report: bool = False) -> list[SentPart]:
+        """Submit ``text`` in the fewest parts; returns each part's TP-MR."""
+        parts = pdu.plan_submit(to, text, ref=ref, report=report)
+        sent = []
+        if len(parts) > 1:
+            await self.session.command("AT+CMMS=1")  # keep the link up between parts
+        for part in parts:
+            lines = await self.session.submit(f"AT+CMGS={part.tpdu_length}", part.pdu_hex)
+            match = _CMGS.search(" ".join(lines))
+            if match is None:
+                raise CommandError("AT+CMGS", "no +CMGS: <mr> in the answer")
+            sent.append(SentPart(part.seq, part.total, int(match[1])))
+        return sent
