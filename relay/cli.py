@@ -88,6 +88,18 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--text", required=True)
     send.add_argument("--report", action="store_true", help="ask for and wait for status reports")
     send.add_argument("--report-timeout", type=float, default=60.0, metavar="S")
+    listen = tools.add_parser("listen", help="print each received SMS as a JSON line")
+    listen.add_argument("--port", required=True, help="/dev/serial/by-id/…, /dev/pts/N, socket://")
+    listen.add_argument("--baudrate", type=int, default=115200)
+    listen.add_argument("--seconds", type=float, default=60.0, help="how long to listen")
+    listen.add_argument("--keep", action="store_true", help="leave messages on the SIM")
+    listen.add_argument(
+        "--sweep-every",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="list the SIM again every S seconds (lost notifications)",
+    )
     return parser
 
 
