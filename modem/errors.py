@@ -8,6 +8,7 @@
     │   ├── CmeError  (code)           +CME ERROR: n (or its text form)
     │   └── NotSupported               COMMAND NOT SUPPORT / plain ERROR to an unknown command
     ├── ParserUsageError               the AT parser driven wrongly (a session bug, not the modem)
+    ├── QuirkConfigError (quirks.py)   a quirk override from config names no known flag
     ├── TransportError                 the port cannot be opened, or failed / vanished (EIO, unplug)
     └── ModemTimeout                   no final result within the command's time (also TimeoutError)
 

@@ -25,11 +25,14 @@ class SerialTransport:
 
     @classmethod
     async def open(cls, port: str, baudrate: int = 115200) -> SerialTransport:
-        options: dict[str, object] = {"url": port, "baudrate": baudrate}
-        if not port.startswith("socket://"):
-            options["exclusive"] = True  # flock: one owner per modem
         try:
-            reader, writer = await serial_asyncio_fast.open_serial_connection(**options)
+            if port.startswith("socket://"):
+                opened = serial_asyncio_fast.open_serial_connection(url=port, baudrate=baudrate)
+            else:  # flock on a device path: one owner per modem
+                opened = serial_asyncio_fast.open_serial_connection(
+                    url=port, baudrate=baudrate, exclusive=True
+                )
+            reader, writer = await opened
         except (OSError, serial.SerialException, ValueError) as exc:
             raise TransportError(f"cannot open the modem port: {exc}") from exc
         return cls(reader, writer)

@@ -141,9 +141,9 @@ async def _listen(modem: Modem, seconds: float, *, keep: bool, sweep_every: floa
             continue
         index = inbox.notified_index(urc)
         if index is not None:
-            part = await inbox.read(index)
-            if part is not None:
-                await take(part)
+            stored = await inbox.read(index)
+            if stored is not None:
+                await take(stored)
         elif (routed := inbox.routed(urc)) is not None:
             await take(routed)
     # Whatever is still missing parts is reported as incomplete, and left on the SIM.

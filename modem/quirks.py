@@ -1,0 +1,221 @@
+"""Modem quirks as data (STYLE habit 9, after gammu's ``F_*`` feature flags and per-model table).
+
+:class:`Quirks` is a frozen record of documented deviations from 3GPP 27.005/27.007; its defaults
+are the standard behaviour. :data:`MODELS` says which models deviate how, each entry naming where
+the fact comes from. :func:`lookup` picks the entry for the ``+CGMI``/``+CGMM`` strings a modem
+reports; :func:`override` applies a config mapping on top.
+
+It must never: hold code paths (the session reads flags; no ``if manufacturer == ...`` anywhere
+else); do I/O or import asyncio; accept an unknown flag name or a value of the wrong type in
+silence (:class:`QuirkConfigError` names the flag, never the value).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal, Union, get_args, get_origin, get_type_hints
+
+from .errors import ModemError
+
+
+class QuirkConfigError(ModemError, ValueError):
+    """A quirk override names an unknown flag or gives it a value of the wrong type."""
+
+
+@dataclass(frozen=True)
+class Quirks:
+    """What a modem does differently; every default is the 27.005/27.007 behaviour."""
+
+    # First index of SMS storage in +CMTI/+CMGL/+CMGR/+CMGD (gammu F_SMS_LOCATION_0 when 0).
+    storage_index_base: int = 1
+    # Unsolicited lines can arrive between a command's echo and its final result.
+    urcs_inside_responses: bool = False
+    # Extra unsolicited prefixes beyond 27.005/27.007 (+CMTI, +CDS, …) to read as URCs.
+    extra_urc_prefixes: tuple[str, ...] = ()
+    # Command that silences periodic vendor URCs (sent once after start), if there is one.
+    periodic_urcs_off_command: str | None = None
+    # A final result "COMMAND NOT SUPPORT" means ERROR.
+    command_not_support_result: bool = False
+    # AT+CMMS=1 (keep the relay link open between the parts of one long message) is accepted.
+    cmms_supported: bool = True
+    # Values accepted for the <mt> and <ds> parameters of AT+CNMI.
+    cnmi_mt_modes: frozenset[int] = frozenset({0, 1, 2, 3})
+    cnmi_ds_modes: frozenset[int] = frozenset({0, 1, 2})
+    # With <ds>=2 the +CDSI index/memory does not point at the stored report: use <ds>=1 (+CDS).
+    cdsi_location_unreliable: bool = False
+    # One received SMS may be stored (and announced) twice.
+    duplicate_deliveries: bool = False
+    # Character set in force before any AT+CSCS (matters only for text-mode fields).
+    default_charset: Literal["GSM", "IRA", "UCS2"] = "GSM"
+    # AT+COPS=? (network scan) takes minutes, not seconds: give it its own long timeout.
+    slow_cops_scan: bool = False
+    # AT+CMGL in PDU mode wants the text form of <stat> ("ALL") rather than the number (4).
+    cmgl_text_stat_in_pdu: bool = False
+    # AT+CMGD=<index>,<delflag> (delete by status) is supported.
+    cmgd_delflag_supported: bool = True
+    # AT+CFUN=1,1 (reset) is supported.
+    cfun_reset_supported: bool = True
+    # Highest serial speed worth configuring (USB CDC ports ignore it).
+    max_baud: int = 115200
+    # ATE0 turns the echo off.
+    echo_off_works: bool = True
+
+
+DEFAULTS: Final = Quirks()
+
+_FIELD_TYPES: Final[dict[str, object]] = get_type_hints(Quirks)
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One row of the table: which modems (regexes searched case-insensitively), how, and why."""
+
+    name: str
+    manufacturer: re.Pattern[str]
+    model: re.Pattern[str]
+    quirks: Quirks
+    source: str
+
+    def matches(self, manufacturer: str, model: str) -> bool:
+        return bool(self.manufacturer.search(manufacturer) and self.model.search(model))
+
+
+def _re(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+MODELS: Final[tuple[ModelEntry, ...]] = (
+    ModelEntry(
+        name="SIMCom SIM800",
+        manufacturer=_re(r"simcom"),
+        model=_re(r"sim800"),
+        quirks=Quirks(cnmi_ds_modes=frozenset({0, 1})),
+        source=(
+            "github.com/faucamp/python-gsmmodem issue #60 (SIM800L: AT+CNMI=? gives "
+            "(0-3),(0-3),(0,2),(0,1),(0,1); AT+CNMI=2,1,0,2 fails, 2,1,0,1 works), pointing to "
+            "SIM800 Series AT Command Manual V1.01 §AT+CNMI"
+        ),
+    ),
+    ModelEntry(
+        name="SIMCom A7670",
+        manufacturer=_re(r"simcom"),
+        model=_re(r"a76[0-9]{2}"),
+        quirks=Quirks(
+            cnmi_ds_modes=frozenset({0, 2}),
+            extra_urc_prefixes=("*ATREADY:", "SMS DONE"),
+            duplicate_deliveries=True,
+        ),
+        source=(
+            "github.com/morgverd/sms-server issue #12 (A7670X rejects AT+CNMI=2,2,0,1,0, "
+            "accepts 2,2,0,0,0: <ds>=1 refused; <ds>=2 unverified); "
+            "github.com/Xinyuan-LilyGO/LilyGo-Modem-Series #247 (start-up lines '*ATREADY: 1', "
+            "'SMS DONE') and #155 (A7670E-LASE stores one SMS twice: +CMTI \"SM\",3 and 4)"
+        ),
+    ),
+    ModelEntry(
+        name="Quectel EC25",
+        manufacturer=_re(r"quectel"),
+        model=_re(r"ec25"),
+        quirks=Quirks(storage_index_base=0, cdsi_location_unreliable=True),
+        source=(
+            "github.com/MengMengCode/VoCat issue #121 (EC25 stores SMS at ME index 0; "
+            "AT+CMGD=0 works) and ARMmbed/mbed-os PR #11249 (Quectel BG96 indexes from 0); "
+            "IchthysMaranatha/asterisk-chan-quectel PR #75 (EC25/EG25 with <ds>=2 announce "
+            'reports as +CDSI: "SM",0 while storing them in "SR": use <ds>=1)'
+        ),
+    ),
+    ModelEntry(
+        name="Huawei E3372",
+        manufacturer=_re(r"huawei"),
+        model=_re(r"e3372"),
+        quirks=Quirks(
+            urcs_inside_responses=True,
+            extra_urc_prefixes=("^RSSI:", "^BOOT:", "^MODE:", "^DSFLOWRPT:"),
+            periodic_urcs_off_command="AT^CURC=0",
+            command_not_support_result=True,
+        ),
+        source=(
+            "ModemManager plugins/huawei/mm-broadband-modem-huawei.c (unsolicited ^RSSI, ^MODE, "
+            "^DSFLOWRPT, ^BOOT handlers); ModemManager src/mm-serial-parsers.c (COMMAND NOT "
+            "SUPPORT read as an error result; tying it to the E3372 in particular is unverified); "
+            "github.com/kowalczykrafal/sms_gateway HUAWEI_E3372_FIXES.md (AT^CURC=0 stops "
+            "periodic status lines that made AT+CSQ time out)"
+        ),
+    ),
+)
+
+
+def find_entry(manufacturer: str, model: str) -> ModelEntry | None:
+    """The first table row matching the ``+CGMI``/``+CGMM`` strings, or None."""
+    manufacturer, model = manufacturer.strip(), model.strip()
+    return next((entry for entry in MODELS if entry.matches(manufacturer, model)), None)
+
+
+def lookup(manufacturer: str, model: str) -> Quirks:
+    """Quirks for a modem as it names itself; an unknown modem gets :data:`DEFAULTS`."""
+    entry = find_entry(manufacturer, model)
+    return DEFAULTS if entry is None else entry.quirks
+
+
+def override(quirks: Quirks, mapping: Mapping[str, object]) -> Quirks:
+    """``quirks`` with config values applied: ``{"storage_index_base": 0, …}``.
+
+    Raises :class:`QuirkConfigError` naming the first unknown flag or wrongly typed value.
+    Lists are accepted for the ``cnmi_*`` sets and ``extra_urc_prefixes``.
+    """
+    changes: dict[str, object] = {}
+    for name, value in mapping.items():
+        if name not in _FIELD_TYPES:
+            known = ", ".join(sorted(_FIELD_TYPES))
+            raise QuirkConfigError(f"unknown modem quirk {name!r} (known: {known})")
+        changes[name] = _coerce(name, value)
+    return dataclasses.replace(quirks, **changes)  # type: ignore[arg-type]
+
+
+def _coerce(name: str, value: object) -> object:
+    kind = _FIELD_TYPES[name]
+    origin, args = get_origin(kind), get_args(kind)
+
+    def wrong(expected: str) -> QuirkConfigError:
+        return QuirkConfigError(f"modem quirk {name!r} wants {expected}")
+
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise wrong("true or false")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise wrong("a whole number >= 0")
+        return value
+    if origin is frozenset and args == (int,):
+        if not isinstance(value, list | tuple | set | frozenset) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            raise wrong("a list of whole numbers")
+        return frozenset(value)
+    if origin is tuple and args == (str, ...):
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise wrong("a list of strings")
+        return tuple(value)
+    if origin in (Union, types.UnionType) and set(args) == {str, type(None)}:
+        if value is not None and not isinstance(value, str):
+            raise wrong("a string or null")
+        return value
+    if origin is Literal:
+        if value not in args:
+            raise wrong("one of " + ", ".join(map(str, args)))
+        return value
+    raise AssertionError(f"quirk {name!r} has a type override() does not know")  # pragma: no cover
+
+
+def non_default_flags(quirks: Quirks) -> dict[str, object]:
+    """The flags that differ from :data:`DEFAULTS` (for logs and the table's own tests)."""
+    return {
+        f.name: getattr(quirks, f.name)
+        for f in dataclasses.fields(Quirks)
+        if getattr(quirks, f.name) != getattr(DEFAULTS, f.name)
+    }
