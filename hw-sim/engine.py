@@ -49,6 +49,7 @@ CME_TEXT: Final[dict[int, str]] = {
     4: "operation not supported",
     10: "SIM not inserted",
     14: "SIM busy",
+    16: "incorrect password",
     21: "invalid index",
     30: "no network service",
     50: "Incorrect parameters",
@@ -305,12 +306,16 @@ class SimModem:
         send_latency: float = 0.0,
         report_delay: float = 1.0,
         identity: Identity | None = None,
+        pin: str | None = None,
     ) -> None:
         self._now = now
         self._slots = slots
         self._index_base = index_base
         self.send_latency = send_latency
         self.report_delay = report_delay
+        self.pin = pin
+        self.pin_tries_left = 3
+        self.sim_state = "SIM PIN" if pin else "READY"
         self.fault = Fault()
         self.silent = False
         self.received: list[Received] = []
@@ -341,6 +346,12 @@ class SimModem:
         self._prompt_length = 0
         self._prompt_for: tuple[str, str, Stat] = ("cmgs", "", Stat.STO_UNSENT)
         self._held_urcs: list[Output] = []
+
+    def _power_cycle(self) -> None:
+        """Power lost and back: settings gone, and a SIM with a PIN asks for it again."""
+        self.power_on()
+        if self.pin is not None and self.sim_state == "READY":
+            self.sim_state = "SIM PIN"
 
     def reset(self) -> None:
         """Everything back to a new device with an empty SIM (control API ``POST /reset``)."""
@@ -483,10 +494,10 @@ class SimModem:
             self.silent = True
             self.fault.active = True
             if profile == "reboot":
-                self.power_on()  # every setting is lost; the SIM keeps its messages
+                self._power_cycle()  # every setting is lost; the SIM keeps its messages
             out.append(self._fault_timer(seconds if seconds is not None else 1.0, self._wake))
         elif profile == "unplug":
-            self.power_on()
+            self._power_cycle()
             self.silent = True
             self.fault.active = True
             out.append(LinkDown())
@@ -722,10 +733,19 @@ class SimModem:
 
     def cmd_cpin(self, op: str, args: list[str]) -> list[bytes]:
         if op == "?":
-            return [b"+CPIN: READY"]
+            return [f"+CPIN: {self.sim_state}".encode()]
         if op == "=?":
             return []
-        raise _cme(3)  # no PIN is pending: entering one is not allowed
+        if op != "=" or not args or self.sim_state != "SIM PIN":
+            raise _cme(3)  # no PIN is pending (or a PUK is needed): entering one is not allowed
+        self.counters["pin_attempts"] = self.counters.get("pin_attempts", 0) + 1
+        if _unquote(args[0]) == self.pin:
+            self.sim_state = "READY"
+            return []
+        self.pin_tries_left -= 1
+        if self.pin_tries_left == 0:
+            self.sim_state = "SIM PUK"  # three wrong PINs lock the SIM
+        raise _cme(16)  # incorrect password
 
     def cmd_csq(self, op: str, args: list[str]) -> list[bytes]:
         if op == "=?":

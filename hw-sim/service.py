@@ -33,6 +33,7 @@ class SimOptions:
     report_delay: float = 1.0
     slots: int = 30
     index_base: int = 1
+    pin: str | None = None  # the SIM asks for this PIN at power-up
 
 
 _Call = tuple[Callable[[], tuple[Any, list[Output]]], "asyncio.Future[Any]"]
@@ -49,6 +50,7 @@ class Simulator:
             index_base=options.index_base,
             send_latency=options.send_latency,
             report_delay=options.report_delay,
+            pin=options.pin,
         )
         self.pty = PtyLink(options.link)
         self.control_url = ""

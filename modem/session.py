@@ -53,6 +53,7 @@ class SessionSettings:
 class SessionStats:
     commands: int = 0
     timeouts: int = 0
+    timeouts_in_a_row: int = 0
     busy_retries: int = 0
     stale_lines: int = 0
     garbage_lines: int = 0
@@ -180,6 +181,7 @@ class AtSession:
             self._waiter = None
             if self._parser.busy:  # cancelled, timed out or failed: the answer is stale now
                 self._parser.abandon()
+        self.stats.timeouts_in_a_row = 0  # the modem answered
         error = final.error(command)
         if error is not None:
             raise error
@@ -218,4 +220,5 @@ class AtSession:
 
     def _abandon(self) -> None:
         self.stats.timeouts += 1
+        self.stats.timeouts_in_a_row += 1
         self._parser.abandon()
