@@ -85,6 +85,7 @@ class ModemSupervisor:
         failures = 0
         while True:
             self.state = "connecting"
+            locked = False
             try:
                 async with AtSession.open(
                     self.port, self.settings.session, baudrate=self._baudrate
@@ -96,11 +97,12 @@ class ModemSupervisor:
                     failures = 0
                     await self._watch(modem)
             except (TransportError, ModemTimeout, CommandError, _Restart) as exc:
+                locked = isinstance(exc, _Restart) and exc.sim_locked
                 log.warning("modem %s: %s; reconnecting", self.port, exc)
             finally:
                 self._modem = None
                 self._ready.clear()
-            if self.state == "sim-locked":
+            if locked:
                 await asyncio.sleep(self.settings.backoff[-1])  # wait for a person, quietly
                 continue
             self.state = "down"
@@ -141,7 +143,7 @@ class ModemSupervisor:
                     "modem %s: the configured SIM PIN was refused; not trying again", self.port
                 )
         self.state = "sim-locked"
-        raise _Restart("SIM is locked")
+        raise _Restart("SIM is locked", sim_locked=True)
 
     async def _watch(self, modem: Modem) -> None:
         session = modem.session
@@ -169,3 +171,7 @@ class ModemSupervisor:
 
 class _Restart(ModemError):
     """Reopen and re-initialise (a reboot, a locked SIM, a wedged modem)."""
+
+    def __init__(self, reason: str, *, sim_locked: bool = False) -> None:
+        super().__init__(reason)
+        self.sim_locked = sim_locked
