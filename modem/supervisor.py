@@ -142,6 +142,9 @@ class ModemSupervisor:
                 log.error(
                     "modem %s: the configured SIM PIN was refused; not trying again", self.port
                 )
+            except ModemError:
+                # no answer: the exception's text holds the command, and so the PIN
+                raise _Restart("no answer to the SIM PIN") from None
         self.state = "sim-locked"
         raise _Restart("SIM is locked", sim_locked=True)
 
