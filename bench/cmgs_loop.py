@@ -13,56 +13,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import aiohttp
 import serial_asyncio_fast
+from simproc import sim_process  # bench/simproc.py, next to this script
 
 from smscat.hwsim import pdu
 
-READY = re.compile(r"^READY link=(\S+) control=(\S+)$")
-
 
 async def run(parts: int) -> dict[str, object]:
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "smscat.relay.cli",
-            "sim",
-            "--link",
-            str(Path(tmp) / "m"),
-            stdout=asyncio.subprocess.PIPE,
-            stdin=asyncio.subprocess.DEVNULL,
-        )
-        try:
-            assert proc.stdout is not None
-            match = READY.match((await proc.stdout.readline()).decode().strip())
-            assert match, "the simulator did not start"
-            link, control = match[1], match[2]
-            reader, writer = await serial_asyncio_fast.open_serial_connection(url=link)
-            writer.write(b"ATE0\r")
+    async with sim_process() as (link, control):
+        reader, writer = await serial_asyncio_fast.open_serial_connection(url=link)
+        writer.write(b"ATE0\r")
+        await reader.readuntil(b"OK\r\n")
+        tpdu = pdu.encode_submit("+8613800138000", "bench")
+        line = b"AT+CMGS=%d\r" % len(tpdu)
+        body = (pdu.encode_smsc(None) + tpdu).hex().upper().encode() + b"\x1a"
+        start = time.perf_counter()
+        for _ in range(parts):
+            writer.write(line)
+            await reader.readuntil(b"> ")
+            writer.write(body)
             await reader.readuntil(b"OK\r\n")
-            tpdu = pdu.encode_submit("+8613800138000", "bench")
-            line = b"AT+CMGS=%d\r" % len(tpdu)
-            body = (pdu.encode_smsc(None) + tpdu).hex().upper().encode() + b"\x1a"
-            start = time.perf_counter()
-            for _ in range(parts):
-                writer.write(line)
-                await reader.readuntil(b"> ")
-                writer.write(body)
-                await reader.readuntil(b"OK\r\n")
-            elapsed = time.perf_counter() - start
-            writer.close()
-            async with aiohttp.ClientSession() as http, http.get(f"{control}/state") as resp:
-                state = await resp.json()
-        finally:
-            proc.terminate()
-            await proc.wait()
+        elapsed = time.perf_counter() - start
+        writer.close()
+        async with aiohttp.ClientSession() as http, http.get(f"{control}/state") as resp:
+            state = await resp.json()
     commands = state["counters"]["commands"] - 1  # less the ATE0
     return {
         "benchmark": "bare AT+CMGS loop (host-side limit)",

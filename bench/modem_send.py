@@ -19,21 +19,17 @@ import argparse
 import asyncio
 import json
 import math
-import re
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 from cmgs_loop import run as bare_loop  # bench/cmgs_loop.py, next to this script
+from simproc import sim_process  # bench/simproc.py, next to this script
 
 from smscat.modem import pdu
 from smscat.modem.device import Modem
 from smscat.modem.session import AtSession
 
-READY = re.compile(r"^READY link=(\S+) control=(\S+)$")
 TO = "+8613800138000"
 RATIO_GOAL = 0.8
 COMMANDS_GOAL = 3.0
@@ -84,36 +80,19 @@ async def _workload(
 
 
 async def _driver(parts: int) -> list[dict[str, Any]]:
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "smscat.relay.cli",
-            "sim",
-            "--link",
-            str(Path(tmp) / "m"),
-            "--send-latency",
-            "0",
-            stdout=asyncio.subprocess.PIPE,
-            stdin=asyncio.subprocess.DEVNULL,
-        )
-        try:
-            assert proc.stdout is not None
-            match = READY.match((await proc.stdout.readline()).decode().strip())
-            assert match, "the simulator did not start"
-            link, control = match[1], match[2]
-            async with aiohttp.ClientSession() as http, AtSession.open(link) as session:
-                modem = Modem(session)
-                await modem.initialise()
-                return [
-                    await _workload(modem, http, control, "single-part ASCII", "bench", parts),
-                    await _workload(
-                        modem, http, control, "300-character Chinese (UCS2)", LONG_CHINESE, parts
-                    ),
-                ]
-        finally:
-            proc.terminate()
-            await proc.wait()
+    async with (
+        sim_process("--send-latency", "0") as (link, control),
+        aiohttp.ClientSession() as http,
+        AtSession.open(link) as session,
+    ):
+        modem = Modem(session)
+        await modem.initialise()
+        return [
+            await _workload(modem, http, control, "single-part ASCII", "bench", parts),
+            await _workload(
+                modem, http, control, "300-character Chinese (UCS2)", LONG_CHINESE, parts
+            ),
+        ]
 
 
 async def run(parts: int) -> dict[str, Any]:

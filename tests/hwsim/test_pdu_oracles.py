@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import example, given, settings
@@ -29,6 +29,7 @@ from tests.oracles import (
     smspdudecoder_decode,
 )
 from tests.report import report
+from tests.support.pduvectors import WHEN, concat_headers, oracle_handles_parts
 from tests.support.strategies import (
     addresses,
     cjk,
@@ -40,8 +41,6 @@ from tests.support.strategies import (
     timestamps,
 )
 
-CST = timezone(timedelta(hours=8))
-WHEN = datetime(2024, 5, 6, 7, 8, 9, tzinfo=CST)
 DEFAULT_SMSC = b"\x00"
 
 DECODERS: dict[str, Callable[[bytes, bool], Decoded]] = {
@@ -60,26 +59,6 @@ message_text = st.one_of(
 )
 
 
-def _concats(total: int, ref: int) -> list[tuple[int, int, int] | None]:
-    if total == 1:
-        return [None]
-    return [(ref, total, seq) for seq in range(1, total + 1)]
-
-
-def _handles(
-    oracle: str,
-    address: str,
-    parts: list[str],
-    concats: list[tuple[int, int, int] | None],
-    ucs2: bool,
-    scts: datetime | None = None,
-) -> bool:
-    return all(
-        oracle_handles(oracle, part, address=address, concat=concat, ucs2=ucs2, scts=scts)
-        for part, concat in zip(parts, concats, strict=True)
-    )
-
-
 def _readings(
     vectors: str,
     tpdus: list[bytes],
@@ -96,7 +75,7 @@ def _readings(
     An oracle that has one is left out and reported as skipping these ``vectors``.
     """
     for oracle, decode in DECODERS.items():
-        if not _handles(oracle, address, parts, concats, ucs2, scts):
+        if not oracle_handles_parts(oracle, address, parts, concats, ucs2, scts):
             report(f"oracle {oracle}: {vectors} vectors skipped (known defect)")
             continue
         yield oracle, [decode(DEFAULT_SMSC + tpdu, submit) for tpdu in tpdus]
@@ -108,7 +87,7 @@ def _readings(
 def _check_deliver(oa: str, text: str, scts: datetime, ref: int, checked: Counter[str]) -> None:
     kind, parts = pdu.split_text(text)
     tpdus = pdu.deliver_parts(oa, text, scts, ref)
-    concats = _concats(len(parts), ref & 0xFF)
+    concats = concat_headers(len(parts), ref & 0xFF)
     ucs2 = kind == "ucs2"
     readings = _readings("deliver", tpdus, oa, parts, concats, ucs2, submit=False, scts=scts)
     for oracle, decoded in readings:
@@ -188,7 +167,7 @@ def test_gsmmodem_submits_decode_to_their_input() -> None:
 
 def _check_our_submit(da: str, text: str, mr: int, ref: int, checked: Counter[str]) -> None:
     kind, parts = pdu.split_text(text)
-    concats = _concats(len(parts), ref)
+    concats = concat_headers(len(parts), ref)
     tpdus = [
         pdu.encode_submit(
             da,
@@ -236,7 +215,7 @@ def test_our_submits_read_the_same_in_both_oracles() -> None:
 def test_sixteen_bit_references_in_the_oracles(parts: list[str], ucs2: bool) -> None:
     ref = 0x1234
     address = "+8613800138000"
-    concats = _concats(len(parts), ref)
+    concats = concat_headers(len(parts), ref)
     tpdus = [
         pdu.encode_submit(address, part, concat=Concat(*c), force_ucs2=ucs2)
         for part, c in zip(parts, concats, strict=True)

@@ -20,6 +20,7 @@ from smscat.modem import pdu
 from smscat.modem.address import normalise
 from smscat.modem.errors import EncodeError, PduError
 from smscat.modem.pdu import Concat, Deliver, StatusReport, Submit
+from tests.support.pduvectors import WHEN
 from tests.support.strategies import (
     addresses,
     cjk,
@@ -32,8 +33,6 @@ from tests.support.strategies import (
     timestamps,
 )
 
-CST = timezone(timedelta(hours=8))
-WHEN = datetime(2024, 5, 6, 7, 8, 9, tzinfo=CST)
 MOBILE = "+8613800138000"
 
 message_text = st.one_of(

@@ -35,6 +35,7 @@ from tests.oracles import (
     smspdudecoder_decode,
 )
 from tests.report import report
+from tests.support.pduvectors import Concats, concat_headers, oracle_handles_parts
 from tests.support.strategies import GSM_CHARS, cjk, destinations, emoji, gsm_char, rare_cjk, texts
 
 DECODERS: dict[str, Callable[[bytes, bool], Decoded]] = {
@@ -92,22 +93,15 @@ VECTORS: list[tuple[str, str, int, bool, datetime]] = [
 ]
 
 
-def _concats(total: int, ref: int) -> list[tuple[int, int, int] | None]:
-    return [None] if total == 1 else [(ref, total, seq) for seq in range(1, total + 1)]
-
-
 def _handles(
     oracle: str,
     address: str,
     parts: list[str],
-    concats: list[tuple[int, int, int] | None],
+    concats: Concats,
     ucs2: bool,
     scts: datetime | None = None,
 ) -> bool:
-    handled = all(
-        oracle_handles(oracle, part, address=address, concat=c, ucs2=ucs2, scts=scts)
-        for part, c in zip(parts, concats, strict=True)
-    )
+    handled = oracle_handles_parts(oracle, address, parts, concats, ucs2, scts)
     if not handled:
         report(f"modem codec vs {oracle}: vectors skipped (known defect)")
     return handled
@@ -124,7 +118,7 @@ def _count(oracle: str, direction: str, checked: Counter[str]) -> None:
 def _check_our_submit(to: str, text: str, ref: int, srr: bool, checked: Counter[str]) -> None:
     parts = pdu.plan_submit(to, text, ref=ref, report=srr)
     address = normalise(to)
-    concats = _concats(len(parts), ref & 0xFF)
+    concats = concat_headers(len(parts), ref & 0xFF)
     ucs2 = parts[0].alphabet == "ucs2"
     pieces = [p.text for p in parts]
     for oracle, decode in DECODERS.items():
@@ -180,7 +174,7 @@ def test_gsmmodem_submits_decode_to_their_input() -> None:
 def _check_deliver(oa: str, text: str, scts: datetime, ref: int, checked: Counter[str]) -> None:
     kind, parts = sim.split_text(text)
     tpdus = [b"\x00" + tpdu for tpdu in sim.deliver_parts(oa, text, scts, ref)]
-    concats = _concats(len(parts), ref & 0xFF)
+    concats = concat_headers(len(parts), ref & 0xFF)
     ours = [pdu.decode_deliver(full.hex()) for full in tpdus]
     assert [(d.sender, d.scts) for d in ours] == [(oa, scts)] * len(tpdus)
     assert [d.concat for d in ours] == [Concat(*c) if c else None for c in concats]

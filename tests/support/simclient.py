@@ -21,6 +21,21 @@ SMSC = Identity().smsc
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=5)
 URC_WAIT = 0.3  # how long to listen for an unsolicited line
 STORED = re.compile(rb"\+CMG[LR]: [^\r]*\r\n([0-9A-F]+)\r\n")
+# What SimModem.state() reports after start or reset (GET /state adds link and profile).
+FRESH_STATE: dict[str, Any] = {
+    "registration": "registered",
+    "csq": 20,
+    "storage": {"used": 0, "total": 30},
+    "pending": 0,
+    "fault": {
+        "profile": "generic",
+        "count": None,
+        "every": None,
+        "seconds": None,
+        "active": False,
+    },
+    "counters": {"commands": 0, "cmgs_ok": 0, "cmgs_error": 0, "by_command": {}},
+}
 
 
 def submit_body(
