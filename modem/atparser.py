@@ -317,6 +317,11 @@ def _wants_pdu(header: str) -> bool:
     return 0 < len(fields) <= 2 and fields[-1].strip().isdigit()
 
 
+def _find(data: bytes, needle: bytes, start: int, end: int) -> int:
+    found = data.find(needle, start, end)
+    return end if found < 0 else found
+
+
 class AtParser:
     """Bytes from the modem in, events out; see the module docstring for the rules."""
 
@@ -380,8 +385,11 @@ class AtParser:
     # -- bytes in, events out ----------------------------------------------------------------
 
     def receive_data(self, data: bytes) -> None:
-        for byte in data:
+        i, n = 0, len(data)
+        while i < n:
+            byte = data[i]
             if byte in (_CR, _LF):
+                i += 1
                 if byte == _LF and self._after_cr:
                     self._after_cr = False
                     continue
@@ -389,16 +397,21 @@ class AtParser:
                 self._end_line()
                 continue
             self._after_cr = False
+            # The run of ordinary bytes up to the next line end, taken in one step.
+            end = min(_find(data, b"\r", i, n), _find(data, b"\n", i, n))
+            run, i = data[i:end], end
             if self._overflow:
                 continue
-            self._buffer.append(byte)
+            self._buffer += run
             if len(self._buffer) > MAX_LINE:
                 self._flush_owner()
                 self._events.append(Garbage(bytes(self._buffer[:MAX_LINE])))
                 self._buffer.clear()
                 self._overflow = True
-            elif self._buffer == _PROMPT and self._command is not None and self._command.prompts:
-                self._buffer.clear()
+            while (
+                self._buffer[:2] == _PROMPT and self._command is not None and self._command.prompts
+            ):
+                del self._buffer[:2]  # "> " has no line end: it is a prompt as soon as it is seen
                 self._flush_owner()
                 self._events.append(Prompt())
 
