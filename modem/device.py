@@ -7,11 +7,13 @@ supervisor live in their own modules.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import asdict, dataclass
 
 from smscat.modem import pdu
 from smscat.modem.errors import CommandError
+from smscat.modem.quirks import Quirks, lookup, override
 from smscat.modem.session import AtSession
 
 REGISTRATION = {
@@ -60,10 +62,16 @@ class SentPart:
 
 
 class Modem:
-    """A modem behind an open session."""
+    """A modem behind an open session.
 
-    def __init__(self, session: AtSession) -> None:
+    Its :class:`Quirks` come from the model table once the modem has said what it is (in
+    :meth:`initialise`), with the operator's ``overrides`` from config on top.
+    """
+
+    def __init__(self, session: AtSession, overrides: dict[str, object] | None = None) -> None:
         self.session = session
+        self.overrides = dict(overrides or {})
+        self.quirks: Quirks = override(Quirks(), self.overrides)
 
     async def initialise(self, *, reports: bool = False) -> None:
         """Numeric errors, PDU mode, new SMS stored and announced (+CMTI), reports as +CDS.
@@ -72,8 +80,22 @@ class Modem:
         """
         await self.session.command("ATE1")
         await self.session.command("AT+CMEE=1")
+        manufacturer, model = await self._text("AT+CGMI"), await self._text("AT+CGMM")
+        self.quirks = override(lookup(manufacturer, model), self.overrides)
+        if self.quirks.periodic_urcs_off_command:
+            with contextlib.suppress(CommandError):  # else the noise stays; the parser copes
+                await self.session.command(self.quirks.periodic_urcs_off_command)
         await self.session.command("AT+CMGF=0")
-        await self.session.command(f"AT+CNMI=2,1,0,{1 if reports else 0},0")
+        await self.session.command(f"AT+CNMI=2,1,0,{self._report_mode(reports)},0")
+
+    def _report_mode(self, reports: bool) -> int:
+        """+CNMI <ds>: 1 (+CDS with the report) where the modem takes it, else 2 (+CDSI)."""
+        if not reports:
+            return 0
+        usable = set(self.quirks.cnmi_ds_modes)
+        if self.quirks.cdsi_location_unreliable:
+            usable.discard(2)
+        return 1 if 1 in usable else 2 if 2 in usable else 0
 
     async def probe(self) -> Health:
         s = self.session
@@ -127,7 +149,7 @@ class Modem:
         """Submit ``text`` in the fewest parts; returns each part's TP-MR."""
         parts = pdu.plan_submit(to, text, ref=ref, report=report)
         sent = []
-        if len(parts) > 1:
+        if len(parts) > 1 and self.quirks.cmms_supported:
             await self.session.command("AT+CMMS=1")  # keep the link up between parts
         for part in parts:
             lines = await self.session.submit(f"AT+CMGS={part.tpdu_length}", part.pdu_hex)

@@ -28,6 +28,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from smscat.hwsim.engine import PROFILES
 from smscat.modem.address import AddressError, is_short_code, normalise
+from smscat.modem.quirks import QuirkConfigError, Quirks, override
 
 ENV_PREFIX = "SMSCAT_"
 _SLUG = r"^[a-z0-9][a-z0-9_-]{0,31}$"
@@ -70,6 +71,19 @@ class ModemConfig(_Frozen):
     port: str = Field(description="/dev/serial/by-id/…, /dev/pts/N, socket://host:port, or sim")
     baudrate: int = Field(115200, gt=0)
     sim: SimOptions = SimOptions()
+    pin: SecretStr | None = Field(None, description="SIM PIN, entered at most once")
+    quirks: dict[str, Any] = Field(
+        default_factory=dict, description="overrides of the model's quirk flags (modem/quirks.py)"
+    )
+
+    @field_validator("quirks")
+    @classmethod
+    def _known_quirks(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            override(Quirks(), value)
+        except QuirkConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("port")
     @classmethod
