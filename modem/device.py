@@ -72,6 +72,7 @@ class Modem:
         self.session = session
         self.overrides = dict(overrides or {})
         self.quirks: Quirks = override(Quirks(), self.overrides)
+        self._identity: tuple[str, str] | None = None  # (+CGMI, +CGMM) once read
 
     async def initialise(self, *, reports: bool = False) -> None:
         """Numeric errors, PDU mode, new SMS stored and announced (+CMTI), reports as +CDS.
@@ -80,7 +81,7 @@ class Modem:
         """
         await self.session.command("ATE1")
         await self.session.command("AT+CMEE=1")
-        manufacturer, model = await self._text("AT+CGMI"), await self._text("AT+CGMM")
+        manufacturer, model = await self._identify()
         self.quirks = override(lookup(manufacturer, model), self.overrides)
         if self.quirks.periodic_urcs_off_command:
             with contextlib.suppress(CommandError):  # else the noise stays; the parser copes
@@ -99,8 +100,7 @@ class Modem:
 
     async def probe(self) -> Health:
         s = self.session
-        manufacturer = await self._text("AT+CGMI")
-        model = await self._text("AT+CGMM")
+        manufacturer, model = await self._identify()
         revision = (await self._text("AT+CGMR")).removeprefix("+CGMR:").strip()
         imei = await self._text("AT+CGSN")
         sim = (await self._text("AT+CPIN?")).removeprefix("+CPIN:").strip()
@@ -124,6 +124,12 @@ class Modem:
             stat == 5,
             operator,
         )
+
+    async def _identify(self) -> tuple[str, str]:
+        """+CGMI and +CGMM, read once per session (they do not change while it is open)."""
+        if self._identity is None:
+            self._identity = (await self._text("AT+CGMI"), await self._text("AT+CGMM"))
+        return self._identity
 
     async def _text(self, command: str) -> str:
         try:

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from smscat.hwsim.service import SimOptions, running
 from smscat.relay.config import ModemConfig, Settings
 from smscat.storage.db import Database, ExpertRow
 from smscat.web.health import build_app
@@ -32,8 +33,6 @@ async def serve(settings: Settings, stop: Callable[[], Awaitable[None]]) -> None
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    from smscat.hwsim.service import SimOptions, running
-
     async with contextlib.AsyncExitStack() as stack:
         db = await stack.enter_async_context(Database.open(settings.storage.path))
         report = await db.sync_experts(expert_rows(settings))
@@ -45,7 +44,7 @@ async def serve(settings: Settings, stop: Callable[[], Awaitable[None]]) -> None
         )
         modems: list[dict[str, Any]] = []
         for modem in settings.modems:
-            modems.append(await _modem_status(stack, settings, modem, SimOptions, running))
+            modems.append(await _modem_status(stack, settings, modem))
         runner = web.AppRunner(
             build_app(lambda: {"department": settings.department.name, "modems": modems}),
             access_log=None,
@@ -64,8 +63,6 @@ async def _modem_status(
     stack: contextlib.AsyncExitStack,
     settings: Settings,
     modem: ModemConfig,
-    sim_options: Any,
-    running: Any,
 ) -> dict[str, Any]:
     if modem.port != "sim":
         log.info("modem %s on %s", modem.id, modem.port)
@@ -73,7 +70,7 @@ async def _modem_status(
     link = settings.storage.path.parent / f"{modem.id}.tty"
     sim = await stack.enter_async_context(
         running(
-            sim_options(
+            SimOptions(
                 link=link,
                 profile=modem.sim.profile,
                 send_latency=modem.sim.send_latency,
