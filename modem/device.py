@@ -154,13 +154,18 @@ class Modem:
     async def send(self, to: str, text: str, *, ref: int, report: bool = False) -> list[SentPart]:
         """Submit ``text`` in the fewest parts; returns each part's TP-MR."""
         parts = pdu.plan_submit(to, text, ref=ref, report=report)
-        sent = []
-        if len(parts) > 1 and self.quirks.cmms_supported:
-            await self.session.command("AT+CMMS=1")  # keep the link up between parts
-        for part in parts:
-            lines = await self.session.submit(f"AT+CMGS={part.tpdu_length}", part.pdu_hex)
-            match = _CMGS.search(" ".join(lines))
-            if match is None:
-                raise CommandError("AT+CMGS", "no +CMGS: <mr> in the answer")
-            sent.append(SentPart(part.seq, part.total, int(match[1])))
-        return sent
+        await self.keep_link(len(parts))
+        return [await self.submit(part) for part in parts]
+
+    async def keep_link(self, parts: int) -> None:
+        """Before a multipart send: keep the radio link up between parts (AT+CMMS=1)."""
+        if parts > 1 and self.quirks.cmms_supported:
+            await self.session.command("AT+CMMS=1")
+
+    async def submit(self, part: pdu.SubmitPart) -> SentPart:
+        """Submit one planned part (AT+CMGS); its TP-MR comes back in the SentPart."""
+        lines = await self.session.submit(f"AT+CMGS={part.tpdu_length}", part.pdu_hex)
+        match = _CMGS.search(" ".join(lines))
+        if match is None:
+            raise CommandError("AT+CMGS", "no +CMGS: <mr> in the answer")
+        return SentPart(part.seq, part.total, int(match[1]))

@@ -10,7 +10,9 @@
     ├── ParserUsageError               the AT parser driven wrongly (a session bug, not the modem)
     ├── QuirkConfigError (quirks.py)   a quirk override from config names no known flag
     ├── TransportError                 the port cannot be opened, or failed / vanished (EIO, unplug)
-    └── ModemTimeout                   no final result within the command's time (also TimeoutError)
+    ├── ModemTimeout                   no final result within the command's time (also TimeoutError)
+    ├── Unconfirmed                    a submit's body was written, then no answer: sent or not?
+    └── ModemUnavailable               the supervisor has no usable modem now (reconnecting, SIM)
 
 (address.AddressError, a ValueError, stands apart: config validation raises it too.)
 No message ever contains a phone number or message text: the caller has them already.
@@ -71,3 +73,22 @@ class ModemTimeout(ModemError, TimeoutError):
         super().__init__(f"{command}: no answer within {seconds:g} s")
         self.command = command
         self.seconds = seconds
+
+
+class Unconfirmed(ModemError):
+    """The PDU was written after the ``> `` prompt, then the answer was lost (timeout, unplug).
+
+    The network may or may not have taken the part. The cause is ``__cause__``.
+    """
+
+    def __init__(self, command: str, reason: str) -> None:
+        super().__init__(f"{command}: {reason} after the message was written")
+        self.command = command
+
+
+class ModemUnavailable(ModemError):
+    """The modem is not ready: ``state`` is the supervisor's (connecting, down, sim-locked)."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(f"modem is {state}")
+        self.state = state

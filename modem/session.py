@@ -30,13 +30,16 @@ from smscat.modem.atparser import (
     Stale,
     Unsolicited,
 )
-from smscat.modem.errors import CmeError, ModemTimeout, TransportError
+from smscat.modem.errors import CmeError, ModemTimeout, TransportError, Unconfirmed
 from smscat.modem.transport import SerialTransport
 
 log = logging.getLogger(__name__)
 
 CTRL_Z = b"\x1a"
 ESC = b"\x1b"
+# ESC closes an open ``> `` prompt (27.005 §3.5.1); the CR then ends a line without the "AT"
+# prefix, which a modem that had no prompt open ignores. Safe to send in either state.
+CANCEL = ESC + b"\r"
 BUSY_CODES = frozenset({14, 515})  # SIM busy, device busy: "try again shortly"
 
 
@@ -97,6 +100,7 @@ class AtSession:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
+            session._fail(TransportError("the session was closed"))  # wake a command in flight
             await transport.close()
 
     @property
@@ -108,13 +112,17 @@ class AtSession:
             try:
                 data = await self._transport.read()
             except TransportError as exc:
-                self._failure = exc
-                if self._waiter is not None:
-                    self._waiter.events.put_nowait(exc)
+                self._fail(exc)
                 return
             self._parser.receive_data(data)
             while (event := self._parser.next_event()) is not None:
                 self._route(event)
+
+    def _fail(self, exc: TransportError) -> None:
+        if self._failure is None:
+            self._failure = exc
+            if self._waiter is not None:
+                self._waiter.events.put_nowait(exc)
 
     def _route(self, event: Event) -> None:
         waiter = self._waiter
@@ -144,7 +152,11 @@ class AtSession:
         return await self._with_retries(command, None, timeout)
 
     async def submit(self, command: str, body: str, *, timeout: float | None = None) -> list[str]:
-        """A command that prompts (``AT+CMGS=<n>``): write ``body`` at the ``> `` and Ctrl-Z."""
+        """A command that prompts (``AT+CMGS=<n>``): write ``body`` at the ``> `` and Ctrl-Z.
+
+        Raises :class:`Unconfirmed` when the body was written and then no answer came: only
+        the caller can decide whether sending the part again is right.
+        """
         return await self._with_retries(command, body, timeout)
 
     async def _with_retries(
@@ -193,7 +205,7 @@ class AtSession:
             async with asyncio.timeout(seconds):
                 first = await waiter.events.get()
         except TimeoutError:
-            await self._transport.write(ESC)  # a prompt we did not see may still be open
+            await self._transport.write(CANCEL)  # a prompt we did not see may still be open
             self._abandon()
             raise ModemTimeout(command, seconds) from None
         if isinstance(first, TransportError):
@@ -202,7 +214,15 @@ class AtSession:
             return first  # refused before the prompt (+CMS ERROR, ERROR)
         self._parser.sent_body(body.encode("ascii"))
         await self._transport.write(body.encode("ascii") + CTRL_Z)
-        return await self._wait_final(command, waiter, self.settings.submit_timeout)
+        try:
+            return await self._wait_final(command, waiter, self.settings.submit_timeout)
+        except ModemTimeout as exc:
+            with contextlib.suppress(TransportError):
+                await self._transport.write(CANCEL)  # if the Ctrl-Z was lost, close the prompt
+            raise Unconfirmed(command, "no answer") from exc
+        except TransportError as exc:
+            self._failure = self._failure or exc
+            raise Unconfirmed(command, "the port failed") from exc
 
     async def _wait_final(self, command: str, waiter: _Waiter, timeout: float | None) -> Final:
         seconds = timeout if timeout is not None else self.settings.command_timeout

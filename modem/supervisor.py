@@ -7,8 +7,16 @@ A SIM PIN from config is entered at most once in the supervisor's life: a wrong 
 retried (three wrong PINs lock the SIM behind a PUK). Nothing here ever ends the daemon:
 :meth:`ModemSupervisor.run` only returns when it is cancelled.
 
-Unsolicited lines go to the ``on_urc`` callback (the receive path and report matching live
-with the caller); health is refreshed every ``health_every`` seconds and kept as data.
+A :class:`~smscat.modem.receiver.Receiver`, if given, gets +CMTI/+CMT and sweeps the SIM after
+every (re)connect and every ``sweep_every`` seconds; other unsolicited lines (+CDS reports) go to
+the ``on_urc`` callback. Health is refreshed every ``health_every`` seconds and kept as data.
+
+Sending goes one part at a time through :meth:`ModemSupervisor.submit`, which waits (bounded)
+for the modem to be ready. :meth:`ModemSupervisor.send` adds the retry rule for callers without
+their own outbox: a part that failed transiently (see :mod:`smscat.modem.failures`) is sent
+again once the modem is back, and only that part. A part whose answer was lost after it was
+written (:class:`Unconfirmed`) is sent again too — at least once, never lost; a handset shows a
+repeated part of a long message once — and counted in ``stats.unconfirmed``.
 """
 
 from __future__ import annotations
@@ -19,9 +27,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from smscat.modem import pdu
 from smscat.modem.atparser import Unsolicited
 from smscat.modem.device import Health, Modem, SentPart
-from smscat.modem.errors import CommandError, ModemError, ModemTimeout, TransportError
+from smscat.modem.errors import (
+    CommandError,
+    ModemError,
+    ModemTimeout,
+    ModemUnavailable,
+    TransportError,
+    Unconfirmed,
+)
+from smscat.modem.failures import classify
+from smscat.modem.receiver import Receiver
 from smscat.modem.session import AtSession, SessionSettings
 
 log = logging.getLogger(__name__)
@@ -31,18 +49,27 @@ State = Literal["connecting", "ready", "down", "sim-locked"]
 REBOOT_URCS = frozenset({"RDY", "SMS Ready", "+CFUN", "*ATREADY"})  # start-up lines
 
 
-class ModemUnavailable(ModemError):
-    """The modem is not ready (reconnecting, or its SIM is locked)."""
-
-
 @dataclass(frozen=True, slots=True)
 class SupervisorSettings:
     backoff: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)
     reset_after: int = 3  # failed attempts in a row before AT+CFUN=1,1
     timeouts_in_a_row: int = 3  # this many command timeouts mean the modem is wedged
     health_every: float = 60.0
+    sweep_every: float = 300.0  # +CMTI gets lost; a periodic +CMGL finds what it missed
+    ready_wait: float = 60.0  # how long a part waits for a reconnect before it fails
+    part_attempts: int = 6  # per part in send(), transient failures included
+    retry_backoff: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0)
+    resweep_after: float = 5.0  # a read or delete the modem refused: sweep again this soon
     reports: bool = True
     session: SessionSettings = field(default_factory=SessionSettings)
+
+
+@dataclass(slots=True)
+class SupervisorStats:
+    reconnects: int = 0
+    pin_attempts: int = 0
+    resubmits: int = 0  # parts sent again after a transient failure
+    unconfirmed: int = 0  # of those, parts whose first answer was lost after writing
 
 
 UrcHandler = Callable[[Unsolicited], Awaitable[None]]
@@ -54,6 +81,7 @@ class ModemSupervisor:
         port: str,
         *,
         pin: str | None = None,
+        receiver: Receiver | None = None,
         on_urc: UrcHandler | None = None,
         settings: SupervisorSettings | None = None,
         baudrate: int = 115200,
@@ -62,9 +90,9 @@ class ModemSupervisor:
         self.settings = settings or SupervisorSettings()
         self.state: State = "connecting"
         self.health: Health | None = None
-        self.reconnects = 0
-        self.pin_attempts = 0
+        self.stats = SupervisorStats()
         self._pin = pin
+        self._receiver = receiver
         self._pin_used = False
         self._on_urc = on_urc
         self._baudrate = baudrate
@@ -74,11 +102,58 @@ class ModemSupervisor:
     async def wait_ready(self) -> None:
         await self._ready.wait()
 
-    async def send(self, to: str, text: str, *, ref: int, report: bool = False) -> list[SentPart]:
+    async def _ready_modem(self) -> Modem:
+        """The modem once ready, waiting up to ``ready_wait``; a locked SIM does not wait."""
+        if self.state != "sim-locked":
+            try:
+                async with asyncio.timeout(self.settings.ready_wait):
+                    await self._ready.wait()
+            except TimeoutError:
+                pass
         modem = self._modem
         if modem is None or self.state != "ready":
-            raise ModemUnavailable(f"modem is {self.state}")
-        return await modem.send(to, text, ref=ref, report=report)
+            raise ModemUnavailable(self.state)
+        return modem
+
+    async def submit(self, part: pdu.SubmitPart) -> SentPart:
+        """One attempt at one part, once the modem is ready (see :meth:`Modem.submit`)."""
+        return await (await self._ready_modem()).submit(part)
+
+    async def send(self, to: str, text: str, *, ref: int, report: bool = False) -> list[SentPart]:
+        """Send a whole message, each part retried on its own (see the module docstring).
+
+        Raises the last failure of a part that cannot go: a permanent or modem-level error at
+        once, a transient one after ``part_attempts``.
+        """
+        parts = pdu.plan_submit(to, text, ref=ref, report=report)
+        sent = []
+        linked = False
+        for part in parts:
+            attempt = 1
+            while True:
+                try:
+                    if not linked:  # once per message, and again after a reconnect
+                        await (await self._ready_modem()).keep_link(len(parts))
+                        linked = True
+                    sent.append(await self.submit(part))
+                    break
+                except ModemError as exc:
+                    if classify(exc) != "transient" or attempt >= self.settings.part_attempts:
+                        raise
+                    log.info(
+                        "modem %s: part %d/%d again: %s",
+                        self.port,
+                        part.seq,
+                        part.total,
+                        type(exc).__name__,
+                    )
+                    self.stats.resubmits += 1
+                    self.stats.unconfirmed += isinstance(exc, Unconfirmed)
+                    linked = False
+                    backoff = self.settings.retry_backoff
+                    await asyncio.sleep(backoff[min(attempt, len(backoff)) - 1])
+                    attempt += 1
+        return sent
 
     async def run(self) -> None:
         """Supervise forever (until cancelled)."""
@@ -107,7 +182,7 @@ class ModemSupervisor:
                 continue
             self.state = "down"
             failures += 1
-            self.reconnects += 1
+            self.stats.reconnects += 1
             pause = self.settings.backoff[min(failures, len(self.settings.backoff)) - 1]
             await asyncio.sleep(pause)
 
@@ -134,7 +209,7 @@ class ModemSupervisor:
             return
         if status == "SIM PIN" and self._pin is not None and not self._pin_used:
             self._pin_used = True  # once, ever: a second wrong try brings the SIM nearer a PUK
-            self.pin_attempts += 1
+            self.stats.pin_attempts += 1
             try:
                 await modem.session.command(f'AT+CPIN="{self._pin}"')
                 return
@@ -150,16 +225,26 @@ class ModemSupervisor:
 
     async def _watch(self, modem: Modem) -> None:
         session = modem.session
+        receiver = self._receiver
         loop = asyncio.get_running_loop()
         next_health = loop.time() + self.settings.health_every
+        next_sweep = loop.time()  # now: whatever arrived while we were away
         while True:
+            if receiver is not None and loop.time() >= next_sweep:
+                next_sweep = loop.time() + self.settings.sweep_every
+                try:
+                    await receiver.sweep(session)
+                except CommandError as exc:  # (a busy SIM) the messages wait where they are
+                    log.warning("modem %s: sweep refused: %s", self.port, exc)
+                    next_sweep = loop.time() + self.settings.resweep_after
             if session.failed:
                 raise TransportError("the modem port failed")
             if session.stats.timeouts_in_a_row >= self.settings.timeouts_in_a_row:
                 raise _Restart("too many timeouts in a row")
             try:
                 # short slices: a failed port or a wedged session is noticed within POLL seconds
-                async with asyncio.timeout(min(max(next_health - loop.time(), 0.01), POLL)):
+                due = min(next_health, next_sweep if receiver is not None else next_health)
+                async with asyncio.timeout(min(max(due - loop.time(), 0.01), POLL)):
                     urc = await session.urcs.get()
             except TimeoutError:
                 if loop.time() >= next_health:
@@ -168,6 +253,14 @@ class ModemSupervisor:
                 continue
             if urc.name in REBOOT_URCS:
                 raise _Restart(f"the modem restarted ({urc.name})")
+            if receiver is not None:
+                try:
+                    if await receiver.on_urc(session, urc):
+                        continue
+                except CommandError as exc:  # not read or not deleted: the next sweep will
+                    log.warning("modem %s: %s; sweeping again soon", self.port, exc)
+                    next_sweep = min(next_sweep, loop.time() + self.settings.resweep_after)
+                    continue
             if self._on_urc is not None:
                 await self._on_urc(urc)
 

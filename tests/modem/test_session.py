@@ -15,7 +15,13 @@ import pytest
 from smscat.hwsim.service import SimOptions, Simulator, running
 from smscat.modem.atparser import Unsolicited
 from smscat.modem.device import Modem, csq_to_dbm
-from smscat.modem.errors import CmeError, CmsError, ModemTimeout, TransportError
+from smscat.modem.errors import (
+    CmeError,
+    CmsError,
+    ModemTimeout,
+    TransportError,
+    Unconfirmed,
+)
 from smscat.modem.session import AtSession, SessionSettings
 from tests.support.simproc import sim_process
 
@@ -101,8 +107,10 @@ async def test_busy_is_retried_a_bounded_number_of_times(modem: Modem, sim: Simu
 
 async def test_a_late_reply_never_answers_the_next_command(modem: Modem, sim: Simulator) -> None:
     await set_fault(sim, profile="slow", seconds=2.5)  # longer than the submit timeout
-    with pytest.raises(ModemTimeout):
+    with pytest.raises(Unconfirmed) as raised:
         await modem.send(TO, "late", ref=1)
+    assert isinstance(raised.value.__cause__, ModemTimeout)
+    assert [m.text for m in sim.engine.sent] == ["late"]  # why "unconfirmed": it did go
     await asyncio.sleep(1.0)  # the late "+CMGS: 0 / OK" arrives now, after the abandon
     assert await modem.session.command("AT+CSQ") == ["+CSQ: 20,99"]
     assert await modem.session.command("AT+CPIN?") == ["+CPIN: READY"]

@@ -3,55 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
 
-from smscat.hwsim.service import SimOptions, Simulator, running
+from smscat.hwsim.service import SimOptions, running
 from smscat.modem.atparser import Unsolicited
-from smscat.modem.errors import ModemTimeout
-from smscat.modem.session import SessionSettings
-from smscat.modem.supervisor import ModemSupervisor, ModemUnavailable, SupervisorSettings
-
-FAST = SupervisorSettings(
-    backoff=(0.1, 0.2),
-    reset_after=2,
-    timeouts_in_a_row=2,
-    health_every=30.0,
-    session=SessionSettings(command_timeout=0.5, prompt_timeout=0.5, submit_timeout=1.0),
-)
-
-
-@asynccontextmanager
-async def supervised(
-    sim: Simulator,
-    *,
-    pin: str | None = None,
-    on_urc: Callable[[Unsolicited], Awaitable[None]] | None = None,
-) -> AsyncIterator[ModemSupervisor]:
-    supervisor = ModemSupervisor(str(sim.link), pin=pin, on_urc=on_urc, settings=FAST)
-    task = asyncio.create_task(supervisor.run())
-    try:
-        yield supervisor
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
-async def until(check: Callable[[], bool], seconds: float = 10.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not check():  # noqa: ASYNC110 - polling the supervisor's public state
-            await asyncio.sleep(0.05)
-
-
-async def fault(sim: Simulator, **body: object) -> None:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(f"{sim.control_url}/faults", json=body) as r,
-    ):
-        assert r.status == 200
+from smscat.modem.inbox import StoredPart
+from smscat.modem.receiver import Receiver
+from tests.support.supervision import FAST, fault, supervised, until
 
 
 async def test_comes_up_with_health(tmp_path: Path) -> None:
@@ -68,7 +29,7 @@ async def test_unplug_reconnects_at_the_same_link_and_sends_again(tmp_path: Path
         await fault(sim, profile="unplug", seconds=0.5)
         await until(lambda: sup.state != "ready")
         await until(lambda: sup.state == "ready")
-        assert sup.reconnects >= 1
+        assert sup.stats.reconnects >= 1
         sent = await sup.send("+8613800138000", "回来了", ref=1)
         assert len(sent) == 1
         assert sim.engine.sent[-1].text == "回来了"
@@ -86,21 +47,42 @@ async def test_reboot_is_noticed_and_settings_are_restored(tmp_path: Path) -> No
     ):
         await asyncio.wait_for(sup.wait_ready(), 5)
         await fault(sim, profile="reboot", seconds=0.2)
-        await until(lambda: sup.reconnects >= 1 and sup.state == "ready")
+        await until(lambda: sup.stats.reconnects >= 1 and sup.state == "ready")
         assert sim.engine.settings.cnmi[:2] == (2, 1)  # re-initialised after the reboot
         async with aiohttp.ClientSession() as http:
             await http.post(f"{sim.control_url}/sms", json={"from": "+8613800138001", "text": "hi"})
         await until(lambda: "+CMTI" in urcs)
 
 
-async def test_a_wedged_modem_is_reopened(tmp_path: Path) -> None:
+async def test_a_wedged_modem_is_reopened_and_the_send_goes_through(tmp_path: Path) -> None:
     async with running(SimOptions(link=tmp_path / "m")) as sim, supervised(sim) as sup:
         await asyncio.wait_for(sup.wait_ready(), 5)
         await fault(sim, profile="silent", seconds=1.5)
-        for _ in range(2):
-            with suppress(ModemTimeout, ModemUnavailable):  # timeouts are the point here
-                await sup.send("+8613800138000", "x", ref=1)
-        await until(lambda: sup.reconnects >= 1 and sup.state == "ready", 15)
+        sent = await sup.send("+8613800138000", "x", ref=1)  # times out, reopens, sends
+        assert len(sent) == 1
+        assert sup.stats.reconnects >= 1
+        assert sup.stats.resubmits >= 1
+        assert sup.stats.unconfirmed == 0  # the hung modem never showed a prompt
+        assert [m.text for m in sim.engine.sent] == ["x"]
+
+
+async def test_a_lost_answer_is_sent_again_and_the_handset_shows_the_part_once(
+    tmp_path: Path,
+) -> None:
+    """At least once: the answer after the body was lost, so the part goes again."""
+    text = "长" * 100  # two UCS2 parts
+    async with running(SimOptions(link=tmp_path / "m")) as sim, supervised(sim) as sup:
+        await asyncio.wait_for(sup.wait_ready(), 5)
+        await fault(sim, profile="slow", seconds=1.3)  # longer than FAST's submit timeout
+        sending = asyncio.create_task(sup.send("+8613800138000", text, ref=7))
+        await until(lambda: sup.stats.unconfirmed >= 1)  # then a backoff before the retry
+        await fault(sim, profile="none")
+        sent = await asyncio.wait_for(sending, 10)
+        assert [part.seq for part in sent] == [1, 2]
+        assert sup.stats.unconfirmed == 1
+        [message] = sim.engine.sent
+        assert message.text == text
+        assert message.duplicate_parts == 1  # the network took part 1 twice; shown once
 
 
 async def test_a_wrong_pin_is_tried_exactly_once(tmp_path: Path) -> None:
@@ -108,7 +90,7 @@ async def test_a_wrong_pin_is_tried_exactly_once(tmp_path: Path) -> None:
     async with running(options) as sim, supervised(sim, pin="0000") as sup:
         await until(lambda: sup.state == "sim-locked")
         await asyncio.sleep(1.0)  # it keeps checking, never tries again
-        assert sup.pin_attempts == 1
+        assert sup.stats.pin_attempts == 1
         assert sim.engine.counters["pin_attempts"] == 1
         assert sim.engine.sim_state == "SIM PIN"  # two tries left for a person
 
@@ -119,3 +101,48 @@ async def test_the_right_pin_unlocks_once(tmp_path: Path) -> None:
         await asyncio.wait_for(sup.wait_ready(), 5)
         assert sim.engine.sim_state == "READY"
         assert sim.engine.counters["pin_attempts"] == 1
+
+
+async def test_an_sms_that_arrived_while_unplugged_is_found_by_the_sweep_after_reconnect(
+    tmp_path: Path,
+) -> None:
+    stored: list[StoredPart] = []
+
+    async def consume(part: StoredPart) -> None:
+        stored.append(part)
+
+    settings = replace(FAST, sweep_every=3600.0)  # only the sweep on (re)connect can find it
+    async with (
+        running(SimOptions(link=tmp_path / "m")) as sim,
+        supervised(sim, receiver=Receiver(consume), settings=settings) as sup,
+    ):
+        await asyncio.wait_for(sup.wait_ready(), 5)
+        await fault(sim, profile="unplug", seconds=0.5)
+        await sim.call(lambda: (None, sim.engine.network_sms("+8613800138001", "在吗")[2]))
+        await until(lambda: len(stored) == 1)
+        assert sup.stats.reconnects >= 1
+        assert stored[0].deliver.text == "在吗"
+        await until(lambda: sim.engine.state()["storage"]["used"] == 0)  # deleted after
+
+
+async def test_a_consumer_failure_leaves_the_sms_on_the_sim_for_the_next_sweep(
+    tmp_path: Path,
+) -> None:
+    stored: list[str] = []
+    fail = [True]
+
+    async def consume(part: StoredPart) -> None:
+        if fail.pop() if fail else False:
+            raise OSError("disk full")
+        stored.append(part.deliver.text)
+
+    settings = replace(FAST, sweep_every=0.3)
+    async with (
+        running(SimOptions(link=tmp_path / "m")) as sim,
+        supervised(sim, receiver=Receiver(consume), settings=settings) as sup,
+    ):
+        await asyncio.wait_for(sup.wait_ready(), 5)
+        await sim.call(lambda: (None, sim.engine.network_sms("+8613800138001", "在吗")[2]))
+        await until(lambda: stored == ["在吗"])
+        assert sup.stats.reconnects == 0
+        await until(lambda: sim.engine.state()["storage"]["used"] == 0)

@@ -1,0 +1,118 @@
+"""What a failed submit means for the next attempt: a table of error results, not guesswork.
+
+Three kinds, because the caller does three different things:
+
+* ``transient`` — try the same part again soon, on the same modem (congestion, a busy SIM, a
+  network timeout, a modem that did not answer, a port that went away).
+* ``modem`` — this modem or SIM cannot send now (no SIM, PIN needed, SMSC unknown, barred by
+  the operator): keep the message, use another modem or wait for a person, tell an admin.
+* ``permanent`` — this message will never go as it is (unassigned number, rejected PDU):
+  mark it failed and show that; retrying only repeats the refusal.
+
+Sources: 3GPP TS 27.005 §3.2.5 (<err> 300–500 from the ME), TS 24.011 Table 8.4 (RP-Cause
+values the network sends back, 1–127 as +CMS ERROR), TS 27.007 §9.2 (+CME ERROR). A code not in
+the tables is ``transient`` (CMS 500 is the catch-all and usually passes), and ``attempts``
+bound how often that is believed. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+from smscat.modem.errors import (
+    CmeError,
+    CmsError,
+    CommandError,
+    EncodeError,
+    ModemTimeout,
+    ModemUnavailable,
+    NotSupported,
+    PduError,
+    TransportError,
+    Unconfirmed,
+)
+
+FailureKind = Literal["transient", "modem", "permanent"]
+
+CMS: Final[dict[int, FailureKind]] = {
+    # 24.011 RP-Cause: the network refused this message for this recipient
+    1: "permanent",  # unassigned (unallocated) number
+    8: "modem",  # operator determined barring (the SIM is barred, e.g. unpaid)
+    10: "modem",  # call barred
+    21: "permanent",  # short message transfer rejected
+    27: "transient",  # destination out of service
+    28: "permanent",  # unidentified subscriber
+    29: "modem",  # facility rejected
+    30: "permanent",  # unknown subscriber
+    38: "transient",  # network out of order
+    41: "transient",  # temporary failure
+    42: "transient",  # congestion
+    47: "transient",  # resources unavailable, unspecified
+    50: "modem",  # requested facility not subscribed
+    69: "modem",  # requested facility not implemented
+    81: "permanent",  # invalid short message transfer reference value
+    95: "permanent",  # invalid message, unspecified
+    96: "permanent",  # invalid mandatory information
+    97: "permanent",  # message type non-existent or not implemented
+    98: "transient",  # message not compatible with short message protocol state
+    99: "permanent",  # information element non-existent or not implemented
+    111: "transient",  # protocol error, unspecified
+    127: "transient",  # interworking, unspecified
+    # 27.005 §3.2.5: the ME itself
+    300: "transient",  # ME failure
+    301: "modem",  # SMS service of ME reserved
+    302: "modem",  # operation not allowed
+    303: "modem",  # operation not supported
+    304: "permanent",  # invalid PDU mode parameter
+    305: "permanent",  # invalid text mode parameter
+    310: "modem",  # SIM not inserted
+    311: "modem",  # SIM PIN required
+    312: "modem",  # PH-SIM PIN required
+    313: "modem",  # SIM failure
+    314: "transient",  # SIM busy
+    315: "modem",  # SIM wrong
+    316: "modem",  # SIM PUK required
+    317: "modem",  # SIM PIN2 required
+    318: "modem",  # SIM PUK2 required
+    330: "modem",  # SMSC address unknown
+    331: "transient",  # no network service
+    332: "transient",  # network timeout
+    500: "transient",  # unknown error
+}
+
+CME: Final[dict[int, FailureKind]] = {
+    3: "modem",  # operation not allowed
+    4: "modem",  # operation not supported
+    5: "modem",  # PH-SIM PIN required
+    10: "modem",  # SIM not inserted
+    11: "modem",  # SIM PIN required
+    12: "modem",  # SIM PUK required
+    13: "modem",  # SIM failure
+    14: "transient",  # SIM busy
+    15: "modem",  # SIM wrong
+    30: "transient",  # no network service
+    31: "transient",  # network timeout
+    100: "transient",  # unknown
+    515: "transient",  # device busy (vendor range, SIMCom/Quectel)
+}
+
+
+def classify(exc: BaseException) -> FailureKind:
+    """The kind of a submit failure raised by the driver (see the module docstring)."""
+    match exc:
+        case CmsError(code=int(code)):
+            return CMS.get(code, "transient")
+        case CmeError(code=int(code)):
+            return CME.get(code, "transient")
+        case NotSupported():
+            return "modem"  # this modem does not do what we asked: another one might
+        case CommandError() | ModemTimeout() | TransportError() | Unconfirmed():
+            return "transient"  # a bare ERROR, no answer, an unplugged port
+        case ModemUnavailable(state="sim-locked"):
+            return "modem"
+        case ModemUnavailable():
+            return "transient"  # reconnecting
+        case EncodeError() | PduError():
+            return "permanent"  # our input, not the modem
+        case _:
+            raise TypeError(f"not a modem failure: {type(exc).__name__}")
