@@ -7,6 +7,7 @@ needs the digits (the PDU encoder, the database) asks for ``.e164`` explicitly.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final
 
@@ -24,6 +25,7 @@ class AddressError(ValueError):
     """
 
 
+@functools.lru_cache(maxsize=4096)  # pure, ~20 µs in phonenumbers, and numbers recur
 def normalise(raw: str, region: str = DEFAULT_REGION) -> str:
     """Return ``raw`` as E.164 (``+8613800138000``), or as bare digits for a service short code.
 

@@ -47,6 +47,7 @@ This module must never do I/O, import asyncio, or put message text or numbers in
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import deque
 from collections.abc import Callable
@@ -254,17 +255,20 @@ class LineKind(Enum):
 @dataclass(frozen=True, slots=True)
 class _Command:
     text: str
+    upper: str  # what the echo is compared with
     names: frozenset[str]
     prompts: bool
     lists: bool
 
 
+@functools.lru_cache(maxsize=256)  # a session repeats a few dozen distinct command lines
 def _command(raw: bytes) -> _Command:
     text = raw.decode("latin-1").strip()
     body = text[2:] if text[:2].upper() == "AT" else text
     names = {m.group(0).upper() for part in body.split(";") if (m := _NAME.match(part.strip()))}
     return _Command(
         text=text,
+        upper=text.upper(),
         names=frozenset(names),
         prompts=bool(names & _PROMPTING) and "=?" not in body,
         lists=bool(names & _LISTING),
@@ -284,8 +288,11 @@ def _final_of(line: str) -> Final | None:
     kind = _FINALS.get(line)
     if kind is not None:
         return Final(ok=kind in (ResultKind.OK, ResultKind.CONNECT), line=line, kind=kind)
+    if not line.startswith(("+", "C")):
+        return None  # (every other final result is in _FINALS)
+    upper = line.upper()
     for prefix, kind in _ERROR_PREFIXES.items():
-        if line.upper().startswith(prefix):
+        if upper.startswith(prefix):
             detail = line[len(prefix) :].strip()
             code = int(detail) if detail.isdigit() else _ERROR_TEXTS.get((kind, detail.lower()))
             return Final(ok=False, line=line, kind=kind, code=code)
@@ -338,6 +345,7 @@ class AtParser:
         self._owner: Unsolicited | None = None
         self._body_next = False
         self._body_hex = False
+        self._pending_final: Final | None = None  # what _classify found, for _final
         self._table: dict[tuple[State, LineKind], Callable[[str], None]] = {
             (State.IDLE, LineKind.FINAL): self._stale,
             (State.IDLE, LineKind.INFO): self._garbage_line,
@@ -394,7 +402,8 @@ class AtParser:
                     self._after_cr = False
                     continue
                 self._after_cr = byte == _CR
-                self._end_line()
+                if self._buffer or self._overflow:  # (most line ends close an empty line)
+                    self._end_line()
                 continue
             self._after_cr = False
             # The run of ordinary bytes up to the next line end, taken in one step.
@@ -452,7 +461,8 @@ class AtParser:
         command = self._command
         if command is not None and self._is_echo(line, command):
             return LineKind.ECHO
-        if _final_of(line) is not None:
+        self._pending_final = _final_of(line)
+        if self._pending_final is not None:
             return LineKind.FINAL
         name = _name_of(line)
         if name in URCS and (command is None or name not in command.names):
@@ -460,7 +470,7 @@ class AtParser:
         return LineKind.INFO
 
     def _is_echo(self, line: str, command: _Command) -> bool:
-        return line.upper() == command.text.upper() or line in self._bodies
+        return line.upper() == command.upper or line in self._bodies
 
     # -- handlers (the table) ----------------------------------------------------------------
 
@@ -472,7 +482,7 @@ class AtParser:
         self._events.append(Echo(line))
 
     def _final(self, line: str) -> None:
-        final = _final_of(line)
+        final, self._pending_final = self._pending_final, None
         assert final is not None
         self._command = None
         self._bodies = set()

@@ -12,6 +12,7 @@ anything but :class:`PduError` on a malformed PDU (or :class:`EncodeError` on ba
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Final, Literal, TypeAlias
@@ -482,6 +483,13 @@ def _encode_number(number: str, what: str) -> tuple[int, str]:
     return toa, digits
 
 
+@functools.lru_cache(maxsize=4096)  # numbers recur; this is most of a short part's encoding
+def _address_field(number: str, what: str) -> bytes:
+    """TP-DA: length in semi-octets, type of address, BCD digits."""
+    toa, digits = _encode_number(number, what)
+    return bytes((len(digits), toa)) + _bcd_encode(digits)
+
+
 def _smsc_field(smsc: str | None) -> bytes:
     if smsc is None:
         return b"\x00"
@@ -531,7 +539,7 @@ def plan_submit(
     never straddles two parts. ``to`` and ``smsc`` are normalised (E.164, or digits for a short
     code). TP-MR is 0: the modem assigns it and reports it in ``+CMGS: <mr>``.
     """
-    toa, digits = _encode_number(to, "destination")
+    address = _address_field(to, "destination")
     smsc_octets = _smsc_field(smsc)
     costs = [gsm7.char_septets(ch) for ch in text]
     alphabet: Literal["gsm7", "ucs2"]
@@ -546,7 +554,6 @@ def plan_submit(
     if total > MAX_PARTS:
         raise EncodeError(f"text needs {total} parts, more than {MAX_PARTS}")
     first = _MTI_SUBMIT | (0x20 if report else 0) | (0x40 if total > 1 else 0)
-    address = bytes((len(digits), toa)) + _bcd_encode(digits)
     parts: list[SubmitPart] = []
     for seq, (start, end) in enumerate(ranges, start=1):
         piece = text[start:end]

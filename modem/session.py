@@ -1,7 +1,7 @@
 """One modem's AT command channel: one command in flight, every wait bounded, URCs on a queue.
 
-The session owns the transport and the sans-I/O parser. A reader task (owned by the session's
-TaskGroup) feeds every byte to the parser and routes its events: lines and the final result of
+The session owns the transport and the sans-I/O parser. Every byte read goes to the parser in
+the transport's read callback, and its events are routed at once: lines and the final result of
 the command in flight to that command's waiter — registered *before* the command is written —
 and unsolicited lines to :attr:`AtSession.urcs`. A command that times out is abandoned in the
 parser, so its late answer is never taken for the next command's; a stuck ``> `` prompt is
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Self
@@ -68,15 +69,27 @@ class _Waiter:
     """What the command in flight is waiting for; created before the command is written."""
 
     lines: list[str] = field(default_factory=list)
-    events: asyncio.Queue[Prompt | Final | TransportError] = field(default_factory=asyncio.Queue)
+    events: deque[Prompt | Final | TransportError] = field(default_factory=deque)
+    wake: asyncio.Future[None] | None = None  # set while the command's task waits for events
+
+    def put(self, event: Prompt | Final | TransportError) -> None:
+        self.events.append(event)
+        if self.wake is not None and not self.wake.done():
+            self.wake.set_result(None)
+
+    async def next(self) -> Prompt | Final | TransportError:
+        while not self.events:
+            self.wake = asyncio.get_running_loop().create_future()
+            await self.wake
+        return self.events.popleft()
 
 
 class AtSession:
     """Use ``async with AtSession.open(port) as session``."""
 
-    def __init__(self, transport: SerialTransport, settings: SessionSettings) -> None:
-        self._transport = transport
+    def __init__(self, settings: SessionSettings) -> None:
         self.settings = settings
+        self._transport: SerialTransport | None = None
         self._parser = AtParser(echo=True)
         self._lock = asyncio.Lock()
         self._waiter: _Waiter | None = None
@@ -89,17 +102,16 @@ class AtSession:
     async def open(
         cls, port: str, settings: SessionSettings | None = None, *, baudrate: int = 115200
     ) -> AsyncIterator[Self]:
-        transport = await SerialTransport.open(port, baudrate)
-        session = cls(transport, settings or SessionSettings())
-        # The session owns its reader task for exactly the life of this block. (Not a TaskGroup:
-        # an error in the caller's block would come out wrapped in an ExceptionGroup.)
-        reader = asyncio.create_task(session._read_loop(), name="modem-reader")
+        session = cls(settings or SessionSettings())
+        # Bytes reach the parser from the event loop's read callback: no reader task between
+        # the port and the waiter, so an answer wakes the command's task directly.
+        transport = await SerialTransport.open(
+            port, session._received, session._fail, baudrate=baudrate
+        )
+        session._transport = transport
         try:
             yield session
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
             session._fail(TransportError("the session was closed"))  # wake a command in flight
             await transport.close()
 
@@ -107,22 +119,22 @@ class AtSession:
     def failed(self) -> bool:
         return self._failure is not None
 
-    async def _read_loop(self) -> None:
-        while True:
-            try:
-                data = await self._transport.read()
-            except TransportError as exc:
-                self._fail(exc)
-                return
-            self._parser.receive_data(data)
-            while (event := self._parser.next_event()) is not None:
-                self._route(event)
+    def _received(self, data: bytes) -> None:
+        if self._failure is not None:
+            return  # the session is over; bytes after that answer nobody
+        self._parser.receive_data(data)
+        while (event := self._parser.next_event()) is not None:
+            self._route(event)
 
     def _fail(self, exc: TransportError) -> None:
         if self._failure is None:
             self._failure = exc
             if self._waiter is not None:
-                self._waiter.events.put_nowait(exc)
+                self._waiter.put(exc)
+
+    def _write(self, data: bytes) -> None:
+        assert self._transport is not None, "use AtSession.open()"
+        self._transport.write(data)
 
     def _route(self, event: Event) -> None:
         waiter = self._waiter
@@ -133,7 +145,7 @@ class AtSession:
             case Info(line) if waiter is not None:
                 waiter.lines.append(line)
             case Prompt() | Final() if waiter is not None:
-                waiter.events.put_nowait(event)
+                waiter.put(event)
             case Stale():
                 self.stats.stale_lines += 1
             case Garbage():
@@ -181,7 +193,7 @@ class AtSession:
         self._parser.start(command.encode("ascii"))
         self.stats.commands += 1
         try:
-            await self._transport.write(command.encode("ascii") + b"\r")
+            self._write(command.encode("ascii") + b"\r")
             if body is not None:
                 final = await self._prompted(command, body, waiter)
             else:
@@ -200,27 +212,33 @@ class AtSession:
         return waiter.lines
 
     async def _prompted(self, command: str, body: str, waiter: _Waiter) -> Final:
-        seconds = self.settings.prompt_timeout
+        """Prompt, body, final result under one deadline: prompt_timeout, then submit_timeout."""
+        written = False
         try:
-            async with asyncio.timeout(seconds):
-                first = await waiter.events.get()
+            async with asyncio.timeout(self.settings.prompt_timeout) as deadline:
+                first = await waiter.next()
+                if isinstance(first, TransportError):
+                    raise first
+                if isinstance(first, Final):
+                    return first  # refused before the prompt (+CMS ERROR, ERROR)
+                self._parser.sent_body(body.encode("ascii"))
+                self._write(body.encode("ascii") + CTRL_Z)
+                written = True
+                loop = asyncio.get_running_loop()
+                deadline.reschedule(loop.time() + self.settings.submit_timeout)
+                return await self._final(waiter)
         except TimeoutError:
-            await self._transport.write(CANCEL)  # a prompt we did not see may still be open
-            self._abandon()
-            raise ModemTimeout(command, seconds) from None
-        if isinstance(first, TransportError):
-            raise first
-        if isinstance(first, Final):
-            return first  # refused before the prompt (+CMS ERROR, ERROR)
-        self._parser.sent_body(body.encode("ascii"))
-        await self._transport.write(body.encode("ascii") + CTRL_Z)
-        try:
-            return await self._wait_final(command, waiter, self.settings.submit_timeout)
-        except ModemTimeout as exc:
+            # Either a prompt we did not see may still be open, or the Ctrl-Z was lost.
             with contextlib.suppress(TransportError):
-                await self._transport.write(CANCEL)  # if the Ctrl-Z was lost, close the prompt
-            raise Unconfirmed(command, "no answer") from exc
+                self._write(CANCEL)
+            self._abandon()
+            if not written:
+                raise ModemTimeout(command, self.settings.prompt_timeout) from None
+            lost = ModemTimeout(command, self.settings.submit_timeout)
+            raise Unconfirmed(command, "no answer") from lost
         except TransportError as exc:
+            if not written:
+                raise
             self._failure = self._failure or exc
             raise Unconfirmed(command, "the port failed") from exc
 
@@ -228,15 +246,19 @@ class AtSession:
         seconds = timeout if timeout is not None else self.settings.command_timeout
         try:
             async with asyncio.timeout(seconds):
-                while True:
-                    event = await waiter.events.get()
-                    if isinstance(event, TransportError):
-                        raise event
-                    if isinstance(event, Final):
-                        return event
+                return await self._final(waiter)
         except TimeoutError:
             self._abandon()
             raise ModemTimeout(command, seconds) from None
+
+    @staticmethod
+    async def _final(waiter: _Waiter) -> Final:
+        while True:
+            event = await waiter.next()
+            if isinstance(event, TransportError):
+                raise event
+            if isinstance(event, Final):
+                return event
 
     def _abandon(self) -> None:
         self.stats.timeouts += 1
