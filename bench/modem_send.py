@@ -147,7 +147,7 @@ async def run(parts: int, rounds: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", type=int, default=4000, help="parts per workload")
+    parser.add_argument("--parts", type=int, default=8000, help="parts per workload")
     parser.add_argument("--rounds", type=int, default=8, help="bare/driver pairs per workload")
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args.parts, args.rounds)), ensure_ascii=False))

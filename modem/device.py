@@ -73,13 +73,13 @@ class Modem:
         self.overrides = dict(overrides or {})
         self.quirks: Quirks = override(Quirks(), self.overrides)
         self._identity: tuple[str, str] | None = None  # (+CGMI, +CGMM) once read
+        self._link_kept = False  # AT+CMMS=2 is in force
 
     async def initialise(self, *, reports: bool = False) -> None:
         """Numeric errors, PDU mode, new SMS stored and announced (+CMTI), reports as +CDS.
 
-        Echo stays on: it is the boundary the parser uses to drop an abandoned command's answer.
+        (Echo is the session's business: off, and on only to resynchronise.)
         """
-        await self.session.command("ATE1")
         await self.session.command("AT+CMEE=1")
         manufacturer, model = await self._identify()
         self.quirks = override(lookup(manufacturer, model), self.overrides)
@@ -88,6 +88,13 @@ class Modem:
                 await self.session.command(self.quirks.periodic_urcs_off_command)
         await self.session.command("AT+CMGF=0")
         await self.session.command(f"AT+CNMI=2,1,0,{self._report_mode(reports)},0")
+        self._link_kept = False
+        if self.quirks.cmms_supported:
+            try:  # once for the session, instead of AT+CMMS=1 before every long message
+                await self.session.command("AT+CMMS=2")
+                self._link_kept = True
+            except CommandError:
+                pass
 
     def _report_mode(self, reports: bool) -> int:
         """+CNMI <ds>: 1 (+CDS with the report) where the modem takes it, else 2 (+CDSI)."""
@@ -158,8 +165,11 @@ class Modem:
         return [await self.submit(part) for part in parts]
 
     async def keep_link(self, parts: int) -> None:
-        """Before a multipart send: keep the radio link up between parts (AT+CMMS=1)."""
-        if parts > 1 and self.quirks.cmms_supported:
+        """Before a multipart send: keep the radio link up between parts (AT+CMMS=1).
+
+        Nothing to do where initialise set AT+CMMS=2 (the link is kept after every send).
+        """
+        if parts > 1 and self.quirks.cmms_supported and not self._link_kept:
             await self.session.command("AT+CMMS=1")
 
     async def submit(self, part: pdu.SubmitPart) -> SentPart:

@@ -40,7 +40,8 @@ class Quirks:
     periodic_urcs_off_command: str | None = None
     # A final result "COMMAND NOT SUPPORT" means ERROR.
     command_not_support_result: bool = False
-    # AT+CMMS=1 (keep the relay link open between the parts of one long message) is accepted.
+    # AT+CMMS (keep the relay link open between the parts of a long message) is accepted:
+    # =2 once per session where the modem takes it, else =1 before each long message.
     cmms_supported: bool = True
     # Values accepted for the <mt> and <ds> parameters of AT+CNMI.
     cnmi_mt_modes: frozenset[int] = frozenset({0, 1, 2, 3})

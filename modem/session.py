@@ -3,11 +3,16 @@
 The session owns the transport and the sans-I/O parser. Every byte read goes to the parser in
 the transport's read callback, and its events are routed at once: lines and the final result of
 the command in flight to that command's waiter — registered *before* the command is written —
-and unsolicited lines to :attr:`AtSession.urcs`. A command that times out is abandoned in the
-parser, so its late answer is never taken for the next command's; a stuck ``> `` prompt is
-cancelled with ESC. ``+CME ERROR: 14/515`` (SIM or device busy) is retried a bounded number of
-times with backoff. When the port fails, the waiter gets :class:`TransportError` and so does
-every later command: reopening is the supervisor's job, not this module's.
+and unsolicited lines to :attr:`AtSession.urcs`.
+
+Echo is off while all goes well (it costs host time on every command and every PDU), and turned
+on only to resynchronise: on a new port, and after a command was abandoned (it timed out or was
+cancelled, so its late answer may still come). Then the session sends ``ATE1`` and a plain
+``AT``, and the echo of that ``AT`` is the boundary: everything before it is stale, so a late
+answer is never taken for the next command's (modems answer in order). ``ATE0`` follows. A
+stuck ``> `` prompt is cancelled with ESC. ``+CME ERROR: 14/515`` (SIM or device busy) is
+retried a bounded number of times with backoff. When the port fails, the waiter gets
+:class:`TransportError` and so does every later command: reopening is the supervisor's job.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ class SessionStats:
     timeouts: int = 0
     timeouts_in_a_row: int = 0
     busy_retries: int = 0
+    resyncs: int = 0
     stale_lines: int = 0
     garbage_lines: int = 0
     urcs: int = 0
@@ -91,6 +97,7 @@ class AtSession:
         self.settings = settings
         self._transport: SerialTransport | None = None
         self._parser = AtParser(echo=True)
+        self._resync = True  # before the first command: what the port held before is unknown
         self._lock = asyncio.Lock()
         self._waiter: _Waiter | None = None
         self._failure: TransportError | None = None
@@ -175,6 +182,8 @@ class AtSession:
         self, command: str, body: str | None, timeout: float | None
     ) -> list[str]:
         async with self._lock:
+            if self._resync:
+                await self._resynchronise()
             for attempt in range(self.settings.busy_retries + 1):
                 try:
                     return await self._once(command, body, timeout)
@@ -184,6 +193,17 @@ class AtSession:
                     self.stats.busy_retries += 1
                     await asyncio.sleep(self.settings.busy_backoff * 2**attempt)
             raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _resynchronise(self) -> None:
+        """Find where stale answers end: echo on, the echo of ``AT`` as the boundary, echo off."""
+        self._parser.abandon()  # whatever comes before the boundary is stale
+        self._parser.echo = True
+        self._write(b"ATE1\r")  # its own OK arrives before the boundary: stale like the rest
+        await self._once("AT", None, None)
+        await self._once("ATE0", None, None)  # echoed (echo was on), so it is checked too
+        self._parser.echo = False
+        self._resync = False
+        self.stats.resyncs += 1
 
     async def _once(self, command: str, body: str | None, timeout: float | None) -> list[str]:
         if self._failure is not None:
@@ -205,6 +225,7 @@ class AtSession:
             self._waiter = None
             if self._parser.busy:  # cancelled, timed out or failed: the answer is stale now
                 self._parser.abandon()
+                self._resync = True
         self.stats.timeouts_in_a_row = 0  # the modem answered
         error = final.error(command)
         if error is not None:
@@ -264,3 +285,4 @@ class AtSession:
         self.stats.timeouts += 1
         self.stats.timeouts_in_a_row += 1
         self._parser.abandon()
+        self._resync = True

@@ -27,8 +27,10 @@ async def test_defaults_keep_the_link_up_between_parts(sim: Simulator) -> None:
     async with AtSession.open(str(sim.link)) as session:
         modem = Modem(session)
         await modem.initialise(reports=True)
-        await modem.send("+8613800138000", LONG, ref=9)
-    assert sim.engine.by_command["+CMMS"] == 1
+        for ref in (9, 10, 11):
+            await modem.send("+8613800138000", LONG, ref=ref)
+    assert sim.engine.by_command["+CMMS"] == 1  # AT+CMMS=2, once for the session
+    assert sim.engine.settings.cmms == 2
     assert sim.engine.settings.cnmi == (2, 1, 0, 1, 0)  # reports as +CDS
 
 

@@ -117,6 +117,26 @@ async def test_a_late_reply_never_answers_the_next_command(modem: Modem, sim: Si
     assert modem.session.stats.stale_lines >= 1
 
 
+async def test_a_late_reply_that_comes_after_the_next_command_is_written_is_stale(
+    modem: Modem, sim: Simulator
+) -> None:
+    await set_fault(sim, profile="slow", seconds=2.5)
+    with pytest.raises(Unconfirmed):
+        await modem.send(TO, "late", ref=1)
+    await set_fault(sim, profile="none")
+    # At once: the modem is still busy with the submit, so "+CMGS: 0 / OK" comes after this
+    # command was written; the resynchronisation's boundary puts it before the answer.
+    resyncs = modem.session.stats.resyncs
+    assert await modem.session.command("AT+CSQ") == ["+CSQ: 20,99"]
+    assert modem.session.stats.resyncs == resyncs + 1
+    assert modem.session.stats.stale_lines >= 2  # the late +CMGS and OK
+    assert await modem.session.command("AT+CPIN?") == ["+CPIN: READY"]
+
+
+def test_echo_is_off_between_resynchronisations(modem: Modem, sim: Simulator) -> None:
+    assert sim.engine.settings.echo is False
+
+
 async def test_a_silent_modem_times_out_and_then_answers_again(
     modem: Modem, sim: Simulator
 ) -> None:
