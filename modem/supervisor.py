@@ -85,6 +85,7 @@ class ModemSupervisor:
         on_urc: UrcHandler | None = None,
         settings: SupervisorSettings | None = None,
         baudrate: int = 115200,
+        quirks: dict[str, object] | None = None,
     ) -> None:
         self.port = port
         self.settings = settings or SupervisorSettings()
@@ -96,6 +97,7 @@ class ModemSupervisor:
         self._pin_used = False
         self._on_urc = on_urc
         self._baudrate = baudrate
+        self._quirks = dict(quirks or {})  # overrides of the model's flags, from config
         self._modem: Modem | None = None
         self._ready = asyncio.Event()
 
@@ -165,7 +167,7 @@ class ModemSupervisor:
                 async with AtSession.open(
                     self.port, self.settings.session, baudrate=self._baudrate
                 ) as session:
-                    modem = Modem(session)
+                    modem = Modem(session, self._quirks)
                     if failures >= self.settings.reset_after:
                         await self._reset(modem)
                     await self._bring_up(modem)

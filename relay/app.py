@@ -1,24 +1,39 @@
-"""The composition root: config → database → modems (or simulators) → web, in one TaskGroup.
+"""The composition root: config → database → modems (or simulators) → relay → web, one TaskGroup.
 
 The only module that imports every package. It starts the built-in simulator for each modem
-configured with ``port: sim``.
+configured with ``port: sim``, a supervisor per modem (its receiver stores parts through the
+relay, its +CDS reports go to the relay), the outbox pump, the inbound router, the auto-closer
+and the web server; SIGTERM lets the part in flight finish, then everything stops.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from smscat.hwsim.service import SimOptions, running
+from smscat.modem import pdu
+from smscat.modem.atparser import Unsolicited
+from smscat.modem.errors import PduError
+from smscat.modem.inbox import StoredPart
+from smscat.modem.receiver import Receiver
+from smscat.modem.supervisor import ModemSupervisor
 from smscat.relay.config import ModemConfig, Settings
+from smscat.relay.outbox import OutboxPump
+from smscat.relay.service import Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
-from smscat.web.health import build_app
+from smscat.web.api import MAX_BODY
+from smscat.web.api import add_routes as add_api
+from smscat.web.health import add_routes as add_health
 
 log = logging.getLogger("smscat")
+DRAIN_SECONDS = 10.0  # SIGTERM → exit within 15 s: the part in flight gets this long
 
 
 def expert_rows(settings: Settings) -> list[ExpertRow]:
@@ -28,11 +43,30 @@ def expert_rows(settings: Settings) -> list[ExpertRow]:
     ]
 
 
+@dataclass
+class Daemon:
+    """A running daemon (see :func:`running_daemon`): what tests and the CLI may look at."""
+
+    relay: Relay
+    supervisors: dict[str, ModemSupervisor]
+    pump: OutboxPump
+    url: str  # the web server's base URL
+    simulators: dict[str, str] = field(default_factory=dict)  # modem id → control URL
+
+
 async def serve(settings: Settings, stop: Callable[[], Awaitable[None]]) -> None:
-    """Run until ``stop()`` returns."""
+    """Run until ``stop()`` returns, then drain: the part in flight finishes (≤ 10 s)."""
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    async with running_daemon(settings):
+        await stop()
+        log.info("stopping")
+
+
+@contextlib.asynccontextmanager
+async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
+    """Database, simulators, modems, relay, web: all running for the life of the block."""
     async with contextlib.AsyncExitStack() as stack:
         db = await stack.enter_async_context(Database.open(settings.storage.path))
         report = await db.sync_experts(expert_rows(settings))
@@ -42,21 +76,92 @@ async def serve(settings: Settings, stop: Callable[[], Awaitable[None]]) -> None
             len(report.inserted),
             len(report.updated),
         )
+        relay = Relay(db, RelayOptions(department=settings.department.name))
         modems: list[dict[str, Any]] = []
+        supervisors: dict[str, ModemSupervisor] = {}
         for modem in settings.modems:
-            modems.append(await _modem_status(stack, settings, modem))
-        runner = web.AppRunner(
-            build_app(lambda: {"department": settings.department.name, "modems": modems}),
-            access_log=None,
-        )
+            status = await _modem_status(stack, settings, modem)
+            modems.append(status)
+            supervisors[modem.id] = _supervisor(relay, modem, status["port"])
+        pump = OutboxPump(relay, supervisors)
+        app = web.Application(client_max_size=MAX_BODY)
+        add_health(app, lambda: _health(settings, modems, supervisors))
+        add_api(app, relay)
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, settings.web.host, settings.web.port)
         await site.start()
         host, port = runner.addresses[0][:2]
-        log.info("web on http://%s:%s (GET /healthz)", host, port)
-        await stop()
-        log.info("stopping")
+        url = f"http://{host}:{port}"
+        log.info("web on %s (GET /healthz, /api/…)", url)
+        simulators = {m["id"]: m["simulator"] for m in modems if "simulator" in m}
+        async with asyncio.TaskGroup() as tasks:
+            workers = [
+                *(tasks.create_task(s.run(), name=f"modem-{i}") for i, s in supervisors.items()),
+                tasks.create_task(_inbound(relay), name="inbound"),
+                tasks.create_task(_closer(relay), name="closer"),
+            ]
+            pumping = tasks.create_task(pump.run(), name="outbox")
+            try:
+                yield Daemon(relay, supervisors, pump, url, simulators)
+            finally:
+                pump.stop()  # no new part after the one in flight
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(DRAIN_SECONDS):
+                        await asyncio.shield(pumping)
+                for task in (*workers, pumping):
+                    task.cancel()
+
+
+def _supervisor(relay: Relay, modem: ModemConfig, port: str) -> ModemSupervisor:
+    async def on_urc(urc: Unsolicited) -> None:
+        if urc.name == "+CDS" and urc.pdu is not None:
+            try:
+                report = pdu.decode_status_report(urc.pdu)
+            except PduError:
+                log.warning("modem %s: a status report could not be decoded", modem.id)
+                return
+            await relay.on_report(modem.id, report)
+
+    async def consume(part: StoredPart) -> None:
+        await relay.store_part(modem.id, part)
+
+    return ModemSupervisor(
+        port,
+        pin=modem.pin.get_secret_value() if modem.pin else None,
+        receiver=Receiver(consume),
+        on_urc=on_urc,
+        baudrate=modem.baudrate,
+        quirks=modem.quirks,
+    )
+
+
+def _health(
+    settings: Settings, modems: list[dict[str, Any]], supervisors: dict[str, ModemSupervisor]
+) -> dict[str, Any]:
+    return {
+        "department": settings.department.name,
+        "modems": [
+            {**m, "state": supervisors[m["id"]].state} for m in modems if m["id"] in supervisors
+        ],
+    }
+
+
+async def _inbound(relay: Relay) -> None:
+    """Route stored parts whenever one arrives (and every minute, for reassembly time-outs)."""
+    while True:
+        relay.inbound_changed.clear()
+        await relay.process_inbound()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(60):
+                await relay.inbound_changed.wait()
+
+
+async def _closer(relay: Relay) -> None:
+    while True:
+        await relay.close_due()
+        await asyncio.sleep(600)
 
 
 async def _modem_status(

@@ -81,7 +81,8 @@ class Database:
             conn.row_factory = aiosqlite.Row
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA foreign_keys=ON")
-            await conn.execute("PRAGMA synchronous=NORMAL")
+            # FULL: a commit is on disk before the SIM copy is deleted or the browser is told
+            await conn.execute("PRAGMA synchronous=FULL")
             await conn.execute("PRAGMA busy_timeout=5000")
             db = cls(conn)
             await db.migrate()

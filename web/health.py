@@ -17,6 +17,10 @@ async def healthz(request: web.Request) -> web.Response:
 
 def build_app(status: StatusProvider) -> web.Application:
     app = web.Application(client_max_size=64 * 1024)
+    add_routes(app, status)
+    return app
+
+
+def add_routes(app: web.Application, status: StatusProvider) -> None:
     app[STATUS_KEY] = status
     app.router.add_get("/healthz", healthz)
-    return app

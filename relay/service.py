@@ -1,0 +1,686 @@
+"""The relay at work: questions in, SMS out, replies matched, every step committed with its SMS.
+
+A thin service around the pure core (:mod:`.lifecycle`, :mod:`.commands`, :mod:`.codes`,
+:mod:`.texts`): each operation opens one transaction, reads what the decision needs, lets the
+core decide, and writes the new state together with the SMS it causes (an ``outbox`` row).
+The outbox pump (:mod:`.outbox`) sends them; the modems' receivers hand raw parts to
+:meth:`Relay.store_part`, which commits each before the SIM copy is deleted; whole messages
+are then routed by :meth:`Relay.process_inbound` in the same transaction that marks their parts
+assembled, so a message is posted once even when it was read twice.
+
+Masking: the patient's number and the expert's number never enter a text the other receives;
+the SMS texts are rendered from :mod:`.texts` with a nickname, a code and what was typed.
+Logs name thread ids and outcomes, never numbers or text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import secrets
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiosqlite
+
+from smscat.modem import pdu
+from smscat.modem.address import AddressError, is_short_code, normalise
+from smscat.modem.errors import EncodeError, PduError
+from smscat.modem.inbox import StoredPart
+from smscat.modem.reassembly import Message, Reassembler
+from smscat.relay import codes, commands, lifecycle, texts
+from smscat.relay.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
+from smscat.relay.lifecycle import Status
+from smscat.relay.retry import PRIORITY, OutboxKind
+from smscat.storage import relay as store
+from smscat.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+FOREVER = datetime(9999, 12, 31, tzinfo=UTC)  # an indefinite pause
+
+
+@dataclass(frozen=True, slots=True)
+class RelayOptions:
+    department: str
+    auto_close: timedelta = timedelta(days=7)
+    code_ttl: timedelta = timedelta(minutes=10)
+    code_attempts: int = 5  # wrong codes per verification
+    codes_per_hour: int = 5  # verification SMS per phone
+    max_text: int = 500  # characters in a question or follow-up
+    max_nickname: int = 20
+    report_window: timedelta = timedelta(days=3)
+    reassembly_timeout: timedelta = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    id: int
+    token: str
+    status: str
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _parse(when: str) -> datetime:
+    return datetime.fromisoformat(when)
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class Relay:
+    """Use one per daemon; every method is safe to call concurrently (writes are serialised)."""
+
+    def __init__(
+        self,
+        db: Database,
+        options: RelayOptions,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = db
+        self.options = options
+        self.clock = clock
+        self.outbox_changed = asyncio.Event()  # set after a commit that queued an SMS
+        self.inbound_changed = asyncio.Event()  # set after a raw part was stored
+
+    # -- patients on the web -----------------------------------------------------------------
+
+    async def start_verification(self, phone_raw: str) -> str:
+        """Send a code to a patient's mobile; return the verification's id."""
+        e164 = _mobile(phone_raw)
+        now = self.clock()
+        verification_id = secrets.token_urlsafe(16)
+        code = f"{secrets.randbelow(10**6):06d}"
+        async with self.db.transaction() as conn:
+            phone_id = await store.ensure_phone(conn, e164, iso(now))
+            recent = await store.verifications_since(conn, phone_id, iso(now - timedelta(hours=1)))
+            if recent >= self.options.codes_per_hour:
+                raise TooMany("codes_per_hour", retry_after=3600, field="phone")
+            await store.insert_verification(
+                conn,
+                verification_id,
+                phone_id,
+                _hash(f"{verification_id}:{code}"),
+                iso(now),
+                iso(now + self.options.code_ttl),
+            )
+            minutes = int(self.options.code_ttl.total_seconds() // 60)
+            text = texts.render(
+                "verification_code", dept=self.options.department, code=code, minutes=minutes
+            )
+            await self._enqueue(conn, "verification", e164, text, None, now)
+        self.outbox_changed.set()
+        return verification_id
+
+    async def ask(
+        self,
+        *,
+        expert_id: str,
+        nickname: str,
+        text: str,
+        public: bool,
+        phone: str | None = None,
+        verification_id: str | None = None,
+        code: str | None = None,
+    ) -> Asked:
+        nickname, text = nickname.strip(), text.strip()
+        self._check_text(nickname, text)
+        now = self.clock()
+        token = secrets.token_urlsafe(24)
+        wrong_code = False
+        async with self.db.transaction() as conn:
+            expert = await store.expert(conn, expert_id)
+            if expert is None or not expert["active"]:
+                raise NotFound("expert", field="expert_id")
+            phone_id = None
+            if phone is not None:
+                phone_id = await self._verified(conn, phone, verification_id, code, now)
+                wrong_code = phone_id is None
+            if not wrong_code:
+                thread_id, status = await self._open_thread(
+                    conn, expert, nickname, text, public, phone_id, token, now
+                )
+        if wrong_code:  # the attempt is counted (committed above); the question is not taken
+            raise Forbidden("code_wrong", field="code")
+        self.outbox_changed.set()
+        log.info("thread %d: asked (%s)", thread_id, status)
+        return Asked(thread_id, token, status)
+
+    def _check_text(self, nickname: str, text: str) -> None:
+        if not 1 <= len(nickname) <= self.options.max_nickname:
+            raise Invalid("nickname_length", field="nickname")
+        if not 1 <= len(text) <= self.options.max_text:
+            raise Invalid("text_length", field="text")
+
+    async def _verified(
+        self,
+        conn: aiosqlite.Connection,
+        phone: str,
+        verification_id: str | None,
+        code: str | None,
+        now: datetime,
+    ) -> int | None:
+        """The phone's id when the code is right; None for a wrong code (attempt counted)."""
+        e164 = _mobile(phone)
+        if not verification_id or not code:
+            raise Invalid("code_required", field="code")
+        row = await store.verification(conn, verification_id)
+        if row is None or not hmac.compare_digest(row["e164"], e164):
+            raise Forbidden("verification_unknown", field="verification_id")
+        if row["used_at"] is not None:
+            raise Conflict("verification_used", field="verification_id")
+        if _parse(row["expires_at"]) <= now:
+            raise Invalid("code_expired", field="code")
+        if row["attempts"] >= self.options.code_attempts:
+            raise TooMany("code_attempts", retry_after=3600, field="code")
+        if not hmac.compare_digest(row["code_hash"], _hash(f"{verification_id}:{code.strip()}")):
+            await store.count_attempt(conn, verification_id)
+            return None
+        await store.use_verification(conn, verification_id, iso(now))
+        phone_id = int(row["phone_id"])
+        await store.mark_phone_verified(conn, phone_id, iso(now))
+        # A verified code is consent to be written to again, after an earlier STOP too.
+        await conn.execute("UPDATE phones SET stopped_at = NULL WHERE id = ?", (phone_id,))
+        return phone_id
+
+    async def _open_thread(
+        self,
+        conn: aiosqlite.Connection,
+        expert: aiosqlite.Row,
+        nickname: str,
+        text: str,
+        public: bool,
+        phone_id: int | None,
+        token: str,
+        now: datetime,
+    ) -> tuple[int, str]:
+        since = iso(now - codes.REUSE_AFTER)
+        code = codes.allocate(await store.codes_in_use(conn, expert["id"], since))
+        paused = _paused_until(expert, now)
+        status = Status.HELD if paused else Status.QUEUED
+        thread_id = await store.insert_thread(
+            conn,
+            store.NewThread(
+                expert["id"], code, _hash(token), nickname, public, phone_id, status, iso(now)
+            ),
+        )
+        await store.insert_message(conn, thread_id, "patient", text, iso(now))
+        sms = texts.render(
+            "question_to_expert",
+            dept=self.options.department,
+            code=codes.format_code(code),
+            nickname=nickname,
+            text=text,
+        )
+        await self._enqueue(
+            conn, "to_expert", expert["phone"], sms, thread_id, now, not_before=paused
+        )
+        return thread_id, str(status)
+
+    async def thread_view(self, thread_id: int, token: str) -> dict[str, Any]:
+        row = await self._thread_for(thread_id, token)
+        posts = await store.messages(self.db, thread_id)
+        view: dict[str, Any] = {
+            "id": thread_id,
+            "status": row["status"],
+            "messages": [{"from": p["sender"], "text": p["text"], "at": p["at"]} for p in posts],
+        }
+        if row["status"] == Status.FAILED:
+            view["notice"] = texts.render("delivery_delayed")
+        return view
+
+    async def follow_up(self, thread_id: int, token: str, text: str) -> None:
+        """A follow-up written on the thread's page."""
+        text = text.strip()
+        if not 1 <= len(text) <= self.options.max_text:
+            raise Invalid("text_length", field="text")
+        await self._thread_for(thread_id, token)
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            row = await store.thread(conn, thread_id)
+            assert row is not None
+            if Status(row["status"]) not in lifecycle.OPEN:
+                raise Conflict("thread_closed")
+            await self._post_follow_up(conn, row, text, now, inbound_id=None)
+        self.outbox_changed.set()
+
+    async def withdraw(self, thread_id: int, token: str) -> None:
+        await self._thread_for(thread_id, token)
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            row = await store.thread(conn, thread_id)
+            assert row is not None
+            if Status(row["status"]) not in lifecycle.OPEN:
+                raise Conflict("thread_closed")
+            await self._step(conn, row, lifecycle.Withdrawn(), now)
+
+    async def _thread_for(self, thread_id: int, token: str) -> aiosqlite.Row:
+        rows = await self.db.fetchall("SELECT * FROM threads WHERE id = ?", (thread_id,))
+        if not rows or not hmac.compare_digest(rows[0]["token_hash"], _hash(token)):
+            raise NotFound("thread")  # the same answer for a wrong token: ids are not secrets
+        return rows[0]
+
+    # -- experts, board ----------------------------------------------------------------------
+
+    async def experts_view(self) -> list[dict[str, Any]]:
+        now = self.clock()
+        medians = await store.median_first_answer(self.db)
+        out = []
+        for e in await store.experts(self.db):
+            paused = _paused_until(e, now)
+            out.append(
+                {
+                    "id": e["id"],
+                    "name": e["name"],
+                    "title": e["title"],
+                    "department": e["department"],
+                    "specialty": e["specialty"],
+                    "accepting": paused is None,
+                    "accepting_reason": None if paused is None else "paused",
+                    "median_first_answer_s": medians.get(e["id"]),
+                }
+            )
+        return out
+
+    async def board(
+        self, expert_id: str | None, q: str | None, page: int, per_page: int
+    ) -> dict[str, Any]:
+        """Public threads (the caller masks numbers in what it shows)."""
+        found = await store.board(self.db, expert_id, q, page, per_page)
+        threads = [
+            {
+                **t,
+                "messages": [
+                    {"from": m["sender"], "text": m["text"], "at": m["at"]} for m in t["messages"]
+                ],
+            }
+            for t in found.threads
+        ]
+        return {"threads": threads, "total": found.total}
+
+    # -- the outbox's callbacks --------------------------------------------------------------
+
+    async def _enqueue(
+        self,
+        conn: aiosqlite.Connection,
+        kind: OutboxKind,
+        recipient: str,
+        text: str,
+        thread_id: int | None,
+        now: datetime,
+        *,
+        not_before: datetime | None = None,
+    ) -> None:
+        try:
+            pdu.plan_submit(recipient, text, ref=0)
+        except EncodeError:
+            raise Invalid("text_length", field="text") from None
+        sms = store.NewSms(kind, PRIORITY[kind], recipient, text, thread_id, secrets.randbelow(256))
+        await store.enqueue(conn, sms, iso(max(now, not_before or now)))
+
+    async def sent(self, outbox_id: int, modem_id: str) -> None:
+        """Every part of an outbox SMS was accepted by a modem (the pump calls this)."""
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            row = await store.outbox_row(conn, outbox_id)
+            assert row is not None
+            await store.mark_sent(conn, outbox_id, modem_id, iso(now))
+            if row["kind"] == "to_expert" and row["thread_id"] is not None:
+                thread = await store.thread(conn, int(row["thread_id"]))
+                assert thread is not None
+                if Status(thread["status"]) is Status.HELD:
+                    thread = await self._step(conn, thread, lifecycle.Released(), now)
+                await self._step(conn, thread, lifecycle.Sent(), now)
+
+    async def failed(self, outbox_id: int, attempts: int, reason: str) -> None:
+        """An outbox SMS will not go (a permanent error, or too many attempts)."""
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            row = await store.outbox_row(conn, outbox_id)
+            assert row is not None
+            await store.mark_failed(conn, outbox_id, attempts, reason)
+            await self.db.audit(conn, "relay", "sms.failed", str(outbox_id), {"error": reason})
+            if row["kind"] == "to_expert" and row["thread_id"] is not None:
+                thread = await store.thread(conn, int(row["thread_id"]))
+                assert thread is not None
+                if Status(thread["status"]) in (Status.QUEUED, Status.HELD):
+                    await self._step(conn, thread, lifecycle.SendFailed(reason), now)
+        log.warning("outbox %d failed after %d attempt(s): %s", outbox_id, attempts, reason)
+
+    async def on_report(self, modem_id: str, report: pdu.StatusReport) -> None:
+        now = self.clock()
+        try:
+            recipient = normalise(report.recipient)
+        except AddressError:
+            return
+        async with self.db.transaction() as conn:
+            part = await store.match_report(
+                conn, modem_id, report.mr, recipient, iso(now - self.options.report_window)
+            )
+            if part is None:
+                return
+            if not report.delivered:
+                return  # a failure report; the SMS stays "sent" (admins see it in issue 7)
+            whole = await store.mark_part_delivered(
+                conn, int(part["outbox_id"]), int(part["seq"]), report.status, iso(now)
+            )
+            if whole and part["kind"] == "to_expert" and part["thread_id"] is not None:
+                thread = await store.thread(conn, int(part["thread_id"]))
+                assert thread is not None
+                if Status(thread["status"]) is Status.SENT:
+                    await self._step(conn, thread, lifecycle.Delivered(), now)
+
+    # -- inbound -----------------------------------------------------------------------------
+
+    async def store_part(self, modem_id: str, part: StoredPart) -> None:
+        """The receiver's consumer: commit the raw part (once); then the SIM copy may go."""
+        async with self.db.transaction() as conn:
+            await store.store_part(
+                conn, f"{modem_id}:{part.pdu_hex}", modem_id, part.pdu_hex, iso(self.clock())
+            )
+        self.inbound_changed.set()
+
+    async def process_inbound(self) -> int:
+        """Route every whole message among the stored parts; return how many were routed."""
+        now = self.clock()
+        by_modem: dict[str, list[tuple[int, pdu.Deliver, datetime]]] = defaultdict(list)
+        for row in await store.pending_parts(self.db):
+            try:
+                deliver = pdu.decode_deliver(row["pdu"])
+            except PduError:
+                log.warning("inbound part %d cannot be decoded; kept for admins", row["id"])
+                continue
+            by_modem[row["modem_id"]].append((int(row["id"]), deliver, _parse(row["received_at"])))
+        routed = 0
+        for modem_id, parts in by_modem.items():
+            for message, ids in _assemble(parts, now, self.options.reassembly_timeout):
+                if await self._route(modem_id, message, ids):
+                    routed += 1
+        if routed:
+            self.outbox_changed.set()
+        return routed
+
+    async def _route(self, modem_id: str, message: Message, part_ids: list[int]) -> bool:
+        now = self.clock()
+        received = iso(message.first_received)
+        try:
+            async with self.db.transaction() as conn:
+                inbound = store.NewInbound(
+                    modem_id,
+                    message.sender,
+                    message.text,
+                    message.total,
+                    message.complete,
+                    received,
+                    "ignored",
+                    None,
+                )
+                inbound_id = await store.insert_inbound(conn, inbound, part_ids)
+                outcome, thread_id = await self._dispatch(conn, message, inbound_id, now)
+                await store.set_inbound_outcome(conn, inbound_id, outcome, thread_id)
+        except store.AlreadyAssembled:
+            return False
+        log.info("inbound %d: %s (thread %s)", inbound_id, outcome, thread_id)
+        return True
+
+    async def _dispatch(
+        self, conn: aiosqlite.Connection, message: Message, inbound_id: int, now: datetime
+    ) -> tuple[str, int | None]:
+        try:
+            sender = normalise(message.sender)
+        except AddressError:
+            return "short_code", None  # an alphanumeric sender: an operator or a service
+        if is_short_code(sender):
+            return "short_code", None  # 10086 balance, suspension warnings: for admins
+        expert = await store.expert_by_phone(conn, sender)
+        if expert is not None:
+            return await self._from_expert(conn, expert, message.text, inbound_id, now)
+        phone = await store.phone(conn, sender)
+        if phone is not None and phone["verified_at"] is not None:
+            return await self._from_patient(conn, phone, message.text, inbound_id, now)
+        return "unknown_sender", None
+
+    async def _from_expert(
+        self,
+        conn: aiosqlite.Connection,
+        expert: aiosqlite.Row,
+        text: str,
+        inbound_id: int,
+        now: datetime,
+    ) -> tuple[str, int | None]:
+        said = commands.parse_expert(text)
+        to = expert["phone"]
+        if isinstance(said, commands.Command):
+            await self._expert_command(conn, expert, said, now)
+            return "command", None
+        open_threads = await store.open_threads_of_expert(
+            conn, expert["id"], [str(s) for s in lifecycle.OPEN]
+        )
+        if said.code is not None:
+            chosen = [t for t in open_threads if t["code"] == said.code]
+        else:
+            chosen = open_threads if len(open_threads) == 1 else []
+        if len(chosen) != 1 or not said.text:
+            if open_threads:
+                listing = "、".join(codes.format_code(t["code"]) for t in open_threads)
+                sms = texts.render("unmatched_list_to_expert", codes=listing)
+            else:
+                sms = texts.render("list_empty")
+            await self._enqueue(conn, "notice", to, sms, None, now)
+            return "unmatched", None
+        thread = chosen[0]
+        await store.insert_message(conn, thread["id"], "expert", said.text, iso(now), inbound_id)
+        thread = await self._step(conn, thread, lifecycle.ExpertReplied(), now)
+        phone_id = thread["phone_id"]
+        if phone_id is not None:
+            patient = await store.phone_by_id(conn, int(phone_id))
+            if patient is not None and patient["stopped_at"] is None:
+                sms = texts.render(
+                    "answer_to_patient",
+                    dept=self.options.department,
+                    code=codes.format_code(thread["code"]),
+                    expert=expert["name"],
+                    text=said.text,
+                )
+                await self._enqueue(conn, "to_patient", patient["e164"], sms, thread["id"], now)
+        return "reply", int(thread["id"])
+
+    async def _expert_command(
+        self,
+        conn: aiosqlite.Connection,
+        expert: aiosqlite.Row,
+        command: commands.Command,
+        now: datetime,
+    ) -> None:
+        to = expert["phone"]
+        if command.name == "list":
+            open_threads = await store.open_threads_of_expert(
+                conn, expert["id"], [str(s) for s in lifecycle.OPEN]
+            )
+            if open_threads:
+                items = "；".join(
+                    f"{codes.format_code(t['code'])} {t['nickname']}" for t in open_threads
+                )
+                sms = texts.render("list_to_expert", items=items)
+            else:
+                sms = texts.render("list_empty")
+        elif command.name == "pause":
+            until = FOREVER if not command.hours else now + timedelta(hours=command.hours)
+            await store.set_paused(conn, expert["id"], iso(until))
+            await self.db.audit(conn, expert["id"], "expert.pause", expert["id"])
+            sms = (
+                texts.render("paused_indefinitely")
+                if until is FOREVER
+                else texts.render("paused", hours=command.hours)
+            )
+        elif command.name == "resume":
+            await store.set_paused(conn, expert["id"], None)
+            await conn.execute(
+                "UPDATE outbox SET next_attempt_at = ? WHERE status = 'queued'"
+                " AND kind = 'to_expert' AND recipient = ?",
+                (iso(now), to),
+            )
+            await self.db.audit(conn, expert["id"], "expert.resume", expert["id"])
+            sms = texts.render("resumed")
+        else:  # help; transfer and escalate come with assistants
+            sms = texts.render("help_to_expert")
+        await self._enqueue(conn, "notice", to, sms, None, now)
+
+    async def _from_patient(
+        self,
+        conn: aiosqlite.Connection,
+        phone: aiosqlite.Row,
+        text: str,
+        inbound_id: int,
+        now: datetime,
+    ) -> tuple[str, int | None]:
+        said = commands.parse_patient(text)
+        e164 = phone["e164"]
+        if isinstance(said, commands.Command):  # STOP / TD / 退订
+            if await store.stop_phone(conn, int(phone["id"]), iso(now)):
+                await store.cancel_for_recipient(conn, e164, ["to_patient", "notice"])
+                await self.db.audit(conn, "patient", "phone.stop", str(phone["id"]))
+                sms = texts.render("stop_confirmed")
+                await self._enqueue(conn, "notice", e164, sms, None, now)
+            return "command", None
+        open_threads = await store.open_threads_of_phone(
+            conn, int(phone["id"]), [str(s) for s in lifecycle.OPEN]
+        )
+        if said.code is not None:
+            chosen = [t for t in open_threads if t["code"] == said.code]
+        else:
+            chosen = open_threads if len(open_threads) == 1 else []
+        if len(chosen) != 1 or not said.text:
+            if len(open_threads) > 1 and phone["stopped_at"] is None:
+                listing = "、".join(codes.format_code(t["code"]) for t in open_threads)
+                sms = texts.render("unmatched_list_to_patient", codes=listing)
+                await self._enqueue(conn, "notice", e164, sms, None, now)
+            return "unmatched", None
+        await self._post_follow_up(conn, chosen[0], said.text, now, inbound_id=inbound_id)
+        return "followup", int(chosen[0]["id"])
+
+    async def _post_follow_up(
+        self,
+        conn: aiosqlite.Connection,
+        thread: aiosqlite.Row,
+        text: str,
+        now: datetime,
+        *,
+        inbound_id: int | None,
+    ) -> None:
+        await store.insert_message(conn, thread["id"], "patient", text, iso(now), inbound_id)
+        thread = await self._step(conn, thread, lifecycle.PatientFollowUp(), now)
+        expert = await store.expert(conn, thread["expert_id"])
+        assert expert is not None
+        sms = texts.render(
+            "followup_to_expert",
+            dept=self.options.department,
+            code=codes.format_code(thread["code"]),
+            nickname=thread["nickname"],
+            text=text,
+        )
+        paused = _paused_until(expert, now)
+        await self._enqueue(
+            conn, "to_expert", expert["phone"], sms, thread["id"], now, not_before=paused
+        )
+
+    # -- time --------------------------------------------------------------------------------
+
+    async def close_due(self) -> int:
+        """Close or expire threads quiet for ``auto_close``; return how many changed."""
+        now = self.clock()
+        changed = 0
+        async with self.db.transaction() as conn:
+            due = await store.threads_due_for_close(
+                conn, iso(now - self.options.auto_close), [str(s) for s in lifecycle.OPEN]
+            )
+            for thread_id in due:
+                row = await store.thread(conn, thread_id)
+                assert row is not None
+                after = await self._step(conn, row, lifecycle.AutoClose(), now)
+                changed += after["status"] != row["status"]
+        return changed
+
+    async def _step(
+        self,
+        conn: aiosqlite.Connection,
+        thread: aiosqlite.Row,
+        event: lifecycle.Event,
+        now: datetime,
+    ) -> aiosqlite.Row:
+        """Run the state machine for ``thread`` and apply its effects, in the caller's commit."""
+        status, effects = lifecycle.step(
+            Status(thread["status"]),
+            event,
+            now,
+            last_message_at=_parse(thread["last_message_at"]),
+            auto_close=self.options.auto_close,
+        )
+        if status != thread["status"]:
+            await store.set_status(conn, int(thread["id"]), str(status), iso(now))
+        for effect in effects:
+            if isinstance(effect, lifecycle.CancelPending):
+                await store.cancel_for_thread(conn, int(thread["id"]))
+            elif isinstance(effect, lifecycle.AlertAdmins):
+                await self.db.audit(
+                    conn, "relay", "alert", str(thread["id"]), {"reason": effect.reason}
+                )
+            # NotifyPatient: the thread page shows the notice for the status it names
+        row = await store.thread(conn, int(thread["id"]))
+        assert row is not None
+        return row
+
+
+def _mobile(raw: str) -> str:
+    try:
+        e164 = normalise(raw)
+    except AddressError:
+        raise Invalid("phone_invalid", field="phone") from None
+    if is_short_code(e164):
+        raise Invalid("phone_invalid", field="phone")
+    return e164
+
+
+def _paused_until(expert: aiosqlite.Row, now: datetime) -> datetime | None:
+    value = expert["paused_until"]
+    if value is None:
+        return None
+    until = _parse(value)
+    return until if until > now else None
+
+
+def _assemble(
+    parts: list[tuple[int, pdu.Deliver, datetime]], now: datetime, timeout: timedelta
+) -> list[tuple[Message, list[int]]]:
+    """Whole messages among stored parts (in storage order), each with its parts' ids.
+
+    The stored parts are the reassembly state: a fresh :class:`Reassembler` is fed every part
+    not yet assembled, so a restart loses nothing. Groups older than ``timeout`` come out
+    incomplete, with the missing parts marked.
+    """
+    reassembler = Reassembler(timeout=timeout)
+    ids: dict[tuple[str, int | None, int], list[int]] = defaultdict(list)
+    out: list[tuple[Message, list[int]]] = []
+    for part_id, deliver, received in parts:
+        message = reassembler.add(deliver, received)
+        if message is not None and message.ref is None:
+            out.append((message, [part_id]))  # a single SMS
+            continue
+        assert deliver.concat is not None
+        key = (deliver.sender, deliver.concat.ref, deliver.concat.total)
+        ids[key].append(part_id)
+        if message is not None:
+            out.append((message, ids.pop(key)))
+    for message in reassembler.expire(now):
+        out.append((message, ids.pop((message.sender, message.ref, message.total), [])))
+    return out

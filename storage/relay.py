@@ -1,0 +1,489 @@
+"""The relay's tables: reads and writes, no decisions.
+
+Writes take the connection of the caller's ``async with db.transaction()``, so that a state
+change and the SMS it causes commit together. Reads that need no transaction take the
+:class:`Database`. Phone numbers go in and out of ``phones``, ``experts``, ``outbox`` and
+``inbound`` only; nothing here logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from smscat.storage.db import Database
+
+Conn = aiosqlite.Connection
+
+
+async def _one(conn: Conn, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+    async with conn.execute(sql, tuple(params)) as cur:
+        return await cur.fetchone()
+
+
+async def _all(conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async with conn.execute(sql, tuple(params)) as cur:
+        return list(await cur.fetchall())
+
+
+async def _insert(conn: Conn, sql: str, params: Sequence[Any]) -> int:
+    async with conn.execute(sql, tuple(params)) as cur:
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+
+# -- experts ------------------------------------------------------------------------------------
+
+
+async def experts(db: Database) -> list[aiosqlite.Row]:
+    return await db.fetchall("SELECT * FROM experts WHERE active = 1 ORDER BY name")
+
+
+async def expert(conn: Conn, expert_id: str) -> aiosqlite.Row | None:
+    return await _one(conn, "SELECT * FROM experts WHERE id = ?", (expert_id,))
+
+
+async def expert_by_phone(conn: Conn, e164: str) -> aiosqlite.Row | None:
+    return await _one(conn, "SELECT * FROM experts WHERE phone = ?", (e164,))
+
+
+async def set_paused(conn: Conn, expert_id: str, until: str | None) -> None:
+    await conn.execute("UPDATE experts SET paused_until = ? WHERE id = ?", (until, expert_id))
+
+
+async def median_first_answer(db: Database) -> dict[str, float]:
+    """Seconds from a thread's creation to its first expert message, median per expert."""
+    rows = await db.fetchall(
+        "SELECT t.expert_id, (julianday(MIN(m.at)) - julianday(t.created_at)) * 86400 AS s"
+        " FROM threads t JOIN messages m ON m.thread_id = t.id AND m.sender = 'expert'"
+        " GROUP BY t.id"
+    )
+    by_expert: dict[str, list[float]] = {}
+    for row in rows:
+        by_expert.setdefault(row["expert_id"], []).append(float(row["s"]))
+    out = {}
+    for expert_id, values in by_expert.items():
+        values.sort()
+        mid = len(values) // 2
+        out[expert_id] = values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+    return out
+
+
+# -- patients' phones and verification codes ---------------------------------------------------
+
+
+async def phone(conn: Conn, e164: str) -> aiosqlite.Row | None:
+    return await _one(conn, "SELECT * FROM phones WHERE e164 = ?", (e164,))
+
+
+async def phone_by_id(conn: Conn, phone_id: int) -> aiosqlite.Row | None:
+    return await _one(conn, "SELECT * FROM phones WHERE id = ?", (phone_id,))
+
+
+async def ensure_phone(conn: Conn, e164: str, now: str) -> int:
+    await conn.execute(
+        "INSERT INTO phones (e164, created_at) VALUES (?, ?) ON CONFLICT (e164) DO NOTHING",
+        (e164, now),
+    )
+    row = await phone(conn, e164)
+    assert row is not None
+    return int(row["id"])
+
+
+async def mark_phone_verified(conn: Conn, phone_id: int, now: str) -> None:
+    await conn.execute(
+        "UPDATE phones SET verified_at = COALESCE(verified_at, ?) WHERE id = ?", (now, phone_id)
+    )
+
+
+async def stop_phone(conn: Conn, phone_id: int, now: str) -> bool:
+    """Record STOP; False when the number had already stopped."""
+    async with conn.execute(
+        "UPDATE phones SET stopped_at = ? WHERE id = ? AND stopped_at IS NULL", (now, phone_id)
+    ) as cur:
+        return cur.rowcount == 1
+
+
+async def insert_verification(
+    conn: Conn, verification_id: str, phone_id: int, code_hash: str, now: str, expires: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO verifications (id, phone_id, code_hash, created_at, expires_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (verification_id, phone_id, code_hash, now, expires),
+    )
+
+
+async def verifications_since(conn: Conn, phone_id: int, since: str) -> int:
+    row = await _one(
+        conn,
+        "SELECT COUNT(*) FROM verifications WHERE phone_id = ? AND created_at >= ?",
+        (phone_id, since),
+    )
+    return int(row[0]) if row else 0
+
+
+async def verification(conn: Conn, verification_id: str) -> aiosqlite.Row | None:
+    return await _one(
+        conn,
+        "SELECT v.*, p.e164 FROM verifications v JOIN phones p ON p.id = v.phone_id WHERE v.id = ?",
+        (verification_id,),
+    )
+
+
+async def count_attempt(conn: Conn, verification_id: str) -> None:
+    await conn.execute(
+        "UPDATE verifications SET attempts = attempts + 1 WHERE id = ?", (verification_id,)
+    )
+
+
+async def use_verification(conn: Conn, verification_id: str, now: str) -> None:
+    await conn.execute(
+        "UPDATE verifications SET verified_at = COALESCE(verified_at, ?), used_at = ? WHERE id = ?",
+        (now, now, verification_id),
+    )
+
+
+# -- threads and messages ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewThread:
+    expert_id: str
+    code: int
+    token_hash: str
+    nickname: str
+    public: bool
+    phone_id: int | None
+    status: str
+    now: str
+
+
+async def codes_in_use(conn: Conn, expert_id: str, since: str) -> set[int]:
+    rows = await _all(
+        conn,
+        "SELECT code FROM threads WHERE expert_id = ? AND created_at >= ?",
+        (expert_id, since),
+    )
+    return {int(r["code"]) for r in rows}
+
+
+async def insert_thread(conn: Conn, t: NewThread) -> int:
+    return await _insert(
+        conn,
+        "INSERT INTO threads (expert_id, code, token_hash, nickname, public, phone_id, status,"
+        " created_at, last_message_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            t.expert_id,
+            t.code,
+            t.token_hash,
+            t.nickname,
+            int(t.public),
+            t.phone_id,
+            t.status,
+            t.now,
+            t.now,
+        ),
+    )
+
+
+async def thread(conn: Conn, thread_id: int) -> aiosqlite.Row | None:
+    return await _one(conn, "SELECT * FROM threads WHERE id = ?", (thread_id,))
+
+
+async def set_status(conn: Conn, thread_id: int, status: str, now: str) -> None:
+    closed = now if status in ("closed", "expired") else None
+    await conn.execute(
+        "UPDATE threads SET status = ?, closed_at = COALESCE(?, closed_at) WHERE id = ?",
+        (status, closed, thread_id),
+    )
+
+
+async def insert_message(
+    conn: Conn, thread_id: int, sender: str, text: str, at: str, inbound_id: int | None = None
+) -> int:
+    message_id = await _insert(
+        conn,
+        "INSERT INTO messages (thread_id, sender, text, at, inbound_id) VALUES (?, ?, ?, ?, ?)",
+        (thread_id, sender, text, at, inbound_id),
+    )
+    await conn.execute("UPDATE threads SET last_message_at = ? WHERE id = ?", (at, thread_id))
+    return message_id
+
+
+async def messages(db: Database, thread_id: int) -> list[aiosqlite.Row]:
+    return await db.fetchall(
+        "SELECT sender, text, at FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,)
+    )
+
+
+async def open_threads_of_expert(
+    conn: Conn, expert_id: str, statuses: Iterable[str]
+) -> list[aiosqlite.Row]:
+    wanted = tuple(statuses)
+    marks = ", ".join("?" * len(wanted))
+    return await _all(
+        conn,
+        f"SELECT * FROM threads WHERE expert_id = ? AND status IN ({marks}) ORDER BY code",
+        (expert_id, *wanted),
+    )
+
+
+async def open_threads_of_phone(
+    conn: Conn, phone_id: int, statuses: Iterable[str]
+) -> list[aiosqlite.Row]:
+    wanted = tuple(statuses)
+    marks = ", ".join("?" * len(wanted))
+    return await _all(
+        conn,
+        f"SELECT * FROM threads WHERE phone_id = ? AND status IN ({marks}) ORDER BY id",
+        (phone_id, *wanted),
+    )
+
+
+async def threads_due_for_close(conn: Conn, before: str, statuses: Iterable[str]) -> list[int]:
+    wanted = tuple(statuses)
+    marks = ", ".join("?" * len(wanted))
+    rows = await _all(
+        conn,
+        f"SELECT id FROM threads WHERE status IN ({marks}) AND last_message_at < ?",
+        (*wanted, before),
+    )
+    return [int(r["id"]) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class BoardPage:
+    threads: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+
+
+async def board(
+    db: Database, expert_id: str | None, q: str | None, page: int, per_page: int
+) -> BoardPage:
+    """Public, visible threads, newest activity first; ``q`` searches the messages' text."""
+    where = ["t.public = 1", "t.hidden = 0"]
+    params: list[Any] = []
+    if expert_id:
+        where.append("t.expert_id = ?")
+        params.append(expert_id)
+    if q:
+        where.append(
+            "EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND instr(m.text, ?) > 0)"
+        )
+        params.append(q)
+    clause = " AND ".join(where)
+    (count,) = await db.fetchall(f"SELECT COUNT(*) FROM threads t WHERE {clause}", params)
+    rows = await db.fetchall(
+        f"SELECT t.id, t.expert_id, t.nickname, t.status, t.created_at FROM threads t"
+        f" WHERE {clause} ORDER BY t.last_message_at DESC, t.id DESC LIMIT ? OFFSET ?",
+        (*params, per_page, (page - 1) * per_page),
+    )
+    threads = []
+    for row in rows:
+        posts = await messages(db, int(row["id"]))
+        threads.append({**dict(row), "messages": [dict(p) for p in posts]})
+    return BoardPage(threads, int(count[0]))
+
+
+# -- the outbox ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewSms:
+    kind: str
+    priority: int
+    recipient: str = field(repr=False)
+    text: str = field(repr=False)
+    thread_id: int | None
+    ref: int
+
+
+async def enqueue(conn: Conn, sms: NewSms, now: str) -> int:
+    return await _insert(
+        conn,
+        "INSERT INTO outbox (kind, priority, recipient, text, thread_id, ref, status,"
+        " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+        (sms.kind, sms.priority, sms.recipient, sms.text, sms.thread_id, sms.ref, now, now),
+    )
+
+
+async def next_due(db: Database, now: str) -> aiosqlite.Row | None:
+    rows = await db.fetchall(
+        "SELECT * FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?"
+        " ORDER BY priority, id LIMIT 1",
+        (now,),
+    )
+    return rows[0] if rows else None
+
+
+async def next_due_at(db: Database) -> str | None:
+    rows = await db.fetchall("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued'")
+    return rows[0][0] if rows else None
+
+
+async def sent_parts(db: Database, outbox_id: int) -> set[int]:
+    rows = await db.fetchall("SELECT seq FROM outbox_parts WHERE outbox_id = ?", (outbox_id,))
+    return {int(r["seq"]) for r in rows}
+
+
+async def outbox_row(conn: Conn, outbox_id: int) -> aiosqlite.Row | None:
+    return await _one(conn, "SELECT * FROM outbox WHERE id = ?", (outbox_id,))
+
+
+async def record_part(
+    conn: Conn, outbox_id: int, seq: int, total: int, modem_id: str, mr: int, now: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO outbox_parts (outbox_id, seq, total, modem_id, mr, sent_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (outbox_id, seq, total, modem_id, mr, now),
+    )
+
+
+async def mark_sent(conn: Conn, outbox_id: int, modem_id: str, now: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'sent', modem_id = ?, sent_at = ?, error = NULL WHERE id = ?",
+        (modem_id, now, outbox_id),
+    )
+
+
+async def reschedule(conn: Conn, outbox_id: int, attempts: int, next_at: str, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET attempts = ?, next_attempt_at = ?, error = ? WHERE id = ?",
+        (attempts, next_at, error, outbox_id),
+    )
+
+
+async def mark_failed(conn: Conn, outbox_id: int, attempts: int, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'failed', attempts = ?, error = ? WHERE id = ?",
+        (attempts, error, outbox_id),
+    )
+
+
+async def cancel_for_thread(conn: Conn, thread_id: int) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'cancelled' WHERE thread_id = ? AND status = 'queued'",
+        (thread_id,),
+    )
+
+
+async def cancel_for_recipient(conn: Conn, recipient: str, kinds: Iterable[str]) -> None:
+    wanted = tuple(kinds)
+    marks = ", ".join("?" * len(wanted))
+    await conn.execute(
+        f"UPDATE outbox SET status = 'cancelled' WHERE recipient = ? AND status = 'queued'"
+        f" AND kind IN ({marks})",
+        (recipient, *wanted),
+    )
+
+
+async def match_report(
+    conn: Conn, modem_id: str, mr: int, recipient: str, since: str
+) -> aiosqlite.Row | None:
+    """The part a status report is for: the newest one with this TP-MR and recipient."""
+    return await _one(
+        conn,
+        "SELECT p.outbox_id, p.seq, p.total, o.thread_id, o.kind FROM outbox_parts p"
+        " JOIN outbox o ON o.id = p.outbox_id"
+        " WHERE p.modem_id = ? AND p.mr = ? AND o.recipient = ? AND p.sent_at >= ?"
+        " AND p.delivered_at IS NULL ORDER BY p.sent_at DESC LIMIT 1",
+        (modem_id, mr, recipient, since),
+    )
+
+
+async def mark_part_delivered(conn: Conn, outbox_id: int, seq: int, status: int, now: str) -> bool:
+    """Record the report; True when every part of the SMS has now been delivered."""
+    await conn.execute(
+        "UPDATE outbox_parts SET delivered_at = ?, report = ? WHERE outbox_id = ? AND seq = ?",
+        (now, status, outbox_id, seq),
+    )
+    row = await _one(
+        conn,
+        "SELECT COUNT(*) AS n, MAX(total) AS total, SUM(delivered_at IS NOT NULL) AS done"
+        " FROM outbox_parts WHERE outbox_id = ?",
+        (outbox_id,),
+    )
+    if row is None or row["done"] != row["total"] or row["n"] != row["total"]:
+        return False
+    await conn.execute(
+        "UPDATE outbox SET status = 'delivered' WHERE id = ? AND status = 'sent'", (outbox_id,)
+    )
+    return True
+
+
+# -- inbound -------------------------------------------------------------------------------------
+
+
+async def store_part(conn: Conn, dedup_key: str, modem_id: str, pdu: str, now: str) -> bool:
+    """Keep a raw part; False when the same part was stored before."""
+    async with conn.execute(
+        "INSERT INTO inbound_parts (dedup_key, modem_id, pdu, received_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (dedup_key) DO NOTHING",
+        (dedup_key, modem_id, pdu, now),
+    ) as cur:
+        return cur.rowcount == 1
+
+
+async def pending_parts(db: Database) -> list[aiosqlite.Row]:
+    return await db.fetchall(
+        "SELECT id, modem_id, pdu, received_at FROM inbound_parts WHERE inbound_id IS NULL"
+        " ORDER BY id"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NewInbound:
+    modem_id: str
+    sender: str = field(repr=False)
+    text: str = field(repr=False)
+    parts: int
+    complete: bool
+    received_at: str
+    outcome: str
+    thread_id: int | None
+
+
+async def insert_inbound(conn: Conn, m: NewInbound, part_ids: Iterable[int]) -> int:
+    inbound_id = await _insert(
+        conn,
+        "INSERT INTO inbound (modem_id, sender, text, parts, complete, received_at, outcome,"
+        " thread_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            m.modem_id,
+            m.sender,
+            m.text,
+            m.parts,
+            int(m.complete),
+            m.received_at,
+            m.outcome,
+            m.thread_id,
+        ),
+    )
+    ids = tuple(part_ids)
+    marks = ", ".join("?" * len(ids))
+    async with conn.execute(
+        f"UPDATE inbound_parts SET inbound_id = ? WHERE id IN ({marks}) AND inbound_id IS NULL",
+        (inbound_id, *ids),
+    ) as cur:
+        if cur.rowcount != len(ids):
+            # another task assembled these parts first: this message is already posted
+            raise AlreadyAssembled
+    return inbound_id
+
+
+class AlreadyAssembled(Exception):
+    """The parts were assembled by someone else meanwhile; roll back this attempt."""
+
+
+async def set_inbound_outcome(
+    conn: Conn, inbound_id: int, outcome: str, thread_id: int | None
+) -> None:
+    await conn.execute(
+        "UPDATE inbound SET outcome = ?, thread_id = ? WHERE id = ?",
+        (outcome, thread_id, inbound_id),
+    )

@@ -1,0 +1,120 @@
+"""A whole smscat daemon in the test's event loop: built-in simulator, SQLite file, real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from smscat.modem.address import normalise
+from smscat.relay.app import Daemon, running_daemon
+from smscat.relay.config import Settings
+
+EXPERT_ZHANG = "+8613800138001"
+EXPERT_LI = "+8613800138002"
+PATIENT = "+8613912345678"
+PATIENT_2 = "+8613698765432"
+DEPARTMENT = "心内科咨询"
+TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+
+def settings(tmp_path: Path, **sim: Any) -> Settings:
+    return Settings(
+        department={"name": DEPARTMENT, "hospital": "示范医院"},
+        modems=[{"id": "sim1", "port": "sim", "sim": {"report_delay": 0.2, **sim}}],
+        experts=[
+            {
+                "id": "zhang",
+                "name": "张明",
+                "title": "主任医师",
+                "department": "心血管内科",
+                "phone": EXPERT_ZHANG,
+                "specialty": "高血压",
+            },
+            {
+                "id": "li",
+                "name": "李华",
+                "title": "副主任医师",
+                "department": "心血管内科",
+                "phone": EXPERT_LI,
+            },
+        ],
+        storage={"path": str(tmp_path / "smscat.db")},
+        web={"host": "127.0.0.1", "port": 0},
+    )
+
+
+@asynccontextmanager
+async def daemon(tmp_path: Path, **sim: Any) -> AsyncIterator[tuple[Daemon, Client]]:
+    async with (
+        running_daemon(settings(tmp_path, **sim)) as running,
+        aiohttp.ClientSession(timeout=TIMEOUT) as http,
+    ):
+        yield running, Client(http, running.url, running.simulators["sim1"])
+
+
+class Client:
+    """The API and the simulated phones, as a test drives them."""
+
+    def __init__(self, http: aiohttp.ClientSession, api: str, sim: str) -> None:
+        self.http = http
+        self.api = api
+        self.sim = sim
+
+    async def call(
+        self, method: str, path: str, *, token: str | None = None, **body: Any
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self.http.request(
+            method, self.api + path, json=body if body else None, headers=headers
+        ) as resp:
+            data = await resp.json(content_type=None) if resp.content_length != 0 else None
+            return resp.status, data
+
+    async def phone_sends(self, sender: str, text: str) -> None:
+        """A simulated phone sends an SMS to the hospital's SIM."""
+        async with self.http.post(self.sim + "/sms", json={"from": sender, "text": text}) as r:
+            assert r.status == 202, await r.text()
+
+    async def received_by(self, number: str) -> list[str]:
+        """The texts the hospital's SIM sent to ``number``, complete messages only."""
+        async with self.http.get(self.sim + "/sent") as resp:
+            sent = await resp.json()
+        return [m["text"] for m in sent if m["to"] == number and m["complete"]]
+
+    async def wait_for_sms(
+        self, number: str, match: Callable[[str], bool], seconds: float = 15.0
+    ) -> str:
+        async with asyncio.timeout(seconds):
+            while True:
+                for text in await self.received_by(number):
+                    if match(text):
+                        return text
+                await asyncio.sleep(0.1)
+
+    async def verify(self, number: str) -> tuple[str, str]:
+        """Ask for a code for ``number``; return (verification_id, the code from the SMS)."""
+        status, body = await self.call("POST", "/api/verifications", phone=number)
+        assert status == 202, body
+        text = await self.wait_for_sms(normalise(number), lambda t: "验证码" in t)
+        found = re.search(r"\d{6}", text)
+        assert found, "the verification SMS carries a 6-digit code"
+        return body["verification_id"], found.group(0)
+
+    async def thread(self, thread_id: int, token: str) -> dict[str, Any]:
+        status, body = await self.call("GET", f"/api/questions/{thread_id}", token=token)
+        assert status == 200, body
+        return dict(body)
+
+    async def wait_thread(
+        self, thread_id: int, token: str, check: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any]:
+        async with asyncio.timeout(15):
+            while not check(view := await self.thread(thread_id, token)):
+                await asyncio.sleep(0.1)
+        return view
