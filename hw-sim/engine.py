@@ -1161,7 +1161,12 @@ class SimModem:
         return {
             "registration": "registered" if self.registered else "not-registered",
             "csq": self.csq[0] if self.registered else 99,
-            "storage": {"used": store.used, "total": store.slots},
+            "storage": {
+                "used": store.used,
+                "total": store.slots,
+                "read": sum(m.stat is Stat.REC_READ for m in store.messages.values()),
+            },
+            "prompt": self._prompt is not None,  # showing "> ", collecting a message
             "pending": len(self.pending),
             "fault": self.fault.as_json(),
             "counters": {**self.counters, "by_command": dict(self.by_command)},

@@ -34,6 +34,7 @@ class SimOptions:
     slots: int = 30
     index_base: int = 1
     pin: str | None = None  # the SIM asks for this PIN at power-up
+    baud: int | None = None  # serial line rate: the DTE's bytes take 10 bits each to arrive
 
 
 _Call = tuple[Callable[[], tuple[Any, list[Output]]], "asyncio.Future[Any]"]
@@ -73,6 +74,8 @@ class Simulator:
         while True:
             item = await self._queue.get()
             if isinstance(item, bytes):
+                if self.options.baud:  # a real UART: a PDU body takes its time to arrive
+                    await asyncio.sleep(len(item) * 10 / self.options.baud)
                 await self._emit(self.engine.receive(item))
                 continue
             fn, future = item

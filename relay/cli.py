@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--slots", type=int, default=30, help="SIM message slots (default 30)")
     sim.add_argument(
+        "--baud",
+        type=int,
+        default=None,
+        metavar="N",
+        help="read the DTE's bytes at this serial line rate (default: as fast as they come)",
+    )
+    sim.add_argument(
         "--index-base",
         type=int,
         choices=(0, 1),
@@ -159,6 +166,7 @@ async def _run_sim(args: argparse.Namespace, host: str, port: int) -> None:
         send_latency=args.send_latency,
         slots=args.slots,
         index_base=args.index_base,
+        baud=args.baud,
     )
     async with running(options) as sim:
         actual_port = sim.control_url.rsplit(":", 1)[1]

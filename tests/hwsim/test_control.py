@@ -163,7 +163,7 @@ async def test_state_shows_storage_and_pending(
 ) -> None:
     await post_sms(control, {"from": SENDER, "text": "hello"})
     state = await get_json(control, "/state")
-    assert (state["storage"], state["pending"]) == ({"used": 1, "total": 30}, 0)
+    assert (state["storage"], state["pending"]) == ({"used": 1, "total": 30, "read": 0}, 0)
 
 
 async def test_reset_gives_a_new_device_with_an_empty_sim(
@@ -176,7 +176,7 @@ async def test_reset_gives_a_new_device_with_an_empty_sim(
         assert resp.status == 200
         assert await resp.json() == {"reset": True}
     state = await get_json(control, "/state")
-    assert state["storage"] == {"used": 0, "total": 30}
+    assert state["storage"] == {"used": 0, "total": 30, "read": 0}
     assert state["counters"] == {"commands": 0, "cmgs_ok": 0, "cmgs_error": 0, "by_command": {}}
     assert await get_json(control, "/sent") == []
     assert await port.command(b"AT+CMEE?\r") == b"AT+CMEE?\r\r\n+CMEE: 0\r\n\r\nOK\r\n"

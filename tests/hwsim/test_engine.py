@@ -175,7 +175,7 @@ def test_network_sms_order_must_be_a_permutation(order: list[int]) -> None:
     sim = modem()
     with pytest.raises(ValueError, match="permutation"):
         sim.network_sms(SENDER, "x" * 400, order=order)
-    assert sim.state()["storage"] == {"used": 0, "total": 30}
+    assert sim.state()["storage"] == {"used": 0, "total": 30, "read": 0}
     assert sim.network_sms(SENDER, "x" * 400)[:2] == (3, 1)  # the refusal used no reference
 
 
@@ -235,3 +235,19 @@ def test_reset_empties_the_sim_and_the_counters() -> None:
     assert sim.sent == []
     assert send(sim, b"AT+CMEE?\r") == b"AT+CMEE?\r\r\n+CMEE: 0\r\n\r\nOK\r\n"
     assert submit(sim, "hello").endswith(b"\r\n+CMGS: 0\r\n\r\nOK\r\n")
+
+
+def test_state_shows_an_open_prompt_and_messages_read_but_not_deleted() -> None:
+    sim = modem()
+    sim.network_sms(SENDER, "您好")
+    assert (sim.state()["prompt"], sim.state()["storage"]) == (
+        False,
+        {"used": 1, "total": 30, "read": 0},
+    )
+    send(sim, b"AT+CMGF=0\r")
+    send(sim, b"AT+CMGR=1\r")
+    assert sim.state()["storage"] == {"used": 1, "total": 30, "read": 1}
+    send(sim, b"AT+CMGS=10\r")
+    assert sim.state()["prompt"] is True
+    send(sim, b"\x1b")
+    assert sim.state()["prompt"] is False

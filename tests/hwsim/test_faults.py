@@ -212,7 +212,7 @@ async def test_sim_full_holds_new_sms_until_a_slot_frees(
 ) -> None:
     assert await quiet_port.command(b"AT+CNMI=2,1\r") == b"\r\nOK\r\n"
     await fault(control, profile="sim-full")
-    assert (await state(control))["storage"] == {"used": 30, "total": 30}
+    assert (await state(control))["storage"] == {"used": 30, "total": 30, "read": 30}
     tpdu = pdu.encode_submit(SENDER, "draft")
     assert await quiet_port.command(f"AT+CMGW={len(tpdu)}\r".encode()) == b"\r\n+CMS ERROR: 322\r\n"
     async with control.post("/sms", json={"from": SENDER, "text": "等一下"}) as resp:

@@ -560,7 +560,7 @@ async def test_full_sim_store_releases_waiting_sms_when_a_slot_is_freed(tmp_path
             b'AT+CPMS?\r\r\n+CPMS: "SM",2,2,"SM",2,2,"SM",2,2\r\n\r\nOK\r\n'
         )
         state = await get_json(control, "/state")
-        assert (state["storage"], state["pending"]) == ({"used": 2, "total": 2}, 2)
+        assert (state["storage"], state["pending"]) == ({"used": 2, "total": 2, "read": 0}, 2)
         # The network retries as soon as a slot is free: +CMTI right after the OK.
         reply = await command_then_urc(port, b"AT+CMGD=1\r")
         assert reply == b'AT+CMGD=1\r\r\nOK\r\n\r\n+CMTI: "SM",1\r\n'

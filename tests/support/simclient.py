@@ -25,7 +25,8 @@ STORED = re.compile(rb"\+CMG[LR]: [^\r]*\r\n([0-9A-F]+)\r\n")
 FRESH_STATE: dict[str, Any] = {
     "registration": "registered",
     "csq": 20,
-    "storage": {"used": 0, "total": 30},
+    "storage": {"used": 0, "total": 30, "read": 0},
+    "prompt": False,
     "pending": 0,
     "fault": {
         "profile": "generic",
