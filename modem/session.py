@@ -198,7 +198,9 @@ class AtSession:
         """Find where stale answers end: echo on, the echo of ``AT`` as the boundary, echo off."""
         self._parser.abandon()  # whatever comes before the boundary is stale
         self._parser.echo = True
-        self._write(b"ATE1\r")  # its own OK arrives before the boundary: stale like the rest
+        # CANCEL first: a prompt left open (a previous owner killed mid-submit, a lost Ctrl-Z)
+        # would swallow every command. ATE1's own OK arrives before the boundary: stale.
+        self._write(CANCEL + b"ATE1\r")
         await self._once("AT", None, None)
         await self._once("ATE0", None, None)  # echoed (echo was on), so it is checked too
         self._parser.echo = False

@@ -209,3 +209,15 @@ async def test_cli_send_and_probe_through_a_simulator_process(tmp_path: Path) ->
     assert sent["text"] == text
     assert sent["to"] == TO
     assert sent["complete"] is True
+
+
+async def test_a_prompt_left_open_by_a_previous_owner_is_closed_on_open(sim: Simulator) -> None:
+    async with AtSession.open(str(sim.link), FAST) as first:
+        await first.command("AT+CMGF=0")
+        first._write(b"AT+CMGS=20\r")  # then the owner dies without writing the PDU
+        await asyncio.sleep(0.2)
+    assert sim.engine.state()["prompt"] is True
+    async with AtSession.open(str(sim.link), FAST) as second:
+        assert await second.command("AT+CSQ") == ["+CSQ: 20,99"]
+    assert sim.engine.state()["prompt"] is False
+    assert sim.engine.counters["cmgs_ok"] == 0  # nothing was sent by the abandoned prompt
