@@ -216,7 +216,8 @@ async def test_list_answers_with_the_open_codes(world: World) -> None:
     await world.ask("问题二")
     await world.sms(ZHANG.phone, "待办")
     listing = (await world.outbox(ZHANG.phone))[-1]
-    assert "#1" in listing and "#2" in listing
+    assert "#1" in listing
+    assert "#2" in listing
 
 
 async def test_the_patient_reply_becomes_a_follow_up_for_the_expert(world: World) -> None:
