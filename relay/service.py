@@ -36,6 +36,7 @@ from smscat.modem.reassembly import Message, Reassembler
 from smscat.relay import codes, commands, lifecycle, texts
 from smscat.relay.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
 from smscat.relay.lifecycle import Status
+from smscat.relay.masking import mask_numbers
 from smscat.relay.retry import PRIORITY, OutboxKind
 from smscat.storage import relay as store
 from smscat.storage.db import Database
@@ -204,8 +205,10 @@ class Relay:
         token: str,
         now: datetime,
     ) -> tuple[int, str]:
+        # Unique for the expert, and for the patient too: a patient who asked two experts
+        # replies to "#1" and "#2", never to two different "#1".
         since = iso(now - codes.REUSE_AFTER)
-        code = codes.allocate(await store.codes_in_use(conn, expert["id"], since))
+        code = codes.allocate(await store.codes_in_use(conn, expert["id"], phone_id, since))
         paused = _paused_until(expert, now)
         status = Status.HELD if paused else Status.QUEUED
         thread_id = await store.insert_thread(
@@ -214,7 +217,7 @@ class Relay:
                 expert["id"], code, _hash(token), nickname, public, phone_id, status, iso(now)
             ),
         )
-        await store.insert_message(conn, thread_id, "patient", text, iso(now))
+        await self._post(conn, thread_id, "patient", text, now)
         sms = texts.render(
             "question_to_expert",
             dept=self.options.department,
@@ -479,7 +482,7 @@ class Relay:
             await self._enqueue(conn, "notice", to, sms, None, now)
             return "unmatched", None
         thread = chosen[0]
-        await store.insert_message(conn, thread["id"], "expert", said.text, iso(now), inbound_id)
+        await self._post(conn, thread["id"], "expert", said.text, now, inbound_id)
         thread = await self._step(conn, thread, lifecycle.ExpertReplied(), now)
         phone_id = thread["phone_id"]
         if phone_id is not None:
@@ -578,7 +581,7 @@ class Relay:
         *,
         inbound_id: int | None,
     ) -> None:
-        await store.insert_message(conn, thread["id"], "patient", text, iso(now), inbound_id)
+        await self._post(conn, thread["id"], "patient", text, now, inbound_id)
         thread = await self._step(conn, thread, lifecycle.PatientFollowUp(), now)
         expert = await store.expert(conn, thread["expert_id"])
         assert expert is not None
@@ -593,6 +596,21 @@ class Relay:
         await self._enqueue(
             conn, "to_expert", expert["phone"], sms, thread["id"], now, not_before=paused
         )
+
+    async def _post(
+        self,
+        conn: aiosqlite.Connection,
+        thread_id: int,
+        sender: str,
+        text: str,
+        now: datetime,
+        inbound_id: int | None = None,
+    ) -> None:
+        """A message on a thread, with the masked form public pages show and search."""
+        message = store.NewMessage(
+            thread_id, sender, text, mask_numbers(text), iso(now), inbound_id
+        )
+        await store.insert_message(conn, message)
 
     # -- time --------------------------------------------------------------------------------
 

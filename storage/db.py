@@ -217,6 +217,10 @@ class Database:
 
 
 def _statements(sql: str) -> list[str]:
-    """Split a migration script into statements (no semicolons inside our SQL literals)."""
-    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    """Split a migration script into statements.
+
+    Comments (``--`` to the end of a line) go first, so a semicolon in a comment is harmless;
+    our SQL literals hold no ``--`` and no semicolon.
+    """
+    lines = [line.split("--", 1)[0] for line in sql.splitlines()]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

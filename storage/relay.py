@@ -162,11 +162,12 @@ class NewThread:
     now: str
 
 
-async def codes_in_use(conn: Conn, expert_id: str, since: str) -> set[int]:
+async def codes_in_use(conn: Conn, expert_id: str, phone_id: int | None, since: str) -> set[int]:
+    """Codes of the expert's threads, and of the patient's, created since ``since``."""
     rows = await _all(
         conn,
-        "SELECT code FROM threads WHERE expert_id = ? AND created_at >= ?",
-        (expert_id, since),
+        "SELECT code FROM threads WHERE (expert_id = ? OR phone_id = ?) AND created_at >= ?",
+        (expert_id, phone_id, since),
     )
     return {int(r["code"]) for r in rows}
 
@@ -202,15 +203,24 @@ async def set_status(conn: Conn, thread_id: int, status: str, now: str) -> None:
     )
 
 
-async def insert_message(
-    conn: Conn, thread_id: int, sender: str, text: str, at: str, inbound_id: int | None = None
-) -> int:
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    thread_id: int
+    sender: str
+    text: str = field(repr=False)
+    public_text: str = field(repr=False)  # what a public page may show (and search)
+    at: str
+    inbound_id: int | None = None
+
+
+async def insert_message(conn: Conn, m: NewMessage) -> int:
     message_id = await _insert(
         conn,
-        "INSERT INTO messages (thread_id, sender, text, at, inbound_id) VALUES (?, ?, ?, ?, ?)",
-        (thread_id, sender, text, at, inbound_id),
+        "INSERT INTO messages (thread_id, sender, text, public_text, at, inbound_id)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (m.thread_id, m.sender, m.text, m.public_text, m.at, m.inbound_id),
     )
-    await conn.execute("UPDATE threads SET last_message_at = ? WHERE id = ?", (at, thread_id))
+    await conn.execute("UPDATE threads SET last_message_at = ? WHERE id = ?", (m.at, m.thread_id))
     return message_id
 
 
@@ -264,7 +274,8 @@ class BoardPage:
 async def board(
     db: Database, expert_id: str | None, q: str | None, page: int, per_page: int
 ) -> BoardPage:
-    """Public, visible threads, newest activity first; ``q`` searches the messages' text."""
+    """Public, visible threads, newest activity first, as the public sees them: ``q`` searches
+    the masked text, so a search cannot confirm someone's number."""
     where = ["t.public = 1", "t.hidden = 0"]
     params: list[Any] = []
     if expert_id:
@@ -272,7 +283,8 @@ async def board(
         params.append(expert_id)
     if q:
         where.append(
-            "EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND instr(m.text, ?) > 0)"
+            "EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id"
+            " AND instr(m.public_text, ?) > 0)"
         )
         params.append(q)
     clause = " AND ".join(where)
@@ -284,7 +296,10 @@ async def board(
     )
     threads = []
     for row in rows:
-        posts = await messages(db, int(row["id"]))
+        posts = await db.fetchall(
+            "SELECT sender, public_text AS text, at FROM messages WHERE thread_id = ? ORDER BY id",
+            (row["id"],),
+        )
         threads.append({**dict(row), "messages": [dict(p) for p in posts]})
     return BoardPage(threads, int(count[0]))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from smscat.relay import texts
-from smscat.relay.errors import RelayError
+from smscat.relay.errors import Invalid, RelayError
 from smscat.relay.masking import mask_numbers
 
 if TYPE_CHECKING:
@@ -122,11 +123,33 @@ def _lang(request: web.Request) -> str:
     return "en" if accept.lower().startswith("en") else "zh-CN"
 
 
-def _problem(request: web.Request, status: int, key: str, field: str | None = None) -> web.Response:
+# The last resort when :mod:`smscat.relay.texts` has no ``error.<key>`` text: rendering an error
+# must never itself fail, or every refusal would become a 500.
+_GENERIC: dict[int, dict[str, str]] = {
+    400: {"zh-CN": "请求格式不正确。", "en": "The request is malformed."},
+    403: {"zh-CN": "验证未通过。", "en": "Verification failed."},
+    404: {"zh-CN": "未找到。", "en": "Not found."},
+    405: {"zh-CN": "不支持此请求方法。", "en": "Method not allowed."},
+    409: {"zh-CN": "当前状态不允许此操作。", "en": "Not allowed in the current state."},
+    413: {"zh-CN": "提交的内容过大。", "en": "The request body is too large."},
+    422: {"zh-CN": "填写的内容有误。", "en": "A field is invalid."},
+    429: {"zh-CN": "操作过于频繁，请稍后再试。", "en": "Too many attempts; try again later."},
+    500: {"zh-CN": "服务暂时出错，请稍后再试。", "en": "Something went wrong; try again later."},
+}
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_ASCII_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def _detail(key: str, status: int, lang: str) -> str:
     try:
-        detail = texts.render(f"error.{key}", _lang(request))
-    except KeyError:
-        detail = texts.render("error.bad_request", _lang(request))
+        return texts.render(f"error.{key}", lang)
+    except (KeyError, ValueError):
+        generic = _GENERIC.get(status) or _GENERIC[400 if status < 500 else 500]
+        return generic[lang]
+
+
+def _problem(request: web.Request, status: int, key: str, field: str | None = None) -> web.Response:
+    detail = _detail(key, status, _lang(request))
     body = Problem(title=key, status=status, detail=detail, field=field)
     return web.Response(
         status=status,
@@ -150,14 +173,13 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         if retry_after is not None:
             response.headers["Retry-After"] = str(retry_after)
         return response
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        return _problem(request, 422, "invalid_field", field)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return _problem(request, exc.status, _HTTP_KEYS.get(exc.status, "bad_request"))
+        response = _problem(request, exc.status, _HTTP_KEYS.get(exc.status, "bad_request"))
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            response.headers["Allow"] = ",".join(sorted(exc.allowed_methods))
+        return response
     except Exception:
         log.exception("internal error on %s %s", request.method, request.path)
         return _problem(request, 500, "internal")
@@ -167,11 +189,23 @@ async def _body(request: web.Request, model: type[M]) -> M:
     raw = await request.read()  # over MAX_BODY: 413, turned into a problem by the middleware
     try:
         data = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        # A lone surrogate ("\ud800") parses but can never be stored or sent: not JSON text.
+        json.dumps(data, ensure_ascii=False).encode()
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeError are ValueErrors
         raise RelayError("not_json") from None
     if not isinstance(data, dict):
         raise RelayError("not_json")
-    return model.model_validate(data)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid("invalid_field", field=_field_at_fault(exc)) from None
+
+
+def _field_at_fault(exc: ValidationError) -> str | None:
+    """The first field named in ``exc``; an unknown key only when it reads as a field name."""
+    loc = exc.errors()[0]["loc"]
+    path = ".".join(str(p) for p in loc)
+    return path if all(_FIELD_NAME.fullmatch(str(p)) for p in loc) and path else None
 
 
 def _json(model: BaseModel | list[Any], status: int = 200) -> web.Response:
@@ -194,7 +228,7 @@ def _bearer(request: web.Request) -> str:
 
 def _thread_id(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not _ASCII_DIGITS.fullmatch(raw):  # str.isdigit() also takes "²", which int() refuses
         raise web.HTTPNotFound()
     return int(raw)
 
@@ -246,8 +280,8 @@ async def get_board(request: web.Request) -> web.Response:
     expert_id = query.get("expert_id") or None
     q = (query.get("q") or "").strip()[:50] or None
     page_raw = query.get("page", "1")
-    if not page_raw.isdigit() or not 1 <= int(page_raw) <= 10_000:
-        raise RelayError("invalid_field", field="page")
+    if not _ASCII_DIGITS.fullmatch(page_raw) or not 1 <= int(page_raw) <= 10_000:
+        raise Invalid("invalid_field", field="page")
     page = int(page_raw)
     found = await request.app[RELAY_KEY].board(expert_id, q, page, PER_PAGE)
     threads = [
@@ -397,6 +431,14 @@ def openapi() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "public threads", **_content(_ref("BoardOut"))},
                         **problem,
+                    },
+                }
+            },
+            "/api/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "responses": {
+                        "200": {"description": "this document", **_content({"type": "object"})}
                     },
                 }
             },

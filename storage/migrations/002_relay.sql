@@ -66,6 +66,7 @@ CREATE TABLE messages (
     thread_id  INTEGER NOT NULL REFERENCES threads (id),
     sender     TEXT NOT NULL CHECK (sender IN ('patient', 'expert', 'assistant', 'system')),
     text       TEXT NOT NULL,
+    public_text TEXT NOT NULL,  -- as public pages show it, numbers masked (and search it)
     at         TEXT NOT NULL,
     inbound_id INTEGER UNIQUE REFERENCES inbound (id)  -- one post per received SMS, at most
 ) STRICT;
