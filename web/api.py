@@ -125,27 +125,16 @@ def _lang(request: web.Request) -> str:
 
 # The last resort when :mod:`smscat.relay.texts` has no ``error.<key>`` text: rendering an error
 # must never itself fail, or every refusal would become a 500.
-_GENERIC: dict[int, dict[str, str]] = {
-    400: {"zh-CN": "请求格式不正确。", "en": "The request is malformed."},
-    403: {"zh-CN": "验证未通过。", "en": "Verification failed."},
-    404: {"zh-CN": "未找到。", "en": "Not found."},
-    405: {"zh-CN": "不支持此请求方法。", "en": "Method not allowed."},
-    409: {"zh-CN": "当前状态不允许此操作。", "en": "Not allowed in the current state."},
-    413: {"zh-CN": "提交的内容过大。", "en": "The request body is too large."},
-    422: {"zh-CN": "填写的内容有误。", "en": "A field is invalid."},
-    429: {"zh-CN": "操作过于频繁，请稍后再试。", "en": "Too many attempts; try again later."},
-    500: {"zh-CN": "服务暂时出错，请稍后再试。", "en": "Something went wrong; try again later."},
-}
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _ASCII_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 def _detail(key: str, status: int, lang: str) -> str:
-    try:
-        return texts.render(f"error.{key}", lang)
-    except (KeyError, ValueError):
-        generic = _GENERIC.get(status) or _GENERIC[400 if status < 500 else 500]
-        return generic[lang]
+    """The text for ``key``, else the one for the status (both in relay/texts.py)."""
+    for candidate in (key, f"status_{status}", "status_500" if status >= 500 else "status_400"):
+        if f"error.{candidate}" in texts.TEXTS:
+            return texts.render(f"error.{candidate}", lang)
+    raise AssertionError("relay/texts.py has error.status_400 and error.status_500")
 
 
 def _problem(request: web.Request, status: int, key: str, field: str | None = None) -> web.Response:

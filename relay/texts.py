@@ -1,0 +1,210 @@
+"""Every user-facing SMS and status text, in one place, in every language we speak.
+
+:data:`TEXTS` maps a message id to its templates by language (``zh-CN``, the default, and
+``en``); placeholders are :meth:`str.format` fields, and every language of a message uses exactly
+the same ones. :func:`render` fills them in. An SMS in Chinese is sent as UCS-2, 70 characters per
+single part, so the fixed wording stays short and the variable parts (the question, the answer)
+take the room.
+
+Values are inserted as they are: a ``{`` in a patient's text is not a placeholder, because
+:meth:`str.format` does not read the values it inserts.
+
+It must never: contain a phone number (or any long digit run that looks like one), do I/O, or
+put a parameter's value into an exception message (values are patient text and names).
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Final
+
+DEFAULT_LANG: Final = "zh-CN"
+LANGS: Final = ("zh-CN", "en")
+
+TEXTS: Final[dict[str, dict[str, str]]] = {
+    # --- to an expert ---------------------------------------------------------------------
+    "question_to_expert": {
+        "zh-CN": "【{dept}】{code} 患者「{nickname}」提问：{text}"
+        "（直接回复本短信即可作答；同时有多个问题时请以{code}开头）",
+        "en": "[{dept}] {code} Patient '{nickname}' asks: {text} "
+        "(Reply to this SMS to answer; if several questions are open, start with {code})",
+    },
+    "followup_to_expert": {
+        "zh-CN": "【{dept}】{code} 患者「{nickname}」追问：{text}"
+        "（直接回复即可；同时有多个问题时请以{code}开头）",
+        "en": "[{dept}] {code} Patient '{nickname}' follows up: {text} "
+        "(Reply to answer; if several questions are open, start with {code})",
+    },
+    "unmatched_list_to_expert": {
+        "zh-CN": "您有多个待回复的问题：{codes}。请在回复开头写上编号，如 #12。",
+        "en": "You have several open questions: {codes}. "
+        "Please start your reply with the code, e.g. #12.",
+    },
+    "list_to_expert": {
+        "zh-CN": "待回复的问题：{items}",
+        "en": "Open questions: {items}",
+    },
+    "list_empty": {
+        "zh-CN": "目前没有待回复的问题。",
+        "en": "You have no open questions.",
+    },
+    "paused": {
+        "zh-CN": "已暂停，{hours}小时内不再发送新问题。回复“恢复”可提前恢复。",
+        "en": "Paused: no new questions for {hours} hours. Reply RESUME to resume earlier.",
+    },
+    "paused_indefinitely": {
+        "zh-CN": "已暂停，不再发送新问题，直到您回复“恢复”。",
+        "en": "Paused: no new questions until you reply RESUME.",
+    },
+    "resumed": {
+        "zh-CN": "已恢复，待回复的问题将陆续发送给您。",
+        "en": "Resumed: waiting questions will be sent to you shortly.",
+    },
+    "help_to_expert": {
+        "zh-CN": "直接回复即可作答，多个问题时以编号开头，如“#12 好的”。"
+        "指令：待办、暂停 N（小时）、恢复、转 #编号、帮助",
+        "en": "Reply to answer; with several questions, start with the code, e.g. '#12 OK'. "
+        "Commands: LIST, PAUSE N (hours), RESUME, 转 #code, HELP",
+    },
+    "welcome_expert": {
+        "zh-CN": "【{dept}】您好，您已加入专家咨询。患者的问题会以短信发给您，"
+        "直接回复即可作答。回复“帮助”查看指令。",
+        "en": "[{dept}] Welcome to the expert consultation service. Questions arrive by SMS; "
+        "reply to answer. Reply HELP for commands.",
+    },
+    # --- to a patient ---------------------------------------------------------------------
+    "answer_to_patient": {
+        "zh-CN": "【{dept}】{expert}医生回复{code}：{text}（回复本短信可追问，回复TD退订）",
+        "en": "[{dept}] Dr {expert} answered {code}: {text} "
+        "(Reply to this SMS to follow up; reply TD to unsubscribe)",
+    },
+    "verification_code": {
+        "zh-CN": "【{dept}】您的验证码是{code}，{minutes}分钟内有效，请勿告诉他人。",
+        "en": "[{dept}] Your verification code is {code}, valid for {minutes} minutes. "
+        "Do not share it.",
+    },
+    "unmatched_list_to_patient": {
+        "zh-CN": "您有多个进行中的咨询：{codes}。请在回复开头写上编号，如 #2。",
+        "en": "You have several open questions: {codes}. "
+        "Please start your reply with the code, e.g. #2.",
+    },
+    "stop_confirmed": {
+        "zh-CN": "您已退订，不会再收到本服务的短信。",
+        "en": "You have unsubscribed and will receive no more SMS from this service.",
+    },
+    # --- on the patient's page ------------------------------------------------------------
+    "delivery_delayed": {
+        "zh-CN": "您的问题暂时未能送达医生，我们正在处理，请稍后再来查看。",
+        "en": "Your question could not reach the doctor yet. We are on it; please check later.",
+    },
+    "status.queued": {"zh-CN": "已提交，等待发送", "en": "Submitted, waiting to be sent"},
+    "status.held": {"zh-CN": "医生暂不方便，稍后送达", "en": "Doctor unavailable, sent later"},
+    "status.sent": {"zh-CN": "已发送给医生", "en": "Sent to the doctor"},
+    "status.delivered": {"zh-CN": "已送达医生", "en": "Delivered to the doctor"},
+    "status.answered": {"zh-CN": "医生已回复", "en": "The doctor has answered"},
+    "status.closed": {"zh-CN": "已结束", "en": "Closed"},
+    "status.failed": {"zh-CN": "暂未送达，正在处理", "en": "Not delivered yet, being handled"},
+    "status.expired": {"zh-CN": "已过期，未获回复", "en": "Expired without an answer"},
+    # --- errors the API and the pages show (``error.<key>`` of relay.errors) -------------
+    "error.not_json": {"zh-CN": "请求格式不正确。", "en": "The request is not a JSON object."},
+    "error.bad_request": {"zh-CN": "请求格式不正确。", "en": "The request is malformed."},
+    "error.invalid_field": {"zh-CN": "填写的内容有误。", "en": "A field is invalid."},
+    "error.token_required": {
+        "zh-CN": "缺少访问凭证，请使用提问后得到的链接。",
+        "en": "A token is required: use the link you got when you asked.",
+    },
+    "error.not_found": {"zh-CN": "未找到。", "en": "Not found."},
+    "error.method_not_allowed": {"zh-CN": "不支持此请求方法。", "en": "Method not allowed."},
+    "error.body_too_large": {"zh-CN": "提交的内容过大。", "en": "The request body is too large."},
+    "error.internal": {
+        "zh-CN": "服务暂时出错，请稍后再试。",
+        "en": "Something went wrong; try again later.",
+    },
+    "error.expert": {"zh-CN": "未找到这位专家。", "en": "No such expert."},
+    "error.thread": {"zh-CN": "未找到这个咨询。", "en": "No such question."},
+    "error.thread_closed": {
+        "zh-CN": "这个咨询已结束，请重新提问。",
+        "en": "This question is closed; please ask a new one.",
+    },
+    "error.nickname_length": {
+        "zh-CN": "昵称需为1到20个字。",
+        "en": "The nickname must be 1 to 20 characters.",
+    },
+    "error.text_length": {
+        "zh-CN": "内容需为1到500个字。",
+        "en": "The text must be 1 to 500 characters.",
+    },
+    "error.phone_invalid": {
+        "zh-CN": "请填写正确的手机号码。",
+        "en": "Please enter a valid mobile number.",
+    },
+    "error.code_required": {
+        "zh-CN": "请先获取并填写短信验证码。",
+        "en": "Please request and enter the SMS code.",
+    },
+    "error.code_wrong": {"zh-CN": "验证码不正确。", "en": "The code is wrong."},
+    "error.code_expired": {
+        "zh-CN": "验证码已过期，请重新获取。",
+        "en": "The code has expired; please request a new one.",
+    },
+    "error.code_attempts": {
+        "zh-CN": "验证码错误次数过多，请重新获取。",
+        "en": "Too many wrong codes; please request a new one.",
+    },
+    "error.codes_per_hour": {
+        "zh-CN": "验证码发送过于频繁，请一小时后再试。",
+        "en": "Too many codes requested; try again in an hour.",
+    },
+    "error.verification_unknown": {
+        "zh-CN": "验证信息无效，请重新获取验证码。",
+        "en": "Unknown verification; please request a new code.",
+    },
+    "error.verification_used": {
+        "zh-CN": "这个验证码已使用过，请重新获取。",
+        "en": "This code has been used; please request a new one.",
+    },
+    "error.status_400": {"zh-CN": "请求格式不正确。", "en": "The request is malformed."},
+    "error.status_403": {"zh-CN": "验证未通过。", "en": "Verification failed."},
+    "error.status_404": {"zh-CN": "未找到。", "en": "Not found."},
+    "error.status_405": {"zh-CN": "不支持此请求方法。", "en": "Method not allowed."},
+    "error.status_409": {
+        "zh-CN": "当前状态不允许此操作。",
+        "en": "Not allowed in the current state.",
+    },
+    "error.status_413": {"zh-CN": "提交的内容过大。", "en": "The request body is too large."},
+    "error.status_422": {"zh-CN": "填写的内容有误。", "en": "A field is invalid."},
+    "error.status_429": {
+        "zh-CN": "操作过于频繁，请稍后再试。",
+        "en": "Too many attempts; try again later.",
+    },
+    "error.status_500": {
+        "zh-CN": "服务暂时出错，请稍后再试。",
+        "en": "Something went wrong; try again later.",
+    },
+}
+
+
+def placeholders(template: str) -> frozenset[str]:
+    """The field names a template uses (``{code}`` twice counts once)."""
+    return frozenset(
+        name for _, name, _, _ in string.Formatter().parse(template) if name is not None
+    )
+
+
+def render(key: str, lang: str = DEFAULT_LANG, **params: object) -> str:
+    """The text ``key`` in ``lang`` with ``params`` filled in; extra params are ignored.
+
+    Raises KeyError for an unknown key or language, ValueError naming a missing parameter.
+    """
+    try:
+        by_lang = TEXTS[key]
+    except KeyError:
+        raise KeyError(f"no text {key!r}") from None
+    try:
+        template = by_lang[lang]
+    except KeyError:
+        raise KeyError(f"no {lang!r} text for {key!r}") from None
+    missing = sorted(placeholders(template) - params.keys())
+    if missing:
+        raise ValueError(f"text {key!r} needs parameter(s) {', '.join(missing)}")
+    return template.format(**params)
