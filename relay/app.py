@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -76,7 +77,12 @@ async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
             len(report.inserted),
             len(report.updated),
         )
-        relay = Relay(db, RelayOptions(department=settings.department.name))
+        options = RelayOptions(
+            department=settings.department.name,
+            auto_close=timedelta(days=settings.relay.auto_close_days),
+            max_text=settings.relay.max_text,
+        )
+        relay = Relay(db, options)
         modems: list[dict[str, Any]] = []
         supervisors: dict[str, ModemSupervisor] = {}
         for modem in settings.modems:
@@ -152,7 +158,8 @@ async def _inbound(relay: Relay) -> None:
     """Route stored parts whenever one arrives (and every minute, for reassembly time-outs)."""
     while True:
         relay.inbound_changed.clear()
-        await relay.process_inbound()
+        with _survive("inbound router"):
+            await relay.process_inbound()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(60):
                 await relay.inbound_changed.wait()
@@ -160,8 +167,18 @@ async def _inbound(relay: Relay) -> None:
 
 async def _closer(relay: Relay) -> None:
     while True:
-        await relay.close_due()
+        with _survive("auto-close"):
+            await relay.close_due()
         await asyncio.sleep(600)
+
+
+@contextlib.contextmanager
+def _survive(what: str) -> Iterator[None]:
+    """An unexpected error in a background job is logged; the job (and the daemon) go on."""
+    try:
+        yield
+    except Exception:
+        log.exception("%s: an error; the work stays stored and is tried again", what)
 
 
 async def _modem_status(

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import ipaddress
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     with_config(sub.add_parser("run", help="run the relay daemon (modems, database, web)"))
     check = with_config(sub.add_parser("check-config", help="validate a configuration file"))
     check.add_argument("--show", action="store_true", help="print the effective configuration")
+    backup = with_config(
+        sub.add_parser("backup", help="copy the database to a new file (safe while running)")
+    )
+    backup.add_argument("--to", type=Path, required=True, metavar="FILE", help="the new file")
 
     sim = sub.add_parser("sim", help="run one simulated GSM modem on a pseudo-terminal")
     sim.add_argument("--link", type=Path, required=True, help="symlink to create for the pty")
@@ -197,6 +202,21 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _backup(args: argparse.Namespace) -> int:
+    settings = _load(args.config)
+    if settings is None:
+        return EXIT_USAGE
+    from smscat.storage.db import backup
+
+    try:
+        backup(settings.storage.path, args.to)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"smscat backup: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"smscat backup: {settings.storage.path} → {args.to}")
+    return EXIT_OK
+
+
 def _modem(args: argparse.Namespace) -> int:
     from smscat.relay.modemtool import run_tool
 
@@ -205,7 +225,13 @@ def _modem(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "check-config": _check_config, "sim": _sim, "modem": _modem}
+    handlers = {
+        "run": _run,
+        "check-config": _check_config,
+        "sim": _sim,
+        "modem": _modem,
+        "backup": _backup,
+    }
     return handlers[args.command](args)
 
 

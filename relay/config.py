@@ -140,6 +140,13 @@ class DepartmentConfig(_Frozen):
     hospital: str | None = Field(None, max_length=60)
 
 
+class RelayConfig(_Frozen):
+    auto_close_days: int = Field(
+        7, ge=1, le=365, description="a thread takes replies this long after its last message"
+    )
+    max_text: int = Field(500, ge=20, le=2000, description="characters in a question")
+
+
 class Settings(BaseSettings):
     """Everything smscat reads from config.yaml."""
 
@@ -156,6 +163,7 @@ class Settings(BaseSettings):
     experts: list[ExpertConfig] = Field(default_factory=list)
     storage: StorageConfig = StorageConfig()
     web: WebConfig = WebConfig()
+    relay: RelayConfig = RelayConfig()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @classmethod

@@ -29,6 +29,7 @@ from smscat.storage import relay as store
 log = logging.getLogger(__name__)
 
 IDLE_WAIT = 30.0  # seconds between looks at the queue when nothing wakes the pump
+ERROR_PAUSE = 5.0  # seconds after an unexpected error before the pump looks again
 
 
 class OutboxPump:
@@ -57,14 +58,24 @@ class OutboxPump:
 
     async def run(self) -> None:
         """Send until cancelled, or until :attr:`stopping` is set between two parts."""
-        db = self.relay.db
         while not self.stopping:
-            now = self.relay.clock()
-            row = await store.next_due(db, iso(now))
+            try:
+                await self.send_due()
+                await self._wait(await store.next_due_at(self.relay.db), self.relay.clock())
+            except Exception:  # a database hiccup must not end the daemon: the rows wait
+                log.exception("outbox pump: an error; trying again in %g s", ERROR_PAUSE)
+                await asyncio.sleep(ERROR_PAUSE)
+
+    async def send_due(self) -> int:
+        """Send every SMS due now (those that fail are rescheduled); return how many rows."""
+        handled = 0
+        while not self.stopping:
+            row = await store.next_due(self.relay.db, iso(self.relay.clock()))
             if row is None:
-                await self._wait(await store.next_due_at(db), now)
-                continue
+                break
             await self._send(row)
+            handled += 1
+        return handled
 
     async def _wait(self, due: str | None, now: datetime) -> None:
         seconds = IDLE_WAIT

@@ -131,8 +131,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "The nickname must be 1 to 20 characters.",
     },
     "error.text_length": {
-        "zh-CN": "内容需为1到500个字。",
-        "en": "The text must be 1 to 500 characters.",
+        "zh-CN": "请填写内容，且不要超过字数上限。",
+        "en": "The text is empty or longer than allowed.",
     },
     "error.phone_invalid": {
         "zh-CN": "请填写正确的手机号码。",

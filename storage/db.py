@@ -8,8 +8,10 @@ so concurrent writers queue in Python instead of failing with SQLITE_BUSY.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -214,6 +216,24 @@ class Database:
                 (*fields.values(), json.dumps(owned), utcnow(), expert_id),
             )
             await self.audit(conn, actor, "expert.edit", expert_id, {"fields": sorted(fields)})
+
+
+def backup(source: Path, target: Path) -> None:
+    """Copy the database at ``source`` to a new file ``target`` with SQLite's online backup.
+
+    Safe while the daemon writes: the copy is one consistent snapshot. Blocking (call it from
+    a thread, or from the CLI). Refuses to overwrite an existing file.
+    """
+    if target.exists():
+        raise FileExistsError(f"{target} exists; choose a new file")
+    if not source.exists():
+        raise FileNotFoundError(f"no database at {source}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src,
+        contextlib.closing(sqlite3.connect(target)) as dst,
+    ):
+        src.backup(dst)
 
 
 def _statements(sql: str) -> list[str]:

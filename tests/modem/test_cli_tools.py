@@ -72,7 +72,7 @@ async def test_listen_prints_a_waiting_and_a_reversed_5_part_message_once_each(
 ) -> None:
     waiting = "我在排队，开机前就到了"
     sim.engine.network_sms("+8613800138001", waiting)
-    assert sim.engine.state()["storage"] == {"used": 1, "total": 30}
+    assert sim.engine.state()["storage"] == {"used": 1, "total": 30, "read": 0}
 
     async def inject() -> None:
         await asyncio.sleep(2.0)  # listen has started and swept by now

@@ -117,6 +117,6 @@ class Client:
         self, thread_id: int, token: str, check: Callable[[dict[str, Any]], bool]
     ) -> dict[str, Any]:
         async with asyncio.timeout(15):
-            while not check(view := await self.thread(thread_id, token)):
-                await asyncio.sleep(0.1)
+            while not check(view := await self.thread(thread_id, token)):  # noqa: ASYNC110
+                await asyncio.sleep(0.1)  # polling the API, as a browser would
         return view

@@ -1,0 +1,154 @@
+"""The outbox pump: priorities, retries by failure class, a failure the patient and admins see.
+
+The modem is a fake that behaves (it takes parts and hands out TP-MRs, or refuses the way a
+real modem's +CMS ERROR does); the database is a real SQLite file.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from smscat.modem import pdu
+from smscat.modem.device import SentPart
+from smscat.modem.errors import CmsError, ModemError, ModemTimeout
+from smscat.modem.supervisor import ModemSupervisor
+from smscat.relay.outbox import OutboxPump
+from smscat.relay.retry import MAX_ATTEMPTS
+from smscat.relay.service import Relay, RelayOptions
+from smscat.storage.db import Database, ExpertRow
+
+ZHANG = ExpertRow("zhang", "张明", "主任医师", "心血管内科", "+8613800138001", None)
+PATIENT = "+8613912345678"
+
+
+class FakeModem:
+    """Accepts parts (TP-MR counting up) unless told to refuse the next ones."""
+
+    state = "ready"
+
+    def __init__(self) -> None:
+        self.refusals: list[ModemError] = []
+        self.accepted: list[pdu.SubmitPart] = []
+
+    async def submit(self, part: pdu.SubmitPart) -> SentPart:
+        if self.refusals:
+            raise self.refusals.pop(0)
+        self.accepted.append(part)
+        return SentPart(part.seq, part.total, len(self.accepted) % 256)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def relay(tmp_path: Path) -> AsyncIterator[Relay]:
+    async with Database.open(tmp_path / "smscat.db") as db:
+        await db.sync_experts([ZHANG])
+        yield Relay(db, RelayOptions(department="心内科"), clock=Clock())
+
+
+def pump(relay: Relay, modem: FakeModem) -> OutboxPump:
+    fake: ModemSupervisor = modem  # type: ignore[assignment]  # the pump uses state and submit
+    return OutboxPump(relay, {"m1": fake}, rng=random.Random(7))
+
+
+async def status_of(relay: Relay, outbox_id: int = 1) -> tuple[str, int, str | None]:
+    (row,) = await relay.db.fetchall(
+        "SELECT status, attempts, error FROM outbox WHERE id = ?", (outbox_id,)
+    )
+    return row["status"], row["attempts"], row["error"]
+
+
+async def test_verification_codes_go_before_questions(relay: Relay) -> None:
+    await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
+    await relay.start_verification(PATIENT)
+    modem = FakeModem()
+    p = pump(relay, modem)
+    row = await relay.db.fetchall("SELECT * FROM outbox WHERE status = 'queued'")
+    assert len(row) == 2
+    await p.send_due()
+    texts = [part.text for part in modem.accepted]
+    assert "验证码" in texts[0]
+    assert "问题" in "".join(texts[1:])
+
+
+async def test_a_transient_error_is_retried_later_and_then_sent(relay: Relay) -> None:
+    asked = await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
+    modem = FakeModem()
+    modem.refusals.append(CmsError("AT+CMGS=30", "+CMS ERROR: 331", 331))  # no network
+    p = pump(relay, modem)
+    await p.send_due()
+    status, attempts, error = await status_of(relay)
+    assert (status, attempts, error) == ("queued", 1, "CmsError")
+    (row,) = await relay.db.fetchall("SELECT next_attempt_at FROM outbox")
+    assert datetime.fromisoformat(row["next_attempt_at"]) > relay.clock()
+    relay.clock.now += timedelta(hours=1)  # type: ignore[attr-defined]
+    await p.send_due()
+    assert (await status_of(relay))[0] == "sent"
+    view = await relay.thread_view(asked.id, asked.token)
+    assert view["status"] == "sent"
+
+
+async def test_a_permanent_error_fails_at_once_and_the_patient_page_says_so(
+    relay: Relay,
+) -> None:
+    asked = await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
+    modem = FakeModem()
+    modem.refusals.append(CmsError("AT+CMGS=30", "+CMS ERROR: 1", 1))  # unassigned number
+    await pump(relay, modem).send_due()
+    assert await status_of(relay) == ("failed", 1, "CmsError")
+    view = await relay.thread_view(asked.id, asked.token)
+    assert view["status"] == "failed"
+    assert "未能送达" in view["notice"]
+    alerts = await relay.db.fetchall("SELECT action FROM audit_log WHERE action = 'alert'")
+    assert len(alerts) == 1  # admins see it
+
+
+async def test_transient_errors_give_up_after_the_attempts_run_out(relay: Relay) -> None:
+    await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
+    modem = FakeModem()
+    modem.refusals.extend(ModemTimeout("AT+CMGS=30", 120) for _ in range(MAX_ATTEMPTS))
+    p = pump(relay, modem)
+    for _ in range(MAX_ATTEMPTS):
+        await p.send_due()
+        relay.clock.now += timedelta(hours=2)  # type: ignore[attr-defined]
+    assert await status_of(relay) == ("failed", MAX_ATTEMPTS, "ModemTimeout")
+    assert modem.accepted == []
+
+
+async def test_a_multipart_sms_resumes_after_the_last_part_that_went(relay: Relay) -> None:
+    long_question = "请问" + "心悸胸闷气短，" * 30
+    await relay.ask(expert_id="zhang", nickname="小王", text=long_question, public=False)
+    modem = FakeModem()
+    p = pump(relay, modem)
+    (row,) = await relay.db.fetchall("SELECT * FROM outbox")
+    total = len(pdu.plan_submit(row["recipient"], row["text"], ref=row["ref"]))
+    assert total >= 3
+    modem.refusals = []
+    # part 1 goes, part 2 meets a busy network: only parts 2.. are sent again later
+    original = modem.submit
+    calls = 0
+
+    async def second_refused(part: pdu.SubmitPart) -> SentPart:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise CmsError("AT+CMGS=140", "+CMS ERROR: 42", 42)
+        return await original(part)
+
+    modem.submit = second_refused  # type: ignore[method-assign]
+    await p.send_due()
+    relay.clock.now += timedelta(hours=1)  # type: ignore[attr-defined]
+    await p.send_due()
+    assert [part.seq for part in modem.accepted] == list(range(1, total + 1))
+    assert (await status_of(relay))[0] == "sent"
