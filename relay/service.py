@@ -341,9 +341,11 @@ class Relay:
             if row["kind"] == "to_expert" and row["thread_id"] is not None:
                 thread = await store.thread(conn, int(row["thread_id"]))
                 assert thread is not None
-                if Status(thread["status"]) is Status.HELD:
+                # held (a pause ended) or failed (a later follow-up went through): going again
+                if Status(thread["status"]) in (Status.HELD, Status.FAILED):
                     thread = await self._step(conn, thread, lifecycle.Released(), now)
-                await self._step(conn, thread, lifecycle.Sent(), now)
+                if Status(thread["status"]) in lifecycle.OPEN:  # not withdrawn meanwhile
+                    await self._step(conn, thread, lifecycle.Sent(), now)
 
     async def failed(self, outbox_id: int, attempts: int, reason: str) -> None:
         """An outbox SMS will not go (a permanent error, or too many attempts)."""

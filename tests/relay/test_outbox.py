@@ -152,3 +152,34 @@ async def test_a_multipart_sms_resumes_after_the_last_part_that_went(relay: Rela
     await p.send_due()
     assert [part.seq for part in modem.accepted] == list(range(1, total + 1))
     assert (await status_of(relay))[0] == "sent"
+
+
+async def test_a_follow_up_that_goes_through_lifts_a_failed_thread(relay: Relay) -> None:
+    asked = await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
+    modem = FakeModem()
+    modem.refusals.append(CmsError("AT+CMGS=30", "+CMS ERROR: 21", 21))  # rejected
+    p = pump(relay, modem)
+    await p.send_due()
+    assert (await relay.thread_view(asked.id, asked.token))["status"] == "failed"
+    await relay.follow_up(asked.id, asked.token, "请问收到了吗？")
+    await p.send_due()
+    view = await relay.thread_view(asked.id, asked.token)
+    assert view["status"] == "sent"
+    assert "notice" not in view
+    assert "请问收到了吗？" in "".join(part.text for part in modem.accepted)
+
+
+async def test_an_sms_for_a_withdrawn_thread_still_records_its_parts(relay: Relay) -> None:
+    asked = await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
+    modem = FakeModem()
+    p = pump(relay, modem)
+    original = modem.submit
+
+    async def withdrawn_meanwhile(part: pdu.SubmitPart) -> SentPart:
+        await relay.withdraw(asked.id, asked.token)  # the patient withdraws mid-send
+        return await original(part)
+
+    modem.submit = withdrawn_meanwhile  # type: ignore[method-assign]
+    await p.send_due()
+    assert (await relay.thread_view(asked.id, asked.token))["status"] == "closed"
+    assert (await status_of(relay))[0] == "sent"  # the part went: recorded, not retried
