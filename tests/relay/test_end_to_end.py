@@ -41,6 +41,8 @@ async def test_question_answer_and_follow_up_by_sms(tmp_path: Path) -> None:
         question_sms = await client.wait_for_sms(EXPERT_ZHANG, lambda t: QUESTION in t)
         assert "#1" in question_sms
         assert not any(form in question_sms for form in _forms(PATIENT))
+        # the network's status report for that SMS is matched: delivered to the expert
+        await client.wait_thread(thread_id, token, lambda v: v["status"] == "delivered")
 
         # the expert answers without a code: it is their only open thread
         await client.phone_sends(EXPERT_ZHANG, ANSWER)

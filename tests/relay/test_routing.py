@@ -300,3 +300,35 @@ async def test_codes_per_phone_and_hour_are_limited(world: World) -> None:
         await world.relay.start_verification(PATIENT)
     world.clock.now += timedelta(hours=1, minutes=1)
     await world.relay.start_verification(PATIENT)
+
+
+async def test_parts_stored_before_a_restart_complete_after_it(world: World) -> None:
+    thread_id = await world.ask()
+    answer = "分三条发：" + "饭后服药，避免空腹，" * 15
+    tpdus = simpdu.deliver_parts(ZHANG.phone, answer, world.clock.now, 77)
+    assert len(tpdus) >= 3
+    hexes = [(simpdu.encode_smsc(None) + t).hex().upper() for t in tpdus]
+    for pdu_hex in hexes[:-1]:
+        await world.relay.store_part("m1", StoredPart(None, pdu.decode_deliver(pdu_hex), pdu_hex))
+    assert await world.relay.process_inbound() == 0  # incomplete: waits, stored
+    # a new daemon on the same database: the stored parts are the reassembly state
+    restarted = Relay(world.db, world.relay.options, clock=world.clock)
+    last = hexes[-1]
+    await restarted.store_part("m1", StoredPart(None, pdu.decode_deliver(last), last))
+    assert await restarted.process_inbound() == 1
+    assert await world.messages(thread_id) == [("patient", "头晕怎么办？"), ("expert", answer)]
+
+
+async def test_a_message_missing_a_part_comes_out_marked_after_the_timeout(world: World) -> None:
+    thread_id = await world.ask()
+    answer = "缺一条：" + "多喝温水，" * 40
+    tpdus = simpdu.deliver_parts(ZHANG.phone, answer, world.clock.now, 78)
+    for tpdu in tpdus[:-1]:  # the network never delivers the last part
+        pdu_hex = (simpdu.encode_smsc(None) + tpdu).hex().upper()
+        await world.relay.store_part("m1", StoredPart(None, pdu.decode_deliver(pdu_hex), pdu_hex))
+    assert await world.relay.process_inbound() == 0
+    world.clock.now += timedelta(hours=25)
+    assert await world.relay.process_inbound() == 1
+    [(sender, text)] = (await world.messages(thread_id))[1:]
+    assert sender == "expert"
+    assert text.endswith("[…]")  # the missing part is marked, never silently dropped
