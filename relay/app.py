@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,7 +40,20 @@ DRAIN_SECONDS = 10.0  # SIGTERM → exit within 15 s: the part in flight gets th
 
 def expert_rows(settings: Settings) -> list[ExpertRow]:
     return [
-        ExpertRow(e.id, e.name, e.title, e.department, e.phone, e.specialty)
+        ExpertRow(
+            e.id,
+            e.name,
+            e.title,
+            e.department,
+            e.phone,
+            e.specialty,
+            role=e.role,
+            assistant_id=e.assistant,
+            quiet_hours=json.dumps(e.quiet_hours),
+            daily_cap=e.daily_cap,
+            confirm_replies=int(e.confirm_replies),
+            digest=int(e.digest),
+        )
         for e in settings.experts
     ]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -66,6 +67,14 @@ class SimOptions(_Frozen):
         return value
 
 
+class ModemLimits(_Frozen):
+    """Per-SIM caps in SMS parts (null: no cap). Defaults fit China's reported carrier caps."""
+
+    per_minute: int | None = Field(None, ge=1)
+    per_hour: int | None = Field(200, ge=1)
+    per_day: int | None = Field(1000, ge=1)
+
+
 class ModemConfig(_Frozen):
     id: Slug
     port: str = Field(description="/dev/serial/by-id/…, /dev/pts/N, socket://host:port, or sim")
@@ -75,6 +84,7 @@ class ModemConfig(_Frozen):
     quirks: dict[str, Any] = Field(
         default_factory=dict, description="overrides of the model's quirk flags (modem/quirks.py)"
     )
+    limits: ModemLimits = ModemLimits()
 
     @field_validator("quirks")
     @classmethod
@@ -109,6 +119,9 @@ def _mobile(value: str) -> str:
     return number
 
 
+_WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+
+
 class ExpertConfig(_Frozen):
     id: Slug
     name: str = Field(min_length=1, max_length=40)
@@ -116,8 +129,26 @@ class ExpertConfig(_Frozen):
     department: str = Field(min_length=1, max_length=60)
     phone: str = Field(description="the expert's mobile; stored as E.164, never shown")
     specialty: str | None = Field(None, max_length=200)
+    role: Literal["expert", "assistant"] = Field(
+        "expert", description="an assistant answers the routine first and is not on the board"
+    )
+    assistant: Slug | None = Field(None, description="id of this expert's assistant")
+    quiet_hours: list[str] = Field(
+        default_factory=list, description='local windows with no SMS, e.g. ["22:00-07:30"]'
+    )
+    daily_cap: int | None = Field(None, ge=0, le=1000, description="questions per local day")
+    confirm_replies: bool = Field(False, description='an SMS "已回复 #12" after each answer')
+    digest: bool = Field(True, description="a weekly SMS digest")
 
     _phone = field_validator("phone")(lambda cls, v: _mobile(v))
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _windows(cls, value: list[str]) -> list[str]:
+        for window in value:
+            if not _WINDOW.match(window):
+                raise ValueError(f"{window!r} is not a window like 22:00-07:30")
+        return value
 
     def __repr_args__(self) -> Any:  # the phone number never reaches a repr
         return [(k, v) for k, v in super().__repr_args__() if k != "phone"]
@@ -140,11 +171,45 @@ class DepartmentConfig(_Frozen):
     hospital: str | None = Field(None, max_length=60)
 
 
+class AlertsConfig(_Frozen):
+    phones: list[str] = Field(default_factory=list, description="admins' mobiles for alert SMS")
+    webhook: str | None = Field(None, description="an http(s) URL that gets a JSON POST")
+    modem_silent_minutes: int = Field(10, ge=1, le=1440)
+    queue_stalled_minutes: int = Field(15, ge=1, le=1440)
+    cap_warn_ratio: float = Field(0.9, gt=0, le=1)
+    repeat_minutes: int = Field(60, ge=1, le=10080, description="no more than one SMS per alert")
+
+    @field_validator("phones")
+    @classmethod
+    def _mobiles(cls, value: list[str]) -> list[str]:
+        return [_mobile(v) for v in value]
+
+    @field_validator("webhook")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+    def __repr_args__(self) -> Any:
+        return [(k, v) for k, v in super().__repr_args__() if k != "phones"]
+
+
+class RetentionConfig(_Frozen):
+    phone_days: int | None = Field(
+        None, ge=1, description="erase patients' phone numbers this long after their last thread"
+    )
+    thread_days: int | None = Field(
+        None, ge=1, description="erase private threads this long after their last message"
+    )
+
+
 class RelayConfig(_Frozen):
     auto_close_days: int = Field(
         7, ge=1, le=365, description="a thread takes replies this long after its last message"
     )
     max_text: int = Field(500, ge=20, le=2000, description="characters in a question")
+    duplicate_guard: bool = Field(True, description="no identical SMS to one number in a day")
 
 
 class Settings(BaseSettings):
@@ -164,6 +229,12 @@ class Settings(BaseSettings):
     storage: StorageConfig = StorageConfig()
     web: WebConfig = WebConfig()
     relay: RelayConfig = RelayConfig()
+    timezone: str = Field("Asia/Shanghai", description="local time for quiet hours and caps")
+    quick_replies: dict[str, str] = Field(
+        default_factory=dict, description='numbered standard answers: {"T3": "请带上检查报告…"}'
+    )
+    alerts: AlertsConfig = AlertsConfig()
+    retention: RetentionConfig = RetentionConfig()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @classmethod
@@ -177,6 +248,40 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The file's content arrives as init kwargs; the environment wins over it.
         return (env_settings, init_settings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a time zone name like Asia/Shanghai") from None
+        return value
+
+    @field_validator("quick_replies")
+    @classmethod
+    def _quick(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            if not re.fullmatch(r"T\d{1,2}", key):
+                raise ValueError(f"{key!r}: keys are T and a number, like T3")
+            if not 1 <= len(text) <= 300:
+                raise ValueError(f"{key}: the text must be 1 to 300 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _assistants(self) -> Settings:
+        roles = {e.id: e.role for e in self.experts}
+        for e in self.experts:
+            if e.assistant is None:
+                continue
+            if roles.get(e.assistant) != "assistant":
+                raise ValueError(
+                    f"experts: {e.id}'s assistant {e.assistant!r} is not an expert with"
+                    " role: assistant"
+                )
+            if e.role == "assistant":
+                raise ValueError(f"experts: assistant {e.id!r} cannot have an assistant")
+        return self
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Settings:
@@ -250,4 +355,5 @@ def dump_effective(settings: Settings) -> str:
     data = settings.model_dump(mode="json")
     for expert in data["experts"]:
         expert["phone"] = "(hidden)"
+    data["alerts"]["phones"] = ["(hidden)" for _ in data["alerts"]["phones"]]
     return json.dumps(data, ensure_ascii=False, indent=2)

@@ -25,7 +25,19 @@ import aiosqlite
 from smscat.storage.errors import MigrationError, NotFound
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
-EXPERT_CONFIG_FIELDS = ("name", "title", "department", "phone", "specialty")
+EXPERT_CONFIG_FIELDS = (
+    "name",
+    "title",
+    "department",
+    "phone",
+    "specialty",
+    "role",
+    "assistant_id",
+    "quiet_hours",
+    "daily_cap",
+    "confirm_replies",
+    "digest",
+)
 
 
 def utcnow() -> str:
@@ -56,6 +68,12 @@ class ExpertRow:
     department: str
     phone: str
     specialty: str | None
+    role: str = "expert"
+    assistant_id: str | None = None
+    quiet_hours: str = "[]"  # JSON list of "HH:MM-HH:MM"
+    daily_cap: int | None = None
+    confirm_replies: int = 0
+    digest: int = 1
 
     def __repr__(self) -> str:
         return f"ExpertRow(id={self.id!r}, name={self.name!r})"
@@ -156,21 +174,21 @@ class Database:
         inserted: list[str] = []
         updated: list[str] = []
         async with self.transaction() as conn:
-            for expert in experts:
+            # assistants first: an expert's row refers to its assistant's
+            for expert in sorted(experts, key=lambda e: e.role != "assistant"):
                 async with conn.execute("SELECT * FROM experts WHERE id = ?", (expert.id,)) as cur:
                     row = await cur.fetchone()
                 now = utcnow()
                 if row is None:
+                    columns = ", ".join(EXPERT_CONFIG_FIELDS)
+                    marks = ", ".join("?" * len(EXPERT_CONFIG_FIELDS))
                     await conn.execute(
-                        "INSERT INTO experts (id, name, title, department, phone, specialty,"
-                        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        f"INSERT INTO experts (id, {columns}, config_fields, created_at,"
+                        f" updated_at) VALUES (?, {marks}, ?, ?, ?)",
                         (
                             expert.id,
-                            expert.name,
-                            expert.title,
-                            expert.department,
-                            expert.phone,
-                            expert.specialty,
+                            *(getattr(expert, f) for f in EXPERT_CONFIG_FIELDS),
+                            json.dumps(list(EXPERT_CONFIG_FIELDS)),
                             now,
                             now,
                         ),

@@ -39,7 +39,11 @@ async def _insert(conn: Conn, sql: str, params: Sequence[Any]) -> int:
 
 
 async def experts(db: Database) -> list[aiosqlite.Row]:
-    return await db.fetchall("SELECT * FROM experts WHERE active = 1 ORDER BY name")
+    """Experts patients can ask (assistants work behind them and are not listed)."""
+    return await db.fetchall(
+        "SELECT * FROM experts WHERE active = 1 AND role = 'expert' AND left_at IS NULL"
+        " ORDER BY name"
+    )
 
 
 async def expert(conn: Conn, expert_id: str) -> aiosqlite.Row | None:
