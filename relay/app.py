@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -58,6 +59,17 @@ def expert_rows(settings: Settings) -> list[ExpertRow]:
     ]
 
 
+def relay_options(settings: Settings) -> RelayOptions:
+    return RelayOptions(
+        department=settings.department.name,
+        auto_close=timedelta(days=settings.relay.auto_close_days),
+        max_text=settings.relay.max_text,
+        zone=ZoneInfo(settings.timezone),
+        quick_replies=dict(settings.quick_replies),
+        duplicate_guard=settings.relay.duplicate_guard,
+    )
+
+
 @dataclass
 class Daemon:
     """A running daemon (see :func:`running_daemon`): what tests and the CLI may look at."""
@@ -91,12 +103,10 @@ async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
             len(report.inserted),
             len(report.updated),
         )
-        options = RelayOptions(
-            department=settings.department.name,
-            auto_close=timedelta(days=settings.relay.auto_close_days),
-            max_text=settings.relay.max_text,
-        )
-        relay = Relay(db, options)
+        relay = Relay(db, relay_options(settings))
+        welcomed = await relay.welcome_new()
+        if welcomed:
+            log.info("%d new expert(s) or assistant(s) get a welcome SMS", welcomed)
         modems: list[dict[str, Any]] = []
         supervisors: dict[str, ModemSupervisor] = {}
         for modem in settings.modems:

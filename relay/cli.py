@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_parser("backup", help="copy the database to a new file (safe while running)")
     )
     backup.add_argument("--to", type=Path, required=True, metavar="FILE", help="the new file")
+    handoff = with_config(
+        sub.add_parser("handoff", help="move every open thread of a leaving expert to a colleague")
+    )
+    handoff.add_argument("--from", dest="from_id", required=True, metavar="ID")
+    handoff.add_argument("--to", dest="to_id", required=True, metavar="ID")
 
     sim = sub.add_parser("sim", help="run one simulated GSM modem on a pseudo-terminal")
     sim.add_argument("--link", type=Path, required=True, help="symlink to create for the pty")
@@ -217,6 +222,29 @@ def _backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _handoff(args: argparse.Namespace) -> int:
+    settings = _load(args.config)
+    if settings is None:
+        return EXIT_USAGE
+    from smscat.relay.app import relay_options
+    from smscat.relay.errors import RelayError
+    from smscat.relay.service import Relay
+    from smscat.storage.db import Database
+
+    async def move() -> int:
+        async with Database.open(settings.storage.path) as db:
+            relay = Relay(db, relay_options(settings))
+            return await relay.handoff(args.from_id, args.to_id, actor="cli")
+
+    try:
+        moved = asyncio.run(move())
+    except RelayError as exc:
+        print(f"smscat handoff: {exc.key}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"smscat handoff: {moved} open thread(s) moved from {args.from_id} to {args.to_id}")
+    return EXIT_OK
+
+
 def _modem(args: argparse.Namespace) -> int:
     from smscat.relay.modemtool import run_tool
 
@@ -231,6 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sim": _sim,
         "modem": _modem,
         "backup": _backup,
+        "handoff": _handoff,
     }
     return handlers[args.command](args)
 

@@ -18,13 +18,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 
@@ -33,7 +35,7 @@ from smscat.modem.address import AddressError, is_short_code, normalise
 from smscat.modem.errors import EncodeError, PduError
 from smscat.modem.inbox import StoredPart
 from smscat.modem.reassembly import Message, Reassembler
-from smscat.relay import codes, commands, lifecycle, texts
+from smscat.relay import codes, commands, lifecycle, schedule, texts
 from smscat.relay.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
 from smscat.relay.lifecycle import Status
 from smscat.relay.masking import mask_numbers
@@ -57,6 +59,9 @@ class RelayOptions:
     max_nickname: int = 20
     report_window: timedelta = timedelta(days=3)
     reassembly_timeout: timedelta = timedelta(hours=24)
+    zone: tzinfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    quick_replies: Mapping[str, str] = field(default_factory=dict)  # "T3" → standard answer
+    duplicate_guard: bool = True  # no identical SMS to one number within a day
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,18 +210,22 @@ class Relay:
         token: str,
         now: datetime,
     ) -> tuple[int, str]:
-        # Unique for the expert, and for the patient too: a patient who asked two experts
-        # replies to "#1" and "#2", never to two different "#1".
+        # The SMS go to the expert's assistant first, when there is one.
+        handler = await self._assistant_of(conn, expert) or expert
+        # Unique for the expert and the assistant, and for the patient too: a patient who
+        # asked two experts replies to "#1" and "#2", never to two different "#1".
         since = iso(now - codes.REUSE_AFTER)
-        code = codes.allocate(await store.codes_in_use(conn, expert["id"], phone_id, since))
-        paused = _paused_until(expert, now)
-        status = Status.HELD if paused else Status.QUEUED
+        people = {expert["id"], handler["id"]}
+        code = codes.allocate(await store.codes_in_use(conn, people, phone_id, since))
+        not_before = await self._question_time(conn, handler, now)
+        status = Status.HELD if not_before else Status.QUEUED
         thread_id = await store.insert_thread(
             conn,
             store.NewThread(
-                expert["id"], code, _hash(token), nickname, public, phone_id, status, iso(now)
+                expert["id"], code, _hash(token), nickname, public, phone_id, status, iso(now),
+                handler_id=handler["id"],
             ),
-        )
+        )  # fmt: skip
         await self._post(conn, thread_id, "patient", text, now)
         sms = texts.render(
             "question_to_expert",
@@ -226,9 +235,43 @@ class Relay:
             text=text,
         )
         await self._enqueue(
-            conn, "to_expert", expert["phone"], sms, thread_id, now, not_before=paused
+            conn, "to_expert", handler["phone"], sms, thread_id, now, not_before=not_before
         )
         return thread_id, str(status)
+
+    async def _assistant_of(
+        self, conn: aiosqlite.Connection, expert: aiosqlite.Row
+    ) -> aiosqlite.Row | None:
+        if not expert["assistant_id"]:
+            return None
+        assistant = await store.expert(conn, expert["assistant_id"])
+        if assistant is None or not assistant["active"] or assistant["left_at"]:
+            return None
+        return assistant
+
+    def _windows(self, person: aiosqlite.Row) -> list[str]:
+        return list(json.loads(person["quiet_hours"] or "[]"))
+
+    async def _question_time(
+        self, conn: aiosqlite.Connection, person: aiosqlite.Row, now: datetime
+    ) -> datetime | None:
+        """When a new question may reach ``person`` (None: now): quiet hours, cap, pause."""
+        since = iso(now - timedelta(days=2))
+        scheduled = [_parse(t) for t in await store.question_times(conn, person["phone"], since)]
+        return schedule.question_time(
+            now,
+            self._windows(person),
+            self.options.zone,
+            cap=person["daily_cap"],
+            scheduled=scheduled,
+            paused_until=_paused_until(person, now),
+        )
+
+    def _send_time(self, person: aiosqlite.Row, now: datetime) -> datetime | None:
+        """When anything else may reach ``person`` (None: now): quiet hours and a pause."""
+        return schedule.send_time(
+            now, self._windows(person), self.options.zone, _paused_until(person, now)
+        )
 
     async def thread_view(self, thread_id: int, token: str) -> dict[str, Any]:
         row = await self._thread_for(thread_id, token)
@@ -279,21 +322,34 @@ class Relay:
         now = self.clock()
         medians = await store.median_first_answer(self.db)
         out = []
-        for e in await store.experts(self.db):
-            paused = _paused_until(e, now)
-            out.append(
-                {
-                    "id": e["id"],
-                    "name": e["name"],
-                    "title": e["title"],
-                    "department": e["department"],
-                    "specialty": e["specialty"],
-                    "accepting": paused is None,
-                    "accepting_reason": None if paused is None else "paused",
-                    "median_first_answer_s": medians.get(e["id"]),
-                }
-            )
+        async with self.db.reading() as conn:
+            for e in await store.experts(self.db):
+                reason = await self._not_accepting(conn, e, now)
+                out.append(
+                    {
+                        "id": e["id"],
+                        "name": e["name"],
+                        "title": e["title"],
+                        "department": e["department"],
+                        "specialty": e["specialty"],
+                        "accepting": reason is None,
+                        "accepting_reason": reason,
+                        "median_first_answer_s": medians.get(e["id"]),
+                    }
+                )
         return out
+
+    async def _not_accepting(
+        self, conn: aiosqlite.Connection, expert: aiosqlite.Row, now: datetime
+    ) -> str | None:
+        """Why a question asked now would wait: "paused", "cap" or "quiet" (None: it goes)."""
+        if _paused_until(expert, now):
+            return "paused"
+        if await self._question_time(conn, expert, now) is None:
+            return None
+        if schedule.send_time(now, self._windows(expert), self.options.zone) is None:
+            return "cap"
+        return "quiet"
 
     async def board(
         self, expert_id: str | None, q: str | None, page: int, per_page: int
@@ -328,6 +384,12 @@ class Relay:
             pdu.plan_submit(recipient, text, ref=0)
         except EncodeError:
             raise Invalid("text_length", field="text") from None
+        if self.options.duplicate_guard and await store.same_sms_since(
+            conn, recipient, text, iso(now - timedelta(days=1))
+        ):
+            # carriers flag (and patients hate) the same text twice a day: once is enough
+            await self.db.audit(conn, "relay", "sms.duplicate_skipped", kind)
+            return
         sms = store.NewSms(kind, PRIORITY[kind], recipient, text, thread_id, secrets.randbelow(256))
         await store.enqueue(conn, sms, iso(max(now, not_before or now)))
 
@@ -458,88 +520,186 @@ class Relay:
     async def _from_expert(
         self,
         conn: aiosqlite.Connection,
-        expert: aiosqlite.Row,
+        person: aiosqlite.Row,
         text: str,
         inbound_id: int,
         now: datetime,
     ) -> tuple[str, int | None]:
+        """An SMS from an expert or an assistant: a command, or an answer to a thread."""
         said = commands.parse_expert(text)
-        to = expert["phone"]
+        to = person["phone"]
         if isinstance(said, commands.Command):
-            await self._expert_command(conn, expert, said, now)
+            await self._expert_command(conn, person, said, now)
             return "command", None
         open_threads = await store.open_threads_of_expert(
-            conn, expert["id"], [str(s) for s in lifecycle.OPEN]
+            conn, person["id"], [str(s) for s in lifecycle.OPEN]
         )
         if said.code is not None:
             chosen = [t for t in open_threads if t["code"] == said.code]
         else:
             chosen = open_threads if len(open_threads) == 1 else []
-        if len(chosen) != 1 or not said.text:
-            if open_threads:
-                listing = "、".join(codes.format_code(t["code"]) for t in open_threads)
-                sms = texts.render("unmatched_list_to_expert", codes=listing)
-            else:
-                sms = texts.render("list_empty")
-            await self._enqueue(conn, "notice", to, sms, None, now)
+        answer = said.text
+        if said.quick is not None:
+            standard = self.options.quick_replies.get(said.quick)
+            if standard is None:
+                sms = texts.render("quick_unknown", name=said.quick)
+                await self._enqueue(conn, "notice", to, sms, None, now)
+                return "unmatched", None
+            answer = f"{standard}\n{said.text}" if said.text else standard
+        if len(chosen) != 1 or not answer:
+            await self._list_codes(conn, person, open_threads, now)
             return "unmatched", None
         thread = chosen[0]
-        await self._post(conn, thread["id"], "expert", said.text, now, inbound_id)
+        role = "assistant" if person["role"] == "assistant" else "expert"
+        await self._post(conn, thread["id"], role, answer, now, inbound_id)
         thread = await self._step(conn, thread, lifecycle.ExpertReplied(), now)
-        phone_id = thread["phone_id"]
-        if phone_id is not None:
-            patient = await store.phone_by_id(conn, int(phone_id))
-            if patient is not None and patient["stopped_at"] is None:
-                sms = texts.render(
-                    "answer_to_patient",
-                    dept=self.options.department,
-                    code=codes.format_code(thread["code"]),
-                    expert=expert["name"],
-                    text=said.text,
-                )
-                await self._enqueue(conn, "to_patient", patient["e164"], sms, thread["id"], now)
+        await self._forward_answer(conn, thread, role, answer, now)
+        if person["confirm_replies"]:
+            sms = texts.render("reply_confirmed", code=codes.format_code(thread["code"]))
+            await self._enqueue(conn, "notice", to, sms, None, now)
         return "reply", int(thread["id"])
+
+    async def _list_codes(
+        self,
+        conn: aiosqlite.Connection,
+        person: aiosqlite.Row,
+        open_threads: list[aiosqlite.Row],
+        now: datetime,
+    ) -> None:
+        if open_threads:
+            listing = "、".join(codes.format_code(t["code"]) for t in open_threads)
+            sms = texts.render("unmatched_list_to_expert", codes=listing)
+        else:
+            sms = texts.render("list_empty")
+        await self._enqueue(conn, "notice", person["phone"], sms, None, now)
+
+    async def _forward_answer(
+        self, conn: aiosqlite.Connection, thread: aiosqlite.Row, role: str, answer: str,
+        now: datetime,
+    ) -> None:  # fmt: skip
+        phone_id = thread["phone_id"]
+        if phone_id is None:
+            return
+        patient = await store.phone_by_id(conn, int(phone_id))
+        if patient is None or patient["stopped_at"] is not None:
+            return
+        expert = await store.expert(conn, thread["expert_id"])
+        assert expert is not None
+        sms = texts.render(
+            "answer_to_patient" if role == "expert" else "answer_to_patient_assistant",
+            dept=self.options.department,
+            code=codes.format_code(thread["code"]),
+            expert=expert["name"],
+            text=answer,
+        )
+        await self._enqueue(conn, "to_patient", patient["e164"], sms, thread["id"], now)
 
     async def _expert_command(
         self,
         conn: aiosqlite.Connection,
-        expert: aiosqlite.Row,
+        person: aiosqlite.Row,
         command: commands.Command,
         now: datetime,
     ) -> None:
-        to = expert["phone"]
+        to = person["phone"]
         if command.name == "list":
             open_threads = await store.open_threads_of_expert(
-                conn, expert["id"], [str(s) for s in lifecycle.OPEN]
+                conn, person["id"], [str(s) for s in lifecycle.OPEN]
             )
             if open_threads:
-                items = "；".join(
-                    f"{codes.format_code(t['code'])} {t['nickname']}" for t in open_threads
-                )
-                sms = texts.render("list_to_expert", items=items)
+                items = [
+                    f"{codes.format_code(t['code'])} {await self._gist(conn, t)}"
+                    for t in open_threads
+                ]
+                sms = texts.render("list_to_expert", items="；".join(items))
             else:
                 sms = texts.render("list_empty")
         elif command.name == "pause":
             until = FOREVER if not command.hours else now + timedelta(hours=command.hours)
-            await store.set_paused(conn, expert["id"], iso(until))
-            await self.db.audit(conn, expert["id"], "expert.pause", expert["id"])
+            await store.set_paused(conn, person["id"], iso(until))
+            await self.db.audit(conn, person["id"], "expert.pause", person["id"])
             sms = (
                 texts.render("paused_indefinitely")
                 if until is FOREVER
                 else texts.render("paused", hours=command.hours)
             )
         elif command.name == "resume":
-            await store.set_paused(conn, expert["id"], None)
+            await store.set_paused(conn, person["id"], None)
+            resumed = await store.expert(conn, person["id"])
+            assert resumed is not None
+            release = self._send_time(resumed, now) or now  # quiet hours still hold
             await conn.execute(
                 "UPDATE outbox SET next_attempt_at = ? WHERE status = 'queued'"
-                " AND kind = 'to_expert' AND recipient = ?",
-                (iso(now), to),
+                " AND kind = 'to_expert' AND recipient = ? AND next_attempt_at > ?",
+                (iso(release), to, iso(release)),
             )
-            await self.db.audit(conn, expert["id"], "expert.resume", expert["id"])
+            await self.db.audit(conn, person["id"], "expert.resume", person["id"])
             sms = texts.render("resumed")
-        else:  # help; transfer and escalate come with assistants
+        elif command.name in ("transfer", "escalate") and command.code is not None:
+            sms = await self._pass_on(conn, person, command.name, command.code, now)
+        else:  # help, or 转/升 without a readable code
             sms = texts.render("help_to_expert")
         await self._enqueue(conn, "notice", to, sms, None, now)
+
+    async def _gist(self, conn: aiosqlite.Connection, thread: aiosqlite.Row) -> str:
+        """A few words of the thread's latest patient message (for LIST)."""
+        rows = await conn.execute_fetchall(
+            "SELECT text FROM messages WHERE thread_id = ? AND sender = 'patient'"
+            " ORDER BY id DESC LIMIT 1",
+            (thread["id"],),
+        )
+        latest = str(next(iter(rows))[0]) if rows else ""
+        return latest[:12] + ("…" if len(latest) > 12 else "")
+
+    async def _pass_on(
+        self,
+        conn: aiosqlite.Connection,
+        person: aiosqlite.Row,
+        how: str,
+        code: int,
+        now: datetime,
+    ) -> str:
+        """转 #n: an expert gives a thread to their assistant; 升 #n: the assistant escalates
+        it to the expert. The receiver gets the thread's latest question; returns the SMS text
+        for the sender."""
+        held = await store.open_threads_of_expert(
+            conn, person["id"], [str(s) for s in lifecycle.OPEN]
+        )
+        thread = next((t for t in held if t["code"] == code), None)
+        if thread is None:
+            listing = "、".join(codes.format_code(t["code"]) for t in held) or "—"
+            return texts.render("unmatched_list_to_expert", codes=listing)
+        expert = await store.expert(conn, thread["expert_id"])
+        assert expert is not None
+        if how == "transfer":
+            target = await self._assistant_of(conn, expert)
+            if target is None or person["id"] != expert["id"]:
+                return texts.render("no_assistant")
+        else:
+            if person["role"] != "assistant":
+                return texts.render("help_to_expert")
+            target = expert
+        await store.set_handler(conn, thread["id"], target["id"])
+        latest = await conn.execute_fetchall(
+            "SELECT text FROM messages WHERE thread_id = ? AND sender = 'patient'"
+            " ORDER BY id DESC LIMIT 1",
+            (thread["id"],),
+        )
+        question = str(next(iter(latest))[0]) if latest else ""
+        sms = texts.render(
+            "question_to_expert" if how == "transfer" else "escalated_to_expert",
+            dept=self.options.department,
+            code=codes.format_code(code),
+            nickname=thread["nickname"],
+            text=question,
+        )
+        await self._enqueue(
+            conn, "to_expert", target["phone"], sms, thread["id"], now,
+            not_before=self._send_time(target, now),
+        )  # fmt: skip
+        await self.db.audit(conn, person["id"], f"thread.{how}", str(thread["id"]))
+        key = "transferred" if how == "transfer" else "escalated"
+        return texts.render(key, code=codes.format_code(code))
 
     async def _from_patient(
         self,
@@ -585,8 +745,8 @@ class Relay:
     ) -> None:
         await self._post(conn, thread["id"], "patient", text, now, inbound_id)
         thread = await self._step(conn, thread, lifecycle.PatientFollowUp(), now)
-        expert = await store.expert(conn, thread["expert_id"])
-        assert expert is not None
+        handler = await store.expert(conn, thread["handler_id"] or thread["expert_id"])
+        assert handler is not None
         sms = texts.render(
             "followup_to_expert",
             dept=self.options.department,
@@ -594,10 +754,10 @@ class Relay:
             nickname=thread["nickname"],
             text=text,
         )
-        paused = _paused_until(expert, now)
         await self._enqueue(
-            conn, "to_expert", expert["phone"], sms, thread["id"], now, not_before=paused
-        )
+            conn, "to_expert", handler["phone"], sms, thread["id"], now,
+            not_before=self._send_time(handler, now),
+        )  # fmt: skip
 
     async def _post(
         self,
@@ -613,6 +773,81 @@ class Relay:
             thread_id, sender, text, mask_numbers(text), iso(now), inbound_id
         )
         await store.insert_message(conn, message)
+
+    # -- people ------------------------------------------------------------------------------
+
+    async def welcome_new(self) -> int:
+        """A short SMS to each expert or assistant not yet welcomed: how to reply, commands."""
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            people = await store.unwelcomed(conn)
+            for person in people:
+                sms = texts.render("welcome_expert", dept=self.options.department)
+                await self._enqueue(
+                    conn, "notice", person["phone"], sms, None, now,
+                    not_before=self._send_time(person, now),
+                )  # fmt: skip
+                await store.mark_welcomed(conn, person["id"], iso(now))
+        if people:
+            self.outbox_changed.set()
+        return len(people)
+
+    async def handoff(self, from_id: str, to_id: str, actor: str) -> int:
+        """Move every open thread of ``from_id`` to ``to_id`` in one step; ``from_id`` leaves.
+
+        The threads get codes that are free for their new holder (and their patients); the
+        new holder (the colleague, or the colleague's assistant) gets one SMS with the list,
+        and the question again for each thread still waiting for an answer.
+        """
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            leaving = await store.expert(conn, from_id)
+            colleague = await store.expert(conn, to_id)
+            if leaving is None or colleague is None:
+                raise NotFound("expert")
+            if from_id == to_id or colleague["role"] != "expert" or colleague["left_at"]:
+                raise Conflict("handoff_target")
+            handler = await self._assistant_of(conn, colleague) or colleague
+            since = iso(now - codes.REUSE_AFTER)
+            moved: list[str] = []
+            for thread in await store.threads_owned_by(
+                conn, from_id, [str(s) for s in lifecycle.OPEN]
+            ):
+                in_use = await store.codes_in_use(
+                    conn, {to_id, handler["id"]}, thread["phone_id"], since
+                )
+                code = codes.allocate(in_use)
+                await store.move_thread(conn, thread["id"], to_id, handler["id"], code)
+                await store.cancel_for_thread(conn, thread["id"])  # queued SMS to the old phone
+                moved.append(f"{codes.format_code(code)} {await self._gist(conn, thread)}")
+                if Status(thread["status"]) is not Status.ANSWERED:
+                    latest = await self._gist(conn, thread)
+                    sms = texts.render(
+                        "question_to_expert",
+                        dept=self.options.department,
+                        code=codes.format_code(code),
+                        nickname=thread["nickname"],
+                        text=latest,
+                    )
+                    await self._enqueue(
+                        conn, "to_expert", handler["phone"], sms, thread["id"], now,
+                        not_before=self._send_time(handler, now),
+                    )  # fmt: skip
+            if moved:
+                sms = texts.render(
+                    "handoff_to_expert", name=leaving["name"], count=len(moved),
+                    items="；".join(moved),
+                )  # fmt: skip
+                await self._enqueue(
+                    conn, "notice", handler["phone"], sms, None, now,
+                    not_before=self._send_time(handler, now),
+                )  # fmt: skip
+            await store.mark_left(conn, from_id, iso(now))
+            await self.db.audit(
+                conn, actor, "expert.handoff", from_id, {"to": to_id, "threads": len(moved)}
+            )
+        self.outbox_changed.set()
+        return len(moved)
 
     # -- time --------------------------------------------------------------------------------
 

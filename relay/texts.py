@@ -73,6 +73,33 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "reply to answer. Reply HELP for commands.",
     },
     # --- to a patient ---------------------------------------------------------------------
+    "reply_confirmed": {"zh-CN": "已回复{code}。", "en": "Answer {code} sent."},
+    "quick_unknown": {
+        "zh-CN": "没有快捷回复{name}，请检查编号后重发。",
+        "en": "There is no quick reply {name}; please check and send again.",
+    },
+    "no_assistant": {
+        "zh-CN": "您没有设置助手，无法转交。",
+        "en": "You have no assistant to pass it to.",
+    },
+    "transferred": {"zh-CN": "{code}已转给您的助手。", "en": "{code} passed to your assistant."},
+    "escalated": {"zh-CN": "{code}已转给医生本人。", "en": "{code} passed to the doctor."},
+    "escalated_to_expert": {
+        "zh-CN": "【{dept}】{code} 助手转来，患者「{nickname}」提问：{text}"
+        "（直接回复本短信即可作答）",
+        "en": "[{dept}] {code} from your assistant: patient '{nickname}' asks: {text} "
+        "(Reply to this SMS to answer)",
+    },
+    "handoff_to_expert": {
+        "zh-CN": "{name}医生的{count}个咨询已转给您：{items}。回复时请以编号开头。",
+        "en": "{count} questions of Dr {name} are now yours: {items}. "
+        "Start your replies with the code.",
+    },
+    "answer_to_patient_assistant": {
+        "zh-CN": "【{dept}】{expert}医生团队回复{code}：{text}（回复本短信可追问，回复TD退订）",
+        "en": "[{dept}] Dr {expert}'s team answered {code}: {text} "
+        "(Reply to this SMS to follow up; reply TD to unsubscribe)",
+    },
     "answer_to_patient": {
         "zh-CN": "【{dept}】{expert}医生回复{code}：{text}（回复本短信可追问，回复TD退订）",
         "en": "[{dept}] Dr {expert} answered {code}: {text} "
@@ -163,6 +190,10 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "zh-CN": "这个验证码已使用过，请重新获取。",
         "en": "This code has been used; please request a new one.",
     },
+    "error.handoff_target": {
+        "zh-CN": "只能转交给另一位在职专家。",
+        "en": "Threads can only go to another active expert.",
+    },
     "error.status_400": {"zh-CN": "请求格式不正确。", "en": "The request is malformed."},
     "error.status_403": {"zh-CN": "验证未通过。", "en": "Verification failed."},
     "error.status_404": {"zh-CN": "未找到。", "en": "Not found."},
@@ -180,6 +211,30 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "error.status_500": {
         "zh-CN": "服务暂时出错，请稍后再试。",
         "en": "Something went wrong; try again later.",
+    },
+    # --- statistics, the weekly digest, erasure (relay/reporting.py, relay/retention.py) ----
+    "report.expert": {"zh-CN": "专家", "en": "Expert"},
+    "report.title": {"zh-CN": "职称", "en": "Title"},
+    "report.department": {"zh-CN": "科室", "en": "Department"},
+    "report.questions": {"zh-CN": "提问数", "en": "Questions"},
+    "report.answered": {"zh-CN": "已回复数", "en": "Answered"},
+    "report.answered_percent": {"zh-CN": "回复率（%）", "en": "Answered (%)"},
+    "report.median_first_answer": {
+        "zh-CN": "首次回复用时中位数（秒）",
+        "en": "Median time to first answer (s)",
+    },
+    "report.thanks": {"zh-CN": "收到感谢数", "en": "Thanks received"},
+    "report.total": {"zh-CN": "合计", "en": "Total"},
+    "weekly_digest": {
+        "zh-CN": "【{dept}】{name}医生，上周您收到{asked}个问题，回复{answered}个，"
+        "收到{thanks}次感谢。谢谢您！",
+        "en": "[{dept}] Dr {name}, last week you received {asked} questions, answered "
+        "{answered} and were thanked {thanks} times. Thank you!",
+    },
+    "erased_number": {"zh-CN": "[号码已删除]", "en": "[number erased]"},
+    "error.expert_phone": {
+        "zh-CN": "这是专家的号码，请先在配置中移除这位专家。",
+        "en": "This number belongs to an expert; remove the expert from the configuration first.",
     },
 }
 

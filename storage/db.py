@@ -122,6 +122,11 @@ class Database:
                 raise
             await self._conn.execute("COMMIT")
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection, for reads that need no transaction (never write through it)."""
+        yield self._conn
+
     async def schema_version(self) -> int:
         async with self._conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()

@@ -164,14 +164,21 @@ class NewThread:
     phone_id: int | None
     status: str
     now: str
+    handler_id: str | None = None  # who gets the thread's SMS: the expert or their assistant
 
 
-async def codes_in_use(conn: Conn, expert_id: str, phone_id: int | None, since: str) -> set[int]:
-    """Codes of the expert's threads, and of the patient's, created since ``since``."""
+async def codes_in_use(
+    conn: Conn, people: Iterable[str], phone_id: int | None, since: str
+) -> set[int]:
+    """Codes of threads created since ``since`` that these people (expert, assistant) own or
+    hold, or that this patient asked."""
+    ids = tuple(people)
+    marks = ", ".join("?" * len(ids))
     rows = await _all(
         conn,
-        "SELECT code FROM threads WHERE (expert_id = ? OR phone_id = ?) AND created_at >= ?",
-        (expert_id, phone_id, since),
+        f"SELECT code FROM threads WHERE (expert_id IN ({marks}) OR handler_id IN ({marks})"
+        f" OR phone_id = ?) AND created_at >= ?",
+        (*ids, *ids, phone_id, since),
     )
     return {int(r["code"]) for r in rows}
 
@@ -180,7 +187,7 @@ async def insert_thread(conn: Conn, t: NewThread) -> int:
     return await _insert(
         conn,
         "INSERT INTO threads (expert_id, code, token_hash, nickname, public, phone_id, status,"
-        " created_at, last_message_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at, last_message_at, handler_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             t.expert_id,
             t.code,
@@ -191,6 +198,7 @@ async def insert_thread(conn: Conn, t: NewThread) -> int:
             t.status,
             t.now,
             t.now,
+            t.handler_id or t.expert_id,
         ),
     )
 
@@ -237,13 +245,67 @@ async def messages(db: Database, thread_id: int) -> list[aiosqlite.Row]:
 async def open_threads_of_expert(
     conn: Conn, expert_id: str, statuses: Iterable[str]
 ) -> list[aiosqlite.Row]:
+    """Threads whose SMS go to this person now (the expert, or the assistant holding them)."""
     wanted = tuple(statuses)
     marks = ", ".join("?" * len(wanted))
     return await _all(
         conn,
-        f"SELECT * FROM threads WHERE expert_id = ? AND status IN ({marks}) ORDER BY code",
+        f"SELECT * FROM threads WHERE COALESCE(handler_id, expert_id) = ?"
+        f" AND status IN ({marks}) ORDER BY code",
         (expert_id, *wanted),
     )
+
+
+async def threads_owned_by(
+    conn: Conn, expert_id: str, statuses: Iterable[str]
+) -> list[aiosqlite.Row]:
+    """Open threads that belong to this expert, whoever holds them now."""
+    wanted = tuple(statuses)
+    marks = ", ".join("?" * len(wanted))
+    return await _all(
+        conn,
+        f"SELECT * FROM threads WHERE expert_id = ? AND status IN ({marks}) ORDER BY id",
+        (expert_id, *wanted),
+    )
+
+
+async def set_handler(conn: Conn, thread_id: int, handler_id: str) -> None:
+    await conn.execute("UPDATE threads SET handler_id = ? WHERE id = ?", (handler_id, thread_id))
+
+
+async def move_thread(
+    conn: Conn, thread_id: int, expert_id: str, handler_id: str, code: int
+) -> None:
+    await conn.execute(
+        "UPDATE threads SET expert_id = ?, handler_id = ?, code = ? WHERE id = ?",
+        (expert_id, handler_id, code, thread_id),
+    )
+
+
+async def question_times(conn: Conn, recipient: str, since: str) -> list[str]:
+    """When each recent thread's first SMS to ``recipient`` was set to go (for daily caps)."""
+    rows = await _all(
+        conn,
+        "SELECT MIN(next_attempt_at) AS at FROM outbox WHERE kind = 'to_expert'"
+        " AND recipient = ? AND created_at >= ? AND thread_id IS NOT NULL"
+        " AND status != 'cancelled' GROUP BY thread_id",
+        (recipient, since),
+    )
+    return [str(r["at"]) for r in rows]
+
+
+async def unwelcomed(conn: Conn) -> list[aiosqlite.Row]:
+    return await _all(
+        conn, "SELECT * FROM experts WHERE active = 1 AND left_at IS NULL AND welcomed_at IS NULL"
+    )
+
+
+async def mark_welcomed(conn: Conn, expert_id: str, now: str) -> None:
+    await conn.execute("UPDATE experts SET welcomed_at = ? WHERE id = ?", (now, expert_id))
+
+
+async def mark_left(conn: Conn, expert_id: str, now: str) -> None:
+    await conn.execute("UPDATE experts SET left_at = ?, active = 0 WHERE id = ?", (now, expert_id))
 
 
 async def open_threads_of_phone(
@@ -328,6 +390,16 @@ async def enqueue(conn: Conn, sms: NewSms, now: str) -> int:
         " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
         (sms.kind, sms.priority, sms.recipient, sms.text, sms.thread_id, sms.ref, now, now),
     )
+
+
+async def same_sms_since(conn: Conn, recipient: str, text: str, since: str) -> bool:
+    row = await _one(
+        conn,
+        "SELECT 1 FROM outbox WHERE recipient = ? AND text = ? AND created_at >= ?"
+        " AND status != 'cancelled' LIMIT 1",
+        (recipient, text, since),
+    )
+    return row is not None
 
 
 async def next_due(db: Database, now: str) -> aiosqlite.Row | None:

@@ -1,0 +1,135 @@
+"""Administrators' commands: ``smscat report`` (monthly CSV) and ``smscat erase`` (a number).
+
+Outer ring: :func:`add_commands` adds the subcommands to ``smscat``'s parser and returns their
+handlers; :mod:`smscat.relay.cli` dispatches to them. Exit codes as in cli.py: 0 success,
+1 runtime failure (no database), 2 bad configuration or usage (a malformed month or number).
+
+It must never: print a phone number, not even the one being erased (counts only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from smscat.modem.address import AddressError, is_short_code, normalise
+from smscat.relay.config import ConfigError, Settings, load_config
+from smscat.relay.errors import Conflict
+from smscat.relay.reporting import MonthReport, month_report, write_csv
+from smscat.relay.retention import PurgeReport, erase_phone
+from smscat.relay.stats import month_period
+from smscat.storage.db import Database
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:  # type: ignore[type-arg]
+    """Add ``report`` and ``erase`` to ``sub``; return {command name: handler}."""
+    report = _with_config(
+        sub.add_parser("report", help="monthly statistics per expert as CSV (opens in Excel)")
+    )
+    report.add_argument("--month", required=True, metavar="YYYY-MM", help="e.g. 2026-11")
+    report.add_argument(
+        "--out", type=Path, metavar="FILE", help="the CSV file (default: ./report-YYYY-MM.csv)"
+    )
+    erase = _with_config(
+        sub.add_parser("erase", help="erase a patient's phone number everywhere, now")
+    )
+    erase.add_argument("--phone", required=True, metavar="NUMBER", help="+86…, 139 1234 5678")
+    return {"report": _report, "erase": _erase}
+
+
+def _with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=Path("config.yaml"),
+        help="configuration file (default: ./config.yaml)",
+    )
+    return parser
+
+
+def _settings(command: str, path: Path) -> Settings | int:
+    """The settings, or the exit code when there is no usable configuration or database."""
+    try:
+        settings = load_config(path)
+    except ConfigError as exc:
+        print(f"smscat {command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not settings.storage.path.exists():
+        print(f"smscat {command}: no database at {settings.storage.path}", file=sys.stderr)
+        return EXIT_FAILURE
+    return settings
+
+
+def _report(args: argparse.Namespace) -> int:
+    try:
+        month_period(args.month, "UTC")
+    except ValueError:
+        print(
+            f"smscat report: --month {args.month!r} is not a month: use YYYY-MM, e.g. 2026-11",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    settings = _settings("report", args.config)
+    if isinstance(settings, int):
+        return settings
+    out: Path = args.out or Path(f"report-{args.month}.csv")
+
+    async def build() -> MonthReport:
+        async with Database.open(settings.storage.path) as db:
+            return await month_report(
+                db, args.month, timezone=settings.timezone, department=settings.department.name
+            )
+
+    report = asyncio.run(build())
+    write_csv(report, out)
+    print(f"smscat report: {out} ({args.month}: {len(report.experts)} expert(s) and the total)")
+    return EXIT_OK
+
+
+def _erase(args: argparse.Namespace) -> int:
+    try:
+        number = normalise(args.phone)
+    except AddressError:
+        number = ""
+    if not number or is_short_code(number):
+        print("smscat erase: --phone is not a mobile number", file=sys.stderr)
+        return EXIT_USAGE
+    settings = _settings("erase", args.config)
+    if isinstance(settings, int):
+        return settings
+
+    async def run() -> PurgeReport:
+        async with Database.open(settings.storage.path) as db:
+            return await erase_phone(db, number, "cli", datetime.now(UTC))
+
+    try:
+        report = asyncio.run(run())
+    except Conflict:
+        print(
+            "smscat erase: that number is an expert's; remove the expert from the"
+            " configuration instead",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    erased = report.erased
+    print(
+        f"smscat erase: done. phone rows {erased.phones}, verifications {erased.verifications},"
+        f" threads unlinked {erased.threads_unlinked}, SMS to it {erased.outbox},"
+        f" SMS from it {erased.inbound}, raw parts {erased.inbound_parts},"
+        f" texts {erased.texts}"
+    )
+    if not report.checkpointed:
+        print(
+            "smscat erase: the write-ahead log is in use (is the daemon running?); the old"
+            " content leaves it at the daemon's next checkpoint",
+            file=sys.stderr,
+        )
+    return EXIT_OK

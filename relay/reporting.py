@@ -1,0 +1,160 @@
+"""The monthly statistics report (a CSV Excel opens) and the experts' weekly SMS digest.
+
+The figures come from :mod:`smscat.relay.stats` (pure) over rows that :mod:`smscat.storage.stats`
+reads; this module picks the experts, renders the rows with the column names of
+:mod:`smscat.relay.texts`, and queues the digest SMS.
+
+* :func:`month_report` / :func:`write_csv`: one row per expert (every active expert, and any
+  other with a question or a thanks in the month), then the department's total row. The file is
+  UTF-8 with a byte-order mark: without it Excel on a Chinese Windows reads UTF-8 as GBK.
+* :func:`queue_digests`: each active expert who has not opted out (``digest``) gets one SMS
+  about the previous ISO week: questions received, answered (first answer in the week), thanks.
+  At most one per expert per week, however often it is called: each digest is recorded in the
+  audit log (``digest.queued``, ``{"week": "2026-W47"}``) in the transaction that queues it, and
+  an expert who has one for that week is skipped. Only within the send window (local daytime),
+  so a daemon may call it every hour.
+
+Outer ring of the relay. It must never: put a phone number in the report, a log line or an
+audit entry (only the digest SMS's recipient holds one).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, time
+from pathlib import Path
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from smscat.relay import stats, texts
+from smscat.relay.config import Settings
+from smscat.relay.retry import PRIORITY
+from smscat.relay.service import iso
+from smscat.relay.stats import Figures, Period
+from smscat.storage import relay as relay_store
+from smscat.storage import stats as store
+from smscat.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+DIGEST_ACTION: Final = "digest.queued"
+COLUMNS: Final = (
+    "report.expert",
+    "report.title",
+    "report.department",
+    "report.questions",
+    "report.answered",
+    "report.answered_percent",
+    "report.median_first_answer",
+    "report.thanks",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    expert: str
+    title: str
+    department: str
+    figures: Figures
+
+
+@dataclass(frozen=True, slots=True)
+class MonthReport:
+    period: Period
+    experts: tuple[ReportRow, ...]
+    total: ReportRow
+
+
+async def month_report(db: Database, month: str, *, timezone: str, department: str) -> MonthReport:
+    """The figures of ``month`` (``YYYY-MM``, ValueError otherwise) in ``timezone``."""
+    period = stats.month_period(month, timezone)
+    facts = await store.thread_facts(db, period.start, period.end)
+    experts = await store.experts(db)
+    computed = stats.month_stats(facts, period, [row["id"] for row in experts])
+    rows = []
+    for expert in experts:
+        figures = computed.experts[expert["id"]]
+        listed = expert["role"] == "expert" and expert["active"] and expert["left_at"] is None
+        if listed or figures.questions or figures.thanks:
+            rows.append(ReportRow(expert["name"], expert["title"], expert["department"], figures))
+    total = ReportRow(texts.render("report.total"), "", department, computed.total)
+    return MonthReport(period, tuple(rows), total)
+
+
+def csv_rows(report: MonthReport, lang: str = texts.DEFAULT_LANG) -> list[list[str]]:
+    """The header (in ``lang``), a row per expert, and the total row, as CSV cells."""
+    out = [[texts.render(key, lang) for key in COLUMNS]]
+    for row in (*report.experts, report.total):
+        figures = row.figures
+        percent = figures.answered_percent
+        median = figures.median_first_answer_s
+        out.append(
+            [
+                row.expert,
+                row.title,
+                row.department,
+                str(figures.questions),
+                str(figures.answered),
+                "" if percent is None else f"{percent:.1f}",
+                "" if median is None else f"{median:.0f}",
+                str(figures.thanks),
+            ]
+        )
+    return out
+
+
+def write_csv(report: MonthReport, path: Path) -> None:
+    """Write the report as CSV, UTF-8 with a BOM, CRLF line ends (as Excel writes CSV)."""
+    with path.open("w", encoding="utf-8-sig", newline="") as file:
+        csv.writer(file).writerows(csv_rows(report))
+
+
+# -- the weekly digest ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOptions:
+    department: str
+    timezone: str = "Asia/Shanghai"
+    send_from: time = time(9, 0)  # local; before this nothing is queued
+    send_until: time = time(21, 0)  # local; from this on nothing is queued
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DigestOptions:
+        return cls(settings.department.name, settings.timezone)
+
+
+async def queue_digests(db: Database, options: DigestOptions, now: datetime) -> int:
+    """Queue last week's digest for every expert who wants one and has none yet; how many."""
+    local = now.astimezone(ZoneInfo(options.timezone)).time()
+    if not options.send_from <= local < options.send_until:
+        return 0
+    week = stats.previous_week(now, options.timezone)
+    facts = await store.thread_facts(db, week.start, week.end)
+    recipients = await store.digest_recipients(db)
+    queued = 0
+    async with db.transaction() as conn:
+        for expert in recipients:
+            if await store.audited_for_week(conn, DIGEST_ACTION, expert["id"], week.label):
+                continue
+            figures = stats.week_figures([f for f in facts if f.expert_id == expert["id"]], week)
+            text = texts.render(
+                "weekly_digest",
+                dept=options.department,
+                name=expert["name"],
+                asked=figures.asked,
+                answered=figures.answered,
+                thanks=figures.thanks,
+            )
+            sms = relay_store.NewSms(
+                "notice", PRIORITY["notice"], expert["phone"], text, None, secrets.randbelow(256)
+            )
+            await relay_store.enqueue(conn, sms, iso(now))
+            await db.audit(conn, "digest", DIGEST_ACTION, expert["id"], {"week": week.label})
+            queued += 1
+    if queued:
+        log.info("weekly digest %s queued for %d expert(s)", week.label, queued)
+    return queued

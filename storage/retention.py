@@ -1,0 +1,283 @@
+"""The retention job's reads and writes: erase phone numbers, delete old private threads.
+
+No decisions: which numbers and threads go, and what an SMS's sender normalises to, are
+:mod:`smscat.relay.retention`'s business; this module runs the statements it is handed, inside
+the caller's transaction, and counts the rows they touched. Lists of ids and numbers travel as one
+JSON parameter (``json_each``), so a long list needs no SQL of its own and never meets SQLite's
+variable limit. Nothing here logs; no count or error names a number.
+
+``PRAGMA secure_delete`` (see :func:`secure_delete`) makes SQLite overwrite deleted and
+replaced content with zeros in the file, and :func:`checkpoint` empties the write-ahead log, so
+an erased number leaves no copy in the database, its WAL or a backup taken afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Final
+
+import aiosqlite
+
+from smscat.storage.db import Database
+
+Conn = aiosqlite.Connection
+ERASED_SENDER: Final = "erased"  # inbound.sender and outbox.recipient of an erased number
+
+# The columns that hold free text someone typed, where a patient may have written a number.
+TEXT_COLUMNS: Final = (
+    ("messages", "text"),
+    ("messages", "public_text"),
+    ("inbound", "text"),
+    ("outbox", "text"),
+)
+_LONG_DIGIT_RUN: Final = "*[0-9][0-9][0-9][0-9][0-9][0-9][0-9]*"
+
+
+def _ids(values: Iterable[Any]) -> str:
+    return json.dumps(list(values))
+
+
+_IN = "IN (SELECT value FROM json_each(?))"
+
+
+async def _count(conn: Conn, sql: str, params: Sequence[Any]) -> int:
+    async with conn.execute(sql, tuple(params)) as cur:
+        return max(cur.rowcount, 0)
+
+
+@asynccontextmanager
+async def secure_delete(db: Database) -> AsyncIterator[None]:
+    """``PRAGMA secure_delete=ON`` for the block, then the connection's previous setting."""
+    (before,) = await db.fetchall("PRAGMA secure_delete")
+    await db.fetchall("PRAGMA secure_delete = ON")
+    try:
+        yield
+    finally:
+        await db.fetchall(f"PRAGMA secure_delete = {int(before[0])}")
+
+
+async def vacuum(db: Database) -> bool:
+    """Rebuild the database file; False when another transaction is open on the connection.
+
+    Routine updates (an SMS's status, a message's outcome) leave the row's old image in the
+    page's free space unless ``secure_delete`` was on at the time; only a rebuild clears that.
+    """
+    try:
+        await db.fetchall("VACUUM")
+    except aiosqlite.OperationalError:
+        return False  # "cannot VACUUM from within a transaction": the next purge does it
+    return True
+
+
+async def checkpoint(db: Database) -> bool:
+    """Copy the WAL into the database file and truncate it; False when a reader held it back."""
+    try:
+        (row,) = await db.fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+    except aiosqlite.OperationalError:
+        return False  # a transaction is open on this connection: the next checkpoint does it
+    return int(row[0]) == 0
+
+
+# -- phone numbers -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ErasedRows:
+    """Rows changed to erase phone numbers."""
+
+    phones: int = 0  # phones rows now 'erased:<id>'
+    verifications: int = 0  # deleted
+    threads_unlinked: int = 0  # threads that kept their content but lost the phone
+    outbox: int = 0  # SMS to the number: recipient erased (and cancelled if still queued)
+    recipient_modem: int = 0  # deleted
+    inbound: int = 0  # SMS from the number: sender erased
+    inbound_parts: int = 0  # raw PDUs (they hold the sender): blanked, or deleted if pending
+    texts: int = 0  # free-text cells the number was typed in
+
+
+async def stale_phones(conn: Conn, before: str) -> list[aiosqlite.Row]:
+    """Patients' numbers (not erased, not an expert's) with no activity since ``before``.
+
+    Activity is the phone's creation, its newest verification, and its threads' last messages.
+    """
+    async with conn.execute(
+        "SELECT p.id, p.e164 FROM phones p"
+        " WHERE p.erased_at IS NULL AND p.e164 NOT IN (SELECT phone FROM experts)"
+        " AND max(p.created_at,"
+        " COALESCE((SELECT MAX(t.last_message_at) FROM threads t WHERE t.phone_id = p.id), ''),"
+        " COALESCE((SELECT MAX(v.created_at) FROM verifications v WHERE v.phone_id = p.id), '')"
+        ") < ? ORDER BY p.id",
+        (before,),
+    ) as cur:
+        return list(await cur.fetchall())
+
+
+async def inbound_senders(conn: Conn) -> list[str]:
+    """Every distinct sender of a stored SMS, as received (not necessarily E.164)."""
+    async with conn.execute(
+        "SELECT DISTINCT sender FROM inbound WHERE sender != ?", (ERASED_SENDER,)
+    ) as cur:
+        return [str(row[0]) for row in await cur.fetchall()]
+
+
+async def pending_parts(conn: Conn) -> list[aiosqlite.Row]:
+    """Raw parts not yet assembled into a message: ``id``, ``pdu``."""
+    async with conn.execute(
+        "SELECT id, pdu FROM inbound_parts WHERE inbound_id IS NULL ORDER BY id"
+    ) as cur:
+        return list(await cur.fetchall())
+
+
+async def erase_numbers(
+    conn: Conn,
+    *,
+    phone_ids: Sequence[int],
+    numbers: Sequence[str],
+    senders: Sequence[str],
+    pending_part_ids: Sequence[int],
+    now: str,
+) -> ErasedRows:
+    """Erase ``numbers`` (E.164) from every column that holds a number.
+
+    ``phone_ids`` are their ``phones`` rows: the row stays (threads and the audit log refer to
+    it) with ``e164 = 'erased:<id>'``; its verifications go; its threads stay, unlinked.
+    ``senders`` are the ``inbound.sender`` values that are these numbers as received, and
+    ``pending_part_ids`` the unassembled raw parts sent from them (their PDUs hold the sender).
+    """
+    phones, nums, froms = _ids(phone_ids), _ids(numbers), _ids(senders)
+    erased_phones = await _count(
+        conn,
+        f"UPDATE phones SET e164 = 'erased:' || id, erased_at = ? WHERE id {_IN}",
+        (now, phones),
+    )
+    verifications = await _count(conn, f"DELETE FROM verifications WHERE phone_id {_IN}", (phones,))
+    unlinked = await _count(
+        conn, f"UPDATE threads SET phone_id = NULL WHERE phone_id {_IN}", (phones,)
+    )
+    outbox = await _count(
+        conn,
+        "UPDATE outbox SET recipient = ?,"
+        " status = CASE status WHEN 'queued' THEN 'cancelled' ELSE status END"
+        f" WHERE recipient {_IN}",
+        (ERASED_SENDER, nums),
+    )
+    recipient_modem = await _count(
+        conn, f"DELETE FROM recipient_modem WHERE recipient {_IN}", (nums,)
+    )
+    parts = await _count(
+        conn,
+        "UPDATE inbound_parts SET pdu = '', dedup_key = 'erased:' || id"
+        f" WHERE inbound_id IN (SELECT id FROM inbound WHERE sender {_IN})",
+        (froms,),
+    )
+    parts += await _count(
+        conn,
+        f"DELETE FROM inbound_parts WHERE inbound_id IS NULL AND id {_IN}",
+        (_ids(pending_part_ids),),
+    )
+    inbound = await _count(
+        conn, f"UPDATE inbound SET sender = ? WHERE sender {_IN}", (ERASED_SENDER, froms)
+    )
+    return ErasedRows(
+        phones=erased_phones,
+        verifications=verifications,
+        threads_unlinked=unlinked,
+        outbox=outbox,
+        recipient_modem=recipient_modem,
+        inbound=inbound,
+        inbound_parts=parts,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TextCell:
+    table: str
+    column: str
+    id: int
+    text: str
+
+    def __repr__(self) -> str:  # the text is patient content
+        return f"TextCell({self.table}.{self.column}, id={self.id})"
+
+
+async def texts_with_digit_runs(conn: Conn) -> list[TextCell]:
+    """Free-text cells holding seven or more consecutive digits: where a number can hide."""
+    cells = []
+    for table, column in TEXT_COLUMNS:
+        async with conn.execute(
+            f"SELECT id, {column} FROM {table} WHERE {column} GLOB ?", (_LONG_DIGIT_RUN,)
+        ) as cur:
+            rows = await cur.fetchall()
+        cells.extend(TextCell(table, column, int(r[0]), str(r[1])) for r in rows)
+    return cells
+
+
+async def replace_text(conn: Conn, cell: TextCell, text: str) -> None:
+    if (cell.table, cell.column) not in TEXT_COLUMNS:
+        raise ValueError(f"{cell.table}.{cell.column} is not a free-text column")
+    await conn.execute(f"UPDATE {cell.table} SET {cell.column} = ? WHERE id = ?", (text, cell.id))
+
+
+# -- threads -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedRows:
+    """Rows deleted with old private threads."""
+
+    threads: int = 0
+    messages: int = 0
+    outbox: int = 0
+    outbox_parts: int = 0
+    inbound: int = 0
+    inbound_parts: int = 0
+
+
+async def stale_private_threads(conn: Conn, before: str) -> list[int]:
+    """Private threads whose last message is older than ``before``."""
+    async with conn.execute(
+        "SELECT id FROM threads WHERE public = 0 AND last_message_at < ? ORDER BY id", (before,)
+    ) as cur:
+        return [int(row[0]) for row in await cur.fetchall()]
+
+
+async def delete_threads(conn: Conn, thread_ids: Sequence[int]) -> DeletedRows:
+    """Delete threads with their messages, their SMS (and parts), and the SMS received for them.
+
+    A received SMS linked to a deleted thread, or posted as one of its messages, goes with its
+    raw parts: its text is the thread's content.
+    """
+    threads = _ids(thread_ids)
+    async with conn.execute(
+        f"SELECT id FROM inbound WHERE thread_id {_IN}"
+        f" UNION SELECT inbound_id FROM messages WHERE inbound_id IS NOT NULL AND thread_id {_IN}",
+        (threads, threads),
+    ) as cur:
+        inbound = _ids(int(row[0]) for row in await cur.fetchall())
+    messages = await _count(conn, f"DELETE FROM messages WHERE thread_id {_IN}", (threads,))
+    # A received SMS posted in a thread that stays keeps its row and loses only the link
+    # (none is, today: an SMS is posted in the thread it is linked to).
+    posted = "SELECT inbound_id FROM messages WHERE inbound_id IS NOT NULL"
+    await conn.execute(
+        f"UPDATE inbound SET thread_id = NULL WHERE thread_id {_IN} AND id IN ({posted})",
+        (threads,),
+    )
+    unposted = f"id {_IN} AND id NOT IN ({posted})"
+    inbound_parts = await _count(
+        conn,
+        f"DELETE FROM inbound_parts WHERE inbound_id IN (SELECT id FROM inbound WHERE {unposted})",
+        (inbound,),
+    )
+    inbound_rows = await _count(conn, f"DELETE FROM inbound WHERE {unposted}", (inbound,))
+    outbox_parts = await _count(
+        conn,
+        "DELETE FROM outbox_parts"
+        f" WHERE outbox_id IN (SELECT id FROM outbox WHERE thread_id {_IN})",
+        (threads,),
+    )
+    outbox = await _count(conn, f"DELETE FROM outbox WHERE thread_id {_IN}", (threads,))
+    deleted = await _count(conn, f"DELETE FROM threads WHERE id {_IN}", (threads,))
+    return DeletedRows(deleted, messages, outbox, outbox_parts, inbound_rows, inbound_parts)
