@@ -27,6 +27,7 @@ from smscat.modem.errors import PduError
 from smscat.modem.inbox import StoredPart
 from smscat.modem.receiver import Receiver
 from smscat.modem.supervisor import ModemSupervisor
+from smscat.relay import routing
 from smscat.relay.config import ModemConfig, Settings
 from smscat.relay.outbox import OutboxPump
 from smscat.relay.service import Relay, RelayOptions
@@ -113,7 +114,11 @@ async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
             status = await _modem_status(stack, settings, modem)
             modems.append(status)
             supervisors[modem.id] = _supervisor(relay, modem, status["port"])
-        pump = OutboxPump(relay, supervisors)
+        limits = {
+            m.id: routing.Limits(m.limits.per_minute, m.limits.per_hour, m.limits.per_day)
+            for m in settings.modems
+        }
+        pump = OutboxPump(relay, supervisors, limits=limits)
         app = web.Application(client_max_size=MAX_BODY)
         add_health(app, lambda: _health(settings, modems, supervisors))
         add_api(app, relay)

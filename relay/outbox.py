@@ -1,11 +1,14 @@
 """The outbox pump: queued SMS out through the modems, one part at a time, each part committed.
 
-The next due SMS (highest priority, oldest first) is planned into parts; the parts a modem has
-already accepted (``outbox_parts``) are skipped, each other part is submitted and its TP-MR
-committed before the next part goes. So after a crash only the part that was in flight can go
-twice. A failure is sorted by :func:`smscat.modem.failures.classify`: permanent fails the SMS
-at once; transient and modem-level failures retry with backoff (:mod:`.retry`) until the
-attempts run out. Nothing here decides what an SMS says or who gets it.
+One worker per modem. A worker whose modem is ready claims the next due SMS (highest priority,
+oldest first) that :func:`smscat.relay.routing.choose` gives to its modem — the recipient's
+usual SIM while it is healthy and has room, another one otherwise; caps are counted in parts.
+The SMS is planned into parts; the parts a modem has already accepted (``outbox_parts``) are
+skipped, each other part is submitted and its TP-MR committed before the next part goes. So
+after a crash only the part that was in flight can go twice. A failure is sorted by
+:func:`smscat.modem.failures.classify`: permanent fails the SMS at once; transient and
+modem-level failures retry with backoff (:mod:`.retry`) until the attempts run out. Nothing
+here decides what an SMS says or who gets it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiosqlite
 
@@ -22,14 +25,17 @@ from smscat.modem import pdu
 from smscat.modem.errors import ModemError
 from smscat.modem.failures import FailureKind, classify
 from smscat.modem.supervisor import ModemSupervisor
-from smscat.relay import retry
+from smscat.relay import retry, routing
 from smscat.relay.service import Relay, iso
 from smscat.storage import relay as store
 
 log = logging.getLogger(__name__)
 
 IDLE_WAIT = 30.0  # seconds between looks at the queue when nothing wakes the pump
+BLOCKED_WAIT = 5.0  # SMS are due but no modem may take them (down, or at a cap)
 ERROR_PAUSE = 5.0  # seconds after an unexpected error before the pump looks again
+LOOKAHEAD = 50  # due SMS a worker considers at once
+WINDOWS = (timedelta(minutes=1), timedelta(hours=1), timedelta(days=1))
 
 
 class OutboxPump:
@@ -38,69 +44,148 @@ class OutboxPump:
         relay: Relay,
         modems: Mapping[str, ModemSupervisor],
         *,
+        limits: Mapping[str, routing.Limits] | None = None,
         rng: random.Random | None = None,
         retry_base: float = 30.0,
         retry_cap: float = 3600.0,
     ) -> None:
         self.relay = relay
         self.modems = dict(modems)
+        self.limits = {m: (limits or {}).get(m, routing.Limits()) for m in self.modems}
         self.rng = rng or random.Random()
         self.retry_base = retry_base  # seconds before the first retry, doubled per attempt
         self.retry_cap = retry_cap
         self.stopping = False
-        self.busy = False  # a part is being submitted (shutdown waits for it)
         self.sent_parts = 0
+        self._claimed: set[int] = set()  # outbox ids a worker is sending
+        self._wakes = {modem_id: asyncio.Event() for modem_id in self.modems}
 
     def stop(self) -> None:
-        """Finish the part in flight, then return from :meth:`run`."""
+        """Finish the parts in flight, then return from :meth:`run`."""
         self.stopping = True
-        self.relay.outbox_changed.set()  # wake an idle pump
+        self.relay.outbox_changed.set()  # wake idle workers
+        self._wake_all()
+
+    def _wake_all(self) -> None:
+        for event in self._wakes.values():
+            event.set()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._claimed)
 
     async def run(self) -> None:
-        """Send until cancelled, or until :attr:`stopping` is set between two parts."""
+        """Send until cancelled, or until :meth:`stop` (each worker finishes its part)."""
+        async with asyncio.TaskGroup() as workers:
+            for modem_id in self.modems:
+                workers.create_task(self._worker(modem_id), name=f"outbox-{modem_id}")
+            workers.create_task(self._relay_wakeups(), name="outbox-wake")
+
+    async def _relay_wakeups(self) -> None:
+        """Turn the relay's "something was queued" into a wake-up for every worker."""
+        changed = self.relay.outbox_changed
         while not self.stopping:
+            await changed.wait()
+            changed.clear()
+            self._wake_all()
+
+    async def _worker(self, modem_id: str) -> None:
+        wake = self._wakes[modem_id]
+        while not self.stopping:
+            wake.clear()  # before looking: a wake-up from now on is not lost
             try:
-                await self.send_due()
-                await self._wait(await store.next_due_at(self.relay.db), self.relay.clock())
+                row = await self._claim(modem_id)
+                if row is None:
+                    await self._idle(wake)
+                    continue
+                try:
+                    await self._send(row, modem_id)
+                finally:
+                    self._claimed.discard(int(row["id"]))
+                self._wake_all()  # what this worker passed over may suit another now
             except Exception:  # a database hiccup must not end the daemon: the rows wait
-                log.exception("outbox pump: an error; trying again in %g s", ERROR_PAUSE)
+                log.exception("outbox %s: an error; trying again in %g s", modem_id, ERROR_PAUSE)
                 await asyncio.sleep(ERROR_PAUSE)
 
-    async def send_due(self) -> int:
-        """Send every SMS due now (those that fail are rescheduled); return how many rows."""
-        handled = 0
-        while not self.stopping:
-            row = await store.next_due(self.relay.db, iso(self.relay.clock()))
-            if row is None:
-                break
-            await self._send(row)
-            handled += 1
-        return handled
-
-    async def _wait(self, due: str | None, now: datetime) -> None:
-        seconds = IDLE_WAIT
-        if due is not None:
-            seconds = min(seconds, max(0.0, (datetime.fromisoformat(due) - now).total_seconds()))
-        changed = self.relay.outbox_changed
+    async def _idle(self, wake: asyncio.Event) -> None:
         if self.stopping:
             return
-        changed.clear()
+        seconds = IDLE_WAIT
+        due = await store.next_due_at(self.relay.db)
+        if due is not None:
+            until_due = (datetime.fromisoformat(due) - self.relay.clock()).total_seconds()
+            # due but not taken (the modem is down or at a cap): look again soon
+            seconds = min(seconds, until_due if until_due > 0 else BLOCKED_WAIT)
         try:
             async with asyncio.timeout(seconds):
-                await changed.wait()
+                await wake.wait()
         except TimeoutError:
             pass
 
-    def _modem(self) -> tuple[str, ModemSupervisor] | None:
-        """A ready modem if there is one, else the first (its submit waits for it)."""
-        if not self.modems:
-            return None
-        for modem_id, supervisor in self.modems.items():
-            if supervisor.state == "ready":
-                return modem_id, supervisor
-        return next(iter(self.modems.items()))
+    async def send_due(self) -> int:
+        """Send every SMS due now, modem by modem, in this task (for tests and tools)."""
+        handled = 0
+        progress = True
+        while progress and not self.stopping:
+            progress = False
+            for modem_id in self.modems:
+                row = await self._claim(modem_id)
+                if row is None:
+                    continue
+                try:
+                    await self._send(row, modem_id)
+                finally:
+                    self._claimed.discard(int(row["id"]))
+                handled += 1
+                progress = True
+        return handled
 
-    async def _send(self, row: aiosqlite.Row) -> None:
+    # -- choosing ----------------------------------------------------------------------------
+
+    async def views(self) -> list[routing.ModemView]:
+        """Each modem's health, caps and parts sent in the last minute, hour and day."""
+        now = self.relay.clock()
+        out = []
+        for modem_id, supervisor in self.modems.items():
+            minute, hour, day = await store.parts_sent_since(
+                self.relay.db, modem_id, [iso(now - w) for w in WINDOWS]
+            )
+            out.append(
+                routing.ModemView(
+                    modem_id,
+                    supervisor.state == "ready",
+                    self.limits[modem_id],
+                    routing.Usage(minute, hour, day),
+                )
+            )
+        return out
+
+    async def _claim(self, modem_id: str) -> aiosqlite.Row | None:
+        """The next due SMS that routing gives to ``modem_id``, marked as taken."""
+        if self.modems[modem_id].state != "ready":
+            return None
+        rows = await store.due(self.relay.db, iso(self.relay.clock()), LOOKAHEAD)
+        views: list[routing.ModemView] | None = None
+        for row in rows:
+            outbox_id = int(row["id"])
+            if outbox_id in self._claimed:
+                continue
+            views = views or await self.views()
+            parts = await self._parts_left(row)
+            home = await store.home_modem(self.relay.db, row["recipient"])
+            if routing.choose(views, home, len(parts)) == modem_id:
+                self._claimed.add(outbox_id)
+                return row
+        return None
+
+    async def _parts_left(self, row: aiosqlite.Row) -> list[pdu.SubmitPart]:
+        parts = pdu.plan_submit(row["recipient"], row["text"], ref=int(row["ref"]), report=True)
+        done = await store.sent_parts(self.relay.db, int(row["id"]))
+        return [part for part in parts if part.seq not in done]
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def _send(self, row: aiosqlite.Row, modem_id: str) -> None:
         outbox_id = int(row["id"])
         if await self._recipient_stopped(row):
             async with self.relay.db.transaction() as conn:
@@ -108,34 +193,19 @@ class OutboxPump:
                     "UPDATE outbox SET status = 'cancelled' WHERE id = ?", (outbox_id,)
                 )
             return
-        picked = self._modem()
-        if picked is None:
-            await self._retry(row, "modem", "no modem is configured")
-            return
-        modem_id, supervisor = picked
-        parts = pdu.plan_submit(row["recipient"], row["text"], ref=int(row["ref"]), report=True)
-        done = await store.sent_parts(self.relay.db, outbox_id)
-        for part in parts:
-            if part.seq in done:
-                continue
-            self.busy = True
+        supervisor = self.modems[modem_id]
+        for part in await self._parts_left(row):
             try:
                 sent = await supervisor.submit(part)
             except ModemError as exc:
                 await self._retry(row, classify(exc), type(exc).__name__)
                 return
-            finally:
-                self.busy = False
             async with self.relay.db.transaction() as conn:
+                now = iso(self.relay.clock())
                 await store.record_part(
-                    conn,
-                    outbox_id,
-                    part.seq,
-                    part.total,
-                    modem_id,
-                    sent.mr,
-                    iso(self.relay.clock()),
+                    conn, outbox_id, part.seq, part.total, modem_id, sent.mr, now
                 )
+                await store.set_home_modem(conn, row["recipient"], modem_id, now)
             self.sent_parts += 1
             if self.stopping:
                 return  # the rest goes after the restart; what went is recorded

@@ -411,6 +411,42 @@ async def next_due(db: Database, now: str) -> aiosqlite.Row | None:
     return rows[0] if rows else None
 
 
+async def due(db: Database, now: str, limit: int) -> list[aiosqlite.Row]:
+    return await db.fetchall(
+        "SELECT * FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?"
+        " ORDER BY priority, id LIMIT ?",
+        (now, limit),
+    )
+
+
+async def parts_sent_since(db: Database, modem_id: str, since: Iterable[str]) -> list[int]:
+    """Parts this modem sent since each of the given times."""
+    counts = []
+    for moment in since:
+        rows = await db.fetchall(
+            "SELECT COUNT(*) FROM outbox_parts WHERE modem_id = ? AND sent_at >= ?",
+            (modem_id, moment),
+        )
+        counts.append(int(rows[0][0]))
+    return counts
+
+
+async def home_modem(db: Database, recipient: str) -> str | None:
+    rows = await db.fetchall(
+        "SELECT modem_id FROM recipient_modem WHERE recipient = ?", (recipient,)
+    )
+    return str(rows[0]["modem_id"]) if rows else None
+
+
+async def set_home_modem(conn: Conn, recipient: str, modem_id: str, now: str) -> None:
+    """The first modem that wrote to ``recipient`` stays its home (kept on failover)."""
+    await conn.execute(
+        "INSERT INTO recipient_modem (recipient, modem_id, at) VALUES (?, ?, ?)"
+        " ON CONFLICT (recipient) DO NOTHING",
+        (recipient, modem_id, now),
+    )
+
+
 async def next_due_at(db: Database) -> str | None:
     rows = await db.fetchall("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued'")
     return rows[0][0] if rows else None

@@ -1,0 +1,87 @@
+"""Which SIM sends an SMS: the recipient's usual one while it is healthy, caps counted in parts.
+
+A recipient keeps hearing from the same number: the modem that first wrote to them is their
+*home*, and stays so. When the home modem is down or full, another healthy modem with room
+takes the SMS (the home does not change, so the recipient returns to it when it is back). A new
+recipient's home is the healthy modem with the most room. Caps are per SIM in parts over rolling
+windows (the last minute, hour and day): an SMS of n parts goes only where all n fit, so a cap
+holds exactly. Pure: counts and states in, a modem id (or None: wait) out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    per_minute: int | None = None
+    per_hour: int | None = None
+    per_day: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Parts a modem sent in the last minute, hour and day."""
+
+    minute: int = 0
+    hour: int = 0
+    day: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ModemView:
+    id: str
+    healthy: bool
+    limits: Limits
+    usage: Usage
+
+
+def room(modem: ModemView) -> int | None:
+    """Parts this modem may still send now (None: no cap at all)."""
+    left = [
+        cap - used
+        for cap, used in (
+            (modem.limits.per_minute, modem.usage.minute),
+            (modem.limits.per_hour, modem.usage.hour),
+            (modem.limits.per_day, modem.usage.day),
+        )
+        if cap is not None
+    ]
+    return max(0, min(left)) if left else None
+
+
+def fits(modem: ModemView, parts: int) -> bool:
+    left = room(modem)
+    return modem.healthy and (left is None or left >= parts)
+
+
+def choose(modems: Sequence[ModemView], home: str | None, parts: int) -> str | None:
+    """The modem for an SMS of ``parts`` parts to a recipient whose home is ``home``."""
+    by_id = {m.id: m for m in modems}
+    if home is not None and home in by_id and fits(by_id[home], parts):
+        return home
+    usable = [m for m in modems if fits(m, parts)]
+    if not usable:
+        return None
+
+    # the most room first (no cap counts as endless), then the least used today; ties keep
+    # the configured order
+    def preference(m: ModemView) -> tuple[float, int]:
+        left = room(m)
+        return (float("inf") if left is None else left, -m.usage.day)
+
+    return max(usable, key=preference).id
+
+
+def near_cap(modem: ModemView, ratio: float) -> bool:
+    """True when some window of this modem has used ``ratio`` of its cap (for an alert)."""
+    return any(
+        cap is not None and used >= ratio * cap
+        for cap, used in (
+            (modem.limits.per_minute, modem.usage.minute),
+            (modem.limits.per_hour, modem.usage.hour),
+            (modem.limits.per_day, modem.usage.day),
+        )
+    )
