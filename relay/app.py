@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
 from aiohttp import web
 
 from smscat.hwsim.service import SimOptions, running
@@ -28,6 +29,7 @@ from smscat.modem.inbox import StoredPart
 from smscat.modem.receiver import Receiver
 from smscat.modem.supervisor import ModemSupervisor
 from smscat.relay import routing
+from smscat.relay.alerting import Alerter, AlertOptions
 from smscat.relay.config import ModemConfig, Settings
 from smscat.relay.outbox import OutboxPump
 from smscat.relay.service import Relay, RelayOptions
@@ -68,6 +70,18 @@ def relay_options(settings: Settings) -> RelayOptions:
         zone=ZoneInfo(settings.timezone),
         quick_replies=dict(settings.quick_replies),
         duplicate_guard=settings.relay.duplicate_guard,
+    )
+
+
+def alert_options(settings: Settings) -> AlertOptions:
+    a = settings.alerts
+    return AlertOptions(
+        phones=tuple(a.phones),
+        webhook=a.webhook,
+        modem_silent=timedelta(minutes=a.modem_silent_minutes),
+        queue_stalled=timedelta(minutes=a.queue_stalled_minutes),
+        cap_warn_ratio=a.cap_warn_ratio,
+        repeat=timedelta(minutes=a.repeat_minutes),
     )
 
 
@@ -131,11 +145,14 @@ async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
         url = f"http://{host}:{port}"
         log.info("web on %s (GET /healthz, /api/…)", url)
         simulators = {m["id"]: m["simulator"] for m in modems if "simulator" in m}
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        alerter = Alerter(relay, supervisors, alert_options(settings), pump=pump, http=http)
         async with asyncio.TaskGroup() as tasks:
             workers = [
                 *(tasks.create_task(s.run(), name=f"modem-{i}") for i, s in supervisors.items()),
                 tasks.create_task(_inbound(relay), name="inbound"),
                 tasks.create_task(_closer(relay), name="closer"),
+                tasks.create_task(alerter.run(), name="alerts"),
             ]
             pumping = tasks.create_task(pump.run(), name="outbox")
             try:

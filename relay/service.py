@@ -124,7 +124,7 @@ class Relay:
             text = texts.render(
                 "verification_code", dept=self.options.department, code=code, minutes=minutes
             )
-            await self._enqueue(conn, "verification", e164, text, None, now)
+            await self.enqueue(conn, "verification", e164, text, None, now)
         self.outbox_changed.set()
         return verification_id
 
@@ -234,7 +234,7 @@ class Relay:
             nickname=nickname,
             text=text,
         )
-        await self._enqueue(
+        await self.enqueue(
             conn, "to_expert", handler["phone"], sms, thread_id, now, not_before=not_before
         )
         return thread_id, str(status)
@@ -369,7 +369,7 @@ class Relay:
 
     # -- the outbox's callbacks --------------------------------------------------------------
 
-    async def _enqueue(
+    async def enqueue(
         self,
         conn: aiosqlite.Connection,
         kind: OutboxKind,
@@ -543,7 +543,7 @@ class Relay:
             standard = self.options.quick_replies.get(said.quick)
             if standard is None:
                 sms = texts.render("quick_unknown", name=said.quick)
-                await self._enqueue(conn, "notice", to, sms, None, now)
+                await self.enqueue(conn, "notice", to, sms, None, now)
                 return "unmatched", None
             answer = f"{standard}\n{said.text}" if said.text else standard
         if len(chosen) != 1 or not answer:
@@ -556,7 +556,7 @@ class Relay:
         await self._forward_answer(conn, thread, role, answer, now)
         if person["confirm_replies"]:
             sms = texts.render("reply_confirmed", code=codes.format_code(thread["code"]))
-            await self._enqueue(conn, "notice", to, sms, None, now)
+            await self.enqueue(conn, "notice", to, sms, None, now)
         return "reply", int(thread["id"])
 
     async def _list_codes(
@@ -571,7 +571,7 @@ class Relay:
             sms = texts.render("unmatched_list_to_expert", codes=listing)
         else:
             sms = texts.render("list_empty")
-        await self._enqueue(conn, "notice", person["phone"], sms, None, now)
+        await self.enqueue(conn, "notice", person["phone"], sms, None, now)
 
     async def _forward_answer(
         self, conn: aiosqlite.Connection, thread: aiosqlite.Row, role: str, answer: str,
@@ -592,7 +592,7 @@ class Relay:
             expert=expert["name"],
             text=answer,
         )
-        await self._enqueue(conn, "to_patient", patient["e164"], sms, thread["id"], now)
+        await self.enqueue(conn, "to_patient", patient["e164"], sms, thread["id"], now)
 
     async def _expert_command(
         self,
@@ -639,7 +639,7 @@ class Relay:
             sms = await self._pass_on(conn, person, command.name, command.code, now)
         else:  # help, or 转/升 without a readable code
             sms = texts.render("help_to_expert")
-        await self._enqueue(conn, "notice", to, sms, None, now)
+        await self.enqueue(conn, "notice", to, sms, None, now)
 
     async def _gist(self, conn: aiosqlite.Connection, thread: aiosqlite.Row) -> str:
         """A few words of the thread's latest patient message (for LIST)."""
@@ -693,7 +693,7 @@ class Relay:
             nickname=thread["nickname"],
             text=question,
         )
-        await self._enqueue(
+        await self.enqueue(
             conn, "to_expert", target["phone"], sms, thread["id"], now,
             not_before=self._send_time(target, now),
         )  # fmt: skip
@@ -716,7 +716,7 @@ class Relay:
                 await store.cancel_for_recipient(conn, e164, ["to_patient", "notice"])
                 await self.db.audit(conn, "patient", "phone.stop", str(phone["id"]))
                 sms = texts.render("stop_confirmed")
-                await self._enqueue(conn, "notice", e164, sms, None, now)
+                await self.enqueue(conn, "notice", e164, sms, None, now)
             return "command", None
         open_threads = await store.open_threads_of_phone(
             conn, int(phone["id"]), [str(s) for s in lifecycle.OPEN]
@@ -729,7 +729,7 @@ class Relay:
             if len(open_threads) > 1 and phone["stopped_at"] is None:
                 listing = "、".join(codes.format_code(t["code"]) for t in open_threads)
                 sms = texts.render("unmatched_list_to_patient", codes=listing)
-                await self._enqueue(conn, "notice", e164, sms, None, now)
+                await self.enqueue(conn, "notice", e164, sms, None, now)
             return "unmatched", None
         await self._post_follow_up(conn, chosen[0], said.text, now, inbound_id=inbound_id)
         return "followup", int(chosen[0]["id"])
@@ -754,7 +754,7 @@ class Relay:
             nickname=thread["nickname"],
             text=text,
         )
-        await self._enqueue(
+        await self.enqueue(
             conn, "to_expert", handler["phone"], sms, thread["id"], now,
             not_before=self._send_time(handler, now),
         )  # fmt: skip
@@ -783,7 +783,7 @@ class Relay:
             people = await store.unwelcomed(conn)
             for person in people:
                 sms = texts.render("welcome_expert", dept=self.options.department)
-                await self._enqueue(
+                await self.enqueue(
                     conn, "notice", person["phone"], sms, None, now,
                     not_before=self._send_time(person, now),
                 )  # fmt: skip
@@ -829,7 +829,7 @@ class Relay:
                         nickname=thread["nickname"],
                         text=latest,
                     )
-                    await self._enqueue(
+                    await self.enqueue(
                         conn, "to_expert", handler["phone"], sms, thread["id"], now,
                         not_before=self._send_time(handler, now),
                     )  # fmt: skip
@@ -838,7 +838,7 @@ class Relay:
                     "handoff_to_expert", name=leaving["name"], count=len(moved),
                     items="；".join(moved),
                 )  # fmt: skip
-                await self._enqueue(
+                await self.enqueue(
                     conn, "notice", handler["phone"], sms, None, now,
                     not_before=self._send_time(handler, now),
                 )  # fmt: skip

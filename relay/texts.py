@@ -100,6 +100,24 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "[{dept}] Dr {expert}'s team answered {code}: {text} "
         "(Reply to this SMS to follow up; reply TD to unsubscribe)",
     },
+    "alert_open": {"zh-CN": "【smscat告警】{what}", "en": "[smscat alert] {what}"},
+    "alert_cleared": {"zh-CN": "【smscat恢复】{what}", "en": "[smscat all clear] {what}"},
+    "alert.modem_down": {
+        "zh-CN": "短信猫{subject}离线或未注册网络。",
+        "en": "Modem {subject} is offline or not registered.",
+    },
+    "alert.queue_stalled": {
+        "zh-CN": "短信队列已{minutes}分钟没有发出。",
+        "en": "The SMS queue has not moved for {minutes} minutes.",
+    },
+    "alert.cap_near": {
+        "zh-CN": "短信猫{subject}接近发送上限。",
+        "en": "Modem {subject} is near its sending cap.",
+    },
+    "alert.short_code": {
+        "zh-CN": "运营商{sender}来信：{text}",
+        "en": "The operator ({sender}) wrote: {text}",
+    },
     "answer_to_patient": {
         "zh-CN": "【{dept}】{expert}医生回复{code}：{text}（回复本短信可追问，回复TD退订）",
         "en": "[{dept}] Dr {expert} answered {code}: {text} "

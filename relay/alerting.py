@@ -1,0 +1,151 @@
+"""Telling someone when smscat is in trouble: an SMS to the admins' phones and a webhook POST.
+
+Incidents: a modem not ready for ``modem_silent`` (unplugged, unregistered, SIM locked), a queue
+that has not moved for ``queue_stalled`` while SMS are due, a SIM near one of its caps, and a
+service short code that sent something (balance low, suspension). Each incident is one row in
+``alerts``: notified when it opens, reminded at most every ``repeat`` while it lasts, and given
+one all-clear when it ends. The admins' numbers never appear in a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import aiohttp
+
+from smscat.relay import routing, texts
+from smscat.relay.outbox import OutboxPump
+from smscat.relay.service import Relay, iso
+from smscat.storage import alerts as store
+
+log = logging.getLogger(__name__)
+
+
+class HasState(Protocol):
+    @property
+    def state(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AlertOptions:
+    phones: tuple[str, ...] = ()
+    webhook: str | None = None
+    modem_silent: timedelta = timedelta(minutes=10)
+    queue_stalled: timedelta = timedelta(minutes=15)
+    cap_warn_ratio: float = 0.9
+    repeat: timedelta = timedelta(hours=1)
+    short_code_window: timedelta = timedelta(days=1)
+
+
+class Alerter:
+    def __init__(
+        self,
+        relay: Relay,
+        modems: Mapping[str, HasState],
+        options: AlertOptions,
+        *,
+        pump: OutboxPump | None = None,
+        http: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.relay = relay
+        self.modems = modems
+        self.options = options
+        self.pump = pump
+        self.http = http
+        self._down_since: dict[str, datetime] = {}
+        self._pending: list[dict[str, Any]] = []  # webhook payloads, posted after the commit
+        self.sent: list[tuple[str, str, str]] = []  # (state, kind, subject) notified, in order
+
+    async def run(self, every: float = 60.0) -> None:
+        while True:
+            try:
+                await self.check()
+            except Exception:
+                log.exception("alerts: an error; checking again in %g s", every)
+            await asyncio.sleep(every)
+
+    async def check(self) -> None:
+        """Open, remind and clear alerts for what is wrong now."""
+        now = self.relay.clock()
+        wanted = await self._incidents(now)
+        current = await store.open_alerts(self.relay.db)
+        async with self.relay.db.transaction() as conn:
+            for key, detail in wanted.items():
+                row = current.get(key)
+                if row is None:
+                    await store.open_alert(conn, key, detail, iso(now))
+                    await self._notify(conn, "open", key, detail, now)
+                elif datetime.fromisoformat(row["notified_at"]) + self.options.repeat <= now:
+                    await store.renotified(conn, int(row["id"]), iso(now))
+                    await self._notify(conn, "open", key, detail, now)
+            for key, row in current.items():
+                if key not in wanted:
+                    await store.clear_alert(conn, int(row["id"]), iso(now))
+                    await self._notify(conn, "cleared", key, {}, now)
+        await self._post_webhooks()
+
+    async def _incidents(self, now: datetime) -> dict[store.Key, dict[str, Any]]:
+        wanted: dict[store.Key, dict[str, Any]] = {}
+        for modem_id, modem in self.modems.items():
+            if modem.state == "ready":
+                self._down_since.pop(modem_id, None)
+                continue
+            since = self._down_since.setdefault(modem_id, now)
+            if now - since >= self.options.modem_silent:
+                wanted[("modem_down", modem_id)] = {"state": modem.state}
+        stalled_since = iso(now - self.options.queue_stalled)
+        some_ready = any(m.state == "ready" for m in self.modems.values())
+        # with every modem down the queue cannot move: the modem alerts say why already
+        if some_ready and await store.queue_stalled(self.relay.db, iso(now), stalled_since):
+            wanted[("queue_stalled", "outbox")] = {}
+        if self.pump is not None:
+            for view in await self.pump.views():
+                if view.healthy and routing.near_cap(view, self.options.cap_warn_ratio):
+                    wanted[("cap_near", view.id)] = {}
+        window = iso(now - self.options.short_code_window)
+        for row in await store.unresolved_short_codes(self.relay.db, window):
+            wanted[("short_code", str(row["id"]))] = {"from": row["sender"], "text": row["text"]}
+        return wanted
+
+    async def _notify(
+        self,
+        conn: Any,
+        state: str,
+        key: store.Key,
+        detail: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        kind, subject = key
+        what = texts.render(
+            f"alert.{kind}",
+            subject=subject,
+            text=str(detail.get("text", ""))[:40],
+            sender=str(detail.get("from", "")),
+            minutes=int(self.options.queue_stalled.total_seconds() // 60),
+        )
+        sms = texts.render("alert_open" if state == "open" else "alert_cleared", what=what)
+        for phone in self.options.phones:
+            await self.relay.enqueue(conn, "notice", phone, sms, None, now)
+        self.sent.append((state, kind, subject))
+        self._pending.append({"state": state, "kind": kind, "subject": subject, "at": iso(now),
+                              "detail": detail})  # fmt: skip
+        log.warning("alert %s: %s %s", state, kind, subject)
+
+    async def _post_webhooks(self) -> None:
+        pending, self._pending = self._pending, []
+        if not self.options.webhook or self.http is None:
+            return
+        for payload in pending:
+            try:
+                async with self.http.post(
+                    self.options.webhook, json=payload, timeout=aiohttp.ClientTimeout(total=5)
+                ) as resp:
+                    if resp.status >= 300:
+                        log.warning("alert webhook answered %d", resp.status)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("alert webhook failed: %s", type(exc).__name__)

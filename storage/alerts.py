@@ -1,0 +1,57 @@
+"""The alerts table and the queries that decide whether something is wrong. No decisions here."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiosqlite
+
+from smscat.storage.db import Database
+
+Key = tuple[str, str]  # (kind, subject)
+
+
+async def open_alerts(db: Database) -> dict[Key, aiosqlite.Row]:
+    rows = await db.fetchall("SELECT * FROM alerts WHERE cleared_at IS NULL")
+    return {(r["kind"], r["subject"]): r for r in rows}
+
+
+async def open_alert(
+    conn: aiosqlite.Connection, key: Key, detail: dict[str, Any], now: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO alerts (kind, subject, opened_at, notified_at, detail) VALUES (?, ?, ?, ?, ?)",
+        (key[0], key[1], now, now, json.dumps(detail, ensure_ascii=False)),
+    )
+
+
+async def renotified(conn: aiosqlite.Connection, alert_id: int, now: str) -> None:
+    await conn.execute("UPDATE alerts SET notified_at = ? WHERE id = ?", (now, alert_id))
+
+
+async def clear_alert(conn: aiosqlite.Connection, alert_id: int, now: str) -> None:
+    await conn.execute("UPDATE alerts SET cleared_at = ? WHERE id = ?", (now, alert_id))
+
+
+async def queue_stalled(db: Database, now: str, since: str) -> bool:
+    """SMS have been due since before ``since`` and no part went out after it."""
+    waiting = await db.fetchall(
+        "SELECT 1 FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? LIMIT 1",
+        (since,),
+    )
+    if not waiting:
+        return False
+    moved = await db.fetchall(
+        "SELECT 1 FROM outbox_parts WHERE sent_at > ? AND sent_at <= ? LIMIT 1", (since, now)
+    )
+    return not moved
+
+
+async def unresolved_short_codes(db: Database, since: str) -> list[aiosqlite.Row]:
+    """Service short-code SMS (balance, suspension) no admin has dealt with yet."""
+    return await db.fetchall(
+        "SELECT id, sender, text FROM inbound WHERE outcome = 'short_code'"
+        " AND resolved_at IS NULL AND received_at >= ? ORDER BY id",
+        (since,),
+    )

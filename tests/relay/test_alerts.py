@@ -1,0 +1,182 @@
+"""Alerts fire once per incident, remind at most every ``repeat``, and clear once.
+
+The clock is injected; the modems are stand-ins with a ``state`` (what the alerter reads); the
+webhook is a real HTTP server on loopback; the admin SMS are read from the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from smscat.hwsim import pdu as simpdu
+from smscat.modem import pdu
+from smscat.modem.inbox import StoredPart
+from smscat.relay.alerting import Alerter, AlertOptions
+from smscat.relay.retry import PRIORITY
+from smscat.relay.service import Relay, RelayOptions, iso
+from smscat.storage import relay as store
+from smscat.storage.db import Database
+
+ADMIN = "+8613700009999"
+
+
+@dataclass
+class Clock:
+    now: datetime = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Modem:
+    state: str = "ready"
+
+
+@dataclass
+class Rig:
+    relay: Relay
+    clock: Clock
+    modems: dict[str, Modem]
+    alerter: Alerter
+    posts: list[dict[str, Any]] = field(default_factory=list)
+
+    async def admin_sms(self) -> list[str]:
+        rows = await self.relay.db.fetchall(
+            "SELECT text FROM outbox WHERE recipient = ? ORDER BY id", (ADMIN,)
+        )
+        return [r["text"] for r in rows]
+
+    async def tick(self, minutes: float) -> None:
+        self.clock.now += timedelta(minutes=minutes)
+        await self.alerter.check()
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    posts: list[dict[str, Any]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        posts.append(await request.json())
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    clock = Clock()
+    try:
+        async with Database.open(tmp_path / "db") as db, aiohttp.ClientSession() as http:
+            relay = Relay(db, RelayOptions(department="心内科"), clock=clock)
+            modems = {"a": Modem(), "b": Modem()}
+            options = AlertOptions(
+                phones=(ADMIN,),
+                webhook=f"http://127.0.0.1:{port}/hook",
+                modem_silent=timedelta(minutes=10),
+                # no pump runs here, so the admins' own SMS wait: the queue test sets 15 min
+                queue_stalled=timedelta(days=1),
+                repeat=timedelta(hours=1),
+            )
+            alerter = Alerter(relay, modems, options, http=http)
+            yield Rig(relay, clock, modems, alerter, posts)
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_modem_down_alerts_once_and_clears_once(rig: Rig) -> None:
+    rig.modems["a"].state = "down"
+    await rig.tick(0)
+    await rig.tick(5)
+    assert await rig.admin_sms() == []  # not yet: a reconnect is not an incident
+    await rig.tick(6)
+    for _ in range(5):
+        await rig.tick(5)  # 25 more minutes down: no second alert within the hour
+    sms = await rig.admin_sms()
+    assert len(sms) == 1
+    assert "离线" in sms[0]
+    assert [(p["state"], p["kind"], p["subject"]) for p in rig.posts] == [
+        ("open", "modem_down", "a")
+    ]
+    rig.modems["a"].state = "ready"
+    await rig.tick(1)
+    await rig.tick(1)
+    sms = await rig.admin_sms()
+    assert len(sms) == 2
+    assert "恢复" in sms[1]
+    assert [p["state"] for p in rig.posts] == ["open", "cleared"]
+
+
+async def test_a_long_incident_is_reminded_at_most_hourly(rig: Rig) -> None:
+    rig.modems["b"].state = "sim-locked"
+    await rig.tick(0)
+    for _ in range(15):
+        await rig.tick(10)  # 150 minutes
+    assert [p["state"] for p in rig.posts] == ["open", "open", "open"]  # at 10, 70, 130 min
+
+
+async def test_a_stalled_queue_alerts_and_clears_when_it_moves(rig: Rig) -> None:
+    options = replace(rig.alerter.options, queue_stalled=timedelta(minutes=15))
+    rig.alerter = Alerter(rig.relay, rig.modems, options, http=rig.alerter.http)
+    async with rig.relay.db.transaction() as conn:
+        sms = store.NewSms("notice", PRIORITY["notice"], "+8613900001111", "提醒", None, 1)
+        outbox_id = await store.enqueue(conn, sms, iso(rig.clock()))
+    await rig.tick(10)
+    assert rig.posts == []
+    await rig.tick(6)
+    assert [(p["state"], p["kind"]) for p in rig.posts] == [("open", "queue_stalled")]
+    async with rig.relay.db.transaction() as conn:  # a part goes out: the queue moves
+        await store.record_part(conn, outbox_id, 1, 1, "a", 7, iso(rig.clock()))
+        await store.mark_sent(conn, outbox_id, "a", iso(rig.clock()))
+    await rig.tick(1)
+    assert [(p["state"], p["kind"]) for p in rig.posts] == [
+        ("open", "queue_stalled"),
+        ("cleared", "queue_stalled"),
+    ]
+
+
+async def test_a_short_code_sms_alerts_once_until_resolved(rig: Rig) -> None:
+    text = "尊敬的客户，您的话费余额不足5元，请及时充值。"
+    [tpdu] = simpdu.deliver_parts("10086", text, rig.clock(), 1)
+    pdu_hex = (simpdu.encode_smsc(None) + tpdu).hex().upper()
+    await rig.relay.store_part("a", StoredPart(1, pdu.decode_deliver(pdu_hex), pdu_hex))
+    await rig.relay.process_inbound()
+    await rig.tick(1)
+    await rig.tick(1)
+    sms = await rig.admin_sms()
+    assert len(sms) == 1
+    assert "10086" in sms[0]
+    assert "余额不足" in sms[0]
+    async with rig.relay.db.transaction() as conn:  # an admin has dealt with it
+        await conn.execute("UPDATE inbound SET resolved_at = ?", (iso(rig.clock()),))
+    await rig.tick(1)
+    await rig.tick(1)
+    assert [p["state"] for p in rig.posts] == ["open", "cleared"]
+
+
+async def test_no_admin_number_reaches_a_log(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    rig.modems["a"].state = "down"
+    await rig.tick(0)
+    await rig.tick(11)
+    assert len(await rig.admin_sms()) == 1
+    assert all(ADMIN[3:] not in r.getMessage() for r in caplog.records)
+
+
+async def test_no_stalled_queue_alert_while_every_modem_is_down(rig: Rig) -> None:
+    options = replace(rig.alerter.options, queue_stalled=timedelta(minutes=15))
+    rig.alerter = Alerter(rig.relay, rig.modems, options, http=rig.alerter.http)
+    rig.modems["a"].state = rig.modems["b"].state = "down"
+    await rig.tick(0)
+    await rig.tick(11)  # two modem alerts, whose SMS cannot go
+    await rig.tick(20)
+    assert sorted(p["kind"] for p in rig.posts) == ["modem_down", "modem_down"]
