@@ -40,7 +40,9 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:  # type
     erase = _with_config(
         sub.add_parser("erase", help="erase a patient's phone number everywhere, now")
     )
-    erase.add_argument("--phone", required=True, metavar="NUMBER", help="+86…, 139 1234 5678")
+    erase.add_argument(
+        "--phone", required=True, metavar="NUMBER", help="as the patient gives it: +86… or national"
+    )
     return {"report": _report, "erase": _erase}
 
 

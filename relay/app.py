@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,8 @@ from smscat.relay import routing
 from smscat.relay.alerting import Alerter, AlertOptions
 from smscat.relay.config import ModemConfig, Settings
 from smscat.relay.outbox import OutboxPump
+from smscat.relay.reporting import DigestOptions, queue_digests
+from smscat.relay.retention import purge
 from smscat.relay.service import Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
 from smscat.web.api import MAX_BODY
@@ -153,6 +155,7 @@ async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
                 tasks.create_task(_inbound(relay), name="inbound"),
                 tasks.create_task(_closer(relay), name="closer"),
                 tasks.create_task(alerter.run(), name="alerts"),
+                tasks.create_task(_housekeeping(relay, settings), name="housekeeping"),
             ]
             pumping = tasks.create_task(pump.run(), name="outbox")
             try:
@@ -216,6 +219,30 @@ async def _closer(relay: Relay) -> None:
         with _survive("auto-close"):
             await relay.close_due()
         await asyncio.sleep(600)
+
+
+async def _housekeeping(relay: Relay, settings: Settings) -> None:
+    """Hourly: the weekly digests (each goes once a week); daily: the retention purge."""
+    digests = DigestOptions.from_settings(settings)
+    last_purge: datetime | None = None
+    while True:
+        now = relay.clock()
+        with _survive("weekly digest"):
+            if await queue_digests(relay.db, digests, now):
+                relay.outbox_changed.set()
+        if last_purge is None or now - last_purge >= timedelta(days=1):
+            with _survive("retention purge"):
+                retention = settings.retention
+                if retention.phone_days or retention.thread_days:
+                    report = await purge(
+                        relay.db,
+                        phone_days=retention.phone_days,
+                        thread_days=retention.thread_days,
+                        now=now,
+                    )
+                    log.info("retention purge: %s", report.counts())
+                last_purge = now
+        await asyncio.sleep(3600)
 
 
 @contextlib.contextmanager

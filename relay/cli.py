@@ -12,7 +12,7 @@ import ipaddress
 import signal
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from smscat.hwsim.engine import PROFILES
@@ -117,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="list the SIM again every S seconds (lost notifications)",
     )
+    from smscat.relay.admin_cli import add_commands
+
+    parser.set_defaults(admin=add_commands(sub))  # report, erase: their handlers
     return parser
 
 
@@ -253,7 +256,8 @@ def _modem(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        **args.admin,
         "run": _run,
         "check-config": _check_config,
         "sim": _sim,

@@ -15,10 +15,13 @@ A daily job, :func:`purge`, does two things, in this order:
 :func:`erase_phone` does (a) for one number at once, on the patient's request (``smscat erase``).
 An expert's number is refused: experts come from config.yaml, not from requests.
 
-Both run with ``PRAGMA secure_delete=ON`` and truncate the WAL after they commit, so the old
-content is overwritten in the database file and absent from a backup taken afterwards. Both
-write one audit entry (``retention.purge``, ``retention.erase``) holding counts and a phone id,
-never a number. Outer ring: it reads SMS senders with the modem package's PDU decoder and
+Nothing of what went may stay on disk. Both run with ``PRAGMA secure_delete=ON`` (what they
+delete or replace is zeroed), then, when they changed anything, rebuild the file (``VACUUM``
+drops the old row images that routine updates, such as an SMS's status change, left in free
+page space while ``secure_delete`` was off, SQLite's default unless built otherwise) and
+truncate the WAL. A backup taken afterwards holds no trace of the number. Both write one audit
+entry (``retention.purge``, ``retention.erase``) holding counts and a phone id, never a
+number. Outer ring: it reads SMS senders with the modem package's PDU decoder and
 address normaliser, so that "13912345678" and "+8613912345678" are one number.
 
 It must never: log, audit, print or raise with a phone number in it.
@@ -58,6 +61,11 @@ class PurgeReport:
     deleted: DeletedRows = field(default_factory=DeletedRows)
     vacuumed: bool = False  # the file was rebuilt afterwards (no old row images left in it)
     checkpointed: bool = False  # the WAL was emptied into the database file afterwards
+
+    @property
+    def changed(self) -> bool:
+        counts = self.counts()
+        return any(n for group in counts.values() for n in group.values())
 
     def counts(self) -> dict[str, dict[str, int]]:
         return {
@@ -114,6 +122,8 @@ async def erase_phone(db: Database, e164: str, actor: str, now: datetime) -> Pur
 
 async def _overwrite(db: Database, report: PurgeReport) -> PurgeReport:
     """Rebuild the file and empty the WAL, so no old copy of what went stays on disk."""
+    if not report.changed:
+        return report
     vacuumed = await store.vacuum(db)
     if not vacuumed:
         log.warning("retention: the database could not be rebuilt now (busy); next time")

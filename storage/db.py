@@ -101,6 +101,8 @@ class Database:
             conn.row_factory = aiosqlite.Row
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA foreign_keys=ON")
+            # deleted or overwritten content (an erased phone number) is zeroed in the file
+            await conn.execute("PRAGMA secure_delete=ON")
             # FULL: a commit is on disk before the SIM copy is deleted or the browser is told
             await conn.execute("PRAGMA synchronous=FULL")
             await conn.execute("PRAGMA busy_timeout=5000")

@@ -6,9 +6,10 @@ the caller's transaction, and counts the rows they touched. Lists of ids and num
 JSON parameter (``json_each``), so a long list needs no SQL of its own and never meets SQLite's
 variable limit. Nothing here logs; no count or error names a number.
 
-``PRAGMA secure_delete`` (see :func:`secure_delete`) makes SQLite overwrite deleted and
-replaced content with zeros in the file, and :func:`checkpoint` empties the write-ahead log, so
-an erased number leaves no copy in the database, its WAL or a backup taken afterwards.
+``PRAGMA secure_delete`` (see :func:`secure_delete`) makes SQLite overwrite what a statement
+deletes or replaces with zeros; :func:`vacuum` rebuilds the file, dropping the old row images
+earlier updates left in free page space; :func:`checkpoint` empties the write-ahead log. After
+the three, an erased number has no copy in the database, its WAL or a backup taken afterwards.
 """
 
 from __future__ import annotations
@@ -205,7 +206,7 @@ class TextCell:
 
 async def texts_with_digit_runs(conn: Conn) -> list[TextCell]:
     """Free-text cells holding seven or more consecutive digits: where a number can hide."""
-    cells = []
+    cells: list[TextCell] = []
     for table, column in TEXT_COLUMNS:
         async with conn.execute(
             f"SELECT id, {column} FROM {table} WHERE {column} GLOB ?", (_LONG_DIGIT_RUN,)
