@@ -641,15 +641,41 @@ class Relay:
             sms = texts.render("help_to_expert")
         await self.enqueue(conn, "notice", to, sms, None, now)
 
-    async def _gist(self, conn: aiosqlite.Connection, thread: aiosqlite.Row) -> str:
-        """A few words of the thread's latest patient message (for LIST)."""
+    async def _latest_question(self, conn: aiosqlite.Connection, thread: aiosqlite.Row) -> str:
         rows = await conn.execute_fetchall(
             "SELECT text FROM messages WHERE thread_id = ? AND sender = 'patient'"
             " ORDER BY id DESC LIMIT 1",
             (thread["id"],),
         )
-        latest = str(next(iter(rows))[0]) if rows else ""
+        return str(next(iter(rows))[0]) if rows else ""
+
+    async def _gist(self, conn: aiosqlite.Connection, thread: aiosqlite.Row) -> str:
+        """A few words of the thread's latest patient message (for LIST)."""
+        latest = await self._latest_question(conn, thread)
         return latest[:12] + ("…" if len(latest) > 12 else "")
+
+    async def _question_again(
+        self,
+        conn: aiosqlite.Connection,
+        thread: aiosqlite.Row,
+        code: int,
+        target: aiosqlite.Row,
+        now: datetime,
+        *,
+        key: str = "question_to_expert",
+    ) -> None:
+        """The thread's latest question, to the person who holds the thread now."""
+        sms = texts.render(
+            key,
+            dept=self.options.department,
+            code=codes.format_code(code),
+            nickname=thread["nickname"],
+            text=await self._latest_question(conn, thread),
+        )
+        await self.enqueue(
+            conn, "to_expert", target["phone"], sms, thread["id"], now,
+            not_before=self._send_time(target, now),
+        )  # fmt: skip
 
     async def _pass_on(
         self,
@@ -680,23 +706,8 @@ class Relay:
                 return texts.render("help_to_expert")
             target = expert
         await store.set_handler(conn, thread["id"], target["id"])
-        latest = await conn.execute_fetchall(
-            "SELECT text FROM messages WHERE thread_id = ? AND sender = 'patient'"
-            " ORDER BY id DESC LIMIT 1",
-            (thread["id"],),
-        )
-        question = str(next(iter(latest))[0]) if latest else ""
-        sms = texts.render(
-            "question_to_expert" if how == "transfer" else "escalated_to_expert",
-            dept=self.options.department,
-            code=codes.format_code(code),
-            nickname=thread["nickname"],
-            text=question,
-        )
-        await self.enqueue(
-            conn, "to_expert", target["phone"], sms, thread["id"], now,
-            not_before=self._send_time(target, now),
-        )  # fmt: skip
+        key = "question_to_expert" if how == "transfer" else "escalated_to_expert"
+        await self._question_again(conn, thread, code, target, now, key=key)
         await self.db.audit(conn, person["id"], f"thread.{how}", str(thread["id"]))
         key = "transferred" if how == "transfer" else "escalated"
         return texts.render(key, code=codes.format_code(code))
@@ -821,18 +832,7 @@ class Relay:
                 await store.cancel_for_thread(conn, thread["id"])  # queued SMS to the old phone
                 moved.append(f"{codes.format_code(code)} {await self._gist(conn, thread)}")
                 if Status(thread["status"]) is not Status.ANSWERED:
-                    latest = await self._gist(conn, thread)
-                    sms = texts.render(
-                        "question_to_expert",
-                        dept=self.options.department,
-                        code=codes.format_code(code),
-                        nickname=thread["nickname"],
-                        text=latest,
-                    )
-                    await self.enqueue(
-                        conn, "to_expert", handler["phone"], sms, thread["id"], now,
-                        not_before=self._send_time(handler, now),
-                    )  # fmt: skip
+                    await self._question_again(conn, thread, code, handler, now)
             if moved:
                 sms = texts.render(
                     "handoff_to_expert", name=leaving["name"], count=len(moved),

@@ -200,7 +200,7 @@ async def test_each_new_expert_is_welcomed_once(world: World) -> None:
 
 
 async def test_hand_off_moves_every_open_thread_in_one_step(world: World) -> None:
-    asked = [await world.ask("zhao", f"问题{i}") for i in range(3)]
+    asked = [await world.ask("zhao", f"问题{i}：最近两周经常胸闷气短，夜间加重") for i in range(3)]
     await world.sms(ZHAO.phone, "#2 按时吃药")  # answered: moves, but no question again
     await world.ask("li", "李医生的问题")  # li's own #1: the moved threads get other codes
     moved = await world.relay.handoff("zhao", "li", actor="admin")
@@ -212,7 +212,8 @@ async def test_hand_off_moves_every_open_thread_in_one_step(world: World) -> Non
     assert "赵强" in listing
     assert all(f"#{c}" in listing for c in codes)
     again = [text for text, _ in await world.outbox(LI) if "提问：问题" in text]
-    assert len(again) == 2  # the two unanswered questions, with their new codes
+    assert len(again) == 2  # the two unanswered questions, with their new codes, whole
+    assert all("最近两周经常胸闷气短，夜间加重" in text for text in again)
     await world.sms(LI.phone, f"#{codes[0]} 我来回答")
     assert (await world.posts(asked[0]))[-1] == ("expert", "我来回答")
     assert all(e["id"] != "zhao" for e in await world.relay.experts_view())
