@@ -91,6 +91,7 @@ class Database:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._write_lock = asyncio.Lock()
+        self._writer: asyncio.Task[Any] | None = None  # the task holding the connection
 
     @classmethod
     @asynccontextmanager
@@ -116,18 +117,36 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """A serialised ``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on any exception)."""
         async with self._write_lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            self._writer = asyncio.current_task()
             try:
-                yield self._conn
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            await self._conn.execute("COMMIT")
+                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    await self._conn.execute("ROLLBACK")
+                    raise
+                await self._conn.execute("COMMIT")
+            finally:
+                self._writer = None
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The connection, for reads that need no transaction (never write through it)."""
-        yield self._conn
+        """The connection, for reads that need no transaction (never write through it).
+
+        Reads share the one connection, so they wait for another task's open transaction to
+        end: nothing reads a row that may still be rolled back. Inside its own transaction a
+        task reads at once (and sees its own writes).
+        """
+        task = asyncio.current_task()
+        if self._writer is not None and self._writer is task:
+            yield self._conn
+            return
+        async with self._write_lock:
+            self._writer = task  # (a nested read in this task goes straight through)
+            try:
+                yield self._conn
+            finally:
+                self._writer = None
 
     async def schema_version(self) -> int:
         async with self._conn.execute("PRAGMA user_version") as cur:
@@ -155,7 +174,7 @@ class Database:
         return applied
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._conn.execute(sql, tuple(params)) as cur:
+        async with self.reading() as conn, conn.execute(sql, tuple(params)) as cur:
             return list(await cur.fetchall())
 
     async def audit(
