@@ -39,6 +39,7 @@ from smscat.storage.db import Database, ExpertRow
 from smscat.web.api import MAX_BODY
 from smscat.web.api import add_routes as add_api
 from smscat.web.health import add_routes as add_health
+from smscat.web.pages import add_routes as add_pages
 
 log = logging.getLogger("smscat")
 DRAIN_SECONDS = 10.0  # SIGTERM → exit within 15 s: the part in flight gets this long
@@ -138,6 +139,7 @@ async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
         app = web.Application(client_max_size=MAX_BODY)
         add_health(app, lambda: _health(settings, modems, supervisors))
         add_api(app, relay)
+        add_pages(app, relay, settings.department.name)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)

@@ -254,6 +254,170 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "zh-CN": "这是专家的号码，请先在配置中移除这位专家。",
         "en": "This number belongs to an expert; remove the expert from the configuration first.",
     },
+    # --- the patient's web pages (web/pages.py, web/templates/) --------------------------
+    "page.emergency": {
+        "zh-CN": "急症请立即拨打120或到急诊就诊",
+        "en": "In an emergency, call 120 or go to the emergency department now.",
+    },
+    "page.switch_lang": {"zh-CN": "English 英文版", "en": "中文版"},
+    "page.home": {"zh-CN": "首页", "en": "Home"},
+    "page.footer": {
+        "zh-CN": "本服务由医院统一管理，医患双方的手机号码互不可见。",
+        "en": "Run by the hospital. Neither patients nor doctors ever see each other's number.",
+    },
+    "page.intro": {
+        "zh-CN": "选择一位专家留下您的问题，专家方便时会回复。",
+        "en": "Choose an expert and leave your question; the expert answers when free.",
+    },
+    "page.experts_heading": {"zh-CN": "专家", "en": "Experts"},
+    "page.no_experts": {"zh-CN": "暂时没有可咨询的专家。", "en": "No experts are available."},
+    "page.specialty": {"zh-CN": "擅长：{specialty}", "en": "Specialty: {specialty}"},
+    "page.accepting.yes": {"zh-CN": "现在可以提问", "en": "Taking questions now"},
+    "page.accepting.paused": {
+        "zh-CN": "医生暂停接收新问题，您的问题将在恢复后送达",
+        "en": "Paused: your question reaches the doctor when they resume",
+    },
+    "page.accepting.cap": {
+        "zh-CN": "今日提问已满，您的问题将于明天送达",
+        "en": "Today's questions are full: yours reaches the doctor tomorrow",
+    },
+    "page.accepting.quiet": {
+        "zh-CN": "医生休息中，您的问题将在休息时间结束后送达",
+        "en": "Resting now: your question reaches the doctor after the break",
+    },
+    "page.accepting.later": {
+        "zh-CN": "暂不接收，您的问题将稍后送达",
+        "en": "Not taking questions now: yours reaches the doctor later",
+    },
+    "page.median.none": {"zh-CN": "暂无回复用时记录", "en": "No answer times yet"},
+    "page.median.minutes": {
+        "zh-CN": "通常约{n}分钟内首次回复",
+        "en": "Usually first answers within about {n} min",
+    },
+    "page.median.hours": {
+        "zh-CN": "通常约{n}小时内首次回复",
+        "en": "Usually first answers within about {n} h",
+    },
+    "page.median.days": {
+        "zh-CN": "通常约{n}天内首次回复",
+        "en": "Usually first answers within about {n} days",
+    },
+    "page.open_expert": {"zh-CN": "查看问答并提问", "en": "Read answers and ask"},
+    "page.recent_heading": {"zh-CN": "最新公开问答", "en": "Latest public questions"},
+    "page.asked_to": {"zh-CN": "咨询{name}", "en": "To {name}"},
+    "page.no_threads": {"zh-CN": "还没有公开问答。", "en": "No public questions yet."},
+    "page.no_results": {"zh-CN": "没有找到相关问答。", "en": "No matching questions."},
+    "page.from.patient": {"zh-CN": "患者", "en": "Patient"},
+    "page.from.expert": {"zh-CN": "医生", "en": "Doctor"},
+    "page.from.assistant": {"zh-CN": "医生团队", "en": "Doctor's team"},
+    "page.from.system": {"zh-CN": "系统", "en": "System"},
+    "page.board_heading": {"zh-CN": "公开问答", "en": "Public questions and answers"},
+    "page.search_label": {"zh-CN": "搜索问答", "en": "Search the answers"},
+    "page.search_button": {"zh-CN": "搜索", "en": "Search"},
+    "page.results": {"zh-CN": "共{total}条", "en": "{total} found"},
+    "page.prev": {"zh-CN": "上一页", "en": "Previous"},
+    "page.next": {"zh-CN": "下一页", "en": "Next"},
+    "page.page_of": {"zh-CN": "第{page}/{pages}页", "en": "Page {page} of {pages}"},
+    "page.ask_heading": {"zh-CN": "向{name}提问", "en": "Ask {name}"},
+    "page.nickname": {"zh-CN": "昵称", "en": "Nickname"},
+    "page.nickname_hint": {
+        "zh-CN": "只显示昵称，请勿填写真实姓名",
+        "en": "Only your nickname is shown: please don't use your real name",
+    },
+    "page.question": {"zh-CN": "您的问题", "en": "Your question"},
+    "page.counter": {"zh-CN": "已输入{count}/{max}字", "en": "{count}/{max} characters"},
+    "page.phone": {"zh-CN": "手机号（选填）", "en": "Mobile number (optional)"},
+    "page.phone_hint": {
+        "zh-CN": "验证后医生的回复也会以短信发给您，号码不会公开",
+        "en": "Once verified, the answer also comes to you by SMS. The number is never shown.",
+    },
+    "page.send_code": {"zh-CN": "发送验证码", "en": "Send code"},
+    "page.resend_in": {"zh-CN": "{seconds}秒后可重发", "en": "Resend in {seconds} s"},
+    "page.code_sent": {
+        "zh-CN": "验证码已发送，请查看手机短信",
+        "en": "Code sent: please check your SMS",
+    },
+    "page.code": {"zh-CN": "短信验证码", "en": "SMS code"},
+    "page.visibility": {"zh-CN": "是否公开", "en": "Who may read it"},
+    "page.public": {
+        "zh-CN": "公开：匿名显示在问答区，可帮助其他患者",
+        "en": "Public: shown anonymously on the board, where it may help others",
+    },
+    "page.private": {
+        "zh-CN": "不公开：只有您和医生可见",
+        "en": "Private: only you and the doctor",
+    },
+    "page.visibility_required": {
+        "zh-CN": "请选择是否公开。",
+        "en": "Please choose public or private.",
+    },
+    "page.privacy": {
+        "zh-CN": "隐私说明：医生看不到您的手机号，您也看不到医生的号码；"
+        "公开问答只显示昵称，其中的电话号码会被隐藏。",
+        "en": "Privacy: the doctor never sees your number, nor you the doctor's. "
+        "Public questions show only your nickname, with phone numbers hidden.",
+    },
+    "page.submit": {"zh-CN": "提交问题", "en": "Submit question"},
+    "page.sending": {"zh-CN": "正在提交…", "en": "Sending…"},
+    "page.not_sent": {"zh-CN": "未能提交：", "en": "Not sent: "},
+    "page.network_error": {
+        "zh-CN": "网络连接失败，请稍后重试。",
+        "en": "The connection failed; please try again.",
+    },
+    "page.thread_heading": {"zh-CN": "我的咨询", "en": "My question"},
+    "page.status": {"zh-CN": "状态：{status}", "en": "Status: {status}"},
+    "page.save_link": {
+        "zh-CN": "请保存这个链接：这是查看回复的唯一方式，请勿分享给他人。",
+        "en": "Save this link: it is the only way back to the answer. Do not share it.",
+    },
+    "page.copy": {"zh-CN": "复制链接", "en": "Copy link"},
+    "page.copied": {"zh-CN": "已复制", "en": "Copied"},
+    "page.live": {
+        "zh-CN": "医生回复后会自动显示在这里，无需刷新。",
+        "en": "The answer appears here by itself; no need to reload.",
+    },
+    "page.followup_heading": {"zh-CN": "追问", "en": "Follow up"},
+    "page.followup_label": {"zh-CN": "追问内容", "en": "Your follow-up"},
+    "page.followup_submit": {"zh-CN": "发送追问", "en": "Send"},
+    "page.withdraw": {"zh-CN": "撤回问题", "en": "Withdraw the question"},
+    "page.withdraw_hint": {
+        "zh-CN": "撤回后咨询即结束，尚未发出的短信不再发送。",
+        "en": "Withdrawing closes the question; messages not yet sent are cancelled.",
+    },
+    "page.withdraw_confirm": {
+        "zh-CN": "确定撤回这个问题吗？",
+        "en": "Withdraw this question?",
+    },
+    "page.closed": {
+        "zh-CN": "这个咨询已结束。如需继续咨询，请重新提问。",
+        "en": "This question is closed. To go on, please ask a new one.",
+    },
+    "page.back_home": {"zh-CN": "返回首页", "en": "Back to the home page"},
+    "page.error_404_title": {"zh-CN": "页面不存在", "en": "Page not found"},
+    "page.error_404": {
+        "zh-CN": "您访问的页面不存在，或链接已失效。",
+        "en": "This page does not exist, or the link is no longer valid.",
+    },
+    "page.error_405_title": {"zh-CN": "不支持此操作", "en": "Not allowed"},
+    "page.error_405": {
+        "zh-CN": "这个页面不支持这种请求。",
+        "en": "This page does not accept that kind of request.",
+    },
+    "page.error_413_title": {"zh-CN": "内容过大", "en": "Too large"},
+    "page.error_413": {
+        "zh-CN": "提交的内容过大，请精简后再试。",
+        "en": "What you sent is too large; please shorten it and try again.",
+    },
+    "page.error_500_title": {"zh-CN": "服务暂时出错", "en": "Something went wrong"},
+    "page.error_500": {
+        "zh-CN": "服务暂时出错，请稍后再试。",
+        "en": "Something went wrong on our side; please try again later.",
+    },
+    "page.error_other_title": {"zh-CN": "无法完成请求", "en": "Request not completed"},
+    "page.error_other": {
+        "zh-CN": "请求未能完成，请返回后重试。",
+        "en": "The request could not be completed; please go back and try again.",
+    },
 }
 
 
