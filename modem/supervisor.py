@@ -264,7 +264,12 @@ class ModemSupervisor:
                     next_sweep = min(next_sweep, loop.time() + self.settings.resweep_after)
                     continue
             if self._on_urc is not None:
-                await self._on_urc(urc)
+                try:
+                    await self._on_urc(urc)
+                except Exception as exc:  # the caller's trouble (a database error) is not ours
+                    log.error(
+                        "modem %s: handling %s failed: %s", self.port, urc.name, type(exc).__name__
+                    )
 
 
 class _Restart(ModemError):

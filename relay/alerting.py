@@ -130,7 +130,8 @@ class Alerter:
         )
         sms = texts.render("alert_open" if state == "open" else "alert_cleared", what=what)
         for phone in self.options.phones:
-            await self.relay.enqueue(conn, "notice", phone, sms, None, now)
+            # reminders repeat the text on purpose: past the duplicate guard
+            await self.relay.enqueue(conn, "notice", phone, sms, None, now, guard=False)
         self.sent.append((state, kind, subject))
         self._pending.append({"state": state, "kind": kind, "subject": subject, "at": iso(now),
                               "detail": detail})  # fmt: skip

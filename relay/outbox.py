@@ -70,10 +70,6 @@ class OutboxPump:
         for event in self._wakes.values():
             event.set()
 
-    @property
-    def busy(self) -> bool:
-        return bool(self._claimed)
-
     async def run(self) -> None:
         """Send until cancelled, or until :meth:`stop` (each worker finishes its part)."""
         async with asyncio.TaskGroup() as workers:
@@ -171,9 +167,21 @@ class OutboxPump:
             if outbox_id in self._claimed:
                 continue
             views = views or await self.views()
-            parts = await self._parts_left(row)
-            home = await store.home_modem(self.relay.db, row["recipient"])
-            if routing.choose(views, home, len(parts)) == modem_id:
+            started = await store.parts_modem(self.relay.db, outbox_id)
+            if started is not None:
+                # the recipient's phone joins parts from one sender: the rest goes the same way
+                if started != modem_id:
+                    continue
+                chosen: str | None = modem_id
+            else:
+                parts = await self._parts_left(row)
+                if not any(routing.fits_ever(v, len(parts)) for v in views):
+                    await self.relay.failed(outbox_id, int(row["attempts"]), "over_every_cap")
+                    continue
+                home = await store.home_modem(self.relay.db, row["recipient"])
+                chosen = routing.choose(views, home, len(parts))
+            # checked again after the awaits above: another worker may have taken it meanwhile
+            if chosen == modem_id and outbox_id not in self._claimed:
                 self._claimed.add(outbox_id)
                 return row
         return None
@@ -187,6 +195,8 @@ class OutboxPump:
 
     async def _send(self, row: aiosqlite.Row, modem_id: str) -> None:
         outbox_id = int(row["id"])
+        if await store.outbox_status(self.relay.db, outbox_id) != "queued":
+            return  # withdrawn, handed off or erased since it was picked
         if await self._recipient_stopped(row):
             async with self.relay.db.transaction() as conn:
                 await conn.execute(
@@ -212,7 +222,8 @@ class OutboxPump:
         await self.relay.sent(outbox_id, modem_id)
 
     async def _recipient_stopped(self, row: aiosqlite.Row) -> bool:
-        if row["kind"] not in ("to_patient", "verification"):
+        # (a verification code is the way back in after STOP: it is not held)
+        if row["kind"] != "to_patient":
             return False
         rows = await self.relay.db.fetchall(
             "SELECT stopped_at FROM phones WHERE e164 = ?", (row["recipient"],)

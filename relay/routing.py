@@ -57,6 +57,12 @@ def fits(modem: ModemView, parts: int) -> bool:
     return modem.healthy and (left is None or left >= parts)
 
 
+def fits_ever(modem: ModemView, parts: int) -> bool:
+    """True when an SMS of ``parts`` parts fits this modem's caps at all (an empty window)."""
+    caps = (modem.limits.per_minute, modem.limits.per_hour, modem.limits.per_day)
+    return all(cap is None or cap >= parts for cap in caps)
+
+
 def choose(modems: Sequence[ModemView], home: str | None, parts: int) -> str | None:
     """The modem for an SMS of ``parts`` parts to a recipient whose home is ``home``."""
     by_id = {m.id: m for m in modems}

@@ -55,6 +55,7 @@ class RelayOptions:
     code_ttl: timedelta = timedelta(minutes=10)
     code_attempts: int = 5  # wrong codes per verification
     codes_per_hour: int = 5  # verification SMS per phone
+    codes_all_per_hour: int = 60  # verification SMS for all phones together
     max_text: int = 500  # characters in a question or follow-up
     max_nickname: int = 20
     report_window: timedelta = timedelta(days=3)
@@ -112,6 +113,11 @@ class Relay:
             recent = await store.verifications_since(conn, phone_id, iso(now - timedelta(hours=1)))
             if recent >= self.options.codes_per_hour:
                 raise TooMany("codes_per_hour", retry_after=3600, field="phone")
+            # and for everyone together: codes for many numbers must not eat the SIMs' caps
+            if await store.verifications_total_since(conn, iso(now - timedelta(hours=1))) >= (
+                self.options.codes_all_per_hour
+            ):
+                raise TooMany("codes_per_hour", retry_after=600, field="phone")
             await store.insert_verification(
                 conn,
                 verification_id,
@@ -379,13 +385,16 @@ class Relay:
         now: datetime,
         *,
         not_before: datetime | None = None,
+        guard: bool = True,
     ) -> None:
         try:
             pdu.plan_submit(recipient, text, ref=0)
         except EncodeError:
             raise Invalid("text_length", field="text") from None
-        if self.options.duplicate_guard and await store.same_sms_since(
-            conn, recipient, text, iso(now - timedelta(days=1))
+        if (
+            guard
+            and self.options.duplicate_guard
+            and await store.same_sms_since(conn, recipient, text, iso(now - timedelta(days=1)))
         ):
             # carriers flag (and patients hate) the same text twice a day: once is enough
             await self.db.audit(conn, "relay", "sms.duplicate_skipped", kind)
@@ -617,6 +626,12 @@ class Relay:
         elif command.name == "pause":
             until = FOREVER if not command.hours else now + timedelta(hours=command.hours)
             await store.set_paused(conn, person["id"], iso(until))
+            # what is already waiting is held too ("questions wait until the pause ends")
+            await conn.execute(
+                "UPDATE outbox SET next_attempt_at = ? WHERE status = 'queued'"
+                " AND kind = 'to_expert' AND recipient = ? AND next_attempt_at < ?",
+                (iso(until), to, iso(until)),
+            )
             await self.db.audit(conn, person["id"], "expert.pause", person["id"])
             sms = (
                 texts.render("paused_indefinitely")
@@ -624,15 +639,18 @@ class Relay:
                 else texts.render("paused", hours=command.hours)
             )
         elif command.name == "resume":
+            paused_until = person["paused_until"]
             await store.set_paused(conn, person["id"], None)
             resumed = await store.expert(conn, person["id"])
             assert resumed is not None
             release = self._send_time(resumed, now) or now  # quiet hours still hold
-            await conn.execute(
-                "UPDATE outbox SET next_attempt_at = ? WHERE status = 'queued'"
-                " AND kind = 'to_expert' AND recipient = ? AND next_attempt_at > ?",
-                (iso(release), to, iso(release)),
-            )
+            if paused_until is not None:  # only what the pause held: a cap's wait stays
+                await conn.execute(
+                    "UPDATE outbox SET next_attempt_at = ? WHERE status = 'queued'"
+                    " AND kind = 'to_expert' AND recipient = ? AND next_attempt_at > ?"
+                    " AND next_attempt_at <= ?",
+                    (iso(release), to, iso(release), paused_until),
+                )
             await self.db.audit(conn, person["id"], "expert.resume", person["id"])
             sms = texts.render("resumed")
         elif command.name in ("transfer", "escalate") and command.code is not None:
@@ -642,12 +660,14 @@ class Relay:
         await self.enqueue(conn, "notice", to, sms, None, now)
 
     async def _latest_question(self, conn: aiosqlite.Connection, thread: aiosqlite.Row) -> str:
+        """What the patient wrote since the last answer (the question and any follow-ups)."""
         rows = await conn.execute_fetchall(
-            "SELECT text FROM messages WHERE thread_id = ? AND sender = 'patient'"
-            " ORDER BY id DESC LIMIT 1",
-            (thread["id"],),
+            "SELECT text FROM messages WHERE thread_id = ? AND sender = 'patient' AND id > ("
+            "SELECT COALESCE(MAX(id), 0) FROM messages WHERE thread_id = ? AND sender != 'patient')"
+            " ORDER BY id",
+            (thread["id"], thread["id"]),
         )
-        return str(next(iter(rows))[0]) if rows else ""
+        return "\n".join(str(r[0]) for r in rows)
 
     async def _gist(self, conn: aiosqlite.Connection, thread: aiosqlite.Row) -> str:
         """A few words of the thread's latest patient message (for LIST)."""

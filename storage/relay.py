@@ -130,6 +130,11 @@ async def verifications_since(conn: Conn, phone_id: int, since: str) -> int:
     return int(row[0]) if row else 0
 
 
+async def verifications_total_since(conn: Conn, since: str) -> int:
+    row = await _one(conn, "SELECT COUNT(*) FROM verifications WHERE created_at >= ?", (since,))
+    return int(row[0]) if row else 0
+
+
 async def verification(conn: Conn, verification_id: str) -> aiosqlite.Row | None:
     return await _one(
         conn,
@@ -177,8 +182,8 @@ async def codes_in_use(
     rows = await _all(
         conn,
         f"SELECT code FROM threads WHERE (expert_id IN ({marks}) OR handler_id IN ({marks})"
-        f" OR phone_id = ?) AND created_at >= ?",
-        (*ids, *ids, phone_id, since),
+        f" OR phone_id = ?) AND (created_at >= ? OR status NOT IN ('closed', 'expired'))",
+        (*ids, *ids, phone_id, since),  # an open thread keeps its code however old
     )
     return {int(r["code"]) for r in rows}
 
@@ -287,8 +292,9 @@ async def question_times(conn: Conn, recipient: str, since: str) -> list[str]:
     rows = await _all(
         conn,
         "SELECT MIN(next_attempt_at) AS at FROM outbox WHERE kind = 'to_expert'"
-        " AND recipient = ? AND created_at >= ? AND thread_id IS NOT NULL"
-        " AND status != 'cancelled' GROUP BY thread_id",
+        " AND recipient = ? AND status != 'cancelled'"
+        " AND thread_id IN (SELECT id FROM threads WHERE created_at >= ?)"
+        " GROUP BY thread_id",  # one per new thread: follow-ups do not count toward a cap
         (recipient, since),
     )
     return [str(r["at"]) for r in rows]
@@ -402,15 +408,6 @@ async def same_sms_since(conn: Conn, recipient: str, text: str, since: str) -> b
     return row is not None
 
 
-async def next_due(db: Database, now: str) -> aiosqlite.Row | None:
-    rows = await db.fetchall(
-        "SELECT * FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?"
-        " ORDER BY priority, id LIMIT 1",
-        (now,),
-    )
-    return rows[0] if rows else None
-
-
 async def due(db: Database, now: str, limit: int) -> list[aiosqlite.Row]:
     return await db.fetchall(
         "SELECT * FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?"
@@ -450,6 +447,19 @@ async def set_home_modem(conn: Conn, recipient: str, modem_id: str, now: str) ->
 async def next_due_at(db: Database) -> str | None:
     rows = await db.fetchall("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued'")
     return rows[0][0] if rows else None
+
+
+async def parts_modem(db: Database, outbox_id: int) -> str | None:
+    """The modem that sent parts of this SMS already (the rest must go the same way)."""
+    rows = await db.fetchall(
+        "SELECT modem_id FROM outbox_parts WHERE outbox_id = ? LIMIT 1", (outbox_id,)
+    )
+    return str(rows[0]["modem_id"]) if rows else None
+
+
+async def outbox_status(db: Database, outbox_id: int) -> str | None:
+    rows = await db.fetchall("SELECT status FROM outbox WHERE id = ?", (outbox_id,))
+    return str(rows[0]["status"]) if rows else None
 
 
 async def sent_parts(db: Database, outbox_id: int) -> set[int]:
@@ -493,8 +503,10 @@ async def mark_failed(conn: Conn, outbox_id: int, attempts: int, error: str) -> 
 
 
 async def cancel_for_thread(conn: Conn, thread_id: int) -> None:
+    """Drop the thread's unsent SMS to the expert side (an answer to the patient still goes)."""
     await conn.execute(
-        "UPDATE outbox SET status = 'cancelled' WHERE thread_id = ? AND status = 'queued'",
+        "UPDATE outbox SET status = 'cancelled' WHERE thread_id = ? AND status = 'queued'"
+        " AND kind = 'to_expert'",
         (thread_id,),
     )
 

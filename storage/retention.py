@@ -33,6 +33,7 @@ TEXT_COLUMNS: Final = (
     ("messages", "public_text"),
     ("inbound", "text"),
     ("outbox", "text"),
+    ("threads", "nickname"),
 )
 _LONG_DIGIT_RUN: Final = "*[0-9][0-9][0-9][0-9][0-9][0-9][0-9]*"
 

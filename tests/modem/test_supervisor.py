@@ -146,3 +146,25 @@ async def test_a_consumer_failure_leaves_the_sms_on_the_sim_for_the_next_sweep(
         await until(lambda: stored == ["在吗"])
         assert sup.stats.reconnects == 0
         await until(lambda: sim.engine.state()["storage"]["used"] == 0)
+
+
+async def test_a_failing_urc_handler_does_not_stop_the_supervisor(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    async def on_urc(urc: Unsolicited) -> None:
+        seen.append(urc.name)
+        raise RuntimeError("the database is full")
+
+    async with (
+        running(SimOptions(link=tmp_path / "m")) as sim,
+        supervised(sim, on_urc=on_urc) as sup,
+    ):
+        await asyncio.wait_for(sup.wait_ready(), 5)
+        for _ in range(2):
+            async with aiohttp.ClientSession() as http:
+                await http.post(
+                    f"{sim.control_url}/sms", json={"from": "+8613800138001", "text": "x"}
+                )
+        await until(lambda: seen.count("+CMTI") == 2)
+        assert sup.state == "ready"
+        assert sup.stats.reconnects == 0

@@ -123,6 +123,7 @@ async def test_a_long_incident_is_reminded_at_most_hourly(rig: Rig) -> None:
     for _ in range(15):
         await rig.tick(10)  # 150 minutes
     assert [p["state"] for p in rig.posts] == ["open", "open", "open"]  # at 10, 70, 130 min
+    assert len(await rig.admin_sms()) == 3  # reminders repeat the text: past the duplicate guard
 
 
 async def test_a_stalled_queue_alerts_and_clears_when_it_moves(rig: Rig) -> None:

@@ -230,3 +230,35 @@ async def test_the_same_text_twice_a_day_goes_once(world: World) -> None:
     world.clock.now += timedelta(days=1, minutes=1)
     await world.sms(ZHAO.phone, "待办")
     assert len(await world.outbox(ZHAO)) == 2
+
+
+async def test_resume_releases_what_the_pause_held_but_not_what_the_cap_holds(
+    world: World,
+) -> None:
+    await world.ask("li", "一")
+    await world.ask("li", "二")
+    await world.ask("li", "三")  # over the cap of 2: tomorrow morning
+    await world.sms(LI.phone, "暂停 1")
+    assert [at for _, at in await world.outbox(LI)][:3] == [local(23, 11)] * 2 + [
+        local(24, 7, 30)
+    ]  # a pause holds what already waits, too
+    await world.sms(LI.phone, "恢复")
+    times = [at for text, at in await world.outbox(LI) if "提问" in text]
+    assert times == [local(23, 10), local(23, 10), local(24, 7, 30)]
+
+
+async def test_a_handed_off_question_carries_the_follow_ups_too(world: World) -> None:
+    asked = await world.relay.ask(expert_id="zhao", nickname="小王", text="胸闷", public=True)
+    await world.relay.follow_up(asked.id, asked.token, "补充：今天加重了")
+    await world.relay.handoff("zhao", "li", actor="admin")
+    [again] = [text for text, _ in await world.outbox(LI) if "提问" in text]
+    assert "胸闷" in again
+    assert "补充：今天加重了" in again
+
+
+async def test_an_old_open_thread_keeps_its_code(world: World) -> None:
+    first = await world.ask("zhao", "老问题")
+    world.clock.now += timedelta(days=91)
+    second = await world.ask("zhao", "新问题")
+    assert (await world.thread(first))["code"] == 1
+    assert (await world.thread(second))["code"] == 2

@@ -17,6 +17,7 @@ from smscat.modem import pdu
 from smscat.modem.device import SentPart
 from smscat.modem.errors import CmsError, ModemError, ModemTimeout
 from smscat.modem.supervisor import ModemSupervisor
+from smscat.relay import routing
 from smscat.relay.outbox import OutboxPump
 from smscat.relay.retry import MAX_ATTEMPTS
 from smscat.relay.service import Relay, RelayOptions
@@ -183,3 +184,60 @@ async def test_an_sms_for_a_withdrawn_thread_still_records_its_parts(relay: Rela
     await p.send_due()
     assert (await relay.thread_view(asked.id, asked.token))["status"] == "closed"
     assert (await status_of(relay))[0] == "sent"  # the part went: recorded, not retried
+
+
+async def test_the_rest_of_a_long_sms_goes_through_the_modem_that_sent_its_start(
+    relay: Relay,
+) -> None:
+    await relay.ask(expert_id="zhang", nickname="小王", text="心悸胸闷，" * 40, public=False)
+    a, b = FakeModem(), FakeModem()
+    calls = 0
+    original = a.submit
+
+    async def first_then_down(part: pdu.SubmitPart) -> SentPart:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            a.state = "down"  # unplugged after the first part
+            raise ModemTimeout("AT+CMGS=140", 120)
+        return await original(part)
+
+    a.submit = first_then_down  # type: ignore[method-assign]
+    fake: dict[str, ModemSupervisor] = {"a": a, "b": b}  # type: ignore[dict-item]
+    p = OutboxPump(relay, fake, rng=random.Random(3))
+    await p.send_due()
+    relay.clock.now += timedelta(hours=1)  # type: ignore[attr-defined]
+    await p.send_due()
+    assert b.accepted == []  # the handset joins parts from one sender: b must not finish it
+    assert (await status_of(relay))[0] == "queued"
+    a.state = "ready"
+    await p.send_due()
+    assert (await status_of(relay))[0] == "sent"
+    assert [part.seq for part in a.accepted] == list(range(1, len(a.accepted) + 1))
+
+
+async def test_an_sms_longer_than_a_cap_allows_fails_instead_of_waiting_forever(
+    relay: Relay,
+) -> None:
+    asked = await relay.ask(
+        expert_id="zhang", nickname="小王", text="心悸胸闷，" * 40, public=False
+    )
+    modem = FakeModem()
+    fake: dict[str, ModemSupervisor] = {"m1": modem}  # type: ignore[dict-item]
+    p = OutboxPump(relay, fake, limits={"m1": routing.Limits(per_minute=2)})
+    await p.send_due()
+    assert (await status_of(relay))[0] == "failed"
+    assert (await relay.thread_view(asked.id, asked.token))["status"] == "failed"
+
+
+async def test_a_verification_code_goes_to_a_number_that_sent_stop(relay: Relay) -> None:
+    async with relay.db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO phones (e164, created_at, stopped_at)"
+            " VALUES (?, '2026-01-01', '2026-01-02')",
+            (PATIENT,),
+        )
+    await relay.start_verification(PATIENT)  # asking a code again is the way back in
+    modem = FakeModem()
+    await pump(relay, modem).send_due()
+    assert ["验证码" in part.text for part in modem.accepted] == [True]

@@ -146,7 +146,9 @@ async def seed(h: Hospital) -> Threads:
     anonymous_public_old = await h.anonymous("早搏要紧吗", public=True)
     h.clock.now = NOW - timedelta(days=30)
     young = await h.ask(YOUNG, "最近胸口疼", public=False, expert="li")
-    await h.sms(LI.phone, "#1 请尽快来院检查。")
+    # li's older threads are still open and keep their codes: the young one has its own
+    (row,) = await h.db.fetchall("SELECT code FROM threads WHERE id = ?", (young,))
+    await h.sms(LI.phone, f"#{row['code']} 请尽快来院检查。")
     h.clock.now = NOW
     await h.sms(PATIENT, "很长的一条追问。" * 20, parts=1)  # the first of 3 parts: pending
     return Threads(private_old, public_old, anonymous_private_old, anonymous_public_old, young)
