@@ -30,6 +30,15 @@ _COPS = re.compile(r'\+COPS:\s*\d+(?:,\s*\d+,\s*"([^"]*)")?')
 _CMGS = re.compile(r"\+CMGS:\s*(\d+)")
 
 
+_REG_URC = re.compile(r"\+C(?:E)?REG:\s*(\d+)\s*(?:,|$)")
+
+
+def registration_of(line: str) -> str | None:
+    """The registration a +CREG/+CEREG URC (``+CREG: <stat>[,…]``) announces, if it is one."""
+    match = _REG_URC.match(line)
+    return REGISTRATION.get(int(match[1]), "unknown") if match else None
+
+
 def csq_to_dbm(rssi: int) -> int | None:
     """27.007 +CSQ <rssi> → dBm (0: -113 or less, 31: -51 or more, 99: unknown)."""
     if rssi == 99 or not 0 <= rssi <= 31:
@@ -88,6 +97,9 @@ class Modem:
                 await self.session.command(self.quirks.periodic_urcs_off_command)
         await self.session.command("AT+CMGF=0")
         await self.session.command(f"AT+CNMI=2,1,0,{self._report_mode(reports)},0")
+        for command in ("AT+CREG=1", "AT+CEREG=1"):  # registration changes as URCs
+            with contextlib.suppress(CommandError):  # (a 2G module has no +CEREG)
+                await self.session.command(command)
         self._link_kept = False
         if self.quirks.cmms_supported:
             try:  # once for the session, instead of AT+CMMS=1 before every long message

@@ -22,6 +22,7 @@ repeated part of a long message once — and counted in ``stats.unconfirmed``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from typing import Literal
 
 from smscat.modem import pdu
 from smscat.modem.atparser import Unsolicited
-from smscat.modem.device import Health, Modem, SentPart
+from smscat.modem.device import Health, Modem, SentPart, registration_of
 from smscat.modem.errors import (
     CommandError,
     ModemError,
@@ -100,6 +101,16 @@ class ModemSupervisor:
         self._quirks = dict(quirks or {})  # overrides of the model's flags, from config
         self._modem: Modem | None = None
         self._ready = asyncio.Event()
+
+    @property
+    def registered(self) -> bool:
+        """Ready and registered on a network (home or roaming): it can send now."""
+        health = self.health
+        return (
+            self.state == "ready"
+            and health is not None
+            and (health.registration in ("home", "roaming"))
+        )
 
     async def wait_ready(self) -> None:
         await self._ready.wait()
@@ -255,6 +266,13 @@ class ModemSupervisor:
                 continue
             if urc.name in REBOOT_URCS:
                 raise _Restart(f"the modem restarted ({urc.name})")
+            if urc.name in ("+CREG", "+CEREG") and self.health is not None:
+                registration = registration_of(urc.line)
+                if registration is not None:  # the network came or went: health says so now
+                    self.health = dataclasses.replace(
+                        self.health, registration=registration, roaming=registration == "roaming"
+                    )
+                continue
             if receiver is not None:
                 try:
                     if await receiver.on_urc(session, urc):

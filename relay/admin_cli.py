@@ -1,20 +1,25 @@
-"""Administrators' commands: ``smscat report`` (monthly CSV) and ``smscat erase`` (a number).
+"""Administrators' commands: ``smscat report`` (monthly CSV), ``smscat erase`` (a number) and
+``smscat hash-password`` (an argon2id hash for ``admins:`` in config.yaml).
 
 Outer ring: :func:`add_commands` adds the subcommands to ``smscat``'s parser and returns their
 handlers; :mod:`smscat.relay.cli` dispatches to them. Exit codes as in cli.py: 0 success,
 1 runtime failure (no database), 2 bad configuration or usage (a malformed month or number).
 
-It must never: print a phone number, not even the one being erased (counts only).
+It must never: print a phone number, not even the one being erased (counts only), nor echo a
+password.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+from argon2 import PasswordHasher
 
 from smscat.modem.address import AddressError, is_short_code, normalise
 from smscat.relay.config import ConfigError, Settings, load_config
@@ -29,7 +34,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:  # type: ignore[type-arg]
-    """Add ``report`` and ``erase`` to ``sub``; return {command name: handler}."""
+    """Add ``report``, ``erase`` and ``hash-password`` to ``sub``; return {name: handler}."""
     report = _with_config(
         sub.add_parser("report", help="monthly statistics per expert as CSV (opens in Excel)")
     )
@@ -43,7 +48,13 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:  # type
     erase.add_argument(
         "--phone", required=True, metavar="NUMBER", help="as the patient gives it: +86… or national"
     )
-    return {"report": _report, "erase": _erase}
+    hashing = sub.add_parser(
+        "hash-password", help="print an argon2id hash of a password for admins: in config.yaml"
+    )
+    hashing.add_argument(
+        "--stdin", action="store_true", help="read the password from standard input (one line)"
+    )
+    return {"report": _report, "erase": _erase, "hash-password": _hash_password}
 
 
 def _with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -134,4 +145,22 @@ def _erase(args: argparse.Namespace) -> int:
             " content leaves it at the daemon's next checkpoint",
             file=sys.stderr,
         )
+    return EXIT_OK
+
+
+MIN_PASSWORD = 8
+
+
+def _hash_password(args: argparse.Namespace) -> int:
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("smscat hash-password: the passwords differ", file=sys.stderr)
+            return EXIT_USAGE
+    if len(password) < MIN_PASSWORD:
+        print(f"smscat hash-password: use at least {MIN_PASSWORD} characters", file=sys.stderr)
+        return EXIT_USAGE
+    print(PasswordHasher().hash(password))
     return EXIT_OK

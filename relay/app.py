@@ -36,9 +36,11 @@ from smscat.relay.reporting import DigestOptions, queue_digests
 from smscat.relay.retention import purge
 from smscat.relay.service import Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
+from smscat.web.admin import add_routes as add_admin
 from smscat.web.api import MAX_BODY
 from smscat.web.api import add_routes as add_api
 from smscat.web.health import add_routes as add_health
+from smscat.web.metrics import add_routes as add_metrics
 from smscat.web.pages import add_routes as add_pages
 
 log = logging.getLogger("smscat")
@@ -137,9 +139,15 @@ async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
         }
         pump = OutboxPump(relay, supervisors, limits=limits)
         app = web.Application(client_max_size=MAX_BODY)
-        add_health(app, lambda: _health(settings, modems, supervisors))
+        add_health(
+            app,
+            lambda: _health(settings, modems, supervisors),
+            lambda: db.fetchall("SELECT 1"),
+        )
+        add_metrics(app, relay, supervisors)
         add_api(app, relay)
         add_pages(app, relay, settings.department.name)
+        setup = add_admin(app, relay, settings, supervisors)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
@@ -148,6 +156,8 @@ async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
         host, port = runner.addresses[0][:2]
         url = f"http://{host}:{port}"
         log.info("web on %s (GET /healthz, /api/…)", url)
+        if setup is not None:
+            log.warning("no admin is configured: create the first one, once, at %s%s", url, setup)
         simulators = {m["id"]: m["simulator"] for m in modems if "simulator" in m}
         http = await stack.enter_async_context(aiohttp.ClientSession())
         alerter = Alerter(relay, supervisors, alert_options(settings), pump=pump, http=http)
@@ -200,7 +210,13 @@ def _health(
     return {
         "department": settings.department.name,
         "modems": [
-            {**m, "state": supervisors[m["id"]].state} for m in modems if m["id"] in supervisors
+            {
+                **m,
+                "state": supervisors[m["id"]].state,
+                "registered": supervisors[m["id"]].registered,
+            }
+            for m in modems
+            if m["id"] in supervisors
         ],
     }
 

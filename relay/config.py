@@ -8,6 +8,7 @@ over the file over the defaults. Relative paths resolve against the config file'
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import zoneinfo
@@ -164,6 +165,37 @@ class WebConfig(_Frozen):
     secret_key: SecretStr | None = Field(
         None, description="32+ characters for session cookies; generated per run when absent"
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="networks (10.0.0.0/8, ::1) whose X-Forwarded-For/-Proto headers are believed",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not an IP network like 10.0.0.0/8") from None
+        return value
+
+
+_ARGON2ID = re.compile(r"^\$argon2id\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$")
+
+
+class AdminConfig(_Frozen):
+    """An administrator of the web admin page; the hash comes from ``smscat hash-password``."""
+
+    username: str = Field(min_length=1, max_length=32)
+    password_hash: SecretStr = Field(description="an argon2id hash ($argon2id$…)")
+
+    @field_validator("password_hash")
+    @classmethod
+    def _argon2id(cls, value: SecretStr) -> SecretStr:
+        if not _ARGON2ID.match(value.get_secret_value()):
+            raise ValueError("expected an argon2id hash ($argon2id$…) from smscat hash-password")
+        return value
 
 
 class DepartmentConfig(_Frozen):
@@ -234,6 +266,9 @@ class Settings(BaseSettings):
         default_factory=dict, description='numbered standard answers: {"T3": "请带上检查报告…"}'
     )
     alerts: AlertsConfig = AlertsConfig()
+    admins: list[AdminConfig] = Field(
+        default_factory=list, description="who may log in to /admin (none: a setup link is logged)"
+    )
     retention: RetentionConfig = RetentionConfig()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -291,6 +326,9 @@ class Settings(BaseSettings):
                 if item.id in seen:
                     raise ValueError(f"{section}: id {item.id!r} appears twice")
                 seen.add(item.id)
+        names = [a.username for a in self.admins]
+        if len(set(names)) != len(names):
+            raise ValueError("admins: a username appears twice")
         phones = [e.phone for e in self.experts]
         if len(set(phones)) != len(phones):
             raise ValueError("experts: two experts share one phone number")

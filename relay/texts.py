@@ -417,6 +417,264 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "page.error_other": {
         "zh-CN": "请求未能完成，请返回后重试。",
         "en": "The request could not be completed; please go back and try again.",
+    },  # --- the admin page -----------------------------------------------------------------
+    "admin.title": {
+        "zh-CN": "管理",
+        "en": "Administration",
+    },
+    "admin.login_heading": {
+        "zh-CN": "管理员登录",
+        "en": "Administrator login",
+    },
+    "admin.username": {
+        "zh-CN": "用户名",
+        "en": "Username",
+    },
+    "admin.password": {
+        "zh-CN": "密码",
+        "en": "Password",
+    },
+    "admin.login_button": {
+        "zh-CN": "登录",
+        "en": "Log in",
+    },
+    "admin.logout_button": {
+        "zh-CN": "退出登录",
+        "en": "Log out",
+    },
+    "admin.login_failed": {
+        "zh-CN": "用户名或密码不正确。",
+        "en": "Wrong username or password.",
+    },
+    "admin.no_admins": {
+        "zh-CN": "尚未配置管理员：请打开启动日志中的一次性设置链接，"
+        "或用 smscat hash-password 生成哈希写入 config.yaml。",
+        "en": "No administrator is configured: open the one-time setup link in the log, "
+        "or make a hash with smscat hash-password for admins in config.yaml.",
+    },
+    "admin.locked_title": {
+        "zh-CN": "尝试次数过多",
+        "en": "Too many attempts",
+    },
+    "admin.locked": {
+        "zh-CN": "登录失败次数过多，请{minutes}分钟后再试。",
+        "en": "Too many failed logins; try again in {minutes} minutes.",
+    },
+    "admin.forbidden_title": {
+        "zh-CN": "请求被拒绝",
+        "en": "Request refused",
+    },
+    "admin.forbidden": {
+        "zh-CN": "表单已过期或来源不明，请重新打开管理页面后再试。",
+        "en": "The form has expired or came from elsewhere; open the admin page again and retry.",
+    },
+    "admin.signed_in_as": {
+        "zh-CN": "已登录：{username}",
+        "en": "Logged in as {username}",
+    },
+    "admin.modems_heading": {
+        "zh-CN": "短信猫",
+        "en": "Modems",
+    },
+    "admin.modem_id": {
+        "zh-CN": "编号",
+        "en": "Id",
+    },
+    "admin.modem_state": {
+        "zh-CN": "状态",
+        "en": "State",
+    },
+    "admin.signal": {
+        "zh-CN": "信号（dBm）",
+        "en": "Signal (dBm)",
+    },
+    "admin.registration": {
+        "zh-CN": "注册",
+        "en": "Registration",
+    },
+    "admin.operator": {
+        "zh-CN": "运营商",
+        "en": "Operator",
+    },
+    "admin.sent_today": {
+        "zh-CN": "今日已发（条）",
+        "en": "Sent today (parts)",
+    },
+    "admin.unknown": {
+        "zh-CN": "未知",
+        "en": "unknown",
+    },
+    "admin.no_modems": {
+        "zh-CN": "未配置短信猫。",
+        "en": "No modem is configured.",
+    },
+    "admin.queue_heading": {
+        "zh-CN": "发送队列",
+        "en": "Outbox",
+    },
+    "admin.queue.queued": {
+        "zh-CN": "待发送",
+        "en": "queued",
+    },
+    "admin.queue.sent": {
+        "zh-CN": "已发送",
+        "en": "sent",
+    },
+    "admin.queue.delivered": {
+        "zh-CN": "已送达",
+        "en": "delivered",
+    },
+    "admin.queue.failed": {
+        "zh-CN": "发送失败",
+        "en": "failed",
+    },
+    "admin.queue.cancelled": {
+        "zh-CN": "已取消",
+        "en": "cancelled",
+    },
+    "admin.unmatched_heading": {
+        "zh-CN": "未匹配的短信",
+        "en": "Unmatched SMS",
+    },
+    "admin.unmatched_none": {
+        "zh-CN": "没有待处理的未匹配短信。",
+        "en": "No unmatched SMS to deal with.",
+    },
+    "admin.from": {
+        "zh-CN": "发件人",
+        "en": "From",
+    },
+    "admin.received": {
+        "zh-CN": "收到时间",
+        "en": "Received",
+    },
+    "admin.text": {
+        "zh-CN": "内容",
+        "en": "Text",
+    },
+    "admin.thread_id": {
+        "zh-CN": "问题编号（线程号）",
+        "en": "Thread id",
+    },
+    "admin.assign_button": {
+        "zh-CN": "作为专家回复发布",
+        "en": "Post as the expert's answer",
+    },
+    "admin.assigned": {
+        "zh-CN": "已作为回复发布到问题{thread}。",
+        "en": "Posted as the answer on thread {thread}.",
+    },
+    "admin.alerts_heading": {
+        "zh-CN": "未解决的告警",
+        "en": "Open alerts",
+    },
+    "admin.alerts_none": {
+        "zh-CN": "没有未解决的告警。",
+        "en": "No open alert.",
+    },
+    "admin.alert.modem_down": {
+        "zh-CN": "短信猫无响应",
+        "en": "Modem not responding",
+    },
+    "admin.alert.queue_stalled": {
+        "zh-CN": "发送队列停滞",
+        "en": "Outbox stalled",
+    },
+    "admin.alert.cap_near": {
+        "zh-CN": "接近发送上限",
+        "en": "Near the sending cap",
+    },
+    "admin.alert.short_code": {
+        "zh-CN": "运营商短信",
+        "en": "Operator SMS",
+    },
+    "admin.handoff_heading": {
+        "zh-CN": "转交问题",
+        "en": "Hand-off",
+    },
+    "admin.handoff_hint": {
+        "zh-CN": "离开的专家的全部未结问题转给同事；离开的专家不再接收问题。",
+        "en": "Every open question of the leaving expert goes to a colleague; "
+        "the leaving expert takes no more questions.",
+    },
+    "admin.handoff_from": {
+        "zh-CN": "离开的专家",
+        "en": "Leaving expert",
+    },
+    "admin.handoff_to": {
+        "zh-CN": "接手的同事",
+        "en": "Colleague",
+    },
+    "admin.handoff_button": {
+        "zh-CN": "转交",
+        "en": "Hand off",
+    },
+    "admin.handoff_done": {
+        "zh-CN": "已转交{count}个问题。",
+        "en": "{count} question(s) handed off.",
+    },
+    "admin.error.not_found": {
+        "zh-CN": "找不到该短信或问题。",
+        "en": "No such SMS or thread.",
+    },
+    "admin.error.assign_closed": {
+        "zh-CN": "该问题已结束，不能再发布回复。",
+        "en": "That thread is closed; no answer can be posted.",
+    },
+    "admin.error.assign_sender": {
+        "zh-CN": "这条短信不是该问题的专家发来的。",
+        "en": "That SMS is not from the thread's expert.",
+    },
+    "admin.error.assign_empty": {
+        "zh-CN": "这条短信没有可发布的内容。",
+        "en": "That SMS has nothing to post.",
+    },
+    "admin.error.handoff_target": {
+        "zh-CN": "不能转交给该专家（同一人、助理或已离开）。",
+        "en": "That colleague cannot take them (the same person, an assistant, or gone).",
+    },
+    "admin.error.bad_form": {
+        "zh-CN": "请填写完整的表单。",
+        "en": "Please fill in the form.",
+    },
+    "admin.setup_heading": {
+        "zh-CN": "创建第一个管理员",
+        "en": "Create the first administrator",
+    },
+    "admin.setup_intro": {
+        "zh-CN": "此链接只能使用一次，创建的管理员仅在本次运行有效；"
+        "请把生成的哈希写入 config.yaml。",
+        "en": "This link works once; the administrator lasts for this run only. "
+        "Paste the hash it shows into config.yaml.",
+    },
+    "admin.password_again": {
+        "zh-CN": "再次输入密码",
+        "en": "Password again",
+    },
+    "admin.setup_button": {
+        "zh-CN": "创建",
+        "en": "Create",
+    },
+    "admin.setup_done": {
+        "zh-CN": "管理员已创建，您已登录。请把下面的内容加入 config.yaml，重启后依然有效：",
+        "en": "The administrator is created and logged in. Add this to config.yaml "
+        "so that it lasts after a restart:",
+    },
+    "admin.error.username_length": {
+        "zh-CN": "用户名须为1到32个字符。",
+        "en": "A username has 1 to 32 characters.",
+    },
+    "admin.error.password_short": {
+        "zh-CN": "密码至少需要{min}个字符。",
+        "en": "A password has at least {min} characters.",
+    },
+    "admin.error.password_mismatch": {
+        "zh-CN": "两次输入的密码不一致。",
+        "en": "The two passwords differ.",
+    },
+    "admin.back": {
+        "zh-CN": "返回管理页",
+        "en": "Back to the admin page",
     },
 }
 

@@ -1,18 +1,36 @@
-"""``GET /healthz``: is the daemon up, and what is it running. No personal data."""
+"""``GET /healthz``: can smscat do its job right now. No personal data.
+
+200 only when the database answers and at least one modem is registered on a network; 503
+otherwise (a load balancer or a monitor takes it out, or pages someone). The body says what is
+wrong: ``database`` false, or no modem with ``registered`` true.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 StatusProvider = Callable[[], dict[str, Any]]
+DatabaseCheck = Callable[[], Awaitable[object]]
 STATUS_KEY: web.AppKey[StatusProvider] = web.AppKey("status_provider")
+DB_KEY: web.AppKey[DatabaseCheck | None] = web.AppKey("database_check")
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", **request.app[STATUS_KEY]()})
+    status = request.app[STATUS_KEY]()
+    check = request.app[DB_KEY]
+    database = True
+    if check is not None:
+        try:
+            await check()
+        except Exception:
+            database = False
+    registered = any(m.get("registered") for m in status.get("modems", []))
+    healthy = database and registered
+    body = {"status": "ok" if healthy else "unavailable", "database": database, **status}
+    return web.json_response(body, status=200 if healthy else 503)
 
 
 def build_app(status: StatusProvider) -> web.Application:
@@ -21,6 +39,9 @@ def build_app(status: StatusProvider) -> web.Application:
     return app
 
 
-def add_routes(app: web.Application, status: StatusProvider) -> None:
+def add_routes(
+    app: web.Application, status: StatusProvider, database: DatabaseCheck | None = None
+) -> None:
     app[STATUS_KEY] = status
+    app[DB_KEY] = database
     app.router.add_get("/healthz", healthz)

@@ -100,8 +100,12 @@ async def test_run_starts_database_simulator_and_web(tmp_path: Path) -> None:
                 assert line, f"smscat run exited early: {lines}"
                 lines.append(line)
         url = lines[-1].split("web on ")[1].split()[0]
-        async with aiohttp.ClientSession() as http, http.get(f"{url}/healthz") as resp:
-            health = await resp.json()
+        async with aiohttp.ClientSession() as http, asyncio.timeout(15):
+            health = {"status": "starting"}
+            while health["status"] != "ok":  # 503 until the simulated modem has registered
+                async with http.get(f"{url}/healthz") as resp:
+                    health = await resp.json()
+                await asyncio.sleep(0.1)
     finally:
         proc.terminate()
         async with asyncio.timeout(15):

@@ -23,7 +23,13 @@ DEPARTMENT = "心内科咨询"
 TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
-def settings(tmp_path: Path, **sim: Any) -> Settings:
+def settings(
+    tmp_path: Path,
+    *,
+    admins: list[dict[str, str]] | None = None,
+    web: dict[str, Any] | None = None,
+    **sim: Any,
+) -> Settings:
     return Settings(
         department={"name": DEPARTMENT, "hospital": "示范医院"},
         modems=[{"id": "sim1", "port": "sim", "sim": {"report_delay": 0.2, **sim}}],
@@ -45,14 +51,21 @@ def settings(tmp_path: Path, **sim: Any) -> Settings:
             },
         ],
         storage={"path": str(tmp_path / "smscat.db")},
-        web={"host": "127.0.0.1", "port": 0},
+        web={"host": "127.0.0.1", "port": 0, **(web or {})},
+        admins=admins or [],
     )
 
 
 @asynccontextmanager
-async def daemon(tmp_path: Path, **sim: Any) -> AsyncIterator[tuple[Daemon, Client]]:
+async def daemon(
+    tmp_path: Path,
+    *,
+    admins: list[dict[str, str]] | None = None,
+    web: dict[str, Any] | None = None,
+    **sim: Any,
+) -> AsyncIterator[tuple[Daemon, Client]]:
     async with (
-        running_daemon(settings(tmp_path, **sim)) as running,
+        running_daemon(settings(tmp_path, admins=admins, web=web, **sim)) as running,
         aiohttp.ClientSession(timeout=TIMEOUT) as http,
     ):
         yield running, Client(http, running.url, running.simulators["sim1"])

@@ -1,0 +1,107 @@
+"""``GET /metrics``: what Prometheus scrapes — queues, SMS counts, signal, per-SIM usage.
+
+Served only to loopback and to the networks in ``allow`` (a scrape from elsewhere gets 403):
+the figures are operational, not public. Values are read from the database and the modems'
+supervisors at scrape time; no phone number or text is ever a label.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import timedelta
+from typing import Protocol
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from smscat.relay.service import Relay, iso
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class ModemLike(Protocol):
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def health(self) -> object: ...
+
+
+class _Snapshot(Collector):
+    def __init__(self, metrics: list[Metric]) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._metrics
+
+
+def _allowed(
+    remote: str | None, allow: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+) -> bool:
+    try:
+        address = ipaddress.ip_address(remote or "")
+    except ValueError:
+        return False
+    return address.is_loopback or any(address in network for network in allow)
+
+
+async def _gather(relay: Relay, modems: Mapping[str, ModemLike]) -> list[Metric]:
+    db = relay.db
+    queue = GaugeMetricFamily(
+        "smscat_queue_depth", "SMS in the outbox by status", labels=["status"]
+    )
+    for row in await db.fetchall("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status"):
+        queue.add_metric([row["status"]], int(row["n"]))
+    sent = CounterMetricFamily(
+        "smscat_sms_parts_sent", "SMS parts accepted by a modem", labels=["modem"]
+    )
+    for row in await db.fetchall(
+        "SELECT modem_id, COUNT(*) AS n FROM outbox_parts GROUP BY modem_id"
+    ):
+        sent.add_metric([row["modem_id"]], int(row["n"]))
+    (failed,) = await db.fetchall("SELECT COUNT(*) FROM outbox WHERE status = 'failed'")
+    failed_total = CounterMetricFamily("smscat_sms_failed", "SMS given up on")
+    failed_total.add_metric([], int(failed[0]))
+    received = CounterMetricFamily(
+        "smscat_sms_received", "SMS received, by what they were", labels=["outcome"]
+    )
+    for row in await db.fetchall("SELECT outcome, COUNT(*) AS n FROM inbound GROUP BY outcome"):
+        received.add_metric([row["outcome"]], int(row["n"]))
+    up = GaugeMetricFamily("smscat_modem_up", "1 when the modem is ready", labels=["modem"])
+    signal = GaugeMetricFamily("smscat_modem_signal_dbm", "signal strength", labels=["modem"])
+    usage = GaugeMetricFamily(
+        "smscat_modem_parts_last_day", "parts sent in the last 24 hours", labels=["modem"]
+    )
+    since = iso(relay.clock() - timedelta(days=1))
+    for modem_id, modem in modems.items():
+        up.add_metric([modem_id], 1 if modem.state == "ready" else 0)
+        dbm = getattr(modem.health, "signal_dbm", None)
+        if isinstance(dbm, int):
+            signal.add_metric([modem_id], dbm)
+        (count,) = await db.fetchall(
+            "SELECT COUNT(*) FROM outbox_parts WHERE modem_id = ? AND sent_at >= ?",
+            (modem_id, since),
+        )
+        usage.add_metric([modem_id], int(count[0]))
+    return [queue, sent, failed_total, received, up, signal, usage]
+
+
+def add_routes(
+    app: web.Application,
+    relay: Relay,
+    modems: Mapping[str, ModemLike],
+    allow: Iterable[str] = (),
+) -> None:
+    networks = [ipaddress.ip_network(n, strict=False) for n in allow]
+
+    async def metrics(request: web.Request) -> web.Response:
+        if not _allowed(request.remote, networks):
+            raise web.HTTPForbidden()
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Snapshot(await _gather(relay, modems)))
+        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE})
+
+    app.router.add_get("/metrics", metrics)
