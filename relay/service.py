@@ -917,8 +917,6 @@ class Relay:
         return row
 
     # -- admins ------------------------------------------------------------------------------
-    # The admin page's reads and its one write. The SQL is here, not in storage/relay.py,
-    # only because that file had another owner when this was written: move it there.
 
     async def assign_inbound(self, inbound_id: int, thread_id: int, actor: str) -> None:
         """Post an unmatched SMS from a thread's expert (or assistant) as the thread's answer.
@@ -928,12 +926,7 @@ class Relay:
         """
         now = self.clock()
         async with self.db.transaction() as conn:
-            async with conn.execute(
-                "SELECT id, sender, text FROM inbound WHERE id = ? AND outcome = 'unmatched'"
-                " AND resolved_at IS NULL",
-                (inbound_id,),
-            ) as cur:
-                inbound = await cur.fetchone()
+            inbound = await store.unresolved_unmatched(conn, inbound_id)
             thread = await store.thread(conn, thread_id)
             if inbound is None or thread is None:
                 raise NotFound("inbound" if inbound is None else "thread")
@@ -951,29 +944,24 @@ class Relay:
             await self._post(conn, thread_id, role, answer, now, inbound_id)
             thread = await self._step(conn, thread, lifecycle.ExpertReplied(), now)
             await self._forward_answer(conn, thread, role, answer, now)
-            await conn.execute(
-                "UPDATE inbound SET outcome = 'reply', thread_id = ?, resolved_at = ? WHERE id = ?",
-                (thread_id, iso(now), inbound_id),
-            )
+            await store.resolve_inbound(conn, inbound_id, "reply", thread_id, iso(now))
             await self.db.audit(
                 conn, actor, "inbound.assign", str(inbound_id), {"thread": thread_id}
             )
         log.info("inbound %d: assigned to thread %d by an admin", inbound_id, thread_id)
         self.outbox_changed.set()
 
+    async def monitoring_counts(self) -> dict[str, dict[str, int]]:
+        """Parts sent per modem and SMS received per outcome (for /metrics)."""
+        return await store.counts(self.db)
+
     async def outbox_counts(self) -> dict[str, int]:
         """SMS in the outbox by status."""
-        rows = await self.db.fetchall("SELECT status, COUNT(*) FROM outbox GROUP BY status")
-        return {str(r[0]): int(r[1]) for r in rows}
+        return await store.outbox_counts(self.db)
 
     async def unmatched_inbound(self, limit: int = 100) -> list[dict[str, Any]]:
         """Unresolved unmatched SMS, oldest first: id, modem, sender (E.164), text, time."""
-        rows = await self.db.fetchall(
-            "SELECT id, modem_id, sender, text, received_at FROM inbound"
-            " WHERE outcome = 'unmatched' AND resolved_at IS NULL ORDER BY id LIMIT ?",
-            (limit,),
-        )
-        return [dict(r) for r in rows]
+        return [dict(r) for r in await store.unmatched(self.db, limit)]
 
     async def open_alerts(self) -> list[dict[str, Any]]:
         """Alerts not yet cleared, oldest first: kind, subject, opened_at."""

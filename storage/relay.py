@@ -619,6 +619,49 @@ class AlreadyAssembled(Exception):
     """The parts were assembled by someone else meanwhile; roll back this attempt."""
 
 
+async def unresolved_unmatched(conn: Conn, inbound_id: int) -> aiosqlite.Row | None:
+    return await _one(
+        conn,
+        "SELECT id, sender, text FROM inbound WHERE id = ? AND outcome = 'unmatched'"
+        " AND resolved_at IS NULL",
+        (inbound_id,),
+    )
+
+
+async def resolve_inbound(
+    conn: Conn, inbound_id: int, outcome: str, thread_id: int | None, now: str
+) -> None:
+    await conn.execute(
+        "UPDATE inbound SET outcome = ?, thread_id = ?, resolved_at = ? WHERE id = ?",
+        (outcome, thread_id, now, inbound_id),
+    )
+
+
+async def unmatched(db: Database, limit: int) -> list[aiosqlite.Row]:
+    """Unresolved unmatched SMS, oldest first (for admins)."""
+    return await db.fetchall(
+        "SELECT id, modem_id, sender, text, received_at FROM inbound"
+        " WHERE outcome = 'unmatched' AND resolved_at IS NULL ORDER BY id LIMIT ?",
+        (limit,),
+    )
+
+
+async def counts(db: Database) -> dict[str, dict[str, int]]:
+    """Totals for monitoring: parts sent per modem, SMS received per outcome."""
+    out: dict[str, dict[str, int]] = {}
+    for name, sql in (
+        ("parts_by_modem", "SELECT modem_id, COUNT(*) FROM outbox_parts GROUP BY modem_id"),
+        ("received_by_outcome", "SELECT outcome, COUNT(*) FROM inbound GROUP BY outcome"),
+    ):
+        out[name] = {str(r[0]): int(r[1]) for r in await db.fetchall(sql)}
+    return out
+
+
+async def outbox_counts(db: Database) -> dict[str, int]:
+    rows = await db.fetchall("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
 async def set_inbound_outcome(
     conn: Conn, inbound_id: int, outcome: str, thread_id: int | None
 ) -> None:

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from smscat.relay.service import Relay, iso
+from smscat.relay.service import Relay
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -49,44 +49,38 @@ def _allowed(
 
 
 async def _gather(relay: Relay, modems: Mapping[str, ModemLike]) -> list[Metric]:
-    db = relay.db
     queue = GaugeMetricFamily(
         "smscat_queue_depth", "SMS in the outbox by status", labels=["status"]
     )
-    for row in await db.fetchall("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status"):
-        queue.add_metric([row["status"]], int(row["n"]))
+    outbox = await relay.outbox_counts()
+    for status, count in outbox.items():
+        queue.add_metric([status], count)
+    totals = await relay.monitoring_counts()
     sent = CounterMetricFamily(
         "smscat_sms_parts_sent", "SMS parts accepted by a modem", labels=["modem"]
     )
-    for row in await db.fetchall(
-        "SELECT modem_id, COUNT(*) AS n FROM outbox_parts GROUP BY modem_id"
-    ):
-        sent.add_metric([row["modem_id"]], int(row["n"]))
-    (failed,) = await db.fetchall("SELECT COUNT(*) FROM outbox WHERE status = 'failed'")
-    failed_total = CounterMetricFamily("smscat_sms_failed", "SMS given up on")
-    failed_total.add_metric([], int(failed[0]))
+    for modem_id, count in totals["parts_by_modem"].items():
+        sent.add_metric([modem_id], count)
+    failed = CounterMetricFamily("smscat_sms_failed", "SMS given up on")
+    failed.add_metric([], outbox.get("failed", 0))
     received = CounterMetricFamily(
         "smscat_sms_received", "SMS received, by what they were", labels=["outcome"]
     )
-    for row in await db.fetchall("SELECT outcome, COUNT(*) AS n FROM inbound GROUP BY outcome"):
-        received.add_metric([row["outcome"]], int(row["n"]))
+    for outcome, count in totals["received_by_outcome"].items():
+        received.add_metric([outcome], count)
     up = GaugeMetricFamily("smscat_modem_up", "1 when the modem is ready", labels=["modem"])
     signal = GaugeMetricFamily("smscat_modem_signal_dbm", "signal strength", labels=["modem"])
     usage = GaugeMetricFamily(
         "smscat_modem_parts_last_day", "parts sent in the last 24 hours", labels=["modem"]
     )
-    since = iso(relay.clock() - timedelta(days=1))
+    since = relay.clock() - timedelta(days=1)
     for modem_id, modem in modems.items():
         up.add_metric([modem_id], 1 if modem.state == "ready" else 0)
         dbm = getattr(modem.health, "signal_dbm", None)
         if isinstance(dbm, int):
             signal.add_metric([modem_id], dbm)
-        (count,) = await db.fetchall(
-            "SELECT COUNT(*) FROM outbox_parts WHERE modem_id = ? AND sent_at >= ?",
-            (modem_id, since),
-        )
-        usage.add_metric([modem_id], int(count[0]))
-    return [queue, sent, failed_total, received, up, signal, usage]
+        usage.add_metric([modem_id], await relay.parts_sent_since(modem_id, since))
+    return [queue, sent, failed, received, up, signal, usage]
 
 
 def add_routes(
