@@ -2,43 +2,25 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from smscat.hwsim import pdu
 from smscat.hwsim.service import Simulator
 from tests.support.atport import AtPort
+from tests.support.browser import ARTIFACTS, chromium
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 QUESTION = "张医生您好，我父亲术后第七天，血压偏高，需要调整药量吗？"
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    assert shutil.which(CHROMIUM), "chromium is not installed: run scripts/test"
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],  # Playwright gives every launch a fresh, empty profile of its own
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    async with chromium() as launched:
+        yield launched
 
 
 async def test_send_from_the_page_reaches_the_modem_as_cmti(

@@ -4,7 +4,6 @@ sees the expert's SMS answer appear on the thread page without reloading it."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,40 +14,23 @@ from playwright.async_api import (
     ConsoleMessage,
     Page,
     Response,
-    async_playwright,
     expect,
 )
 
 from smscat.relay.app import Daemon
+from tests.support.browser import ARTIFACTS, chromium
 from tests.support.daemon import EXPERT_ZHANG, PATIENT, Client, daemon
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 QUESTION = "张医生您好，我父亲术后第七天，血压偏高，需要调整药量吗？"
 ANSWER = "先不用调药，每天早晚各量一次血压，一周后门诊复查。"
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    assert shutil.which(CHROMIUM), "chromium is not installed: run scripts/test"
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],  # Playwright gives every launch a fresh, empty profile of its own
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
