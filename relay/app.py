@@ -40,6 +40,7 @@ from smscat.web.admin import add_routes as add_admin
 from smscat.web.api import MAX_BODY
 from smscat.web.api import add_routes as add_api
 from smscat.web.health import add_routes as add_health
+from smscat.web.limits import rate_limits
 from smscat.web.metrics import add_routes as add_metrics
 from smscat.web.pages import add_routes as add_pages
 
@@ -148,6 +149,11 @@ async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
         add_api(app, relay)
         add_pages(app, relay, settings.department.name)
         setup = add_admin(app, relay, settings, supervisors)
+        caps = settings.web.rate_limits
+        # innermost: its 429 becomes a problem (API) or the friendly page (board)
+        app.middlewares.append(
+            rate_limits(asks_per_hour=caps.asks_per_hour, codes_per_hour=caps.codes_per_hour)
+        )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)

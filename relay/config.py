@@ -159,8 +159,16 @@ class StorageConfig(_Frozen):
     path: Path = Path("var/smscat.db")
 
 
+class RateLimits(_Frozen):
+    """Per client address and hour (null: no limit)."""
+
+    asks_per_hour: int | None = Field(10, ge=1, description="questions asked")
+    codes_per_hour: int | None = Field(10, ge=1, description="SMS codes requested")
+
+
 class WebConfig(_Frozen):
     host: str = "127.0.0.1"
+    rate_limits: RateLimits = RateLimits()
     port: int = Field(8080, ge=0, le=65535)
     secret_key: SecretStr | None = Field(
         None, description="32+ characters for session cookies; generated per run when absent"

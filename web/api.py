@@ -148,7 +148,12 @@ def _problem(request: web.Request, status: int, key: str, field: str | None = No
     )
 
 
-_HTTP_KEYS = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+_HTTP_KEYS = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    429: "status_429",
+}
 
 
 @web.middleware
@@ -168,6 +173,8 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         response = _problem(request, exc.status, _HTTP_KEYS.get(exc.status, "bad_request"))
         if isinstance(exc, web.HTTPMethodNotAllowed):
             response.headers["Allow"] = ",".join(sorted(exc.allowed_methods))
+        if "Retry-After" in exc.headers:  # a rate limit says when to come back
+            response.headers["Retry-After"] = exc.headers["Retry-After"]
         return response
     except Exception:
         log.exception("internal error on %s %s", request.method, request.path)

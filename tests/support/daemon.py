@@ -21,6 +21,7 @@ PATIENT = "+8613912345678"
 PATIENT_2 = "+8613698765432"
 DEPARTMENT = "心内科咨询"
 TIMEOUT = aiohttp.ClientTimeout(total=10)
+NO_LIMITS = {"asks_per_hour": None, "codes_per_hour": None}
 
 
 def settings(
@@ -51,7 +52,8 @@ def settings(
             },
         ],
         storage={"path": str(tmp_path / "smscat.db")},
-        web={"host": "127.0.0.1", "port": 0, **(web or {})},
+        # per-client limits off unless a test turns them on: tests ask from one address
+        web={"host": "127.0.0.1", "port": 0, "rate_limits": NO_LIMITS, **(web or {})},
         admins=admins or [],
     )
 
