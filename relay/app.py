@@ -145,7 +145,7 @@ async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
             lambda: _health(settings, modems, supervisors),
             lambda: db.fetchall("SELECT 1"),
         )
-        add_metrics(app, relay, supervisors)
+        add_metrics(app, relay, supervisors, settings.web.metrics_allow)
         add_api(app, relay)
         add_pages(app, relay, settings.department.name)
         setup = add_admin(app, relay, settings, supervisors)

@@ -177,8 +177,11 @@ class WebConfig(_Frozen):
         default_factory=list,
         description="networks (10.0.0.0/8, ::1) whose X-Forwarded-For/-Proto headers are believed",
     )
+    metrics_allow: list[str] = Field(
+        default_factory=list, description="networks besides loopback that may read /metrics"
+    )
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         for network in value:

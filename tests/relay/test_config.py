@@ -149,3 +149,14 @@ def test_defaults_fill_everything_optional() -> None:
     assert settings.modems == []
     assert settings.experts == []
     assert settings.web.port == 8080
+
+
+def test_metrics_allow_takes_networks_and_names_a_bad_one(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("web: {metrics_allow: [10.8.0.0/16, '::1']}\n", encoding="utf-8")
+    assert load_config(good).web.metrics_allow == ["10.8.0.0/16", "::1"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("web: {metrics_allow: [not-a-network]}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_config(bad)
+    assert raised.value.problems[0][0] == "web.metrics_allow"
