@@ -544,10 +544,7 @@ class Relay:
         open_threads = await store.open_threads_of_expert(
             conn, person["id"], [str(s) for s in lifecycle.OPEN]
         )
-        if said.code is not None:
-            chosen = [t for t in open_threads if t["code"] == said.code]
-        else:
-            chosen = open_threads if len(open_threads) == 1 else []
+        chosen = _correlate(open_threads, said.code)
         answer = said.text
         if said.quick is not None:
             standard = self.options.quick_replies.get(said.quick)
@@ -753,10 +750,7 @@ class Relay:
         open_threads = await store.open_threads_of_phone(
             conn, int(phone["id"]), [str(s) for s in lifecycle.OPEN]
         )
-        if said.code is not None:
-            chosen = [t for t in open_threads if t["code"] == said.code]
-        else:
-            chosen = open_threads if len(open_threads) == 1 else []
+        chosen = _correlate(open_threads, said.code)
         if len(chosen) != 1 or not said.text:
             if len(open_threads) > 1 and phone["stopped_at"] is None:
                 listing = "、".join(codes.format_code(t["code"]) for t in open_threads)
@@ -972,6 +966,13 @@ class Relay:
     async def parts_sent_since(self, modem_id: str, since: datetime) -> int:
         """SMS parts ``modem_id`` has sent since ``since``."""
         return (await store.parts_sent_since(self.db, modem_id, [iso(since)]))[0]
+
+
+def _correlate(open_threads: list[aiosqlite.Row], code: int | None) -> list[aiosqlite.Row]:
+    """The threads a reply may answer: the one with its code, else the only open one."""
+    if code is not None:
+        return [t for t in open_threads if t["code"] == code]
+    return open_threads if len(open_threads) == 1 else []
 
 
 def _mobile(raw: str) -> str:
