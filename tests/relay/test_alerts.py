@@ -16,24 +16,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from smscat.hwsim import pdu as simpdu
-from smscat.modem import pdu
-from smscat.modem.inbox import StoredPart
 from smscat.relay.alerting import Alerter, AlertOptions
 from smscat.relay.retry import PRIORITY
 from smscat.relay.service import Relay, RelayOptions, iso
 from smscat.storage import relay as store
 from smscat.storage.db import Database
+from tests.support.relay import Clock, received
 
 ADMIN = "+8613700009999"
-
-
-@dataclass
-class Clock:
-    now: datetime = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -75,7 +65,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
-    clock = Clock()
+    clock = Clock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
     try:
         async with Database.open(tmp_path / "db") as db, aiohttp.ClientSession() as http:
             relay = Relay(db, RelayOptions(department="心内科"), clock=clock)
@@ -148,9 +138,8 @@ async def test_a_stalled_queue_alerts_and_clears_when_it_moves(rig: Rig) -> None
 
 async def test_a_short_code_sms_alerts_once_until_resolved(rig: Rig) -> None:
     text = "尊敬的客户，您的话费余额不足5元，请及时充值。"
-    [tpdu] = simpdu.deliver_parts("10086", text, rig.clock(), 1)
-    pdu_hex = (simpdu.encode_smsc(None) + tpdu).hex().upper()
-    await rig.relay.store_part("a", StoredPart(1, pdu.decode_deliver(pdu_hex), pdu_hex))
+    [part] = received("10086", text, rig.clock(), 1)
+    await rig.relay.store_part("a", replace(part, index=1))
     await rig.relay.process_inbound()
     await rig.tick(1)
     await rig.tick(1)

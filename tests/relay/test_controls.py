@@ -16,12 +16,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from smscat.hwsim import pdu as simpdu
-from smscat.modem import pdu
-from smscat.modem.inbox import StoredPart
 from smscat.relay.errors import Conflict
 from smscat.relay.service import Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
+from tests.support.relay import Clock, received
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WANG = ExpertRow("wang", "王芳", "护士长", "心血管内科", "+8613800138009", None, role="assistant")
@@ -41,14 +39,6 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 @dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
 class World:
     relay: Relay
     db: Database
@@ -57,11 +47,8 @@ class World:
 
     async def sms(self, sender: str, text: str) -> None:
         self.refs += 1
-        for tpdu in simpdu.deliver_parts(sender, text, self.clock.now, self.refs & 0xFF):
-            pdu_hex = (simpdu.encode_smsc(None) + tpdu).hex().upper()
-            await self.relay.store_part(
-                "m1", StoredPart(None, pdu.decode_deliver(pdu_hex), pdu_hex)
-            )
+        for part in received(sender, text, self.clock.now, self.refs):
+            await self.relay.store_part("m1", part)
         await self.relay.process_inbound()
 
     async def ask(self, expert: str, text: str = "胸闷") -> int:

@@ -24,18 +24,11 @@ from smscat.relay.retry import PRIORITY
 from smscat.relay.service import Relay, RelayOptions, iso
 from smscat.storage import relay as store
 from smscat.storage.db import Database
+from tests.support.relay import Clock
 from tests.support.supervision import FAST, fault, until
 
 RECIPIENTS = [f"+86139000000{i:02d}" for i in range(12)]
 SETTINGS = replace(FAST, ready_wait=0.5)
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

@@ -22,6 +22,7 @@ from smscat.relay.outbox import OutboxPump
 from smscat.relay.retry import MAX_ATTEMPTS
 from smscat.relay.service import Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
+from tests.support.relay import Clock
 
 ZHANG = ExpertRow("zhang", "张明", "主任医师", "心血管内科", "+8613800138001", None)
 PATIENT = "+8613912345678"
@@ -43,19 +44,15 @@ class FakeModem:
         return SentPart(part.seq, part.total, len(self.accepted) % 256)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 async def relay(tmp_path: Path) -> AsyncIterator[Relay]:
     async with Database.open(tmp_path / "smscat.db") as db:
         await db.sync_experts([ZHANG])
-        yield Relay(db, RelayOptions(department="心内科"), clock=Clock())
+        yield Relay(
+            db,
+            RelayOptions(department="心内科"),
+            clock=Clock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC)),
+        )
 
 
 def pump(relay: Relay, modem: FakeModem) -> OutboxPump:

@@ -28,6 +28,7 @@ from smscat.relay.errors import Conflict, Invalid
 from smscat.relay.retention import erase_phone, purge
 from smscat.relay.service import Relay, RelayOptions, iso
 from smscat.storage.db import Database, ExpertRow, backup
+from tests.support.relay import Clock
 
 ZHANG = ExpertRow("zhang", "张明", "主任医师", "心血管内科", "+8613800138001", "高血压")
 LI = ExpertRow("li", "李华", "副主任医师", "心血管内科", "+8613800138002", None)
@@ -53,14 +54,6 @@ def test_the_traces_are_the_pdu_encoding() -> None:
     tpdu = simpdu.deliver_parts(PATIENT, "hi", T0, 0)[0]
     assert b"683119325476F8" in tpdu.hex().upper().encode()
     assert traces(PATIENT)[3] in tpdu
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

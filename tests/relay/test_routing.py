@@ -7,32 +7,22 @@ the simulator's own encoder), and what the relay decides to send is read from it
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from smscat.hwsim import pdu as simpdu
-from smscat.modem import pdu
-from smscat.modem.inbox import StoredPart
 from smscat.relay.errors import Forbidden, Invalid, TooMany
 from smscat.relay.service import Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
+from tests.support.relay import Clock, received
 
 ZHANG = ExpertRow("zhang", "张明", "主任医师", "心血管内科", "+8613800138001", "高血压")
 LI = ExpertRow("li", "李华", "副主任医师", "心血管内科", "+8613800138002", None)
 PATIENT = "+8613912345678"
 STRANGER = "+8613711112222"
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -45,12 +35,8 @@ class World:
     async def sms(self, sender: str, text: str) -> int:
         """``sender`` texts the hospital's SIM; the parts are stored and routed."""
         self.refs += 1
-        scts = self.clock.now.astimezone(UTC)
-        for tpdu in simpdu.deliver_parts(sender, text, scts, self.refs & 0xFF):
-            pdu_hex = (simpdu.encode_smsc(None) + tpdu).hex().upper()
-            await self.relay.store_part(
-                "m1", StoredPart(None, pdu.decode_deliver(pdu_hex), pdu_hex)
-            )
+        for part in received(sender, text, self.clock.now.astimezone(UTC), self.refs):
+            await self.relay.store_part("m1", part)
         return await self.relay.process_inbound()
 
     async def outbox(self, recipient: str) -> list[str]:
@@ -162,11 +148,9 @@ async def test_a_multipart_reply_is_one_answer(world: World) -> None:
 
 async def test_the_same_sms_read_twice_is_posted_once(world: World) -> None:
     thread_id = await world.ask()
-    scts = world.clock.now
-    [tpdu] = simpdu.deliver_parts(ZHANG.phone, "一次就好", scts, 1)
-    pdu_hex = (simpdu.encode_smsc(None) + tpdu).hex().upper()
+    [part] = received(ZHANG.phone, "一次就好", world.clock.now, 1)
     for _ in range(2):  # a sweep after the consumer stored it, before the delete went through
-        await world.relay.store_part("m1", StoredPart(3, pdu.decode_deliver(pdu_hex), pdu_hex))
+        await world.relay.store_part("m1", replace(part, index=3))
         await world.relay.process_inbound()
     assert await world.messages(thread_id) == [("patient", "头晕怎么办？"), ("expert", "一次就好")]
 
@@ -305,16 +289,14 @@ async def test_codes_per_phone_and_hour_are_limited(world: World) -> None:
 async def test_parts_stored_before_a_restart_complete_after_it(world: World) -> None:
     thread_id = await world.ask()
     answer = "分三条发：" + "饭后服药，避免空腹，" * 15
-    tpdus = simpdu.deliver_parts(ZHANG.phone, answer, world.clock.now, 77)
-    assert len(tpdus) >= 3
-    hexes = [(simpdu.encode_smsc(None) + t).hex().upper() for t in tpdus]
-    for pdu_hex in hexes[:-1]:
-        await world.relay.store_part("m1", StoredPart(None, pdu.decode_deliver(pdu_hex), pdu_hex))
+    parts = received(ZHANG.phone, answer, world.clock.now, 77)
+    assert len(parts) >= 3
+    for part in parts[:-1]:
+        await world.relay.store_part("m1", part)
     assert await world.relay.process_inbound() == 0  # incomplete: waits, stored
     # a new daemon on the same database: the stored parts are the reassembly state
     restarted = Relay(world.db, world.relay.options, clock=world.clock)
-    last = hexes[-1]
-    await restarted.store_part("m1", StoredPart(None, pdu.decode_deliver(last), last))
+    await restarted.store_part("m1", parts[-1])
     assert await restarted.process_inbound() == 1
     assert await world.messages(thread_id) == [("patient", "头晕怎么办？"), ("expert", answer)]
 
@@ -322,10 +304,8 @@ async def test_parts_stored_before_a_restart_complete_after_it(world: World) -> 
 async def test_a_message_missing_a_part_comes_out_marked_after_the_timeout(world: World) -> None:
     thread_id = await world.ask()
     answer = "缺一条：" + "多喝温水，" * 40
-    tpdus = simpdu.deliver_parts(ZHANG.phone, answer, world.clock.now, 78)
-    for tpdu in tpdus[:-1]:  # the network never delivers the last part
-        pdu_hex = (simpdu.encode_smsc(None) + tpdu).hex().upper()
-        await world.relay.store_part("m1", StoredPart(None, pdu.decode_deliver(pdu_hex), pdu_hex))
+    for part in received(ZHANG.phone, answer, world.clock.now, 78)[:-1]:
+        await world.relay.store_part("m1", part)  # the network never delivers the last part
     assert await world.relay.process_inbound() == 0
     world.clock.now += timedelta(hours=25)
     assert await world.relay.process_inbound() == 1
