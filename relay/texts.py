@@ -676,6 +676,9 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "zh-CN": "返回管理页",
         "en": "Back to the admin page",
     },
+    # --- admin: the live dashboard ------------------------------------------------------------
+    # --- admin: experts, moderation, statistics, the audit log ---------------------------------
+    # --- the patient's thread: thanks, helpful, the link again by SMS ----------------------------
 }
 
 
