@@ -5,6 +5,7 @@
     GET  /state   registration, signal, storage, profile, counters
     POST /reset   a new device with an empty SIM
     POST /faults  {"profile": slug | "none", "count"?, "every"?, "seconds"?} → the active fault
+    POST /unassigned {"numbers": ["+86…"]}  the network refuses these (+CMS ERROR: 1); [] clears
     GET  /phones  every number the modem talked to, with what it sent and received
     GET  /        the virtual-phones page (static HTML that calls the endpoints above)
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from smscat.hwsim.service import Simulator
 
 MAX_TEXT = 1530  # ten GSM-7 parts; a longer "phone" message is a test mistake
+_NUMBER = re.compile(r"^\+?\d{3,20}$")
 _SENDER = re.compile(r"^(\+?\d{1,20}|[A-Za-z0-9 ]{1,11})$")
 SIM_KEY: web.AppKey[Simulator] = web.AppKey("simulator")
 
@@ -196,6 +198,25 @@ async def post_reset(request: web.Request) -> web.Response:
     return web.json_response({"reset": True})
 
 
+async def post_unassigned(request: web.Request) -> web.Response:
+    sim = request.app[SIM_KEY]
+    body = await _json_body(request, {"numbers"})
+    numbers = body.get("numbers")
+    if not isinstance(numbers, list) or len(numbers) > 100:
+        raise BadRequest('"numbers" is a list of at most 100 phone numbers')
+    digits = set()
+    for number in numbers:
+        if not isinstance(number, str) or not _NUMBER.match(number):
+            raise BadRequest('"numbers" holds phone numbers like "+8613800138000"')
+        digits.add(number.lstrip("+"))
+
+    def refuse() -> tuple[list[str], list[Output]]:
+        sim.engine.unassigned = digits
+        return sorted(digits), []
+
+    return web.json_response({"unassigned": await sim.call(refuse)})
+
+
 def build_app(sim: Simulator) -> web.Application:
     app = web.Application(middlewares=[_loopback_only], client_max_size=64 * 1024)
     app[SIM_KEY] = sim
@@ -204,6 +225,7 @@ def build_app(sim: Simulator) -> web.Application:
     app.router.add_get("/state", get_state)
     app.router.add_post("/reset", post_reset)
     app.router.add_post("/faults", post_faults)
+    app.router.add_post("/unassigned", post_unassigned)
     app.router.add_get("/phones", get_phones)
     app.router.add_get("/", get_page)
     return app

@@ -334,6 +334,7 @@ class SimModem:
         self.registered = True
         self.csq = (20, 99)
         self.pending: list[IncomingPart] = []  # the network holds these while storage is full
+        self.unassigned: set[str] = set()  # digits of numbers the network refuses (RP-Cause 1)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -370,6 +371,7 @@ class SimModem:
         self.functionality = 1
         self.network_up = True
         self.registered = True
+        self.unassigned.clear()
 
     # -- DTE side --------------------------------------------------------------------------
 
@@ -1019,6 +1021,9 @@ class SimModem:
         if not self.registered:
             self.counters["cmgs_error"] += 1
             return [*wait, self._error_bytes(_cms(331))]
+        if "".join(c for c in da if c.isdigit()) in self.unassigned:
+            self.counters["cmgs_error"] += 1
+            return [*wait, self._error_bytes(_cms(1))]  # unassigned (unallocated) number
         if self.fault.profile == "flaky":
             self.fault.ticks += 1
             if self.fault.ticks % (self.fault.every or 3) == 0:

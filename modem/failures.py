@@ -116,3 +116,31 @@ def classify(exc: BaseException) -> FailureKind:
             return "permanent"  # our input, not the modem
         case _:
             raise TypeError(f"not a modem failure: {type(exc).__name__}")
+
+
+def summary(exc: BaseException) -> str:
+    """A few words on a driver failure for people watching the modem: no command, no PDU.
+
+    Exception texts can hold a command line (and so a PIN or a PDU); this never does.
+    """
+    match exc:
+        case CmsError(code=int(code)):
+            return f"+CMS ERROR {code}"
+        case CmeError(code=int(code)):
+            return f"+CME ERROR {code}"
+        case NotSupported():
+            return "command not supported"
+        case CommandError():
+            return "ERROR"
+        case Unconfirmed():
+            return "answer lost after the PDU"
+        case ModemTimeout():
+            return "no answer"
+        case TransportError():
+            return "port lost"
+        case ModemUnavailable(state=str(state)):
+            return f"not ready ({state})"
+        case EncodeError() | PduError():
+            return "message cannot be encoded"
+        case _:
+            return type(exc).__name__

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -103,6 +104,7 @@ class AtSession:
         self._failure: TransportError | None = None
         self.urcs: asyncio.Queue[Unsolicited] = asyncio.Queue()
         self.stats = SessionStats()
+        self.last_data_at: float | None = None  # wall clock: the modem last said anything
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -129,6 +131,7 @@ class AtSession:
     def _received(self, data: bytes) -> None:
         if self._failure is not None:
             return  # the session is over; bytes after that answer nobody
+        self.last_data_at = time.time()
         self._parser.receive_data(data)
         while (event := self._parser.next_event()) is not None:
             self._route(event)

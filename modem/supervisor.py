@@ -24,8 +24,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal
 
 from smscat.modem import pdu
@@ -39,13 +42,14 @@ from smscat.modem.errors import (
     TransportError,
     Unconfirmed,
 )
-from smscat.modem.failures import classify
+from smscat.modem.failures import classify, summary
 from smscat.modem.receiver import Receiver
 from smscat.modem.session import AtSession, SessionSettings
 
 log = logging.getLogger(__name__)
 
 POLL = 0.5  # seconds
+RECENT_ERRORS = 8  # kept for the admin's dashboard
 State = Literal["connecting", "ready", "down", "sim-locked"]
 REBOOT_URCS = frozenset({"RDY", "SMS Ready", "+CFUN", "*ATREADY"})  # start-up lines
 
@@ -101,6 +105,10 @@ class ModemSupervisor:
         self._quirks = dict(quirks or {})  # overrides of the model's flags, from config
         self._modem: Modem | None = None
         self._ready = asyncio.Event()
+        self._last_contact: float | None = None
+        self.last_send_seconds: float | None = None  # how long the network took the last part
+        # (wall-clock time, a few words): reconnect causes and failed parts, newest last
+        self.recent_errors: deque[tuple[float, str]] = deque(maxlen=RECENT_ERRORS)
 
     @property
     def registered(self) -> bool:
@@ -111,6 +119,46 @@ class ModemSupervisor:
             and health is not None
             and (health.registration in ("home", "roaming"))
         )
+
+    @property
+    def last_contact(self) -> float | None:
+        """Wall-clock time the modem last sent a byte (this session or the one before)."""
+        modem = self._modem
+        if modem is not None and modem.session.last_data_at is not None:
+            return modem.session.last_data_at
+        return self._last_contact
+
+    def status(self) -> dict[str, object]:
+        """What a monitor may read (``/healthz``): state, network, errors, counters. No numbers."""
+        health = self.health
+        modem = self._modem
+        session = modem.session.stats if modem is not None else None
+        contact = self.last_contact
+        return {
+            "state": self.state,
+            "registered": self.registered,
+            "registration": health.registration if health else None,
+            "signal_dbm": health.signal_dbm if health else None,
+            "operator": health.operator if health else None,
+            "last_contact": _utc(contact) if contact is not None else None,
+            "last_send_seconds": self.last_send_seconds,
+            "errors": [{"at": _utc(at), "what": what} for at, what in self.recent_errors],
+            "counters": {
+                "reconnects": self.stats.reconnects,
+                "resubmits": self.stats.resubmits,
+                "unconfirmed": self.stats.unconfirmed,
+                "received_parts": self._receiver.stats.offered if self._receiver else 0,
+                # of the session now open (a reconnect starts them again)
+                "timeouts": session.timeouts if session else 0,
+                "busy_retries": session.busy_retries if session else 0,
+                "garbage_lines": session.garbage_lines if session else 0,
+                "urcs": session.urcs if session else 0,
+            },
+        }
+
+    def _note(self, exc: BaseException) -> None:
+        words = str(exc) if isinstance(exc, _Restart) else summary(exc)  # our own words
+        self.recent_errors.append((time.time(), words))
 
     async def wait_ready(self) -> None:
         await self._ready.wait()
@@ -130,7 +178,15 @@ class ModemSupervisor:
 
     async def submit(self, part: pdu.SubmitPart) -> SentPart:
         """One attempt at one part, once the modem is ready (see :meth:`Modem.submit`)."""
-        return await (await self._ready_modem()).submit(part)
+        modem = await self._ready_modem()
+        started = time.monotonic()
+        try:
+            sent = await modem.submit(part)
+        except ModemError as exc:
+            self._note(exc)
+            raise
+        self.last_send_seconds = time.monotonic() - started
+        return sent
 
     async def send(self, to: str, text: str, *, ref: int, report: bool = False) -> list[SentPart]:
         """Send a whole message, each part retried on its own (see the module docstring).
@@ -187,7 +243,10 @@ class ModemSupervisor:
             except (TransportError, ModemTimeout, CommandError, _Restart) as exc:
                 locked = isinstance(exc, _Restart) and exc.sim_locked
                 log.warning("modem %s: %s; reconnecting", self.port, exc)
+                self._note(exc)
             finally:
+                if self._modem is not None:
+                    self._last_contact = self._modem.session.last_data_at
                 self._modem = None
                 self._ready.clear()
             if locked:
@@ -288,6 +347,10 @@ class ModemSupervisor:
                     log.error(
                         "modem %s: handling %s failed: %s", self.port, urc.name, type(exc).__name__
                     )
+
+
+def _utc(wall: float) -> str:
+    return datetime.fromtimestamp(wall, UTC).isoformat(timespec="seconds")
 
 
 class _Restart(ModemError):

@@ -27,7 +27,7 @@ from smscat.modem.atparser import Unsolicited
 from smscat.modem.errors import PduError
 from smscat.modem.inbox import StoredPart
 from smscat.modem.receiver import Receiver
-from smscat.modem.supervisor import ModemSupervisor
+from smscat.modem.supervisor import ModemSupervisor, SupervisorSettings
 from smscat.relay import routing
 from smscat.relay.alerting import Alerter, AlertOptions
 from smscat.relay.config import ModemConfig, Settings
@@ -46,6 +46,7 @@ from smscat.web.pages import add_routes as add_pages
 
 log = logging.getLogger("smscat")
 DRAIN_SECONDS = 10.0  # SIGTERM → exit within 15 s: the part in flight gets this long
+RETRY_BASE = 30.0  # seconds before a failed SMS is first tried again (doubled per attempt)
 
 
 def expert_rows(settings: Settings) -> list[ExpertRow]:
@@ -113,8 +114,17 @@ async def serve(settings: Settings, stop: Callable[[], Awaitable[None]]) -> None
 
 
 @contextlib.asynccontextmanager
-async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
-    """Database, simulators, modems, relay, web: all running for the life of the block."""
+async def running_daemon(
+    settings: Settings,
+    *,
+    supervision: SupervisorSettings | None = None,
+    retry_base: float = RETRY_BASE,
+) -> AsyncIterator[Daemon]:
+    """Database, simulators, modems, relay, web: all running for the life of the block.
+
+    ``supervision`` (the modem supervisors' timings) and ``retry_base`` (seconds before an SMS
+    whose send failed is tried again) are for tests that must not wait as long as a hospital.
+    """
     async with contextlib.AsyncExitStack() as stack:
         db = await stack.enter_async_context(Database.open(settings.storage.path))
         report = await db.sync_experts(expert_rows(settings))
@@ -133,12 +143,12 @@ async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
         for modem in settings.modems:
             status = await _modem_status(stack, settings, modem)
             modems.append(status)
-            supervisors[modem.id] = _supervisor(relay, modem, status["port"])
+            supervisors[modem.id] = _supervisor(relay, modem, status["port"], supervision)
         limits = {
             m.id: routing.Limits(m.limits.per_minute, m.limits.per_hour, m.limits.per_day)
             for m in settings.modems
         }
-        pump = OutboxPump(relay, supervisors, limits=limits)
+        pump = OutboxPump(relay, supervisors, limits=limits, retry_base=retry_base)
         app = web.Application(client_max_size=MAX_BODY)
         add_health(
             app,
@@ -147,8 +157,9 @@ async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
         )
         add_metrics(app, relay, supervisors, settings.web.metrics_allow)
         add_api(app, relay)
-        add_pages(app, relay, settings.department.name)
-        setup = add_admin(app, relay, settings, supervisors)
+        add_pages(app, relay, settings.department.name, public_url=settings.web.public_url)
+        simulators = {m["id"]: m["simulator"] for m in modems if "simulator" in m}
+        setup = add_admin(app, relay, settings, supervisors, simulators=simulators)
         caps = settings.web.rate_limits
         # innermost: its 429 becomes a problem (API) or the friendly page (board)
         app.middlewares.append(
@@ -164,7 +175,6 @@ async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
         log.info("web on %s (GET /healthz, /api/…)", url)
         if setup is not None:
             log.warning("no admin is configured: create the first one, once, at %s%s", url, setup)
-        simulators = {m["id"]: m["simulator"] for m in modems if "simulator" in m}
         http = await stack.enter_async_context(aiohttp.ClientSession())
         alerter = Alerter(relay, supervisors, alert_options(settings), pump=pump, http=http)
         async with asyncio.TaskGroup() as tasks:
@@ -187,7 +197,9 @@ async def running_daemon(settings: Settings) -> AsyncIterator[Daemon]:
                     task.cancel()
 
 
-def _supervisor(relay: Relay, modem: ModemConfig, port: str) -> ModemSupervisor:
+def _supervisor(
+    relay: Relay, modem: ModemConfig, port: str, supervision: SupervisorSettings | None
+) -> ModemSupervisor:
     async def on_urc(urc: Unsolicited) -> None:
         if urc.name == "+CDS" and urc.pdu is not None:
             try:
@@ -207,6 +219,7 @@ def _supervisor(relay: Relay, modem: ModemConfig, port: str) -> ModemSupervisor:
         on_urc=on_urc,
         baudrate=modem.baudrate,
         quirks=modem.quirks,
+        settings=supervision,
     )
 
 
@@ -216,13 +229,7 @@ def _health(
     return {
         "department": settings.department.name,
         "modems": [
-            {
-                **m,
-                "state": supervisors[m["id"]].state,
-                "registered": supervisors[m["id"]].registered,
-            }
-            for m in modems
-            if m["id"] in supervisors
+            {**m, **supervisors[m["id"]].status()} for m in modems if m["id"] in supervisors
         ],
     }
 

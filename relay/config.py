@@ -180,6 +180,20 @@ class WebConfig(_Frozen):
     metrics_allow: list[str] = Field(
         default_factory=list, description="networks besides loopback that may read /metrics"
     )
+    public_url: str | None = Field(
+        None,
+        description="the address patients use (https://ask.example.org): links sent by SMS"
+        " start with it; without it they follow the request's Host header",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.match(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[^\s?#]*)?$", value):
+            raise ValueError("expected an http:// or https:// address like https://ask.example.org")
+        return value.rstrip("/")
 
     @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
@@ -253,6 +267,9 @@ class RelayConfig(_Frozen):
     )
     max_text: int = Field(500, ge=20, le=2000, description="characters in a question")
     duplicate_guard: bool = Field(True, description="no identical SMS to one number in a day")
+    answer_within_hours: int = Field(
+        24, ge=1, le=720, description="longer without an answer: listed on the admin dashboard"
+    )
 
 
 class Settings(BaseSettings):

@@ -23,7 +23,7 @@ import aiosqlite
 
 from smscat.modem import pdu
 from smscat.modem.errors import ModemError
-from smscat.modem.failures import FailureKind, classify
+from smscat.modem.failures import FailureKind, classify, summary
 from smscat.modem.supervisor import ModemSupervisor
 from smscat.relay import retry, routing
 from smscat.relay.service import Relay, iso
@@ -208,7 +208,7 @@ class OutboxPump:
             try:
                 sent = await supervisor.submit(part)
             except ModemError as exc:
-                await self._retry(row, classify(exc), type(exc).__name__)
+                await self._retry(row, classify(exc), summary(exc))
                 return
             async with self.relay.db.transaction() as conn:
                 now = iso(self.relay.clock())

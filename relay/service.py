@@ -41,8 +41,10 @@ from smscat.relay.lifecycle import Status
 from smscat.relay.masking import mask_numbers
 from smscat.relay.retry import PRIORITY, OutboxKind
 from smscat.storage import alerts as alert_store
+from smscat.storage import monitoring
 from smscat.storage import relay as store
 from smscat.storage.db import Database
+from smscat.storage.db import iso as iso  # re-exported: the relay's modules stamp times with it
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,9 @@ class RelayOptions:
     code_attempts: int = 5  # wrong codes per verification
     codes_per_hour: int = 5  # verification SMS per phone
     codes_all_per_hour: int = 60  # verification SMS for all phones together
+    links_per_day: int = 3  # SMS with thread links per phone
+    links_all_per_hour: int = 60  # SMS with thread links for all phones together
+    links_in_sms: int = 3  # threads in one SMS of links (open ones first, then the latest)
     max_text: int = 500  # characters in a question or follow-up
     max_nickname: int = 20
     report_window: timedelta = timedelta(days=3)
@@ -71,10 +76,6 @@ class Asked:
     id: int
     token: str
     status: str
-
-
-def iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _parse(when: str) -> datetime:
@@ -317,9 +318,164 @@ class Relay:
                 raise Conflict("thread_closed")
             await self._step(conn, row, lifecycle.Withdrawn(), now)
 
+    # -- the patient's thread: thanks, helpful, the link again by SMS -------------------------
+
+    async def thread_extras(self, thread_id: int, token: str) -> dict[str, Any]:
+        """What the thread's page offers besides the conversation: ``answered`` (it can be
+        rated and thanked), ``thanked``, ``helpful`` (None: not said) and ``link_by_sms`` (the
+        thread has a phone that takes SMS, so a new link can go to it)."""
+        row = await self._thread_for(thread_id, token)
+        async with self.db.reading() as conn:
+            answered = await store.has_answer(conn, thread_id)
+            phone = await self._link_phone(conn, row)
+        helpful = row["helpful"]
+        return {
+            "answered": answered,
+            "thanked": row["thanked_at"] is not None,
+            "helpful": None if helpful is None else bool(helpful),
+            "link_by_sms": phone is not None,
+        }
+
+    async def thank(self, thread_id: int, token: str) -> None:
+        """The patient thanks the expert for the answer: once; thanking again changes nothing.
+
+        No SMS: an expert is never interrupted for thanks; the weekly digest and the monthly
+        statistics count them (``threads.thanked_at``).
+        """
+        await self._thread_for(thread_id, token)
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            if not await store.has_answer(conn, thread_id):
+                raise Conflict("not_answered")
+            thanked = await store.thank(conn, thread_id, iso(now))
+            if thanked:
+                await self.db.audit(conn, "patient", "thread.thank", str(thread_id))
+        if thanked:
+            log.info("thread %d: thanked", thread_id)
+
+    async def rate(self, thread_id: int, token: str, helpful: bool) -> None:
+        """The patient says whether the answer helped (and may change their mind). No SMS."""
+        await self._thread_for(thread_id, token)
+        async with self.db.transaction() as conn:
+            if not await store.has_answer(conn, thread_id):
+                raise Conflict("not_answered")
+            if await store.set_helpful(conn, thread_id, helpful):
+                detail = {"helpful": helpful}
+                await self.db.audit(conn, "patient", "thread.helpful", str(thread_id), detail)
+
+    async def send_link(self, thread_id: int, token: str, base_url: str) -> None:
+        """A new link to the thread, by SMS to the thread's verified phone; ``token`` keeps
+        working. ``base_url`` (``https://host``) is where the board is reached from outside."""
+        await self._thread_for(thread_id, token)
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            row = await store.thread(conn, thread_id)
+            assert row is not None
+            phone = await self._link_phone(conn, row)
+            if phone is None:
+                raise Conflict("no_phone")
+            await self._check_link_limits(conn, int(phone["id"]), now)
+            await self._send_links(conn, phone, [row], base_url, now)
+        self.outbox_changed.set()
+        log.info("thread %d: a new link goes by SMS", thread_id)
+
+    async def send_links_to(self, phone_raw: str, base_url: str) -> None:
+        """New links to a phone's threads (open ones first), in one SMS, when the number is a
+        verified patient's that takes SMS and has threads, and is within its limits.
+
+        Whether anything went is not said, so that the caller answers the same words for every
+        number: nobody learns from the board whether a number asked here. Only a number that
+        is not a mobile number at all is refused (:class:`Invalid`).
+        """
+        e164 = _mobile(phone_raw)
+        now = self.clock()
+        sent = 0
+        async with self.db.transaction() as conn:
+            phone = await store.phone(conn, e164)
+            if phone is not None and self._takes_sms(phone):
+                threads = await store.threads_for_links(
+                    conn,
+                    int(phone["id"]),
+                    [str(s) for s in lifecycle.OPEN],
+                    self.options.links_in_sms,
+                )
+                if threads:
+                    try:
+                        await self._check_link_limits(conn, int(phone["id"]), now)
+                    except TooMany:
+                        log.info("links by SMS: over the limit, nothing sent")
+                    else:
+                        await self._send_links(conn, phone, threads, base_url, now)
+                        sent = len(threads)
+        if sent:
+            self.outbox_changed.set()
+            log.info("links by SMS: %d thread link(s) sent to a patient", sent)
+
+    @staticmethod
+    def _takes_sms(phone: aiosqlite.Row) -> bool:
+        """A patient's phone that may get an SMS of links: verified, not stopped, not erased."""
+        return bool(phone["verified_at"]) and not phone["stopped_at"] and not phone["erased_at"]
+
+    async def _link_phone(
+        self, conn: aiosqlite.Connection, thread: aiosqlite.Row
+    ) -> aiosqlite.Row | None:
+        """The thread's phone when a link may go to it: verified, not stopped, not erased."""
+        if thread["phone_id"] is None:
+            return None
+        phone = await store.phone_by_id(conn, int(thread["phone_id"]))
+        return phone if phone is not None and self._takes_sms(phone) else None
+
+    async def _check_link_limits(
+        self, conn: aiosqlite.Connection, phone_id: int, now: datetime
+    ) -> None:
+        day = iso(now - timedelta(days=1))
+        if await store.link_sms_since(conn, phone_id, day) >= self.options.links_per_day:
+            raise TooMany("links_per_day", retry_after=3600)
+        # and for everyone together: links for many numbers must not eat the SIMs' caps
+        hour = iso(now - timedelta(hours=1))
+        if await store.link_sms_since(conn, None, hour) >= self.options.links_all_per_hour:
+            log.warning("links by SMS: the hourly cap for all phones is reached")
+            raise TooMany("links_per_day", retry_after=600)
+
+    async def _send_links(
+        self,
+        conn: aiosqlite.Connection,
+        phone: aiosqlite.Row,
+        threads: list[aiosqlite.Row],
+        base_url: str,
+        now: datetime,
+    ) -> None:
+        """One SMS with a new link to each of ``threads``, all of them ``phone``'s."""
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("base_url must be an absolute http(s) URL")
+        base = base_url.rstrip("/")
+        urls = []
+        for thread in threads:
+            assert thread["phone_id"] == phone["id"]  # never another patient's thread
+            token = secrets.token_urlsafe(24)
+            await store.insert_link(conn, int(thread["id"]), _hash(token), iso(now))
+            urls.append((codes.format_code(thread["code"]), f"{base}/t/{thread['id']}/{token}"))
+        dept = self.options.department
+        if len(urls) == 1:
+            sms = texts.render("link_to_patient", dept=dept, url=urls[0][1])
+        else:
+            links = "；".join(f"{code} {url}" for code, url in urls)
+            sms = texts.render("links_to_patient", dept=dept, links=links)
+        await store.insert_link_sms(conn, int(phone["id"]), len(urls), iso(now))
+        await self.enqueue(conn, "notice", phone["e164"], sms, None, now, guard=False)
+        await self.db.audit(
+            conn, "patient", "thread.link_sms", str(phone["id"]),
+            {"threads": [int(t["id"]) for t in threads]},
+        )  # fmt: skip
+
     async def _thread_for(self, thread_id: int, token: str) -> aiosqlite.Row:
+        """The thread whose link this is: its first link's token, or one sent again by SMS."""
         rows = await self.db.fetchall("SELECT * FROM threads WHERE id = ?", (thread_id,))
-        if not rows or not hmac.compare_digest(rows[0]["token_hash"], _hash(token)):
+        if not rows:
+            raise NotFound("thread")
+        given = _hash(token)
+        hashes = [rows[0]["token_hash"], *await store.link_hashes(self.db, thread_id)]
+        if not any(hmac.compare_digest(h, given) for h in hashes):
             raise NotFound("thread")  # the same answer for a wrong token: ids are not secrets
         return rows[0]
 
@@ -966,6 +1122,52 @@ class Relay:
     async def parts_sent_since(self, modem_id: str, since: datetime) -> int:
         """SMS parts ``modem_id`` has sent since ``since``."""
         return (await store.parts_sent_since(self.db, modem_id, [iso(since)]))[0]
+
+    async def failed_outbox(self, limit: int) -> list[dict[str, Any]]:
+        """SMS that failed for good, newest first (recipients in E.164: mask before showing)."""
+        return [dict(r) for r in await monitoring.failed_outbox(self.db, limit)]
+
+    async def traffic_since(self, since: datetime) -> dict[str, int]:
+        """Parts sent, SMS fully sent, SMS failed and SMS received since ``since``."""
+        return await monitoring.traffic_since(self.db, iso(since))
+
+    async def waiting_since(self, before: datetime, limit: int) -> list[dict[str, Any]]:
+        """Threads waiting for an answer since before ``before``, oldest first."""
+        return [dict(r) for r in await monitoring.waiting_since(self.db, iso(before), limit)]
+
+    async def short_code_sms(self, since: datetime, limit: int) -> list[dict[str, Any]]:
+        """SMS from operators' short codes since ``since``, newest first."""
+        return [dict(r) for r in await monitoring.short_code_sms(self.db, iso(since), limit)]
+
+    async def retry_outbox(self, outbox_id: int, actor: str) -> None:
+        """An admin sends a failed SMS again: back in the queue with fresh attempts.
+
+        A question to an expert puts its thread back in the queue too. Refused for a thread
+        that has been closed since, and for a patient who has sent STOP or been erased.
+        """
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            row = await store.outbox_row(conn, outbox_id)
+            if row is None or row["status"] != "failed":
+                raise NotFound("outbox")
+            if row["kind"] == "verification":
+                raise Conflict("retry_code")  # a code that comes late has expired
+            thread = None
+            if row["thread_id"] is not None:
+                thread = await store.thread(conn, int(row["thread_id"]))
+                if thread is not None and Status(thread["status"]) not in lifecycle.OPEN:
+                    raise Conflict("retry_closed")
+            if row["kind"] == "to_patient":
+                patient = await store.phone(conn, str(row["recipient"]))
+                if patient is None or patient["stopped_at"] or patient["erased_at"]:
+                    raise Conflict("retry_stopped")
+            await monitoring.requeue(conn, outbox_id, iso(now))
+            failed = thread is not None and Status(thread["status"]) is Status.FAILED
+            if thread is not None and failed and row["kind"] == "to_expert":
+                await self._step(conn, thread, lifecycle.Released(), now)
+            await self.db.audit(conn, actor, "sms.retry", str(outbox_id), {"kind": row["kind"]})
+        log.info("outbox %d: queued again by an admin", outbox_id)
+        self.outbox_changed.set()
 
 
 def _correlate(open_threads: list[aiosqlite.Row], code: int | None) -> list[aiosqlite.Row]:

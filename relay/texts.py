@@ -476,17 +476,9 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "zh-CN": "短信猫",
         "en": "Modems",
     },
-    "admin.modem_id": {
-        "zh-CN": "编号",
-        "en": "Id",
-    },
-    "admin.modem_state": {
-        "zh-CN": "状态",
-        "en": "State",
-    },
     "admin.signal": {
-        "zh-CN": "信号（dBm）",
-        "en": "Signal (dBm)",
+        "zh-CN": "信号",
+        "en": "Signal",
     },
     "admin.registration": {
         "zh-CN": "注册",
@@ -543,14 +535,6 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "admin.from": {
         "zh-CN": "发件人",
         "en": "From",
-    },
-    "admin.received": {
-        "zh-CN": "收到时间",
-        "en": "Received",
-    },
-    "admin.text": {
-        "zh-CN": "内容",
-        "en": "Text",
     },
     "admin.thread_id": {
         "zh-CN": "问题编号（线程号）",
@@ -677,8 +661,536 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "Back to the admin page",
     },
     # --- admin: the live dashboard ------------------------------------------------------------
+    "admin.summary": {
+        "zh-CN": "概况",
+        "en": "Summary",
+    },
+    "admin.all_well": {
+        "zh-CN": "一切正常",
+        "en": "All is well",
+    },
+    "admin.needs_attention": {
+        "zh-CN": "需要处理",
+        "en": "Needs attention",
+    },
+    "admin.tile_modems": {
+        "zh-CN": "短信猫在线",
+        "en": "Modems up",
+    },
+    "admin.tile_queued": {
+        "zh-CN": "待发短信",
+        "en": "SMS queued",
+    },
+    "admin.tile_waiting": {
+        "zh-CN": "超时未答",
+        "en": "Overdue questions",
+    },
+    "admin.tile_unmatched": {
+        "zh-CN": "未匹配短信",
+        "en": "Unmatched SMS",
+    },
+    "admin.updated": {
+        "zh-CN": "更新于 {at}",
+        "en": "Updated {at}",
+    },
+    "admin.bars": {
+        "zh-CN": "信号 {n} 格",
+        "en": "{n} of 4 bars",
+    },
+    "admin.sim": {
+        "zh-CN": "SIM 卡",
+        "en": "SIM",
+    },
+    "admin.last_contact": {
+        "zh-CN": "最近通信",
+        "en": "Last contact",
+    },
+    "admin.never": {
+        "zh-CN": "从未",
+        "en": "never",
+    },
+    "admin.port": {
+        "zh-CN": "端口",
+        "en": "Port",
+    },
+    "admin.model": {
+        "zh-CN": "型号",
+        "en": "Model",
+    },
+    "admin.recent_errors": {
+        "zh-CN": "最近的错误",
+        "en": "Recent errors",
+    },
+    "admin.virtual_phones": {
+        "zh-CN": "打开虚拟手机",
+        "en": "Open the virtual phones",
+    },
+    "admin.virtual_phones_hint": {
+        "zh-CN": "（模拟短信猫：在本机浏览器中扮演专家和患者）",
+        "en": "(simulated modem: play expert and patient in a browser on this machine)",
+    },
+    "admin.last_hour": {
+        "zh-CN": "近一小时：发出 {parts} 段（{sent} 条），收到 {received} 条，失败 {failed} 条",
+        "en": "Last hour: {parts} parts sent ({sent} SMS), {received} received, {failed} failed",
+    },
+    "admin.waiting_heading": {
+        "zh-CN": "超过 {hours} 小时未回答",
+        "en": "Unanswered for more than {hours} hours",
+    },
+    "admin.waiting_none": {
+        "zh-CN": "没有超时未回答的问题。",
+        "en": "No question is overdue.",
+    },
+    "admin.expert": {
+        "zh-CN": "专家",
+        "en": "Expert",
+    },
+    "admin.thread_status": {
+        "zh-CN": "状态",
+        "en": "Status",
+    },
+    "admin.waiting_since": {
+        "zh-CN": "等待自",
+        "en": "Waiting since",
+    },
+    "admin.hours": {
+        "zh-CN": "{n} 小时",
+        "en": "{n} h",
+    },
+    "admin.failed_heading": {
+        "zh-CN": "发送失败的短信",
+        "en": "SMS that failed",
+    },
+    "admin.failed_none": {
+        "zh-CN": "没有发送失败的短信。",
+        "en": "No SMS has failed.",
+    },
+    "admin.to": {
+        "zh-CN": "发给",
+        "en": "To",
+    },
+    "admin.failed_after": {
+        "zh-CN": "尝试 {attempts} 次后失败：{error}",
+        "en": "Failed after {attempts} attempt(s): {error}",
+    },
+    "admin.retry_button": {
+        "zh-CN": "重新发送",
+        "en": "Send again",
+    },
+    "admin.retried": {
+        "zh-CN": "已重新放入发送队列。",
+        "en": "Queued to be sent again.",
+    },
+    "admin.notices_heading": {
+        "zh-CN": "运营商短信",
+        "en": "Operator SMS",
+    },
+    "admin.notices_none": {
+        "zh-CN": "最近 30 天没有运营商短信。",
+        "en": "No operator SMS in the last 30 days.",
+    },
+    "admin.live_ended": {
+        "zh-CN": "登录已过期，请刷新页面重新登录。",
+        "en": "Your session has ended: reload the page to log in again.",
+    },
+    "admin.live_offline": {
+        "zh-CN": "实时更新已中断，正在重连…",
+        "en": "Live updates interrupted; reconnecting…",
+    },
+    "admin.error.retry_closed": {
+        "zh-CN": "该咨询已关闭，不再重发。",
+        "en": "That thread is closed: the SMS is not sent again.",
+    },
+    "admin.error.retry_stopped": {
+        "zh-CN": "该患者已退订或号码已删除，不再重发。",
+        "en": "That patient has unsubscribed or been erased: the SMS is not sent again.",
+    },
+    "admin.error.retry_code": {
+        "zh-CN": "验证码短信不重发：验证码已过期，请患者重新获取。",
+        "en": "A verification code is not sent again: it has expired; the patient asks anew.",
+    },
+    "admin.state.connecting": {
+        "zh-CN": "连接中",
+        "en": "connecting",
+    },
+    "admin.state.ready": {
+        "zh-CN": "就绪",
+        "en": "ready",
+    },
+    "admin.state.down": {
+        "zh-CN": "断开",
+        "en": "down",
+    },
+    "admin.state.sim-locked": {
+        "zh-CN": "SIM 卡锁定",
+        "en": "SIM locked",
+    },
+    "admin.reg.home": {
+        "zh-CN": "已注册（本地）",
+        "en": "registered (home)",
+    },
+    "admin.reg.roaming": {
+        "zh-CN": "已注册（漫游）",
+        "en": "registered (roaming)",
+    },
+    "admin.reg.searching": {
+        "zh-CN": "正在搜索网络",
+        "en": "searching",
+    },
+    "admin.reg.denied": {
+        "zh-CN": "注册被拒绝",
+        "en": "registration denied",
+    },
+    "admin.reg.unknown": {
+        "zh-CN": "未知",
+        "en": "unknown",
+    },
+    "admin.reg.not-registered": {
+        "zh-CN": "未注册",
+        "en": "not registered",
+    },
+    "admin.kind.verification": {
+        "zh-CN": "验证码",
+        "en": "verification code",
+    },
+    "admin.kind.to_patient": {
+        "zh-CN": "发给患者",
+        "en": "to a patient",
+    },
+    "admin.kind.to_expert": {
+        "zh-CN": "发给专家",
+        "en": "to an expert",
+    },
+    "admin.kind.notice": {
+        "zh-CN": "通知",
+        "en": "notice",
+    },
     # --- admin: experts, moderation, statistics, the audit log ---------------------------------
+    "admin.nav_label": {"zh-CN": "管理页导航", "en": "Admin sections"},
+    "admin.nav.dashboard": {"zh-CN": "概览", "en": "Overview"},
+    "admin.nav.experts": {"zh-CN": "专家", "en": "Experts"},
+    "admin.nav.threads": {"zh-CN": "问题管理", "en": "Threads"},
+    "admin.nav.stats": {"zh-CN": "统计", "en": "Statistics"},
+    "admin.nav.audit": {"zh-CN": "审计日志", "en": "Audit log"},
+    "admin.experts_heading": {"zh-CN": "专家与助理", "en": "Experts and assistants"},
+    "admin.experts_none": {"zh-CN": "还没有专家。", "en": "No experts yet."},
+    "admin.expert_add_link": {"zh-CN": "添加专家或助理", "en": "Add an expert or assistant"},
+    "admin.expert.id": {"zh-CN": "编号", "en": "ID"},
+    "admin.expert.name": {"zh-CN": "姓名", "en": "Name"},
+    "admin.expert.title": {"zh-CN": "职称", "en": "Title"},
+    "admin.expert.department": {"zh-CN": "科室", "en": "Department"},
+    "admin.expert.specialty": {"zh-CN": "专长", "en": "Specialty"},
+    "admin.expert.phone": {"zh-CN": "手机号", "en": "Mobile number"},
+    "admin.expert.role": {"zh-CN": "角色", "en": "Role"},
+    "admin.expert.role.expert": {"zh-CN": "专家", "en": "Expert"},
+    "admin.expert.role.assistant": {"zh-CN": "助理", "en": "Assistant"},
+    "admin.expert.assistant": {"zh-CN": "助理", "en": "Assistant"},
+    "admin.expert.assistant_none": {"zh-CN": "无", "en": "None"},
+    "admin.expert.quiet_hours": {"zh-CN": "免打扰时段", "en": "Quiet hours"},
+    "admin.expert.daily_cap": {"zh-CN": "每日上限", "en": "Daily cap"},
+    "admin.expert.no_cap": {"zh-CN": "不限", "en": "No cap"},
+    "admin.expert.none": {"zh-CN": "无", "en": "None"},
+    "admin.expert.confirm_replies": {
+        "zh-CN": "每次回复后发送确认短信",
+        "en": "Confirm each reply by SMS",
+    },
+    "admin.expert.digest": {"zh-CN": "每周摘要短信", "en": "Weekly digest SMS"},
+    "admin.expert.state": {"zh-CN": "状态", "en": "State"},
+    "admin.expert.open_threads": {"zh-CN": "未结束问题", "en": "Open threads"},
+    "admin.expert.active": {"zh-CN": "在岗", "en": "Active"},
+    "admin.expert.left": {"zh-CN": "已离开（{at}）", "en": "Left ({at})"},
+    "admin.expert.paused_until": {"zh-CN": "暂停至{until}", "en": "Paused until {until}"},
+    "admin.expert.paused_forever": {"zh-CN": "暂停中，直到恢复", "en": "Paused until resumed"},
+    "admin.expert.yes": {"zh-CN": "是", "en": "Yes"},
+    "admin.expert.no": {"zh-CN": "否", "en": "No"},
+    "admin.expert.manage_link": {"zh-CN": "管理", "en": "Manage"},
+    "admin.expert.id_hint": {
+        "zh-CN": "小写字母、数字、-和_，最多32个字符；添加后不能更改。",
+        "en": "Lower-case letters, digits, - and _, up to 32; it cannot change later.",
+    },
+    "admin.expert.phone_hint_add": {
+        "zh-CN": "只用于收发短信；页面上只显示尾号。",
+        "en": "Used for SMS only; pages show its last four digits.",
+    },
+    "admin.expert.phone_hint_edit": {
+        "zh-CN": "当前号码：{masked}。留空则不变。",
+        "en": "Current number: {masked}. Leave empty to keep it.",
+    },
+    "admin.expert.phone_again": {
+        "zh-CN": "为保护隐私，号码不会回显，请重新输入。",
+        "en": "For privacy the number is not shown again: please type it again.",
+    },
+    "admin.expert.quiet_hours_hint": {
+        "zh-CN": "例如 22:00-07:30, 12:00-13:30；多个时段用逗号分隔，留空表示没有。",
+        "en": "E.g. 22:00-07:30, 12:00-13:30; commas between windows; empty for none.",
+    },
+    "admin.expert.daily_cap_hint": {
+        "zh-CN": "每天最多收到的新问题数；留空表示不限。",
+        "en": "New questions a day at most; empty for no cap.",
+    },
+    "admin.expert.config_owned": {
+        "zh-CN": "以下字段仍由 config.yaml 设置：{fields}。在这里修改后，重启不会覆盖。",
+        "en": "config.yaml still sets: {fields}. What you edit here is kept after a restart.",
+    },
+    "admin.expert.config_none": {
+        "zh-CN": "此人的资料不由 config.yaml 设置。",
+        "en": "config.yaml sets nothing of this person.",
+    },
+    "admin.expert_add_heading": {"zh-CN": "添加专家或助理", "en": "Add an expert or assistant"},
+    "admin.expert_edit_heading": {"zh-CN": "管理：{name}", "en": "Manage: {name}"},
+    "admin.expert_add_button": {"zh-CN": "添加", "en": "Add"},
+    "admin.expert_save_button": {"zh-CN": "保存", "en": "Save"},
+    "admin.expert_added": {
+        "zh-CN": "已添加{name}，欢迎短信将发到其手机。",
+        "en": "{name} is added; a welcome SMS goes to their phone.",
+    },
+    "admin.expert_saved": {"zh-CN": "已保存。", "en": "Saved."},
+    "admin.expert_unchanged": {"zh-CN": "没有需要保存的修改。", "en": "Nothing changed."},
+    "admin.pause_heading": {"zh-CN": "暂停接收新问题", "en": "Pause new questions"},
+    "admin.pause_hours": {"zh-CN": "暂停小时数", "en": "Hours"},
+    "admin.pause_hint": {
+        "zh-CN": "留空表示直到恢复。此人会收到短信通知，也可回复“恢复”提前恢复。",
+        "en": "Empty: until resumed. They are told by SMS and may reply RESUME themselves.",
+    },
+    "admin.pause_button": {"zh-CN": "暂停", "en": "Pause"},
+    "admin.paused_done": {"zh-CN": "已暂停。", "en": "Paused."},
+    "admin.resume_heading": {"zh-CN": "恢复接收新问题", "en": "Resume new questions"},
+    "admin.resume_button": {"zh-CN": "恢复", "en": "Resume"},
+    "admin.resumed_done": {
+        "zh-CN": "已恢复，暂停期间的问题将陆续发出。",
+        "en": "Resumed; the questions held go out now.",
+    },
+    "admin.leave_heading": {"zh-CN": "离开并转交", "en": "Leave and hand off"},
+    "admin.leave_hint": {
+        "zh-CN": "所有未结束的问题转给所选同事，同事会收到一条短信；此人将从咨询页面移除。",
+        "en": "Every open thread goes to the colleague chosen, who gets one SMS; "
+        "this person leaves the board.",
+    },
+    "admin.leave_to": {"zh-CN": "接手的同事", "en": "Colleague"},
+    "admin.leave_button": {"zh-CN": "离开并转交", "en": "Leave and hand off"},
+    "admin.left_done": {
+        "zh-CN": "{name}已离开，{count}个问题已转交。",
+        "en": "{name} has left; {count} thread(s) handed off.",
+    },
+    "admin.no_colleague": {"zh-CN": "没有可以接手的同事。", "en": "No colleague can take them."},
+    "admin.status.queued": {"zh-CN": "排队中", "en": "Queued"},
+    "admin.status.held": {"zh-CN": "暂缓发送", "en": "Held"},
+    "admin.status.sent": {"zh-CN": "已发送", "en": "Sent"},
+    "admin.status.delivered": {"zh-CN": "已送达", "en": "Delivered"},
+    "admin.status.answered": {"zh-CN": "已回复", "en": "Answered"},
+    "admin.status.closed": {"zh-CN": "已结束", "en": "Closed"},
+    "admin.status.failed": {"zh-CN": "发送失败", "en": "Failed"},
+    "admin.status.expired": {"zh-CN": "已过期", "en": "Expired"},
+    "admin.threads_heading": {"zh-CN": "问题管理", "en": "Threads"},
+    "admin.threads.expert": {"zh-CN": "专家", "en": "Expert"},
+    "admin.threads.all": {"zh-CN": "全部", "en": "All"},
+    "admin.threads.status": {"zh-CN": "状态", "en": "Status"},
+    "admin.threads.search": {"zh-CN": "问题编号", "en": "Thread number"},
+    "admin.threads.filter_button": {"zh-CN": "筛选", "en": "Filter"},
+    "admin.threads.total": {"zh-CN": "共{total}个问题", "en": "{total} thread(s)"},
+    "admin.threads.none": {"zh-CN": "没有符合条件的问题。", "en": "No thread matches."},
+    "admin.threads.id": {"zh-CN": "编号", "en": "No."},
+    "admin.threads.nickname": {"zh-CN": "昵称", "en": "Nickname"},
+    "admin.threads.question": {"zh-CN": "问题", "en": "Question"},
+    "admin.threads.asked_at": {"zh-CN": "提问时间", "en": "Asked"},
+    "admin.threads.messages": {"zh-CN": "消息数", "en": "Messages"},
+    "admin.threads.visibility": {"zh-CN": "公开", "en": "Visibility"},
+    "admin.threads.public": {"zh-CN": "公开", "en": "Public"},
+    "admin.threads.private": {"zh-CN": "不公开", "en": "Private"},
+    "admin.threads.hidden": {"zh-CN": "已隐藏", "en": "Hidden"},
+    "admin.threads.hide_button": {"zh-CN": "隐藏", "en": "Hide"},
+    "admin.threads.unhide_button": {"zh-CN": "取消隐藏", "en": "Show again"},
+    "admin.threads.hidden_done": {
+        "zh-CN": "问题{id}已从公开页面隐藏。",
+        "en": "Thread {id} is hidden from the public pages.",
+    },
+    "admin.threads.shown_done": {
+        "zh-CN": "问题{id}已重新在公开页面显示。",
+        "en": "Thread {id} is shown on the public pages again.",
+    },
+    "admin.prev_page": {"zh-CN": "上一页", "en": "Previous"},
+    "admin.next_page": {"zh-CN": "下一页", "en": "Next"},
+    "admin.page_of": {"zh-CN": "第{page}页，共{pages}页", "en": "Page {page} of {pages}"},
+    "admin.stats_heading": {"zh-CN": "统计：{month}", "en": "Statistics: {month}"},
+    "admin.stats.month": {"zh-CN": "月份", "en": "Month"},
+    "admin.stats.show_button": {"zh-CN": "查看", "en": "Show"},
+    "admin.stats.prev": {"zh-CN": "上个月", "en": "Previous month"},
+    "admin.stats.next": {"zh-CN": "下个月", "en": "Next month"},
+    "admin.stats.download": {
+        "zh-CN": "下载 CSV（可用 Excel 打开）",
+        "en": "Download CSV (for Excel)",
+    },
+    "admin.stats.hint": {
+        "zh-CN": "与 smscat report 的数字相同；时间按 {zone} 计算。",
+        "en": "The figures of smscat report, in {zone} time.",
+    },
+    "admin.audit_heading": {"zh-CN": "审计日志", "en": "Audit log"},
+    "admin.audit.action": {"zh-CN": "操作", "en": "Action"},
+    "admin.audit.all_actions": {"zh-CN": "全部操作", "en": "All actions"},
+    "admin.audit.actor": {"zh-CN": "操作者", "en": "Actor"},
+    "admin.audit.subject": {"zh-CN": "对象", "en": "Subject"},
+    "admin.audit.from": {"zh-CN": "起始日期", "en": "From"},
+    "admin.audit.to": {"zh-CN": "截止日期", "en": "To"},
+    "admin.audit.at": {"zh-CN": "时间", "en": "Time"},
+    "admin.audit.detail": {"zh-CN": "详情", "en": "Detail"},
+    "admin.audit.filter_button": {"zh-CN": "筛选", "en": "Filter"},
+    "admin.audit.total": {"zh-CN": "共{total}条记录", "en": "{total} entries"},
+    "admin.audit.none": {"zh-CN": "没有符合条件的记录。", "en": "No entry matches."},
+    "admin.audit.dates_hint": {
+        "zh-CN": "日期按 {zone} 当地时间。",
+        "en": "Dates are local to {zone}.",
+    },
+    "admin.error.form_invalid": {
+        "zh-CN": "请更正下面标出的内容。",
+        "en": "Please correct the fields marked below.",
+    },
+    "admin.error.expert": {"zh-CN": "找不到该专家。", "en": "No such expert."},
+    "admin.error.expert_id": {
+        "zh-CN": "编号须以小写字母或数字开头，只含小写字母、数字、-和_，最多32个字符。",
+        "en": "An ID starts with a lower-case letter or a digit and has only a-z, 0-9, - and _ "
+        "(up to 32).",
+    },
+    "admin.error.id_taken": {"zh-CN": "这个编号已被使用。", "en": "That ID is taken."},
+    "admin.error.name": {"zh-CN": "姓名须为1到40个字符。", "en": "A name has 1 to 40 characters."},
+    "admin.error.title": {
+        "zh-CN": "职称须为1到40个字符。",
+        "en": "A title has 1 to 40 characters.",
+    },
+    "admin.error.department": {
+        "zh-CN": "科室须为1到60个字符。",
+        "en": "A department has 1 to 60 characters.",
+    },
+    "admin.error.specialty": {
+        "zh-CN": "专长最多200个字符。",
+        "en": "A specialty has at most 200 characters.",
+    },
+    "admin.error.phone": {
+        "zh-CN": "请填写有效的手机号码（不能是短号码）。",
+        "en": "Enter a valid mobile number (not a short code).",
+    },
+    "admin.error.phone_taken": {
+        "zh-CN": "这个号码已属于另一位专家或助理。",
+        "en": "That number belongs to another expert or assistant.",
+    },
+    "admin.error.role": {
+        "zh-CN": "角色只能是专家或助理。",
+        "en": "The role is expert or assistant.",
+    },
+    "admin.error.assistant": {
+        "zh-CN": "助理须是另一位在岗、角色为助理的人员。",
+        "en": "The assistant must be someone else, present, with the role assistant.",
+    },
+    "admin.error.assistant_of_assistant": {
+        "zh-CN": "助理不能再指定自己的助理。",
+        "en": "An assistant cannot have an assistant.",
+    },
+    "admin.error.role_in_use": {
+        "zh-CN": "仍有专家指定此人为助理，不能改为专家。",
+        "en": "Experts still name this person as their assistant.",
+    },
+    "admin.error.role_busy": {
+        "zh-CN": "此人还有未结束的问题，请先转交，再改为助理。",
+        "en": "This expert still has open threads: hand them off first.",
+    },
+    "admin.error.quiet_hours": {
+        "zh-CN": "免打扰时段的格式如 22:00-07:30，多个时段用逗号分隔。",
+        "en": "Quiet hours look like 22:00-07:30, with commas between windows.",
+    },
+    "admin.error.daily_cap": {
+        "zh-CN": "每日上限须为0到1000的整数；留空表示不限。",
+        "en": "A daily cap is a whole number from 0 to 1000; empty for no cap.",
+    },
+    "admin.error.pause_hours": {
+        "zh-CN": "暂停时长须为1到720的整数小时；留空表示直到恢复。",
+        "en": "Pause for 1 to 720 whole hours; empty for until resumed.",
+    },
+    "admin.error.colleague_required": {
+        "zh-CN": "请选择接手的同事。",
+        "en": "Choose the colleague who takes the threads.",
+    },
+    "admin.error.already_left": {"zh-CN": "此人已经离开。", "en": "This person has left."},
+    "admin.error.not_paused": {"zh-CN": "此人目前没有暂停。", "en": "This person is not paused."},
+    "admin.error.assistant_busy": {
+        "zh-CN": "这位助理仍被专家指定或仍在处理问题：请先在专家资料中取消指定。",
+        "en": "Experts still name this assistant, or it still holds threads: "
+        "change the experts first.",
+    },
+    "admin.error.thread_private": {
+        "zh-CN": "不公开的问题本来就不在公开页面上。",
+        "en": "A private thread is not on the public pages anyway.",
+    },
+    "admin.error.status": {"zh-CN": "请选择有效的状态。", "en": "Choose a valid status."},
+    "admin.error.thread_search": {
+        "zh-CN": "问题编号只能是数字。",
+        "en": "A thread number has digits only.",
+    },
+    "admin.error.month": {
+        "zh-CN": "月份的格式为 YYYY-MM，例如 2026-11。",
+        "en": "A month is written YYYY-MM, e.g. 2026-11.",
+    },
+    "admin.error.date": {
+        "zh-CN": "日期的格式为 YYYY-MM-DD，例如 2026-11-23。",
+        "en": "A date is written YYYY-MM-DD, e.g. 2026-11-23.",
+    },
+    "admin.error.date_order": {
+        "zh-CN": "截止日期不能早于起始日期。",
+        "en": "The end date cannot be before the start date.",
+    },
     # --- the patient's thread: thanks, helpful, the link again by SMS ----------------------------
+    "link_to_patient": {
+        "zh-CN": "【{dept}】您的咨询链接：{url}",
+        "en": "[{dept}] The link to your question: {url}",
+    },
+    "links_to_patient": {
+        "zh-CN": "【{dept}】您的咨询链接：{links}",
+        "en": "[{dept}] The links to your questions: {links}",
+    },
+    "page.feedback_heading": {"zh-CN": "这个回答有帮助吗？", "en": "Was this answer helpful?"},
+    "page.helpful_yes": {"zh-CN": "有帮助", "en": "Helpful"},
+    "page.helpful_no": {"zh-CN": "没有帮助", "en": "Not helpful"},
+    "page.helpful_saved": {"zh-CN": "感谢您的反馈。", "en": "Thank you for your feedback."},
+    "page.thank": {"zh-CN": "感谢医生", "en": "Thank the doctor"},
+    "page.thanked": {"zh-CN": "已感谢医生", "en": "You thanked the doctor"},
+    "page.thank_hint": {
+        "zh-CN": "不会发短信打扰医生，您的感谢会计入医生的每周汇总。",
+        "en": "The doctor gets no SMS for it; your thanks count in their weekly summary.",
+    },
+    "page.link_sms": {"zh-CN": "把链接发到我的手机", "en": "Send the link to my phone"},
+    "page.link_sms_hint": {
+        "zh-CN": "将向您提问时验证的手机发送一个新链接，原链接仍然有效。",
+        "en": "A new link goes to the phone you verified; this link keeps working.",
+    },
+    "page.link_sms_sent": {
+        "zh-CN": "链接短信将很快发到您的手机。",
+        "en": "The SMS with the link will reach your phone shortly.",
+    },
+    "page.links_heading": {"zh-CN": "找回我的咨询链接", "en": "Find my question links"},
+    "page.links_phone": {"zh-CN": "提问时验证的手机号", "en": "The mobile number you verified"},
+    "page.links_hint": {
+        "zh-CN": "我们会把您的咨询链接用短信发到这个号码（每天最多{count}次）。",
+        "en": "We send the links to your questions to this number by SMS (at most {count} a day).",
+    },
+    "page.links_submit": {"zh-CN": "发送链接短信", "en": "Send the links"},
+    "page.links_sent": {
+        "zh-CN": "如果该号码在本站有咨询，链接短信将很快发出。",
+        "en": "If this number has questions here, an SMS with the links will be sent shortly.",
+    },
+    "error.not_answered": {
+        "zh-CN": "医生回复后才能评价或感谢。",
+        "en": "You can rate or thank once the doctor has answered.",
+    },
+    "error.helpful_choice": {
+        "zh-CN": "请选择有帮助或没有帮助。",
+        "en": "Please choose helpful or not helpful.",
+    },
+    "error.no_phone": {
+        "zh-CN": "这个咨询没有可接收短信的手机号。",
+        "en": "This question has no mobile number that takes SMS.",
+    },
+    "error.links_per_day": {
+        "zh-CN": "链接短信发送次数已达上限，请明天再试。",
+        "en": "Too many SMS with links for now; please try again tomorrow.",
+    },
 }
 
 

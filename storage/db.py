@@ -40,8 +40,13 @@ EXPERT_CONFIG_FIELDS = (
 )
 
 
+def iso(when: datetime) -> str:
+    """A moment as stored: UTC, milliseconds (so stored times compare as strings)."""
+    return when.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
 def utcnow() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    return iso(datetime.now(UTC))
 
 
 def migrations() -> list[tuple[int, str, str]]:

@@ -220,6 +220,85 @@ async def set_status(conn: Conn, thread_id: int, status: str, now: str) -> None:
     )
 
 
+# -- the patient's thread: thanks, helpful, more links (migration 005) ---------------------------
+
+
+async def link_hashes(db: Database, thread_id: int) -> list[str]:
+    """The token hashes of the links sent again for this thread (its first is in ``threads``)."""
+    rows = await db.fetchall(
+        "SELECT token_hash FROM thread_links WHERE thread_id = ? ORDER BY id", (thread_id,)
+    )
+    return [str(r["token_hash"]) for r in rows]
+
+
+async def insert_link(conn: Conn, thread_id: int, token_hash: str, now: str) -> None:
+    await conn.execute(
+        "INSERT INTO thread_links (thread_id, token_hash, created_at) VALUES (?, ?, ?)",
+        (thread_id, token_hash, now),
+    )
+
+
+async def has_answer(conn: Conn, thread_id: int) -> bool:
+    """Whether the expert (or their assistant) has written in this thread."""
+    row = await _one(
+        conn,
+        "SELECT 1 FROM messages WHERE thread_id = ? AND sender IN ('expert', 'assistant') LIMIT 1",
+        (thread_id,),
+    )
+    return row is not None
+
+
+async def thank(conn: Conn, thread_id: int, now: str) -> bool:
+    """Record the patient's thanks; False when the thread was thanked before (kept as it was)."""
+    async with conn.execute(
+        "UPDATE threads SET thanked_at = ? WHERE id = ? AND thanked_at IS NULL", (now, thread_id)
+    ) as cur:
+        return cur.rowcount == 1
+
+
+async def set_helpful(conn: Conn, thread_id: int, helpful: bool) -> bool:
+    """Record whether the answer helped; False when it already said so."""
+    async with conn.execute(
+        "UPDATE threads SET helpful = ? WHERE id = ? AND helpful IS NOT ?",
+        (int(helpful), thread_id, int(helpful)),
+    ) as cur:
+        return cur.rowcount == 1
+
+
+async def threads_for_links(
+    conn: Conn, phone_id: int, open_statuses: Iterable[str], limit: int
+) -> list[aiosqlite.Row]:
+    """A phone's threads for an SMS of links: open ones first, then the latest activity."""
+    wanted = tuple(open_statuses)
+    marks = ", ".join("?" * len(wanted))
+    return await _all(
+        conn,
+        f"SELECT * FROM threads WHERE phone_id = ?"
+        f" ORDER BY status IN ({marks}) DESC, last_message_at DESC, id DESC LIMIT ?",
+        (phone_id, *wanted, limit),
+    )
+
+
+async def insert_link_sms(conn: Conn, phone_id: int, links: int, now: str) -> None:
+    await conn.execute(
+        "INSERT INTO link_sms (phone_id, links, created_at) VALUES (?, ?, ?)",
+        (phone_id, links, now),
+    )
+
+
+async def link_sms_since(conn: Conn, phone_id: int | None, since: str) -> int:
+    """SMS of links sent since ``since`` to one phone (None: to every phone together)."""
+    if phone_id is None:
+        row = await _one(conn, "SELECT COUNT(*) FROM link_sms WHERE created_at >= ?", (since,))
+    else:
+        row = await _one(
+            conn,
+            "SELECT COUNT(*) FROM link_sms WHERE phone_id = ? AND created_at >= ?",
+            (phone_id, since),
+        )
+    return int(row[0]) if row else 0
+
+
 @dataclass(frozen=True, slots=True)
 class NewMessage:
     thread_id: int

@@ -98,6 +98,7 @@ class ErasedRows:
     inbound: int = 0  # SMS from the number: sender erased
     inbound_parts: int = 0  # raw PDUs (they hold the sender): blanked, or deleted if pending
     texts: int = 0  # free-text cells the number was typed in
+    links: int = 0  # links sent again to its threads, and its SMS of links (deleted)
 
 
 async def stale_phones(conn: Conn, before: str) -> list[aiosqlite.Row]:
@@ -145,7 +146,8 @@ async def erase_numbers(
     """Erase ``numbers`` (E.164) from every column that holds a number.
 
     ``phone_ids`` are their ``phones`` rows: the row stays (threads and the audit log refer to
-    it) with ``e164 = 'erased:<id>'``; its verifications go; its threads stay, unlinked.
+    it) with ``e164 = 'erased:<id>'``; its verifications, its SMS of links and the links they
+    carried go; its threads stay, unlinked (each with its first link).
     ``senders`` are the ``inbound.sender`` values that are these numbers as received, and
     ``pending_part_ids`` the unassembled raw parts sent from them (their PDUs hold the sender).
     """
@@ -156,6 +158,12 @@ async def erase_numbers(
         (now, phones),
     )
     verifications = await _count(conn, f"DELETE FROM verifications WHERE phone_id {_IN}", (phones,))
+    # the links sent again by SMS went to the number: they go (each thread's first link stays)
+    their_threads = f"SELECT id FROM threads WHERE phone_id {_IN}"
+    links = await _count(
+        conn, f"DELETE FROM thread_links WHERE thread_id IN ({their_threads})", (phones,)
+    )
+    links += await _count(conn, f"DELETE FROM link_sms WHERE phone_id {_IN}", (phones,))
     unlinked = await _count(
         conn, f"UPDATE threads SET phone_id = NULL WHERE phone_id {_IN}", (phones,)
     )
@@ -191,6 +199,7 @@ async def erase_numbers(
         recipient_modem=recipient_modem,
         inbound=inbound,
         inbound_parts=parts,
+        links=links,
     )
 
 
@@ -236,6 +245,7 @@ class DeletedRows:
     outbox_parts: int = 0
     inbound: int = 0
     inbound_parts: int = 0
+    links: int = 0  # links sent again by SMS
 
 
 async def stale_private_threads(conn: Conn, before: str) -> list[int]:
@@ -281,5 +291,6 @@ async def delete_threads(conn: Conn, thread_ids: Sequence[int]) -> DeletedRows:
         (threads,),
     )
     outbox = await _count(conn, f"DELETE FROM outbox WHERE thread_id {_IN}", (threads,))
+    links = await _count(conn, f"DELETE FROM thread_links WHERE thread_id {_IN}", (threads,))
     deleted = await _count(conn, f"DELETE FROM threads WHERE id {_IN}", (threads,))
-    return DeletedRows(deleted, messages, outbox, outbox_parts, inbound_rows, inbound_parts)
+    return DeletedRows(deleted, messages, outbox, outbox_parts, inbound_rows, inbound_parts, links)

@@ -20,6 +20,7 @@ number (an unmatched SMS's sender is shown by its last four digits); or show an 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import ipaddress
 import logging
@@ -28,15 +29,18 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
+import aiohttp_jinja2
 from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from smscat.relay import texts
 from smscat.relay.errors import RelayError
-from smscat.web.pages import _form_value, _lang, _local, _render, _same_origin
+from smscat.web.dashboard import DashboardOptions, ModemView, snapshot
+from smscat.web.pages import JINJA_KEY, _form_value, _lang, _page_context, _render, _same_origin
 
 if TYPE_CHECKING:
     from smscat.relay.config import Settings
@@ -52,28 +56,11 @@ SESSION_MAX = 12 * 3600.0  # seconds a session lives at most
 MAX_FAILURES = 5
 LOCK_WINDOW = 15 * 60.0  # failures count within this window; a lock lasts this long
 MAX_TRACKED = 10_000  # usernames/addresses with recent failures kept in memory
-QUEUE_STATUSES = ("queued", "sent", "delivered", "failed", "cancelled")
+LIVE_EVERY = 2.0  # seconds between looks for the live dashboard
+LIVE_HEARTBEAT = 15.0  # seconds: a comment line keeps proxies from closing an idle stream
 MIN_PASSWORD = 8
 MAX_USERNAME = 32
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class HealthView(Protocol):
-    @property
-    def signal_dbm(self) -> int | None: ...
-    @property
-    def registration(self) -> str: ...
-    @property
-    def operator(self) -> str | None: ...
-
-
-class ModemView(Protocol):
-    """What the dashboard reads of a modem supervisor."""
-
-    @property
-    def state(self) -> str: ...
-    @property
-    def health(self) -> HealthView | None: ...
 
 
 @dataclass(slots=True)
@@ -143,6 +130,8 @@ class Admin:
     lockout: Lockout
     sessions: dict[str, Session] = field(default_factory=dict)
     setup_token: str | None = None  # while no admin exists: the setup link's secret
+    board: DashboardOptions = field(default_factory=DashboardOptions)
+    closing: asyncio.Event = field(default_factory=asyncio.Event)  # the server is stopping
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
     _dummy: str | None = None  # verified for unknown usernames, so they take as long
 
@@ -208,11 +197,15 @@ def _session(request: web.Request) -> tuple[str, Session] | None:
     if session is None:
         return None
     now = admin.clock()
-    if now - session.seen > SESSION_IDLE or now - session.started > SESSION_MAX:
+    if _expired(session, now):
         del admin.sessions[session_id]
         return None
     session.seen = now
     return session_id, session
+
+
+def _expired(session: Session, now: float) -> bool:
+    return now - session.seen > SESSION_IDLE or now - session.started > SESSION_MAX
 
 
 def _same_token(given: object, expected: str) -> bool:
@@ -258,69 +251,79 @@ def _login_page(request: web.Request, status: int = 200, error: str | None = Non
     return response
 
 
-def _mask_sender(sender: str) -> str:
-    digits = [c for c in sender if c.isdigit()]
-    return "•••• " + "".join(digits[-4:]) if len(digits) > 4 else "••••"
+async def _live_context(request: web.Request) -> dict[str, Any]:
+    admin = request.app[ADMIN_KEY]
+    lang, _ = _lang(request)
+    return await snapshot(admin.relay, admin.supervisors, admin.board, lang)
 
 
 async def _dashboard(
     request: web.Request, session: Session, status: int = 200, error: str | None = None
 ) -> web.Response:
     admin = request.app[ADMIN_KEY]
-    relay = admin.relay
-    lang, _ = _lang(request)
-    zone = relay.options.zone
-    midnight = relay.clock().astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    modems = []
-    for modem_id, supervisor in admin.supervisors.items():
-        health = supervisor.health
-        modems.append(
-            {
-                "id": modem_id,
-                "state": supervisor.state,
-                "signal": health.signal_dbm if health else None,
-                "registration": health.registration if health else None,
-                "operator": health.operator if health else None,
-                "sent_today": await relay.parts_sent_since(modem_id, midnight),
-            }
-        )
-    counts = await relay.outbox_counts()
-    unmatched = [
-        {
-            "id": row["id"],
-            "modem": row["modem_id"],
-            "sender": _mask_sender(str(row["sender"])),
-            "text": row["text"],
-            "at": _local(str(row["received_at"]), zone),
-        }
-        for row in await relay.unmatched_inbound()
-    ]
-    alerts = [
-        {
-            "label": texts.render(f"admin.alert.{a['kind']}", lang)
-            if f"admin.alert.{a['kind']}" in texts.TEXTS
-            else a["kind"],
-            "subject": a["subject"],
-            "at": _local(str(a["opened_at"]), zone),
-        }
-        for a in await relay.open_alerts()
-    ]
     flash, session.flash = session.flash, None
     return _page(
         request,
         "dashboard.html",
         status,
         here="/admin",
+        nav=True,
         username=session.username,
         csrf=session.csrf,
-        modems=modems,
-        queue=[(s, counts.get(s, 0)) for s in QUEUE_STATUSES],
-        unmatched=unmatched,
-        alerts=alerts,
-        experts=[{"id": e["id"], "name": e["name"]} for e in await relay.experts_view()],
+        experts=[{"id": e["id"], "name": e["name"]} for e in await admin.relay.experts_view()],
         notice=flash,
         error=error,
+        live_every=int(LIVE_EVERY * 1000),
+        **await _live_context(request),
     )
+
+
+async def live(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: the dashboard's live part, again whenever it changes.
+
+    Each event carries ``admin/live.html`` rendered; the page swaps in the sections that
+    changed. Looking does not keep a session alive: when it ends, an ``ended`` event says so.
+    """
+    admin = request.app[ADMIN_KEY]
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    if _session(request) is None:
+        raise web.HTTPUnauthorized(text="log in again", content_type="text/plain")
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",  # nginx: pass each event on at once
+        }
+    )
+    await response.prepare(request)
+    template = aiohttp_jinja2.get_env(request.app, app_key=JINJA_KEY).get_template(
+        "admin/live.html"
+    )
+    loop = asyncio.get_running_loop()
+    last = ""
+    quiet_since = loop.time()
+    await response.write(b"retry: 5000\n\n")
+    while not admin.closing.is_set():
+        session = admin.sessions.get(session_id)
+        if session is None or _expired(session, admin.clock()):
+            await _send(response, b"event: ended\ndata: \n\n")
+            break
+        context = {**_page_context(request, "/admin"), "csrf": session.csrf}
+        html = template.render({**context, **await _live_context(request)})
+        if html != last:
+            last = html
+            quiet_since = loop.time()
+            data = "".join(f"data: {line}\n" for line in html.splitlines())
+            if not await _send(response, f"event: dashboard\n{data}\n".encode()):
+                break
+        elif loop.time() - quiet_since >= LIVE_HEARTBEAT:
+            quiet_since = loop.time()
+            if not await _send(response, b": still here\n\n"):
+                break
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(LIVE_EVERY):
+                await admin.closing.wait()
+    return response
 
 
 async def admin_page(request: web.Request) -> web.Response:
@@ -428,6 +431,30 @@ async def assign(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/admin")
 
 
+async def _send(response: web.StreamResponse, data: bytes) -> bool:
+    """Write to a live stream; False once the browser has gone."""
+    try:
+        await response.write(data)
+    except ConnectionResetError:
+        return False
+    return True
+
+
+async def retry(request: web.Request) -> web.Response:
+    got = await _posted(request)
+    if got is None:
+        return _forbidden(request)
+    _, session, _ = got
+    lang, _ = _lang(request)
+    outbox_id = int(request.match_info["id"])
+    try:
+        await request.app[ADMIN_KEY].relay.retry_outbox(outbox_id, f"admin:{session.username}")
+    except RelayError as exc:
+        return await _dashboard(request, session, exc.status, _error_words(exc, lang))
+    session.flash = texts.render("admin.retried", lang)
+    raise web.HTTPSeeOther("/admin")
+
+
 async def handoff(request: web.Request) -> web.Response:
     got = await _posted(request)
     if got is None:
@@ -530,6 +557,7 @@ def add_routes(
     supervisors: Mapping[str, ModemView],
     *,
     clock: Callable[[], float] = time.monotonic,
+    simulators: Mapping[str, str] | None = None,
 ) -> str | None:
     """The admin routes; call after :func:`smscat.web.pages.add_routes` (its templates, CSP).
 
@@ -542,12 +570,28 @@ def add_routes(
         proxies=tuple(ipaddress.ip_network(n, strict=False) for n in settings.web.trusted_proxies),
         clock=clock,
         lockout=Lockout(clock),
+        board=DashboardOptions(
+            ports={m.id: m.port for m in settings.modems},
+            day_caps={m.id: m.limits.per_day for m in settings.modems},
+            answer_within=timedelta(hours=settings.relay.answer_within_hours),
+            simulators=dict(simulators or {}),
+        ),
     )
+
+    async def closing(_: web.Application) -> None:
+        admin.closing.set()  # live streams end, so the server need not wait for them
+
+    app.on_shutdown.append(closing)
     app.router.add_get("/admin", admin_page)
     app.router.add_post("/admin/login", login)
     app.router.add_post("/admin/logout", logout)
     app.router.add_post("/admin/inbound/{id:[1-9][0-9]{0,17}}/assign", assign)
     app.router.add_post("/admin/handoff", handoff)
+    app.router.add_post("/admin/outbox/{id:[1-9][0-9]{0,17}}/retry", retry)
+    app.router.add_get("/admin/live", live)
+    from smscat.web.admin_manage import add_routes as add_management  # it imports this module
+
+    add_management(app)
     if admin.hashes:
         return None
     admin.setup_token = secrets.token_urlsafe(32)

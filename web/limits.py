@@ -1,4 +1,4 @@
-"""Per-client rate limits on asking a question and on asking for an SMS code.
+"""Per-client rate limits on asking a question and on asking for an SMS code (or links by SMS).
 
 The client is the connection's address, or, behind a trusted proxy (``web.trusted_proxies``),
 the last address in X-Forwarded-For that is not a proxy. Over the limit: 429 with Retry-After
@@ -25,7 +25,7 @@ def _kind(request: web.Request) -> str | None:
     if request.method != "POST":
         return None
     path = request.path
-    if path == "/api/verifications":
+    if path in ("/api/verifications", "/links"):  # an SMS to a number someone typed
         return "code"
     if path == "/api/questions" or (path.startswith("/experts/") and path.endswith("/ask")):
         return "ask"

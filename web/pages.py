@@ -6,6 +6,8 @@ one vanilla JS file from ``web/static/``. The script asks through the JSON API a
 thread page up to date by polling it; without the script every form still works by a plain POST
 to a page route that answers 303 (or the form again, with the error in words from
 :mod:`smscat.relay.texts`, Chinese by default, English with ``?lang=en`` or Accept-Language).
+The small forms beside a conversation (helpful, thanks, the link by SMS, "find my links") are
+posted by the script to the same routes, which answer JSON when it asks for it.
 
 Every response here carries a Content-Security-Policy without inline script or style, and every
 error on a page route (404, 405, 413, 500…) is a friendly HTML page.
@@ -32,7 +34,7 @@ import jinja2
 from aiohttp import web
 
 from smscat.relay import texts
-from smscat.relay.errors import RelayError
+from smscat.relay.errors import Invalid, RelayError
 from smscat.relay.lifecycle import OPEN, Status
 from smscat.relay.masking import mask_numbers
 
@@ -59,6 +61,10 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 _DIGITS = re.compile(r"[0-9]{1,5}")
+# A Host header as a link in an SMS may carry it: a name or an address, and a port.
+_HOST = re.compile(
+    r"(?:(?:[A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?"
+)
 _API = ("/api/", "/healthz")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -67,6 +73,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class Pages:
     relay: Relay
     department: str
+    public_url: str | None = None  # where patients reach the board (links in SMS); None: Host
 
 
 PAGES_KEY: web.AppKey[Pages] = web.AppKey("smscat_pages", Pages)
@@ -202,6 +209,14 @@ def _render(
     **context: Any,
 ) -> web.Response:
     """``template`` with what every page needs: texts in the visitor's language, links, names."""
+    return aiohttp_jinja2.render_template(
+        template, request, {**_page_context(request, here), **context}, status=status,
+        app_key=JINJA_KEY,
+    )  # fmt: skip
+
+
+def _page_context(request: web.Request, here: str | None = None) -> dict[str, Any]:
+    """What every template may use: ``t``, ``href``, ``lang``, the department's name."""
     pages = request.app[PAGES_KEY]
     lang, pinned = _lang(request)
     path = here if here is not None else request.path
@@ -213,7 +228,7 @@ def _render(
     def href(target: str, **params: str | int | None) -> str:
         return _href(pinned, target, **params)
 
-    base = {
+    return {
         "lang": lang,
         "t": t,
         "href": href,
@@ -221,9 +236,6 @@ def _render(
         "switch_href": f"{path}?{urlencode({'lang': other})}",
         "noindex": False,
     }
-    return aiohttp_jinja2.render_template(
-        template, request, {**base, **context}, status=status, app_key=JINJA_KEY
-    )
 
 
 def _error_page(request: web.Request, status: int) -> web.Response:
@@ -285,10 +297,31 @@ def _same_origin(request: web.Request) -> None:
         raise web.HTTPForbidden()
 
 
+def _wants_json(request: web.Request) -> bool:
+    """The page's script posted the form and wants the outcome as JSON, not a page."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _base_url(request: web.Request) -> str:
+    """``scheme://host`` for a link in an SMS: the configured public address, else this
+    request's Host, with https when the request came so (directly or via a trusted proxy)."""
+    public_url = request.app[PAGES_KEY].public_url
+    if public_url:
+        return public_url.rstrip("/")
+    from smscat.web.admin import is_https  # here: admin imports this module
+
+    host = request.host
+    if not _HOST.fullmatch(host):
+        raise web.HTTPBadRequest()
+    return f"{'https' if is_https(request) else 'http'}://{host}"
+
+
 # -- the department page ------------------------------------------------------------------------
 
 
-async def department_page(request: web.Request) -> web.Response:
+async def _department_page(
+    request: web.Request, *, status: int = 200, links_error: str | None = None
+) -> web.Response:
     relay = request.app[PAGES_KEY].relay
     lang, pinned = _lang(request)
     experts = await relay.experts_view()
@@ -298,9 +331,43 @@ async def department_page(request: web.Request) -> web.Response:
     return _render(
         request,
         "department.html",
+        status,
+        here="/",
         experts=[_expert_card(e, lang, pinned) for e in experts],
         threads=[_board_thread(t, lang, zone, names) for t in recent["threads"]],
+        action_links=_href(pinned, "/links"),
+        links_sent=request.query.get("links") == "sent",
+        links_error=links_error,
+        links_per_day=relay.options.links_per_day,
     )
+
+
+async def department_page(request: web.Request) -> web.Response:
+    return await _department_page(request)
+
+
+async def links_form(request: web.Request) -> web.Response:
+    """The department page's "find my question links": one SMS of new links, when the number
+    has threads here.
+
+    The answer is the same for every number, known or not, within its limits or not; only
+    something that is no mobile number at all is refused, which says nothing about anyone.
+    The number is never shown back (not even in the form) nor logged.
+    """
+    _same_origin(request)
+    relay = request.app[PAGES_KEY].relay
+    lang, pinned = _lang(request)
+    posted = await request.post()
+    try:
+        await relay.send_links_to(_form_value(posted, "phone", 64), _base_url(request))
+    except RelayError as exc:
+        error = _error_text(exc.key, exc.status, lang)
+        if _wants_json(request):
+            return web.json_response({"detail": error}, status=exc.status)
+        return await _department_page(request, status=exc.status, links_error=error)
+    if _wants_json(request):
+        return web.json_response({"notice": texts.render("page.links_sent", lang)})
+    raise web.HTTPSeeOther(_href(pinned, "/", links="sent") + "#find-links")
 
 
 # -- an expert's page and the ask form ----------------------------------------------------------
@@ -421,6 +488,7 @@ async def _thread_page(
     lang, pinned = _lang(request)
     thread_id, token = _thread_key(request)
     view = await relay.thread_view(thread_id, token)  # a wrong token: NotFound, the 404 page
+    extras = await relay.thread_extras(thread_id, token)
     path = f"/t/{thread_id}/{token}"
     is_open = Status(view["status"]) in OPEN
     response = _render(
@@ -443,6 +511,14 @@ async def _thread_page(
         zone=_zone_name(relay.options.zone),
         action_messages=_href(pinned, f"{path}/messages"),
         action_withdraw=_href(pinned, f"{path}/withdraw"),
+        answered=extras["answered"],
+        thanked=extras["thanked"],
+        helpful=extras["helpful"],
+        link_by_sms=extras["link_by_sms"],
+        link_sent=request.query.get("link") == "sent",
+        action_thanks=_href(pinned, f"{path}/thanks"),
+        action_helpful=_href(pinned, f"{path}/helpful"),
+        action_link=_href(pinned, f"{path}/link"),
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -485,6 +561,70 @@ async def withdraw_form(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(_href(pinned, f"/t/{thread_id}/{token}"))
 
 
+ThreadAction = Callable[["Relay", int, str, Mapping[str, Any]], Awaitable[None]]
+
+
+async def _thread_action(
+    request: web.Request, act: ThreadAction, *, done: str | None = None
+) -> web.Response:
+    """A form of the thread page beside the conversation: 303 back to the page (with
+    ``?<done>=sent``, which shows ``page.<done>_sms_sent``), or for the script a JSON answer."""
+    _same_origin(request)
+    relay = request.app[PAGES_KEY].relay
+    lang, pinned = _lang(request)
+    thread_id, token = _thread_key(request)
+    posted = await request.post()
+    try:
+        await act(relay, thread_id, token, posted)
+    except RelayError as exc:
+        if exc.status == 404:
+            raise
+        error = _error_text(exc.key, exc.status, lang)
+        if _wants_json(request):
+            return web.json_response({"detail": error}, status=exc.status)
+        return await _thread_page(request, status=exc.status, error=error)
+    if _wants_json(request):
+        extras = await relay.thread_extras(thread_id, token)
+        body = {
+            "thanked": extras["thanked"],
+            "helpful": extras["helpful"],
+            "notice": texts.render(f"page.{done}_sms_sent", lang) if done else None,
+        }
+        return web.json_response(body, headers={"Cache-Control": "no-store"})
+    flag = {done: "sent"} if done else {}
+    raise web.HTTPSeeOther(_href(pinned, f"/t/{thread_id}/{token}", **flag))
+
+
+async def thanks_form(request: web.Request) -> web.Response:
+    """The thread page's "thank the doctor": recorded once, no SMS to anyone."""
+
+    async def act(relay: Relay, thread_id: int, token: str, _: Mapping[str, Any]) -> None:
+        await relay.thank(thread_id, token)
+
+    return await _thread_action(request, act)
+
+
+async def helpful_form(request: web.Request) -> web.Response:
+    """The thread page's "was this answer helpful?": 1 or 0, and the patient may change it."""
+
+    async def act(relay: Relay, thread_id: int, token: str, posted: Mapping[str, Any]) -> None:
+        said = _form_value(posted, "helpful", 8)
+        if said not in ("0", "1"):
+            raise Invalid("helpful_choice", field="helpful")
+        await relay.rate(thread_id, token, said == "1")
+
+    return await _thread_action(request, act)
+
+
+async def link_form(request: web.Request) -> web.Response:
+    """The thread page's "send the link to my phone": a new link, by SMS to its verified phone."""
+
+    async def act(relay: Relay, thread_id: int, token: str, _: Mapping[str, Any]) -> None:
+        await relay.send_link(thread_id, token, _base_url(request))
+
+    return await _thread_action(request, act, done="link")
+
+
 # -- the CSS and the script ---------------------------------------------------------------------
 
 
@@ -507,8 +647,10 @@ async def static_file(request: web.Request) -> web.FileResponse:
 # -- wiring -------------------------------------------------------------------------------------
 
 
-def add_routes(app: web.Application, relay: Relay, department: str) -> None:
-    app[PAGES_KEY] = Pages(relay, department)
+def add_routes(
+    app: web.Application, relay: Relay, department: str, *, public_url: str | None = None
+) -> None:
+    app[PAGES_KEY] = Pages(relay, department, public_url)
     aiohttp_jinja2.setup(
         app,
         app_key=JINJA_KEY,
@@ -523,9 +665,13 @@ def add_routes(app: web.Application, relay: Relay, department: str) -> None:
     expert = "/experts/{expert_id:[a-z0-9_-]{1,32}}"
     thread = "/t/{id:[1-9][0-9]{0,17}}/{token:[A-Za-z0-9_-]{1,64}}"
     app.router.add_get("/", department_page)
+    app.router.add_post("/links", links_form)
     app.router.add_get(expert, expert_page)
     app.router.add_post(expert + "/ask", ask_form)
     app.router.add_get(thread, thread_page)
     app.router.add_post(thread + "/messages", follow_up_form)
     app.router.add_post(thread + "/withdraw", withdraw_form)
+    app.router.add_post(thread + "/thanks", thanks_form)
+    app.router.add_post(thread + "/helpful", helpful_form)
+    app.router.add_post(thread + "/link", link_form)
     app.router.add_get("/static/{name}", static_file)

@@ -297,3 +297,34 @@ async def test_unknown_path_and_method(control: aiohttp.ClientSession) -> None:
         assert resp.status == 404
     async with control.get("/sms", timeout=HTTP_TIMEOUT) as resp:
         assert resp.status == 405
+
+
+# -- POST /unassigned -------------------------------------------------------------------------
+
+
+async def test_unassigned_numbers_are_refused_by_the_network_until_cleared(
+    port: AtPort, control: aiohttp.ClientSession
+) -> None:
+    async with control.post(
+        "/unassigned", json={"numbers": [RECIPIENT]}, timeout=HTTP_TIMEOUT
+    ) as resp:
+        assert resp.status == 200
+        assert await resp.json() == {"unassigned": [RECIPIENT.lstrip("+")]}
+    assert await submit(port, "Take one tablet") == b"\r\n+CMS ERROR: 1\r\n"
+    assert await get_json(control, "/sent") == []
+    state = await get_json(control, "/state")
+    assert state["counters"]["cmgs_error"] == 1
+    async with control.post("/unassigned", json={"numbers": []}, timeout=HTTP_TIMEOUT) as resp:
+        assert await resp.json() == {"unassigned": []}
+    assert await submit(port, "Take one tablet") == b"\r\n+CMGS: 0\r\n\r\nOK\r\n"
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"numbers": "+8613912345678"}, {"numbers": ["abc"]}, {"numbers": [12345]}]
+)
+async def test_unassigned_bad_input_is_400(
+    control: aiohttp.ClientSession, body: dict[str, object]
+) -> None:
+    async with control.post("/unassigned", json=body, timeout=HTTP_TIMEOUT) as resp:
+        assert resp.status == 400
+        assert "numbers" in (await resp.json())["error"]

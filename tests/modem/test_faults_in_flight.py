@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,26 +24,15 @@ from smscat.hwsim.service import SimOptions, Simulator, running
 from smscat.modem.inbox import StoredPart
 from smscat.modem.reassembly import Message, Reassembler
 from smscat.modem.receiver import Receiver
-from smscat.modem.session import SessionSettings
 from smscat.modem.supervisor import ModemSupervisor
-from tests.support.supervision import FAST, fault, supervised, until
+from tests.support.supervision import FAULT_TOLERANT, fault, supervised, until
 
 EXPERT = "+8613800138000"
 PATIENT = "+8613912345678"
 OUTGOING = "".join(f"第{i}句：请按时服药，两周后复查。" for i in range(1, 20))  # 5 UCS2 parts
 INCOMING = "".join(f"问题{i}：服药后胃不舒服，可以饭后吃吗？" for i in range(1, 9))  # 3 parts
 
-SETTINGS = replace(
-    FAST,
-    sweep_every=0.5,  # (a full SIM announces nothing: the sweep finds the room)
-    ready_wait=15.0,
-    part_attempts=12,
-    retry_backoff=(0.1, 0.2, 0.4),
-    resweep_after=0.2,
-    session=SessionSettings(
-        command_timeout=0.5, prompt_timeout=0.5, submit_timeout=2.0, busy_backoff=0.05
-    ),
-)
+SETTINGS = FAULT_TOLERANT
 
 
 @dataclass

@@ -160,3 +160,17 @@ def test_metrics_allow_takes_networks_and_names_a_bad_one(tmp_path: Path) -> Non
     with pytest.raises(ConfigError) as raised:
         load_config(bad)
     assert raised.value.problems[0][0] == "web.metrics_allow"
+
+
+@pytest.mark.parametrize(
+    "value", ["ask.example.org", "ftp://ask.example.org", "https://ask example.org", "https://"]
+)
+def test_public_url_must_be_a_web_address(tmp_path: Path, value: str) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("web: {public_url: 'https://ask.example.org:8443/a/'}\n", encoding="utf-8")
+    assert load_config(good).web.public_url == "https://ask.example.org:8443/a"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"web: {{public_url: '{value}'}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_config(bad)
+    assert raised.value.problems[0][0] == "web.public_url"

@@ -87,7 +87,7 @@ async def test_a_transient_error_is_retried_later_and_then_sent(relay: Relay) ->
     p = pump(relay, modem)
     await p.send_due()
     status, attempts, error = await status_of(relay)
-    assert (status, attempts, error) == ("queued", 1, "CmsError")
+    assert (status, attempts, error) == ("queued", 1, "+CMS ERROR 331")
     (row,) = await relay.db.fetchall("SELECT next_attempt_at FROM outbox")
     assert datetime.fromisoformat(row["next_attempt_at"]) > relay.clock()
     relay.clock.now += timedelta(hours=1)  # type: ignore[attr-defined]
@@ -104,7 +104,7 @@ async def test_a_permanent_error_fails_at_once_and_the_patient_page_says_so(
     modem = FakeModem()
     modem.refusals.append(CmsError("AT+CMGS=30", "+CMS ERROR: 1", 1))  # unassigned number
     await pump(relay, modem).send_due()
-    assert await status_of(relay) == ("failed", 1, "CmsError")
+    assert await status_of(relay) == ("failed", 1, "+CMS ERROR 1")
     view = await relay.thread_view(asked.id, asked.token)
     assert view["status"] == "failed"
     assert "未能送达" in view["notice"]
@@ -120,7 +120,7 @@ async def test_transient_errors_give_up_after_the_attempts_run_out(relay: Relay)
     for _ in range(MAX_ATTEMPTS):
         await p.send_due()
         relay.clock.now += timedelta(hours=2)  # type: ignore[attr-defined]
-    assert await status_of(relay) == ("failed", MAX_ATTEMPTS, "ModemTimeout")
+    assert await status_of(relay) == ("failed", MAX_ATTEMPTS, "no answer")
     assert modem.accepted == []
 
 

@@ -12,7 +12,8 @@ from typing import Any
 import aiohttp
 
 from smscat.modem.address import normalise
-from smscat.relay.app import Daemon, running_daemon
+from smscat.modem.supervisor import SupervisorSettings
+from smscat.relay.app import RETRY_BASE, Daemon, running_daemon
 from smscat.relay.config import Settings
 
 EXPERT_ZHANG = "+8613800138001"
@@ -29,6 +30,7 @@ def settings(
     *,
     admins: list[dict[str, str]] | None = None,
     web: dict[str, Any] | None = None,
+    relay: dict[str, Any] | None = None,
     **sim: Any,
 ) -> Settings:
     return Settings(
@@ -55,6 +57,7 @@ def settings(
         # per-client limits off unless a test turns them on: tests ask from one address
         web={"host": "127.0.0.1", "port": 0, "rate_limits": NO_LIMITS, **(web or {})},
         admins=admins or [],
+        relay=relay or {},
     )
 
 
@@ -64,10 +67,14 @@ async def daemon(
     *,
     admins: list[dict[str, str]] | None = None,
     web: dict[str, Any] | None = None,
+    relay: dict[str, Any] | None = None,
+    supervision: SupervisorSettings | None = None,
+    retry_base: float = RETRY_BASE,
     **sim: Any,
 ) -> AsyncIterator[tuple[Daemon, Client]]:
+    config = settings(tmp_path, admins=admins, web=web, relay=relay, **sim)
     async with (
-        running_daemon(settings(tmp_path, admins=admins, web=web, **sim)) as running,
+        running_daemon(config, supervision=supervision, retry_base=retry_base) as running,
         aiohttp.ClientSession(timeout=TIMEOUT) as http,
     ):
         yield running, Client(http, running.url, running.simulators["sim1"])

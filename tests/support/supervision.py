@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import aiohttp
 
@@ -20,6 +21,18 @@ FAST = SupervisorSettings(
     timeouts_in_a_row=2,
     health_every=30.0,
     session=SessionSettings(command_timeout=0.5, prompt_timeout=0.5, submit_timeout=1.0),
+)
+# For faults switched on mid-flow: quick to notice, patient enough to ride them out.
+FAULT_TOLERANT = replace(
+    FAST,
+    sweep_every=0.5,  # (a full SIM announces nothing: the sweep finds the room)
+    ready_wait=15.0,
+    part_attempts=12,
+    retry_backoff=(0.1, 0.2, 0.4),
+    resweep_after=0.2,
+    session=SessionSettings(
+        command_timeout=0.5, prompt_timeout=0.5, submit_timeout=2.0, busy_backoff=0.05
+    ),
 )
 
 

@@ -26,8 +26,9 @@ from yarl import URL
 
 from smscat.relay.app import Daemon
 from smscat.relay.cli import main
-from smscat.relay.config import Settings
+from smscat.relay.config import ModemLimits, Settings
 from smscat.relay.texts import render
+from smscat.web.dashboard import signal_bars
 from tests.support.daemon import EXPERT_ZHANG, PATIENT, TIMEOUT, Client, daemon
 
 PASSWORD = "correct horse battery"
@@ -315,18 +316,25 @@ async def test_dashboard_shows_the_simulated_modem_and_the_queue(
         while running.supervisors["sim1"].health is None:  # noqa: ASYNC110
             await asyncio.sleep(0.1)  # the supervisor's first probe
     body, _ = await admin.dashboard()
-    row = re.search(r'<tr data-modem="sim1">(.*?)</tr>', body, re.S)
+    row = re.search(r'<article class="modem ok" data-modem="sim1">(.*?)</article>', body, re.S)
     assert row, body
-    assert f'class="state">{running.supervisors["sim1"].state}<' in row.group(1)
+    card = row.group(1)
+    assert f'data-state="ready">{render("admin.state.ready")}<' in card
     health = running.supervisors["sim1"].health
     assert health is not None
-    if health.signal_dbm is not None:
-        assert f'class="signal">{health.signal_dbm}<' in row.group(1)
+    assert health.signal_dbm is not None
+    assert f'<span class="dbm">{health.signal_dbm} dBm</span>' in card
+    assert f'class="bars bars-{signal_bars(health.signal_dbm)}"' in card
+    assert f'class="registration">{render("admin.reg." + health.registration)}<' in card
+    assert f'class="model">{health.manufacturer} {health.model}<' in card
+    assert "<code>/dev/" in card or "<code>sim<" in card  # the configured port
     sent = await running.relay.db.fetchall(
         "SELECT COUNT(*) FROM outbox_parts WHERE modem_id = 'sim1'"
     )
     assert int(sent[0][0]) > 0
-    assert f'class="sent-today">{sent[0][0]}<' in row.group(1)
+    cap = ModemLimits().per_day  # the default: the test config sets none
+    assert f'class="sent-today">{sent[0][0]} / {cap}<' in card
+    assert running.simulators["sim1"] in card  # the virtual phones of a simulated modem
     for status in ("queued", "sent", "delivered", "failed", "cancelled"):
         expected = counts.get(status, 0)
         assert f'<div data-status="{status}"><dt>{render("admin.queue." + status)}</dt>' in body
@@ -384,7 +392,7 @@ async def test_hostile_unmatched_text_is_escaped(
     await _two_questions(client)
     await _unmatched(running, client, '<script>alert("x")</script><img src=x onerror=alert(1)>')
     body, _ = await admin.dashboard()
-    assert "<script" not in body
+    assert re.findall(r"<script[^>]*>", body) == ['<script src="/static/admin.js" defer>']
     assert "<img src=x" not in body
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in body
 

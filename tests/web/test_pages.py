@@ -108,9 +108,23 @@ async def test_every_page_renders_in_the_visitors_language(
     thread = await ask(client, "血压偏高，需要复查吗")
     other = "en" if lang == "zh-CN" else "zh-CN"
     pages = {
-        "/": ["page.intro", "page.experts_heading", "page.recent_heading", "status.queued"],
+        "/": [
+            "page.intro",
+            "page.experts_heading",
+            "page.recent_heading",
+            "status.queued",
+            "page.links_heading",
+            "page.links_submit",
+        ],
         "/experts/zhang": ["page.board_heading", "page.nickname", "page.privacy", "page.submit"],
-        thread: ["page.thread_heading", "page.followup_submit", "page.withdraw", "page.live"],
+        thread: [
+            "page.thread_heading",
+            "page.followup_submit",
+            "page.withdraw",
+            "page.live",
+            "page.feedback_heading",
+            "page.thank",
+        ],
     }
     for path, keys in pages.items():
         sep = "&" if "?" in path else "?"
@@ -298,6 +312,9 @@ async def test_every_html_answer_has_the_csp_and_needs_no_inline_script(client: 
         html_page(await get(client, "/nowhere"), 404),
         html_page(await post(client, "/", {}), 405),
         html_page(await post(client, "/experts/zhang/ask", {"nickname": "x"}), 422),
+        html_page(await post(client, thread + "/thanks", {}), 409),
+        html_page(await post(client, "/links", {"phone": "12"}), 422),
+        html_page(await get(client, "/?links=sent")),
     ]
     for text in pages:
         scripts = re.findall(r"<script\b[^>]*>", text)

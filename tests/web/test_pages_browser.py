@@ -173,3 +173,59 @@ async def test_a_follow_up_from_the_page_goes_through_the_api(
     assert [m["text"] for m in view["messages"]] == ["头晕", "<b>still dizzy</b>"]
     assert problems == []
     assert refused == []
+
+
+async def test_rating_thanking_and_the_link_by_sms_happen_in_place(
+    app: tuple[Daemon, Client], browser: Browser
+) -> None:
+    running, client = app
+    verification_id, code = await client.verify(PATIENT)
+    status, asked = await client.call(
+        "POST", "/api/questions", expert_id="zhang", nickname="小王", text="心慌怎么办",
+        public=False, phone=PATIENT, verification_id=verification_id, code=code,
+    )  # fmt: skip
+    assert status == 201
+    page, problems, refused = await phone_page(browser)
+    await page.goto(f"{running.url}/t/{asked['id']}/{asked['token']}")
+    feedback = page.locator("[data-role=feedback]")
+    await expect(feedback).to_be_hidden()  # nothing to rate before an answer
+    loads: list[str] = []
+    page.on("load", lambda _: loads.append(page.url))
+
+    await client.wait_for_sms(EXPERT_ZHANG, lambda t: "心慌怎么办" in t)
+    await client.phone_sends(EXPERT_ZHANG, "先做个心电图")
+    await expect(feedback).to_be_visible(timeout=15_000)
+    await expect(page.get_by_role("heading", name="这个回答有帮助吗？")).to_be_visible()
+
+    await page.get_by_role("button", name="有帮助", exact=True).click()
+    await expect(page.get_by_text("感谢您的反馈。")).to_be_visible()
+    await expect(page.get_by_role("button", name="有帮助", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    await page.get_by_role("button", name="没有帮助").click()
+    await expect(page.get_by_role("button", name="没有帮助")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    await expect(page.get_by_role("button", name="有帮助", exact=True)).to_have_attribute(
+        "aria-pressed", "false"
+    )
+    await page.get_by_role("button", name="感谢医生").click()
+    await expect(page.get_by_role("button", name="已感谢医生")).to_be_disabled()
+    await page.get_by_role("button", name="把链接发到我的手机").click()
+    await expect(page.get_by_text("链接短信将很快发到您的手机。")).to_be_visible()
+    sms = await client.wait_for_sms(PATIENT, lambda t: "/t/" in t)
+    assert f"/t/{asked['id']}/" in sms
+    assert loads == []  # all in place
+
+    (row,) = await running.relay.db.fetchall(
+        "SELECT thanked_at, helpful FROM threads WHERE id = ?", (asked["id"],)
+    )
+    assert row["thanked_at"] is not None
+    assert row["helpful"] == 0
+
+    await page.goto(running.url + "/")
+    await page.get_by_label("提问时验证的手机号").fill("137 0000 1111")  # never asked here
+    await page.get_by_role("button", name="发送链接短信").click()
+    await expect(page.get_by_text("如果该号码在本站有咨询，链接短信将很快发出。")).to_be_visible()
+    assert problems == []
+    assert refused == []

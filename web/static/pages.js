@@ -1,5 +1,6 @@
 // smscat patient pages: the live character counter, "send code", asking through the JSON API,
-// the thread page kept up to date by polling the API, and the copy-link button.
+// the thread page kept up to date by polling the API, the copy-link button, and the small forms
+// (helpful, thanks, the link by SMS, "find my links") posted in place.
 // Plain browser JavaScript, no build, no inline script (the pages' CSP forbids it). Every form
 // also works without this file (plain POST, then 303). Text is only ever set with textContent.
 (function () {
@@ -36,6 +37,24 @@
       } catch (e) {
         data = null;
       }
+    }
+    return { status: response.status, data: data };
+  }
+
+  // A page form posted in place: the page route answers JSON when asked for it (else 303).
+  async function postForm(action, fields) {
+    var response = await fetch(action, {
+      method: "POST",
+      headers: { Accept: "application/json", "Accept-Language": lang },
+      body: new URLSearchParams(fields),
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+    var data = null;
+    try {
+      data = await response.json();
+    } catch (e) {
+      data = null; // a friendly HTML page (404…): no JSON
     }
     return { status: response.status, data: data };
   }
@@ -206,6 +225,7 @@
     var statusLine = root.querySelector("[data-role=status]");
     var notice = root.querySelector("[data-role=notice]");
     var summary = root.querySelector("[data-role=form-error]");
+    var feedback = root.querySelector("[data-role=feedback]");
     var openStatuses = d.openStatuses.split(" ");
     var shown = null;
     var timer = null;
@@ -243,6 +263,10 @@
         el.hidden = !isOpen;
       });
       root.querySelector("[data-role=closed]").hidden = isOpen;
+      var answered = view.messages.some(function (m) {
+        return m.from === "expert" || m.from === "assistant";
+      });
+      if (feedback && answered) feedback.hidden = false; // now it can be rated and thanked
       var key = JSON.stringify(view.messages);
       if (key === shown) return;
       shown = key;
@@ -309,6 +333,83 @@
       });
     }
 
+    function refused(result) {
+      summary.textContent = d.notSent + ((result.data && result.data.detail) || d.networkError);
+      summary.hidden = false;
+      summary.focus();
+    }
+
+    // helpful / not helpful, thanks, the link by SMS: posted in place, the page stays
+    function inPlace(form, fields, done) {
+      if (!form) return;
+      form.addEventListener("submit", async function (event) {
+        event.preventDefault();
+        summary.hidden = true;
+        var buttons = form.querySelectorAll("button");
+        buttons.forEach(function (b) {
+          b.disabled = true;
+        });
+        var result = null;
+        try {
+          result = await postForm(form.action, fields(event));
+        } catch (e) {
+          result = { status: 0, data: null };
+        }
+        buttons.forEach(function (b) {
+          b.disabled = false;
+        });
+        if (result.status === 200 && result.data) {
+          done(result.data);
+        } else {
+          refused(result);
+        }
+      });
+    }
+
+    var helpfulForm = document.getElementById("helpful-form");
+    inPlace(
+      helpfulForm,
+      function (event) {
+        var button = event.submitter || helpfulForm.querySelector("button");
+        return { helpful: button.value };
+      },
+      function (data) {
+        helpfulForm.querySelectorAll("button[name=helpful]").forEach(function (b) {
+          var chosen = data.helpful === null ? null : data.helpful ? "1" : "0";
+          b.setAttribute("aria-pressed", b.value === chosen ? "true" : "false");
+        });
+        helpfulForm.querySelector("[data-role=helpful-saved]").hidden = data.helpful === null;
+      }
+    );
+
+    var thankForm = document.getElementById("thank-form");
+    inPlace(
+      thankForm,
+      function () {
+        return {};
+      },
+      function (data) {
+        var button = thankForm.querySelector("button");
+        if (data.thanked) {
+          button.textContent = d.thanked;
+          button.disabled = true;
+        }
+      }
+    );
+
+    var linkForm = document.getElementById("link-form");
+    inPlace(
+      linkForm,
+      function () {
+        return {};
+      },
+      function (data) {
+        var sent = linkForm.querySelector("[data-role=link-sent]");
+        sent.textContent = data.notice || "";
+        sent.hidden = !data.notice;
+      }
+    );
+
     var withdrawForm = document.getElementById("withdraw-form");
     if (withdrawForm) {
       withdrawForm.addEventListener("submit", function (event) {
@@ -338,9 +439,42 @@
     }
   }
 
+  // -- "find my question links" on the department page -------------------------------------
+
+  function setupLinks(form) {
+    var d = form.dataset;
+    var error = form.querySelector("[data-role=links-error]");
+    var sent = form.querySelector("[data-role=links-sent]");
+    var button = form.querySelector("button");
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      error.hidden = true;
+      sent.hidden = true;
+      button.disabled = true;
+      var result = null;
+      try {
+        result = await postForm(form.action, {
+          phone: form.elements.namedItem("phone").value.trim(),
+        });
+      } catch (e) {
+        result = { status: 0, data: null };
+      }
+      button.disabled = false;
+      if (result.status === 200 && result.data) {
+        sent.textContent = result.data.notice; // the same words for every number
+        sent.hidden = false;
+      } else {
+        error.textContent = d.notSent + ((result.data && result.data.detail) || d.networkError);
+        error.hidden = false;
+      }
+    });
+  }
+
   function start() {
     var form = document.getElementById("ask-form");
     if (form) setupAsk(form);
+    var links = document.getElementById("links-form");
+    if (links) setupLinks(links);
     var thread = document.getElementById("thread");
     if (thread) setupThread(thread);
   }

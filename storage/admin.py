@@ -1,0 +1,202 @@
+"""The queries behind the admin's management pages: experts, moderation, the audit log.
+
+Reads and writes, no decisions (which edits are allowed, what a pause holds, which dates a
+filter means belong to :mod:`smscat.relay.management`). Writes take the connection of the
+caller's ``async with db.transaction()``; reads that need no transaction take the
+:class:`Database`. Times are compared as stored (UTC ISO-8601 text with milliseconds).
+
+It must never: log anything, or put a phone number into an audit entry. Only
+:func:`experts_overview` returns numbers (the caller shows their last four digits at most).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from smscat.storage.db import EXPERT_CONFIG_FIELDS, Database, ExpertRow
+
+Conn = aiosqlite.Connection
+
+
+# -- experts ------------------------------------------------------------------------------------
+
+
+async def experts_overview(db: Database, open_statuses: Iterable[str]) -> list[aiosqlite.Row]:
+    """Every expert and assistant (left ones too), with the count of open threads each owns or
+    holds, and the name of their assistant; by role, then name."""
+    wanted = tuple(open_statuses)
+    marks = ", ".join("?" * len(wanted))
+    return await db.fetchall(
+        "SELECT e.*, a.name AS assistant_name,"
+        " (SELECT COUNT(*) FROM threads t WHERE (t.expert_id = e.id OR t.handler_id = e.id)"
+        f" AND t.status IN ({marks})) AS open_threads"
+        " FROM experts e LEFT JOIN experts a ON a.id = e.assistant_id"
+        " ORDER BY e.left_at IS NOT NULL, e.role, e.name, e.id",
+        wanted,
+    )
+
+
+async def insert_expert(conn: Conn, expert: ExpertRow, now: str) -> None:
+    """A new expert owned by nobody's config: an admin added it (``config_fields`` empty)."""
+    columns = ", ".join(EXPERT_CONFIG_FIELDS)
+    marks = ", ".join("?" * len(EXPERT_CONFIG_FIELDS))
+    await conn.execute(
+        f"INSERT INTO experts (id, {columns}, config_fields, created_at, updated_at)"
+        f" VALUES (?, {marks}, '[]', ?, ?)",
+        (expert.id, *(getattr(expert, f) for f in EXPERT_CONFIG_FIELDS), now, now),
+    )
+
+
+async def experts_naming_assistant(conn: Conn, assistant_id: str) -> list[str]:
+    """Ids of the experts still present (not left) who name ``assistant_id`` as assistant."""
+    async with conn.execute(
+        "SELECT id FROM experts WHERE assistant_id = ? AND left_at IS NULL ORDER BY id",
+        (assistant_id,),
+    ) as cur:
+        return [str(r["id"]) for r in await cur.fetchall()]
+
+
+async def threads_held(conn: Conn, person_id: str, statuses: Iterable[str]) -> int:
+    """Open threads whose SMS go to ``person_id`` although another expert owns them."""
+    wanted = tuple(statuses)
+    marks = ", ".join("?" * len(wanted))
+    async with conn.execute(
+        f"SELECT COUNT(*) FROM threads WHERE handler_id = ? AND expert_id != ?"
+        f" AND status IN ({marks})",
+        (person_id, person_id, *wanted),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def hold_questions(conn: Conn, recipient: str, until: str) -> None:
+    """What already waits for ``recipient`` is held until ``until`` too (a pause).
+
+    The same statement as the SMS command 暂停 runs in :mod:`smscat.relay.service`.
+    """
+    await conn.execute(
+        "UPDATE outbox SET next_attempt_at = ? WHERE status = 'queued'"
+        " AND kind = 'to_expert' AND recipient = ? AND next_attempt_at < ?",
+        (until, recipient, until),
+    )
+
+
+async def release_questions(conn: Conn, recipient: str, release: str, paused_until: str) -> None:
+    """Only what a pause held goes at ``release`` (a daily cap's wait stays), as 恢复 does."""
+    await conn.execute(
+        "UPDATE outbox SET next_attempt_at = ? WHERE status = 'queued'"
+        " AND kind = 'to_expert' AND recipient = ? AND next_attempt_at > ?"
+        " AND next_attempt_at <= ?",
+        (release, recipient, release, paused_until),
+    )
+
+
+async def redirect_queued(conn: Conn, old: str, new: str, kinds: Iterable[str]) -> int:
+    """Unsent SMS of ``kinds`` to an expert's old number go to the new one; how many."""
+    wanted = tuple(kinds)
+    marks = ", ".join("?" * len(wanted))
+    async with conn.execute(
+        f"UPDATE outbox SET recipient = ? WHERE recipient = ? AND status = 'queued'"
+        f" AND kind IN ({marks})",
+        (new, old, *wanted),
+    ) as cur:
+        return cur.rowcount
+
+
+# -- moderation ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadFilter:
+    expert_id: str | None = None
+    status: str | None = None
+    thread_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One page of rows and how many match in all."""
+
+    rows: list[aiosqlite.Row] = field(default_factory=list)
+    total: int = 0
+
+
+async def threads_page(db: Database, wanted: ThreadFilter, limit: int, offset: int) -> Found:
+    """Threads, newest first, with their expert's name and their question's masked text."""
+    where: list[str] = []
+    params: list[Any] = []
+    if wanted.expert_id:
+        where.append("t.expert_id = ?")
+        params.append(wanted.expert_id)
+    if wanted.status:
+        where.append("t.status = ?")
+        params.append(wanted.status)
+    if wanted.thread_id is not None:
+        where.append("t.id = ?")
+        params.append(wanted.thread_id)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    (count,) = await db.fetchall(f"SELECT COUNT(*) FROM threads t {clause}", params)
+    rows = await db.fetchall(
+        "SELECT t.id, t.expert_id, e.name AS expert_name, t.nickname, t.status, t.public,"
+        " t.hidden, t.created_at, t.last_message_at,"
+        " (SELECT m.public_text FROM messages m WHERE m.thread_id = t.id ORDER BY m.id LIMIT 1)"
+        " AS question"
+        f" FROM threads t JOIN experts e ON e.id = t.expert_id {clause}"
+        " ORDER BY t.id DESC LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    )
+    return Found(rows, int(count[0]))
+
+
+async def set_hidden(conn: Conn, thread_id: int, hidden: bool) -> None:
+    await conn.execute("UPDATE threads SET hidden = ? WHERE id = ?", (int(hidden), thread_id))
+
+
+# -- the audit log -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    action: str | None = None
+    actor: str | None = None
+    subject: str | None = None
+    since: str | None = None  # stored form, inclusive
+    until: str | None = None  # stored form, exclusive
+
+
+async def audit_page(db: Database, wanted: AuditFilter, limit: int, offset: int) -> Found:
+    """Audit entries, newest first."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (
+        ("action", wanted.action),
+        ("actor", wanted.actor),
+        ("subject", wanted.subject),
+    ):
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if wanted.since:
+        where.append("at >= ?")
+        params.append(wanted.since)
+    if wanted.until:
+        where.append("at < ?")
+        params.append(wanted.until)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    (count,) = await db.fetchall(f"SELECT COUNT(*) FROM audit_log {clause}", params)
+    rows = await db.fetchall(
+        f"SELECT id, at, actor, action, subject, detail FROM audit_log {clause}"
+        " ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    )
+    return Found(rows, int(count[0]))
+
+
+async def audit_actions(db: Database) -> list[str]:
+    """Every action the log holds, for the filter's choices."""
+    rows = await db.fetchall("SELECT DISTINCT action FROM audit_log ORDER BY action")
+    return [str(r[0]) for r in rows]

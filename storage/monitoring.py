@@ -1,0 +1,73 @@
+"""What the admin's dashboard reads besides the relay's own queries: a few read-only views.
+
+Failed SMS (to retry), traffic of the last hour, threads waiting too long for an answer and the
+short-code SMS the SIM got (operator notices). Reading only, except :func:`requeue`, which the
+relay calls inside its transaction. It decides nothing: the caller says what is "too long".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import aiosqlite
+
+from smscat.storage.db import Database
+
+AWAITING_ANSWER = ("queued", "held", "sent", "delivered", "failed")  # thread statuses
+
+
+async def failed_outbox(db: Database, limit: int) -> list[aiosqlite.Row]:
+    """SMS that failed for good, newest first."""
+    return await db.fetchall(
+        "SELECT id, kind, recipient, thread_id, modem_id, attempts, error, created_at"
+        " FROM outbox WHERE status = 'failed' ORDER BY id DESC LIMIT ?",
+        (limit,),
+    )
+
+
+async def requeue(conn: aiosqlite.Connection, outbox_id: int, now: str) -> bool:
+    """A failed SMS back in the queue with fresh attempts; False unless it had failed."""
+    cursor = await conn.execute(
+        "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, error = NULL"
+        " WHERE id = ? AND status = 'failed'",
+        (now, outbox_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def traffic_since(db: Database, since: str) -> dict[str, int]:
+    """Parts sent, SMS fully sent, SMS failed and SMS received since ``since``."""
+    row = (
+        await db.fetchall(
+            "SELECT (SELECT COUNT(*) FROM outbox_parts WHERE sent_at >= ?1),"
+            " (SELECT COUNT(*) FROM outbox WHERE sent_at >= ?1),"
+            " (SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND created_at >= ?1),"
+            " (SELECT COUNT(*) FROM inbound WHERE received_at >= ?1)",
+            (since,),
+        )
+    )[0]
+    return {"parts": row[0], "sent": row[1], "failed": row[2], "received": row[3]}
+
+
+async def waiting_since(
+    db: Database, before: str, limit: int, statuses: Iterable[str] = AWAITING_ANSWER
+) -> list[aiosqlite.Row]:
+    """Threads waiting for an answer whose last message is older than ``before``, oldest first."""
+    wanted = tuple(statuses)
+    marks = ", ".join("?" * len(wanted))
+    return await db.fetchall(
+        "SELECT t.id, t.code, t.status, t.last_message_at, e.name AS expert"
+        " FROM threads t JOIN experts e ON e.id = t.expert_id"
+        f" WHERE t.status IN ({marks}) AND t.last_message_at < ?"
+        " ORDER BY t.last_message_at LIMIT ?",
+        (*wanted, before, limit),
+    )
+
+
+async def short_code_sms(db: Database, since: str, limit: int) -> list[aiosqlite.Row]:
+    """SMS from short codes (operator notices: balance, package), newest first."""
+    return await db.fetchall(
+        "SELECT id, modem_id, sender, text, received_at FROM inbound"
+        " WHERE outcome = 'short_code' AND received_at >= ? ORDER BY id DESC LIMIT ?",
+        (since, limit),
+    )

@@ -1,0 +1,218 @@
+"""What the admin's dashboard shows, gathered in one place for the page and its live updates.
+
+:func:`snapshot` reads the modems (through :class:`ModemView`, what a supervisor exposes), the
+outbox, the inbound SMS and the alerts, and returns plain values for the templates
+(``admin/live.html`` renders them; the page includes it, and the live stream sends it again
+whenever it changes). Times are rendered in the department's zone; words come from
+:mod:`smscat.relay.texts`.
+
+It must never: show a patient's or an expert's full number (the last four digits at most; short
+codes, which belong to operators, are shown whole), or write anything.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any, Protocol
+
+from smscat.relay import texts
+
+if TYPE_CHECKING:
+    from smscat.relay.service import Relay
+
+QUEUE_STATUSES = ("queued", "sent", "delivered", "failed", "cancelled")
+LIST_LIMIT = 20  # rows per list on the dashboard
+SHORT_CODE_DAYS = 30
+SIGNAL_BARS = (-109, -93, -83, -73)  # dBm at which the 1st…4th bar lights (CSQ 2, 10, 15, 20)
+
+
+class HealthView(Protocol):
+    @property
+    def manufacturer(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def sim(self) -> str: ...
+    @property
+    def signal_dbm(self) -> int | None: ...
+    @property
+    def registration(self) -> str: ...
+    @property
+    def operator(self) -> str | None: ...
+
+
+class ModemView(Protocol):
+    """What the dashboard reads of a modem supervisor."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def health(self) -> HealthView | None: ...
+    @property
+    def last_contact(self) -> float | None: ...
+    @property
+    def recent_errors(self) -> Iterable[tuple[float, str]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardOptions:
+    ports: Mapping[str, str] = field(default_factory=dict)  # modem id → configured port
+    day_caps: Mapping[str, int | None] = field(default_factory=dict)  # modem id → parts a day
+    answer_within: timedelta = timedelta(hours=24)  # longer without an answer: listed
+    simulators: Mapping[str, str] = field(default_factory=dict)  # modem id → virtual phones URL
+
+
+def signal_bars(dbm: int | None) -> int:
+    """0–4 bars for a signal level, as a phone would draw them."""
+    if dbm is None:
+        return 0
+    return sum(dbm >= threshold for threshold in SIGNAL_BARS)
+
+
+def mask_number(number: str) -> str:
+    """A phone number as admins see it: its last four digits."""
+    digits = [c for c in number if c.isdigit()]
+    return "•••• " + "".join(digits[-4:]) if len(digits) > 4 else "••••"
+
+
+def _words(key: str, lang: str, fallback: str) -> str:
+    return texts.render(key, lang) if key in texts.TEXTS else fallback
+
+
+def _when(at: datetime, zone: tzinfo, today: datetime) -> str:
+    local = at.astimezone(zone)
+    if local.date() == today.date():
+        return local.strftime("%H:%M:%S")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def _stored(at: str) -> datetime:
+    parsed = datetime.fromisoformat(at)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+async def snapshot(
+    relay: Relay,
+    modems: Mapping[str, ModemView],
+    options: DashboardOptions,
+    lang: str,
+    *,
+    wall: Callable[[], float] = time.time,
+) -> dict[str, Any]:
+    """Everything the live part of the dashboard shows, ready for ``admin/live.html``."""
+    zone = relay.options.zone
+    now = relay.clock()
+    today = now.astimezone(zone)
+    midnight = today.replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = []
+    for modem_id, supervisor in modems.items():
+        health = supervisor.health
+        contact = supervisor.last_contact
+        sent_today = await relay.parts_sent_since(modem_id, midnight)
+        cap = options.day_caps.get(modem_id)
+        rows.append(
+            {
+                "id": modem_id,
+                "port": options.ports.get(modem_id, ""),
+                "model": " ".join(p for p in (health.manufacturer, health.model) if p)
+                if health
+                else None,
+                "state": supervisor.state,
+                "state_words": _words(f"admin.state.{supervisor.state}", lang, supervisor.state),
+                "ok": supervisor.state == "ready"
+                and health is not None
+                and health.registration in ("home", "roaming"),
+                "signal": health.signal_dbm if health else None,
+                "bars": signal_bars(health.signal_dbm if health else None),
+                "registration": _words(
+                    f"admin.reg.{health.registration}", lang, health.registration
+                )
+                if health
+                else None,
+                "operator": health.operator if health else None,
+                "sim": health.sim if health else None,
+                "last_contact": _when(datetime.fromtimestamp(contact, UTC), zone, today)
+                if contact is not None
+                else None,
+                "sent_today": sent_today,
+                "cap": cap,
+                "near_cap": cap is not None and sent_today >= 0.9 * cap,
+                "errors": [
+                    {"at": _when(datetime.fromtimestamp(at, UTC), zone, today), "what": what}
+                    for at, what in list(supervisor.recent_errors)[-3:][::-1]
+                ],
+                "phones": options.simulators.get(modem_id),
+            }
+        )
+    counts = await relay.outbox_counts()
+    hour_ago = now - timedelta(hours=1)
+    traffic = await relay.traffic_since(hour_ago)
+    unmatched = [
+        {
+            "id": r["id"],
+            "modem": r["modem_id"],
+            "sender": mask_number(str(r["sender"])),
+            "text": r["text"],
+            "at": _when(_stored(str(r["received_at"])), zone, today),
+        }
+        for r in await relay.unmatched_inbound(LIST_LIMIT)
+    ]
+    failed = [
+        {
+            "id": r["id"],
+            "kind": _words(f"admin.kind.{r['kind']}", lang, str(r["kind"])),
+            "recipient": mask_number(str(r["recipient"])),
+            "thread": r["thread_id"],
+            "error": r["error"] or "",
+            "attempts": r["attempts"],
+            "at": _when(_stored(str(r["created_at"])), zone, today),
+        }
+        for r in await relay.failed_outbox(LIST_LIMIT)
+    ]
+    waiting = [
+        {
+            "id": r["id"],
+            "code": r["code"],
+            "expert": r["expert"],
+            "status": _words(f"status.{r['status']}", lang, str(r["status"])),
+            "since": _when(_stored(str(r["last_message_at"])), zone, today),
+            "hours": int((now - _stored(str(r["last_message_at"]))).total_seconds() // 3600),
+        }
+        for r in await relay.waiting_since(now - options.answer_within, LIST_LIMIT)
+    ]
+    notices = [
+        {
+            "sender": r["sender"],
+            "modem": r["modem_id"],
+            "text": r["text"],
+            "at": _when(_stored(str(r["received_at"])), zone, today),
+        }
+        for r in await relay.short_code_sms(now - timedelta(days=SHORT_CODE_DAYS), LIST_LIMIT)
+    ]
+    alerts = [
+        {
+            "label": _words(f"admin.alert.{a['kind']}", lang, str(a["kind"])),
+            "subject": a["subject"],
+            "at": _when(_stored(str(a["opened_at"])), zone, today),
+        }
+        for a in await relay.open_alerts()
+    ]
+    ready = sum(1 for m in rows if m["ok"])
+    return {
+        "modems": rows,
+        "modems_ready": ready,
+        "queue": [(s, counts.get(s, 0)) for s in QUEUE_STATUSES],
+        "queued": counts.get("queued", 0),
+        "traffic": traffic,
+        "unmatched": unmatched,
+        "failed": failed,
+        "waiting": waiting,
+        "answer_within_hours": int(options.answer_within.total_seconds() // 3600),
+        "notices": notices,
+        "alerts": alerts,
+        "healthy": bool(rows) and ready == len(rows) and not alerts,
+        "updated": _when(now, zone, today),
+    }
