@@ -34,7 +34,7 @@ from typing import Any, Final
 import aiosqlite
 from pydantic import ValidationError
 
-from smscat.relay import schedule, texts
+from smscat.relay import schedule
 from smscat.relay.config import ExpertConfig
 from smscat.relay.errors import Conflict, Invalid, NotFound
 from smscat.relay.lifecycle import OPEN, Status
@@ -326,18 +326,9 @@ class ExpertDirectory:
         if hours is not None and not 1 <= hours <= MAX_PAUSE_HOURS:
             raise FormInvalid({"hours": "pause_hours"})
         now = self.relay.clock()
-        until = FOREVER if hours is None else now + timedelta(hours=hours)
         async with self.db.transaction() as conn:
             person = await self._present(conn, expert_id)
-            await relay_store.set_paused(conn, expert_id, iso(until))
-            await store.hold_questions(conn, person["phone"], iso(until))
-            detail = {"until_resumed": True} if hours is None else {"hours": hours}
-            await self.db.audit(conn, actor, "expert.pause", expert_id, detail)
-            sms = (
-                texts.render("paused_indefinitely")
-                if hours is None
-                else texts.render("paused", hours=hours)
-            )
+            sms = await self.relay.pause_expert(conn, person, hours, actor, now)
             await self._tell(conn, person, sms, now)
         self.relay.outbox_changed.set()
 
@@ -349,11 +340,8 @@ class ExpertDirectory:
             paused_until = person["paused_until"]
             if paused_until is None or datetime.fromisoformat(paused_until) <= now:
                 raise Conflict("not_paused")
-            await relay_store.set_paused(conn, expert_id, None)
-            release = self._quiet_until(person, now) or now
-            await store.release_questions(conn, person["phone"], iso(release), paused_until)
-            await self.db.audit(conn, actor, "expert.resume", expert_id)
-            await self._tell(conn, person, texts.render("resumed"), now)
+            sms = await self.relay.resume_expert(conn, person, actor, now)
+            await self._tell(conn, person, sms, now)
         self.relay.outbox_changed.set()
 
     async def leave(self, expert_id: str, colleague_id: str, actor: str) -> int:

@@ -778,40 +778,47 @@ class Relay:
             else:
                 sms = texts.render("list_empty")
         elif command.name == "pause":
-            until = FOREVER if not command.hours else now + timedelta(hours=command.hours)
-            await store.set_paused(conn, person["id"], iso(until))
-            # what is already waiting is held too ("questions wait until the pause ends")
-            await conn.execute(
-                "UPDATE outbox SET next_attempt_at = ? WHERE status = 'queued'"
-                " AND kind = 'to_expert' AND recipient = ? AND next_attempt_at < ?",
-                (iso(until), to, iso(until)),
-            )
-            await self.db.audit(conn, person["id"], "expert.pause", person["id"])
-            sms = (
-                texts.render("paused_indefinitely")
-                if until is FOREVER
-                else texts.render("paused", hours=command.hours)
-            )
+            sms = await self.pause_expert(conn, person, command.hours or None, person["id"], now)
         elif command.name == "resume":
-            paused_until = person["paused_until"]
-            await store.set_paused(conn, person["id"], None)
-            resumed = await store.expert(conn, person["id"])
-            assert resumed is not None
-            release = self._send_time(resumed, now) or now  # quiet hours still hold
-            if paused_until is not None:  # only what the pause held: a cap's wait stays
-                await conn.execute(
-                    "UPDATE outbox SET next_attempt_at = ? WHERE status = 'queued'"
-                    " AND kind = 'to_expert' AND recipient = ? AND next_attempt_at > ?"
-                    " AND next_attempt_at <= ?",
-                    (iso(release), to, iso(release), paused_until),
-                )
-            await self.db.audit(conn, person["id"], "expert.resume", person["id"])
-            sms = texts.render("resumed")
+            sms = await self.resume_expert(conn, person, person["id"], now)
         elif command.name in ("transfer", "escalate") and command.code is not None:
             sms = await self._pass_on(conn, person, command.name, command.code, now)
         else:  # help, or 转/升 without a readable code
             sms = texts.render("help_to_expert")
         await self.enqueue(conn, "notice", to, sms, None, now)
+
+    async def pause_expert(
+        self,
+        conn: aiosqlite.Connection,
+        person: aiosqlite.Row,
+        hours: int | None,
+        actor: str,
+        now: datetime,
+    ) -> str:
+        """No new question reaches ``person`` for ``hours`` (None: until resumed); the SMS."""
+        until = FOREVER if hours is None else now + timedelta(hours=hours)
+        await store.set_paused(conn, person["id"], iso(until))
+        # what is already waiting is held too ("questions wait until the pause ends")
+        await store.hold_questions(conn, person["phone"], iso(until))
+        detail = {"until_resumed": True} if hours is None else {"hours": hours}
+        await self.db.audit(conn, actor, "expert.pause", person["id"], detail)
+        if hours is None:
+            return texts.render("paused_indefinitely")
+        return texts.render("paused", hours=hours)
+
+    async def resume_expert(
+        self, conn: aiosqlite.Connection, person: aiosqlite.Row, actor: str, now: datetime
+    ) -> str:
+        """The pause ends now: what it held goes (after quiet hours); the SMS that says so."""
+        paused_until = person["paused_until"]
+        await store.set_paused(conn, person["id"], None)
+        resumed = await store.expert(conn, person["id"])
+        assert resumed is not None
+        release = self._send_time(resumed, now) or now  # quiet hours still hold
+        if paused_until is not None:  # only what the pause held: a cap's wait stays
+            await store.release_questions(conn, person["phone"], iso(release), paused_until)
+        await self.db.audit(conn, actor, "expert.resume", person["id"])
+        return texts.render("resumed")
 
     async def _latest_question(self, conn: aiosqlite.Connection, thread: aiosqlite.Row) -> str:
         """What the patient wrote since the last answer (the question and any follow-ups)."""

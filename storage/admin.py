@@ -73,28 +73,6 @@ async def threads_held(conn: Conn, person_id: str, statuses: Iterable[str]) -> i
     return int(row[0]) if row else 0
 
 
-async def hold_questions(conn: Conn, recipient: str, until: str) -> None:
-    """What already waits for ``recipient`` is held until ``until`` too (a pause).
-
-    The same statement as the SMS command 暂停 runs in :mod:`smscat.relay.service`.
-    """
-    await conn.execute(
-        "UPDATE outbox SET next_attempt_at = ? WHERE status = 'queued'"
-        " AND kind = 'to_expert' AND recipient = ? AND next_attempt_at < ?",
-        (until, recipient, until),
-    )
-
-
-async def release_questions(conn: Conn, recipient: str, release: str, paused_until: str) -> None:
-    """Only what a pause held goes at ``release`` (a daily cap's wait stays), as 恢复 does."""
-    await conn.execute(
-        "UPDATE outbox SET next_attempt_at = ? WHERE status = 'queued'"
-        " AND kind = 'to_expert' AND recipient = ? AND next_attempt_at > ?"
-        " AND next_attempt_at <= ?",
-        (release, recipient, release, paused_until),
-    )
-
-
 async def redirect_queued(conn: Conn, old: str, new: str, kinds: Iterable[str]) -> int:
     """Unsent SMS of ``kinds`` to an expert's old number go to the new one; how many."""
     wanted = tuple(kinds)

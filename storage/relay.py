@@ -58,6 +58,25 @@ async def set_paused(conn: Conn, expert_id: str, until: str | None) -> None:
     await conn.execute("UPDATE experts SET paused_until = ? WHERE id = ?", (until, expert_id))
 
 
+async def hold_questions(conn: Conn, recipient: str, until: str) -> None:
+    """What already waits for ``recipient`` is held until ``until`` too (a pause)."""
+    await conn.execute(
+        "UPDATE outbox SET next_attempt_at = ? WHERE status = 'queued'"
+        " AND kind = 'to_expert' AND recipient = ? AND next_attempt_at < ?",
+        (until, recipient, until),
+    )
+
+
+async def release_questions(conn: Conn, recipient: str, release: str, paused_until: str) -> None:
+    """Only what a pause held goes at ``release`` (a daily cap's wait stays), as 恢复 does."""
+    await conn.execute(
+        "UPDATE outbox SET next_attempt_at = ? WHERE status = 'queued'"
+        " AND kind = 'to_expert' AND recipient = ? AND next_attempt_at > ?"
+        " AND next_attempt_at <= ?",
+        (release, recipient, release, paused_until),
+    )
+
+
 async def median_first_answer(db: Database) -> dict[str, float]:
     """Seconds from a thread's creation to its first expert message, median per expert."""
     rows = await db.fetchall(
