@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from smscat.modem.supervisor import ModemSupervisor, SupervisorSettings
 from smscat.relay import routing
 from smscat.relay.alerting import Alerter, AlertOptions
 from smscat.relay.config import ModemConfig, Settings
+from smscat.relay.management import expert_row
 from smscat.relay.outbox import OutboxPump
 from smscat.relay.reporting import DigestOptions, queue_digests
 from smscat.relay.retention import purge
@@ -50,23 +50,7 @@ RETRY_BASE = 30.0  # seconds before a failed SMS is first tried again (doubled p
 
 
 def expert_rows(settings: Settings) -> list[ExpertRow]:
-    return [
-        ExpertRow(
-            e.id,
-            e.name,
-            e.title,
-            e.department,
-            e.phone,
-            e.specialty,
-            role=e.role,
-            assistant_id=e.assistant,
-            quiet_hours=json.dumps(e.quiet_hours),
-            daily_cap=e.daily_cap,
-            confirm_replies=int(e.confirm_replies),
-            digest=int(e.digest),
-        )
-        for e in settings.experts
-    ]
+    return [expert_row(e) for e in settings.experts]
 
 
 def relay_options(settings: Settings) -> RelayOptions:

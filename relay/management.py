@@ -276,7 +276,7 @@ class ExpertDirectory:
                 if await relay_store.expert(conn, expert_id) is not None:
                     raise FormInvalid({"id": "id_taken"})
                 await self._check_people(conn, config, None)
-                await store.insert_expert(conn, _row(config), iso(now))
+                await store.insert_expert(conn, expert_row(config), iso(now))
                 await self.db.audit(conn, actor, "expert.add", expert_id, {"role": config.role})
         except aiosqlite.IntegrityError:  # another admin, at the same moment
             raise FormInvalid({"id": "id_taken"}) from None
@@ -293,7 +293,7 @@ class ExpertDirectory:
         config = self._checked(form, expert_id, form.phone.strip() or current["phone"])
         async with self.db.reading() as conn:
             await self._check_people(conn, config, current)
-        wanted = _row(config)
+        wanted = expert_row(config)
         changes: dict[str, Any] = {}
         for name in ("name", "title", "department", "phone", "specialty", "role"):
             if current[name] != getattr(wanted, name):
@@ -379,8 +379,8 @@ class ExpertDirectory:
         )  # fmt: skip
 
 
-def _row(config: ExpertConfig) -> ExpertRow:
-    """An expert as stored, exactly as :func:`smscat.relay.app.expert_rows` stores config's."""
+def expert_row(config: ExpertConfig) -> ExpertRow:
+    """An expert as stored: from config.yaml at start, or from the admin's form."""
     return ExpertRow(
         config.id,
         config.name,

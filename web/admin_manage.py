@@ -58,6 +58,20 @@ FIELD_LIMIT = 400  # characters kept of a form field: above every field's own ma
 FIELD_LABELS = {"assistant_id": "assistant"}  # a stored column → its label (admin.expert.*)
 
 
+def _paging(
+    pinned: str | None, path: str, filters: dict[str, str], page: int, pages: int
+) -> dict[str, str | None]:
+    """Links to the page before and after (None at either end), keeping the filters."""
+
+    def at(number: int) -> str:
+        return _href(pinned, path, **filters, page=number)
+
+    return {
+        "prev_href": at(page - 1) if page > 1 else None,
+        "next_href": at(page + 1) if page < pages else None,
+    }
+
+
 # -- what every management page needs -----------------------------------------------------------
 
 
@@ -360,9 +374,6 @@ async def _threads_page(
         threads, total, pages = [], 0, 1
     experts = await _directory(request).entries()
 
-    def at(number: int) -> str:
-        return _href(pinned, "/admin/threads", **filters, page=number)
-
     return _page(
         request,
         "threads.html",
@@ -371,14 +382,13 @@ async def _threads_page(
         total=total,
         page=page,
         pages=pages,
-        prev_href=at(page - 1) if page > 1 else None,
-        next_href=at(page + 1) if page < pages else None,
+        **_paging(pinned, "/admin/threads", filters, page, pages),
         filters=filters,
         experts=[{"id": e.id, "name": e.name} for e in experts if e.role == "expert"],
         statuses=STATUSES,
         error=error,
         errors=errors,
-        back=at(page),
+        back=_href(pinned, "/admin/threads", **filters, page=page),
         **_context(request, session, "threads"),
     )
 
@@ -500,9 +510,6 @@ async def audit_page(request: web.Request) -> web.Response:
         status, error, errors = exc.status, _words(exc, lang), _problems(exc)
         entries, total, page, pages, actions = [], 0, 1, 1, []
 
-    def at(number: int) -> str:
-        return _href(pinned, "/admin/audit", **filters, page=number)
-
     return _page(
         request,
         "audit.html",
@@ -511,8 +518,7 @@ async def audit_page(request: web.Request) -> web.Response:
         total=total,
         page=page,
         pages=pages,
-        prev_href=at(page - 1) if page > 1 else None,
-        next_href=at(page + 1) if page < pages else None,
+        **_paging(pinned, "/admin/audit", filters, page, pages),
         filters=filters,
         actions=actions,
         zone=Statistics(relay).timezone,
