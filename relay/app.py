@@ -43,6 +43,7 @@ from smscat.web.health import add_routes as add_health
 from smscat.web.limits import rate_limits
 from smscat.web.metrics import add_routes as add_metrics
 from smscat.web.pages import add_routes as add_pages
+from smscat.web.pages import set_public_url
 
 log = logging.getLogger("smscat")
 DRAIN_SECONDS = 10.0  # SIGTERM → exit within 15 s: the part in flight gets this long
@@ -157,6 +158,9 @@ async def running_daemon(
         host, port = runner.addresses[0][:2]
         url = f"http://{host}:{port}"
         log.info("web on %s (GET /healthz, /api/…)", url)
+        if settings.web.public_url is None:
+            set_public_url(app, url)
+            log.warning("web.public_url is not set: links in SMS point to %s", url)
         if setup is not None:
             log.warning("no admin is configured: create the first one, once, at %s%s", url, setup)
         http = await stack.enter_async_context(aiohttp.ClientSession())

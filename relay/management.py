@@ -28,7 +28,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 
 import aiosqlite
@@ -41,7 +41,7 @@ from smscat.relay.lifecycle import OPEN, Status
 from smscat.relay.masking import mask_numbers
 from smscat.relay.reporting import MonthReport, csv_rows, month_report
 from smscat.relay.service import FOREVER, Relay, iso
-from smscat.relay.stats import month_period
+from smscat.relay.stats import FIRST_YEAR, LAST_YEAR, month_period
 from smscat.storage import admin as store
 from smscat.storage import relay as relay_store
 from smscat.storage.db import ExpertRow
@@ -285,38 +285,30 @@ class ExpertDirectory:
         return expert_id
 
     async def edit(self, expert_id: str, form: ExpertForm, actor: str) -> list[str]:
-        """Save what changed (config.yaml no longer owns it); return the changed fields."""
-        async with self.db.reading() as conn:
-            current = await relay_store.expert(conn, expert_id)
-        if current is None:
-            raise NotFound("expert")
-        config = self._checked(form, expert_id, form.phone.strip() or current["phone"])
-        async with self.db.reading() as conn:
-            await self._check_people(conn, config, current)
-        wanted = expert_row(config)
-        changes: dict[str, Any] = {}
-        for name in ("name", "title", "department", "phone", "specialty", "role"):
-            if current[name] != getattr(wanted, name):
-                changes[name] = getattr(wanted, name)
-        if current["assistant_id"] != wanted.assistant_id:
-            changes["assistant_id"] = wanted.assistant_id
-        if json.loads(current["quiet_hours"] or "[]") != list(config.quiet_hours):
-            changes["quiet_hours"] = wanted.quiet_hours
-        for name in ("daily_cap", "confirm_replies", "digest"):
-            if current[name] != getattr(wanted, name):
-                changes[name] = getattr(wanted, name)
-        if not changes:
-            return []
+        """Save what changed (config.yaml no longer owns it); return the changed fields.
+
+        One transaction reads, checks, writes and readdresses what waits for a new number, so
+        no question arrives (or SMS goes out) between the checks and the change.
+        """
         try:
-            await self.db.admin_edit_expert(expert_id, actor, **changes)
+            async with self.db.transaction() as conn:
+                current = await relay_store.expert(conn, expert_id)
+                if current is None:
+                    raise NotFound("expert")
+                config = self._checked(form, expert_id, form.phone.strip() or current["phone"])
+                await self._check_people(conn, config, current)
+                changes = _changes(current, config)
+                if not changes:
+                    return []
+                await self.db.edit_expert(conn, expert_id, actor, changes)
+                if "phone" in changes:
+                    # what waits for the old number goes to the new one (not patients' answers)
+                    await store.redirect_queued(
+                        conn, current["phone"], changes["phone"], ("to_expert", "notice")
+                    )
         except aiosqlite.IntegrityError:  # the number was taken meanwhile
             raise FormInvalid({"phone": "phone_taken"}) from None
         if "phone" in changes:
-            # what waits for the old number goes to the new one (answers to the patient do not)
-            async with self.db.transaction() as conn:
-                await store.redirect_queued(
-                    conn, current["phone"], changes["phone"], ("to_expert", "notice")
-                )
             self.relay.outbox_changed.set()
         log.info("expert %s edited by an admin: %s", expert_id, ", ".join(sorted(changes)))
         return sorted(changes)
@@ -377,6 +369,23 @@ class ExpertDirectory:
             conn, "notice", person["phone"], sms, None, now,
             not_before=self._quiet_until(person, now),
         )  # fmt: skip
+
+
+def _changes(current: aiosqlite.Row, config: ExpertConfig) -> dict[str, Any]:
+    """The stored fields an edit changes, as they are to be stored."""
+    wanted = expert_row(config)
+    changes: dict[str, Any] = {}
+    for name in ("name", "title", "department", "phone", "specialty", "role"):
+        if current[name] != getattr(wanted, name):
+            changes[name] = getattr(wanted, name)
+    if current["assistant_id"] != wanted.assistant_id:
+        changes["assistant_id"] = wanted.assistant_id
+    if json.loads(current["quiet_hours"] or "[]") != list(config.quiet_hours):
+        changes["quiet_hours"] = wanted.quiet_hours
+    for name in ("daily_cap", "confirm_replies", "digest"):
+        if current[name] != getattr(wanted, name):
+            changes[name] = getattr(wanted, name)
+    return changes
 
 
 def expert_row(config: ExpertConfig) -> ExpertRow:
@@ -564,10 +573,12 @@ class AuditLog:
             if not _DATE.fullmatch(value):
                 raise ValueError(value)
             day = date.fromisoformat(value) + (timedelta(days=1) if end else timedelta())
+            if not FIRST_YEAR <= day.year <= LAST_YEAR:  # (year 1 in UTC is before year 1)
+                raise ValueError(value)
         except (ValueError, OverflowError):
             raise FormInvalid({name: "date"}) from None
         local = datetime.combine(day, time(0), self.relay.options.zone)
-        return local.astimezone(UTC).isoformat(timespec="milliseconds")
+        return iso(local)
 
     async def page(
         self,

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from smscat.modem import pdu
-from smscat.modem.errors import ModemError
+from smscat.modem.errors import EncodeError, ModemError
 from smscat.modem.failures import FailureKind, classify, summary
 from smscat.modem.supervisor import ModemSupervisor
 from smscat.relay import retry, routing
@@ -174,7 +174,11 @@ class OutboxPump:
                     continue
                 chosen: str | None = modem_id
             else:
-                parts = await self._parts_left(row)
+                try:
+                    parts = await self._parts_left(row)
+                except EncodeError as exc:  # (a number erased after it failed, retried)
+                    await self.relay.failed(outbox_id, int(row["attempts"]), summary(exc))
+                    continue
                 if not any(routing.fits_ever(v, len(parts)) for v in views):
                     await self.relay.failed(outbox_id, int(row["attempts"]), "over_every_cap")
                     continue
@@ -204,7 +208,12 @@ class OutboxPump:
                 )
             return
         supervisor = self.modems[modem_id]
-        for part in await self._parts_left(row):
+        try:
+            parts = await self._parts_left(row)
+        except EncodeError as exc:
+            await self.relay.failed(outbox_id, int(row["attempts"]), summary(exc))
+            return
+        for part in parts:
             try:
                 sent = await supervisor.submit(part)
             except ModemError as exc:

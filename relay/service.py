@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -566,6 +567,9 @@ class Relay:
             row = await store.outbox_row(conn, outbox_id)
             assert row is not None
             await store.mark_sent(conn, outbox_id, modem_id, iso(now))
+            if row["kind"] == "notice" and _LINK_TOKEN.search(row["text"]):
+                # the links work for whoever holds them: once on the phone, none in the database
+                await store.set_outbox_text(conn, outbox_id, _LINK_TOKEN.sub(r"\1…", row["text"]))
             if row["kind"] == "to_expert" and row["thread_id"] is not None:
                 thread = await store.thread(conn, int(row["thread_id"]))
                 assert thread is not None
@@ -1140,7 +1144,9 @@ class Relay:
 
     async def waiting_since(self, before: datetime, limit: int) -> list[dict[str, Any]]:
         """Threads waiting for an answer since before ``before``, oldest first."""
-        return [dict(r) for r in await monitoring.waiting_since(self.db, iso(before), limit)]
+        waiting = [str(s) for s in lifecycle.OPEN if s is not Status.ANSWERED]
+        rows = await monitoring.waiting_since(self.db, waiting, iso(before), limit)
+        return [dict(r) for r in rows]
 
     async def short_code_sms(self, since: datetime, limit: int) -> list[dict[str, Any]]:
         """SMS from operators' short codes since ``since``, newest first."""
@@ -1149,32 +1155,47 @@ class Relay:
     async def retry_outbox(self, outbox_id: int, actor: str) -> None:
         """An admin sends a failed SMS again: back in the queue with fresh attempts.
 
-        A question to an expert puts its thread back in the queue too. Refused for a thread
-        that has been closed since, and for a patient who has sent STOP or been erased.
+        Refused for a verification code (expired by now), a closed thread, a patient who has
+        sent STOP or been erased, and an expert's SMS whose number is no longer the one that
+        holds it (the expert left, handed the thread on, or changed numbers). A question waits
+        for the expert's quiet hours and pause like any other, and its thread goes with it.
         """
         now = self.clock()
         async with self.db.transaction() as conn:
             row = await store.outbox_row(conn, outbox_id)
             if row is None or row["status"] != "failed":
                 raise NotFound("outbox")
-            if row["kind"] == "verification":
+            kind, recipient = row["kind"], str(row["recipient"])
+            if kind == "verification":
                 raise Conflict("retry_code")  # a code that comes late has expired
             thread = None
             if row["thread_id"] is not None:
                 thread = await store.thread(conn, int(row["thread_id"]))
                 if thread is not None and Status(thread["status"]) not in lifecycle.OPEN:
                     raise Conflict("retry_closed")
-            if row["kind"] == "to_patient":
-                patient = await store.phone(conn, str(row["recipient"]))
+            not_before = None
+            person = await store.expert_by_phone(conn, recipient)
+            if person is None:  # a patient (or a number erased since)
+                patient = await store.phone(conn, recipient)
                 if patient is None or patient["stopped_at"] or patient["erased_at"]:
                     raise Conflict("retry_stopped")
-            await monitoring.requeue(conn, outbox_id, iso(now))
-            failed = thread is not None and Status(thread["status"]) is Status.FAILED
-            if thread is not None and failed and row["kind"] == "to_expert":
-                await self._step(conn, thread, lifecycle.Released(), now)
-            await self.db.audit(conn, actor, "sms.retry", str(outbox_id), {"kind": row["kind"]})
+            else:
+                holder = thread["handler_id"] or thread["expert_id"] if thread else person["id"]
+                if person["left_at"] or person["id"] != holder:
+                    raise Conflict("retry_moved")
+                not_before = self._send_time(person, now)
+            await monitoring.requeue(conn, outbox_id, iso(not_before or now))
+            if thread is not None and kind == "to_expert":
+                if Status(thread["status"]) is Status.FAILED:
+                    thread = await self._step(conn, thread, lifecycle.Released(), now)
+                if not_before is not None and Status(thread["status"]) is Status.QUEUED:
+                    await self._step(conn, thread, lifecycle.Held("schedule"), now)
+            await self.db.audit(conn, actor, "sms.retry", str(outbox_id), {"kind": kind})
         log.info("outbox %d: queued again by an admin", outbox_id)
         self.outbox_changed.set()
+
+
+_LINK_TOKEN = re.compile(r"(/t/[0-9]+/)[A-Za-z0-9_-]{16,}")
 
 
 def _correlate(open_threads: list[aiosqlite.Row], code: int | None) -> list[aiosqlite.Row]:

@@ -30,6 +30,8 @@ from typing import Final
 ANSWER_SENDERS: Final = ("expert", "assistant")
 _MONTH: Final = re.compile(r"([0-9]{4})-([0-9]{2})")
 
+FIRST_YEAR, LAST_YEAR = 1900, 9998  # dates people mean (and room for a day either side)
+
 
 @dataclass(frozen=True, slots=True)
 class ThreadFacts:
@@ -90,7 +92,7 @@ def month_period(month: str, timezone: str) -> Period:
     if match is None:
         raise ValueError("a month is written YYYY-MM, e.g. 2026-11")
     year, number = int(match.group(1)), int(match.group(2))
-    if not (1 <= number <= 12 and 1900 <= year <= 9998):
+    if not (1 <= number <= 12 and FIRST_YEAR <= year <= LAST_YEAR):
         raise ValueError("a month is written YYYY-MM, e.g. 2026-11")
     zone = zoneinfo.ZoneInfo(timezone)
     start = datetime(year, number, 1, tzinfo=zone)

@@ -489,8 +489,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "Operator",
     },
     "admin.sent_today": {
-        "zh-CN": "今日已发（条）",
-        "en": "Sent today (parts)",
+        "zh-CN": "24小时内已发（段）",
+        "en": "Parts sent, last 24 h",
     },
     "admin.unknown": {
         "zh-CN": "未知",
@@ -804,6 +804,10 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "admin.error.retry_stopped": {
         "zh-CN": "该患者已退订或号码已删除，不再重发。",
         "en": "That patient has unsubscribed or been erased: the SMS is not sent again.",
+    },
+    "admin.error.retry_moved": {
+        "zh-CN": "该短信的收件人已不负责此问题（已离开、已转交或已换号），不再重发。",
+        "en": "That SMS's recipient no longer holds it (left, handed on or changed numbers).",
     },
     "admin.error.retry_code": {
         "zh-CN": "验证码短信不重发：验证码已过期，请患者重新获取。",

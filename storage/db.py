@@ -248,23 +248,29 @@ class Database:
 
     async def admin_edit_expert(self, expert_id: str, actor: str, **fields: Any) -> None:
         """An admin's edit: the edited fields stop being owned by config.yaml."""
+        async with self.transaction() as conn:
+            await self.edit_expert(conn, expert_id, actor, fields)
+
+    async def edit_expert(
+        self, conn: aiosqlite.Connection, expert_id: str, actor: str, fields: dict[str, Any]
+    ) -> None:
+        """:meth:`admin_edit_expert` inside the caller's transaction."""
         unknown = set(fields) - {*EXPERT_CONFIG_FIELDS, "active"}
         if unknown:
             raise ValueError(f"not an editable expert field: {sorted(unknown)}")
-        async with self.transaction() as conn:
-            async with conn.execute(
-                "SELECT config_fields FROM experts WHERE id = ?", (expert_id,)
-            ) as cur:
-                row = await cur.fetchone()
-            if row is None:
-                raise NotFound(f"expert {expert_id!r}")
-            owned = [f for f in json.loads(row["config_fields"]) if f not in fields]
-            assignments = ", ".join(f"{field} = ?" for field in fields)
-            await conn.execute(
-                f"UPDATE experts SET {assignments}, config_fields = ?, updated_at = ? WHERE id = ?",
-                (*fields.values(), json.dumps(owned), utcnow(), expert_id),
-            )
-            await self.audit(conn, actor, "expert.edit", expert_id, {"fields": sorted(fields)})
+        async with conn.execute(
+            "SELECT config_fields FROM experts WHERE id = ?", (expert_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"expert {expert_id!r}")
+        owned = [f for f in json.loads(row["config_fields"]) if f not in fields]
+        assignments = ", ".join(f"{field} = ?" for field in fields)
+        await conn.execute(
+            f"UPDATE experts SET {assignments}, config_fields = ?, updated_at = ? WHERE id = ?",
+            (*fields.values(), json.dumps(owned), utcnow(), expert_id),
+        )
+        await self.audit(conn, actor, "expert.edit", expert_id, {"fields": sorted(fields)})
 
 
 def backup(source: Path, target: Path) -> None:

@@ -13,8 +13,6 @@ import aiosqlite
 
 from smscat.storage.db import Database
 
-AWAITING_ANSWER = ("queued", "held", "sent", "delivered", "failed")  # thread statuses
-
 
 async def failed_outbox(db: Database, limit: int) -> list[aiosqlite.Row]:
     """SMS that failed for good, newest first."""
@@ -36,12 +34,12 @@ async def requeue(conn: aiosqlite.Connection, outbox_id: int, now: str) -> bool:
 
 
 async def traffic_since(db: Database, since: str) -> dict[str, int]:
-    """Parts sent, SMS fully sent, SMS failed and SMS received since ``since``."""
+    """Parts sent, SMS fully sent, SMS that failed (for good) and SMS received since ``since``."""
     row = (
         await db.fetchall(
             "SELECT (SELECT COUNT(*) FROM outbox_parts WHERE sent_at >= ?1),"
             " (SELECT COUNT(*) FROM outbox WHERE sent_at >= ?1),"
-            " (SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND created_at >= ?1),"
+            " (SELECT COUNT(*) FROM audit_log WHERE action = 'sms.failed' AND at >= ?1),"
             " (SELECT COUNT(*) FROM inbound WHERE received_at >= ?1)",
             (since,),
         )
@@ -50,9 +48,9 @@ async def traffic_since(db: Database, since: str) -> dict[str, int]:
 
 
 async def waiting_since(
-    db: Database, before: str, limit: int, statuses: Iterable[str] = AWAITING_ANSWER
+    db: Database, statuses: Iterable[str], before: str, limit: int
 ) -> list[aiosqlite.Row]:
-    """Threads waiting for an answer whose last message is older than ``before``, oldest first."""
+    """Threads in ``statuses`` whose last message is older than ``before``, oldest first."""
     wanted = tuple(statuses)
     marks = ", ".join("?" * len(wanted))
     return await db.fetchall(

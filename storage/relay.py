@@ -593,6 +593,10 @@ async def reschedule(conn: Conn, outbox_id: int, attempts: int, next_at: str, er
     )
 
 
+async def set_outbox_text(conn: Conn, outbox_id: int, text: str) -> None:
+    await conn.execute("UPDATE outbox SET text = ? WHERE id = ?", (text, outbox_id))
+
+
 async def mark_failed(conn: Conn, outbox_id: int, attempts: int, error: str) -> None:
     await conn.execute(
         "UPDATE outbox SET status = 'failed', attempts = ?, error = ? WHERE id = ?",

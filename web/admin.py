@@ -300,7 +300,7 @@ async def live(request: web.Request) -> web.StreamResponse:
         "admin/live.html"
     )
     loop = asyncio.get_running_loop()
-    last = ""
+    last: dict[str, Any] | None = None
     quiet_since = loop.time()
     await response.write(b"retry: 5000\n\n")
     while not admin.closing.is_set():
@@ -308,11 +308,13 @@ async def live(request: web.Request) -> web.StreamResponse:
         if session is None or _expired(session, admin.clock()):
             await _send(response, b"event: ended\ndata: \n\n")
             break
-        context = {**_page_context(request, "/admin"), "csrf": session.csrf}
-        html = template.render({**context, **await _live_context(request)})
-        if html != last:
-            last = html
+        live = await _live_context(request)
+        seen = {k: v for k, v in live.items() if k != "updated"}  # the clock alone is no news
+        if seen != last:
+            last = seen
             quiet_since = loop.time()
+            context = {**_page_context(request, "/admin"), "csrf": session.csrf, **live}
+            html = template.render(context)
             data = "".join(f"data: {line}\n" for line in html.splitlines())
             if not await _send(response, f"event: dashboard\n{data}\n".encode()):
                 break

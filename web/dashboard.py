@@ -106,12 +106,13 @@ async def snapshot(
     zone = relay.options.zone
     now = relay.clock()
     today = now.astimezone(zone)
-    midnight = today.replace(hour=0, minute=0, second=0, microsecond=0)
     rows = []
     for modem_id, supervisor in modems.items():
         health = supervisor.health
         contact = supervisor.last_contact
-        sent_today = await relay.parts_sent_since(modem_id, midnight)
+        sent_today = await relay.parts_sent_since(
+            modem_id, now - timedelta(days=1)
+        )  # as caps count
         cap = options.day_caps.get(modem_id)
         rows.append(
             {

@@ -61,19 +61,17 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 _DIGITS = re.compile(r"[0-9]{1,5}")
-# A Host header as a link in an SMS may carry it: a name or an address, and a port.
-_HOST = re.compile(
-    r"(?:(?:[A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?"
-)
 _API = ("/api/", "/healthz")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Pages:
     relay: Relay
     department: str
-    public_url: str | None = None  # where patients reach the board (links in SMS); None: Host
+    # Where patients reach the board: links in SMS start with it. Never the request's Host
+    # header, which anyone can forge (a link SMS from the hospital to an attacker's site).
+    public_url: str | None = None
 
 
 PAGES_KEY: web.AppKey[Pages] = web.AppKey("smscat_pages", Pages)
@@ -303,17 +301,16 @@ def _wants_json(request: web.Request) -> bool:
 
 
 def _base_url(request: web.Request) -> str:
-    """``scheme://host`` for a link in an SMS: the configured public address, else this
-    request's Host, with https when the request came so (directly or via a trusted proxy)."""
+    """The address links in SMS start with: ``web.public_url``, or the server's own."""
     public_url = request.app[PAGES_KEY].public_url
-    if public_url:
-        return public_url.rstrip("/")
-    from smscat.web.admin import is_https  # here: admin imports this module
+    if not public_url:
+        raise web.HTTPServiceUnavailable()  # not serving yet: the composition root sets it
+    return public_url
 
-    host = request.host
-    if not _HOST.fullmatch(host):
-        raise web.HTTPBadRequest()
-    return f"{'https' if is_https(request) else 'http'}://{host}"
+
+def set_public_url(app: web.Application, url: str) -> None:
+    """Links in SMS start with ``url`` (when config has no ``web.public_url``: the bound one)."""
+    app[PAGES_KEY].public_url = url.rstrip("/")
 
 
 # -- the department page ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from smscat.relay import routing
 from smscat.relay.outbox import OutboxPump
 from smscat.relay.retry import MAX_ATTEMPTS
 from smscat.relay.service import Relay, RelayOptions
+from smscat.storage import relay as store
 from smscat.storage.db import Database, ExpertRow
 from tests.support.relay import Clock
 
@@ -238,3 +239,16 @@ async def test_a_verification_code_goes_to_a_number_that_sent_stop(relay: Relay)
     modem = FakeModem()
     await pump(relay, modem).send_due()
     assert ["验证码" in part.text for part in modem.accepted] == [True]
+
+
+async def test_an_sms_that_cannot_be_encoded_fails_and_the_queue_moves_on(relay: Relay) -> None:
+    now = relay.clock()
+    async with relay.db.transaction() as conn:  # a row no modem can take: a recipient erased
+        sms = store.NewSms("notice", 3, "erased", "您的咨询链接：…", None, 7)
+        await store.enqueue(conn, sms, now.isoformat())
+    await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
+    modem = FakeModem()
+    await pump(relay, modem).send_due()
+    assert await status_of(relay, 1) == ("failed", 0, "message cannot be encoded")
+    assert (await status_of(relay, 2))[0] == "sent"  # the question after it went
+    assert any("问题" in part.text for part in modem.accepted)

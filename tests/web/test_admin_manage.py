@@ -884,6 +884,8 @@ async def test_the_audit_log_is_newest_first_paged_and_filtered(
     [
         ("from=2026-02-30", "admin.error.date"),
         ("to=yesterday", "admin.error.date"),
+        ("from=0001-01-01", "admin.error.date"),  # before year 1 in UTC
+        ("to=9999-12-31", "admin.error.date"),  # the day after it has no year
         ("from=2026-11-02&to=2026-11-01", "admin.error.date_order"),
     ],
 )

@@ -18,9 +18,10 @@ import aiohttp
 import pytest
 
 from smscat.relay.app import Daemon
+from smscat.relay.retention import erase_phone
 from smscat.relay.texts import render
 from smscat.web.dashboard import signal_bars
-from tests.support.daemon import EXPERT_ZHANG, TIMEOUT, Client, daemon
+from tests.support.daemon import EXPERT_LI, EXPERT_ZHANG, PATIENT, TIMEOUT, Client, daemon
 from tests.web.test_admin import ADMINS, Browser
 
 LIVE_WAIT = 20.0  # seconds a test waits for the stream to show a change
@@ -268,3 +269,60 @@ async def test_the_live_stream_says_when_the_session_has_ended(
         assert name == "ended"
         with pytest.raises(EOFError):
             await events.next()
+
+
+async def _failed_row(running: Daemon) -> int:
+    async with asyncio.timeout(15):
+        while True:
+            rows = await running.relay.db.fetchall("SELECT id FROM outbox WHERE status = 'failed'")
+            if rows:
+                return int(rows[0]["id"])
+            await asyncio.sleep(0.1)
+
+
+async def test_a_question_handed_on_since_it_failed_is_not_sent_to_the_one_who_left(
+    admin: Browser, app: tuple[Daemon, Client]
+) -> None:
+    running, client = app
+    await _settled(running)
+    await _sim(client, "/unassigned", {"numbers": [EXPERT_ZHANG]})
+    await _ask(client, "心率偏快要紧吗")
+    outbox_id = await _failed_row(running)
+    await _sim(client, "/unassigned", {"numbers": []})
+    await running.relay.handoff("zhang", "li", "admin:root")
+    _, csrf = await admin.dashboard()
+    status, _, body, _ = await admin.post(f"/admin/outbox/{outbox_id}/retry", {"csrf": csrf})
+    assert status == 409
+    assert render("admin.error.retry_moved") in body
+    await client.wait_for_sms(EXPERT_LI, lambda t: "心率偏快要紧吗" in t)  # by the hand-off
+    assert not any("心率偏快要紧吗" in t for t in await client.received_by(EXPERT_ZHANG))
+    (row,) = await running.relay.db.fetchall("SELECT status FROM outbox WHERE id = ?", (outbox_id,))
+    assert row["status"] == "failed"
+
+
+async def test_an_sms_to_a_number_erased_since_it_failed_is_not_sent_again(
+    admin: Browser, app: tuple[Daemon, Client]
+) -> None:
+    running, client = app
+    await _settled(running)
+    verification_id, code = await client.verify(PATIENT)
+    status, body = await client.call(
+        "POST", "/api/questions", expert_id="zhang", nickname="小王", text="胸闷", public=False,
+        phone=PATIENT, verification_id=verification_id, code=code,
+    )  # fmt: skip
+    assert status == 201, body
+    await client.wait_for_sms(EXPERT_ZHANG, lambda t: "胸闷" in t)
+    await _sim(client, "/unassigned", {"numbers": [PATIENT]})
+    await client.phone_sends(EXPERT_ZHANG, "多休息，明天门诊。")  # the answer to the patient fails
+    outbox_id = await _failed_row(running)
+    await _sim(client, "/unassigned", {"numbers": []})
+    await erase_phone(running.relay.db, PATIENT, "admin:root", running.relay.clock())
+    _, csrf = await admin.dashboard()
+    status, _, body, _ = await admin.post(f"/admin/outbox/{outbox_id}/retry", {"csrf": csrf})
+    assert status == 409
+    assert render("admin.error.retry_stopped") in body
+    assert PATIENT not in body
+    # the queue still moves: the expert's LIST is answered
+    before = set(await client.received_by(EXPERT_ZHANG))
+    await client.phone_sends(EXPERT_ZHANG, "待办")
+    await client.wait_for_sms(EXPERT_ZHANG, lambda t: t not in before)
