@@ -58,6 +58,7 @@ class OutboxPump:
         self.stopping = False
         self.sent_parts = 0
         self._claimed: set[int] = set()  # outbox ids a worker is sending
+        self._busy: set[str] = set()  # modems whose worker is sending now
         self._wakes = {modem_id: asyncio.Event() for modem_id in self.modems}
 
     def stop(self) -> None:
@@ -94,10 +95,12 @@ class OutboxPump:
                 if row is None:
                     await self._idle(wake)
                     continue
+                self._busy.add(modem_id)
                 try:
                     await self._send(row, modem_id)
                 finally:
                     self._claimed.discard(int(row["id"]))
+                    self._busy.discard(modem_id)
                 self._wake_all()  # what this worker passed over may suit another now
             except Exception:  # a database hiccup must not end the daemon: the rows wait
                 log.exception("outbox %s: an error; trying again in %g s", modem_id, ERROR_PAUSE)
@@ -152,6 +155,7 @@ class OutboxPump:
                     supervisor.state == "ready",
                     self.limits[modem_id],
                     routing.Usage(minute, hour, day),
+                    busy=modem_id in self._busy,
                 )
             )
         return out
@@ -183,7 +187,9 @@ class OutboxPump:
                     await self.relay.failed(outbox_id, int(row["attempts"]), "over_every_cap")
                     continue
                 home = await store.home_modem(self.relay.db, row["recipient"])
-                chosen = routing.choose(views, home, len(parts))
+                due = datetime.fromisoformat(row["next_attempt_at"])
+                waited = (self.relay.clock() - due).total_seconds()
+                chosen = routing.choose(views, home, len(parts), waited)
             # checked again after the awaits above: another worker may have taken it meanwhile
             if chosen == modem_id and outbox_id not in self._claimed:
                 self._claimed.add(outbox_id)

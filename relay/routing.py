@@ -2,16 +2,22 @@
 
 A recipient keeps hearing from the same number: the modem that first wrote to them is their
 *home*, and stays so. When the home modem is down or full, another healthy modem with room
-takes the SMS (the home does not change, so the recipient returns to it when it is back). A new
-recipient's home is the healthy modem with the most room. Caps are per SIM in parts over rolling
-windows (the last minute, hour and day): an SMS of n parts goes only where all n fit, so a cap
-holds exactly. Pure: counts and states in, a modem id (or None: wait) out.
+takes the SMS (the home does not change, so the recipient returns to it when it is back). So
+does an idle modem when the home is busy and the SMS has already waited :data:`SPILL_AFTER`
+for it: a backlog on one SIM (a burst of questions for a few doctors) must not leave the others
+idle. In ordinary traffic a home is idle when an SMS comes, and nothing spills. A new
+recipient's home is an idle healthy modem, the one with the most room. Caps are per SIM in parts
+over rolling windows (the last minute, hour and day): an SMS of n parts goes only where all n
+fit, so a cap holds exactly. Pure: counts and states in, a modem id (or None: wait) out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
+
+SPILL_AFTER: Final = 10.0  # seconds an SMS waits for its busy home before an idle SIM sends it
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,7 @@ class ModemView:
     healthy: bool
     limits: Limits
     usage: Usage
+    busy: bool = False  # sending an SMS right now
 
 
 def room(modem: ModemView) -> int | None:
@@ -63,20 +70,27 @@ def fits_ever(modem: ModemView, parts: int) -> bool:
     return all(cap is None or cap >= parts for cap in caps)
 
 
-def choose(modems: Sequence[ModemView], home: str | None, parts: int) -> str | None:
-    """The modem for an SMS of ``parts`` parts to a recipient whose home is ``home``."""
+def choose(
+    modems: Sequence[ModemView], home: str | None, parts: int, waited: float = 0.0
+) -> str | None:
+    """The modem for an SMS of ``parts`` parts to a recipient whose home is ``home``.
+
+    ``waited``: seconds the SMS has been due. A busy home keeps it until :data:`SPILL_AFTER`.
+    """
     by_id = {m.id: m for m in modems}
-    if home is not None and home in by_id and fits(by_id[home], parts):
-        return home
     usable = [m for m in modems if fits(m, parts)]
+    if home is not None and home in by_id and fits(by_id[home], parts):
+        spill = by_id[home].busy and waited >= SPILL_AFTER and any(not m.busy for m in usable)
+        if not spill:
+            return home
     if not usable:
         return None
 
-    # the most room first (no cap counts as endless), then the least used today; ties keep
-    # the configured order
-    def preference(m: ModemView) -> tuple[float, int]:
+    # an idle modem first, then the most room (no cap counts as endless), then the least used
+    # today; ties keep the configured order
+    def preference(m: ModemView) -> tuple[bool, float, int]:
         left = room(m)
-        return (float("inf") if left is None else left, -m.usage.day)
+        return (not m.busy, float("inf") if left is None else left, -m.usage.day)
 
     return max(usable, key=preference).id
 
