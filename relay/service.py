@@ -87,6 +87,10 @@ def _hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+MEDIAN_WINDOW = timedelta(days=90)  # "usually answers within": the threads of this period
+MEDIAN_FRESH = timedelta(minutes=5)  # how long a worked-out median is shown
+
+
 class Relay:
     """Use one per daemon; every method is safe to call concurrently (writes are serialised)."""
 
@@ -102,6 +106,7 @@ class Relay:
         self.clock = clock
         self.outbox_changed = asyncio.Event()  # set after a commit that queued an SMS
         self.inbound_changed = asyncio.Event()  # set after a raw part was stored
+        self._medians: tuple[datetime, dict[str, float]] | None = None  # (computed at, values)
 
     # -- patients on the web -----------------------------------------------------------------
 
@@ -484,7 +489,7 @@ class Relay:
 
     async def experts_view(self) -> list[dict[str, Any]]:
         now = self.clock()
-        medians = await store.median_first_answer(self.db)
+        medians = await self._median_first_answers(now)
         out = []
         async with self.db.reading() as conn:
             for e in await store.experts(self.db):
@@ -502,6 +507,13 @@ class Relay:
                     }
                 )
         return out
+
+    async def _median_first_answers(self, now: datetime) -> dict[str, float]:
+        """Each expert's median time to a first answer lately, worked out every few minutes."""
+        if self._medians is None or not now - MEDIAN_FRESH < self._medians[0] <= now:
+            since = iso(now - MEDIAN_WINDOW)
+            self._medians = (now, await store.median_first_answer(self.db, since))
+        return self._medians[1]
 
     async def _not_accepting(
         self, conn: aiosqlite.Connection, expert: aiosqlite.Row, now: datetime
@@ -966,6 +978,8 @@ class Relay:
             thread_id, sender, text, mask_numbers(text), iso(now), inbound_id
         )
         await store.insert_message(conn, message)
+        if sender == "expert":
+            self._medians = None  # perhaps a first answer: work the medians out again
 
     # -- people ------------------------------------------------------------------------------
 

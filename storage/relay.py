@@ -77,12 +77,14 @@ async def release_questions(conn: Conn, recipient: str, release: str, paused_unt
     )
 
 
-async def median_first_answer(db: Database) -> dict[str, float]:
-    """Seconds from a thread's creation to its first expert message, median per expert."""
+async def median_first_answer(db: Database, since: str) -> dict[str, float]:
+    """Seconds from a thread's creation to its first expert message, median per expert, over
+    the threads created since ``since`` (how fast they answer lately; bounded work)."""
     rows = await db.fetchall(
         "SELECT t.expert_id, (julianday(MIN(m.at)) - julianday(t.created_at)) * 86400 AS s"
         " FROM threads t JOIN messages m ON m.thread_id = t.id AND m.sender = 'expert'"
-        " GROUP BY t.id"
+        " WHERE t.created_at >= ? GROUP BY t.id",
+        (since,),
     )
     by_expert: dict[str, list[float]] = {}
     for row in rows:
@@ -389,11 +391,11 @@ async def question_times(conn: Conn, recipient: str, since: str) -> list[str]:
     """When each recent thread's first SMS to ``recipient`` was set to go (for daily caps)."""
     rows = await _all(
         conn,
-        "SELECT MIN(next_attempt_at) AS at FROM outbox WHERE kind = 'to_expert'"
-        " AND recipient = ? AND status != 'cancelled'"
-        " AND thread_id IN (SELECT id FROM threads WHERE created_at >= ?)"
-        " GROUP BY thread_id",  # one per new thread: follow-ups do not count toward a cap
-        (recipient, since),
+        "SELECT MIN(o.next_attempt_at) AS at FROM threads t JOIN outbox o ON o.thread_id = t.id"
+        " WHERE t.created_at >= ? AND o.kind = 'to_expert' AND o.recipient = ?"
+        " AND o.status != 'cancelled'"
+        " GROUP BY t.id",  # one per new thread: follow-ups do not count toward a cap
+        (since, recipient),
     )
     return [str(r["at"]) for r in rows]
 
@@ -441,6 +443,9 @@ class BoardPage:
     total: int = 0
 
 
+COUNT_BOUND = 10_000  # public threads counted for paging, at most
+
+
 async def board(
     db: Database, expert_id: str | None, q: str | None, page: int, per_page: int
 ) -> BoardPage:
@@ -458,7 +463,10 @@ async def board(
         )
         params.append(q)
     clause = " AND ".join(where)
-    (count,) = await db.fetchall(f"SELECT COUNT(*) FROM threads t WHERE {clause}", params)
+    (count,) = await db.fetchall(  # counted up to a bound: the pages after it are not linked
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM threads t WHERE {clause} LIMIT ?)",
+        (*params, COUNT_BOUND),
+    )
     rows = await db.fetchall(
         f"SELECT t.id, t.expert_id, t.nickname, t.status, t.created_at FROM threads t"
         f" WHERE {clause} ORDER BY t.last_message_at DESC, t.id DESC LIMIT ? OFFSET ?",
