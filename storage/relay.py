@@ -82,7 +82,9 @@ async def median_first_answer(db: Database, since: str) -> dict[str, float]:
     the threads created since ``since`` (how fast they answer lately; bounded work)."""
     rows = await db.fetchall(
         "SELECT t.expert_id, (julianday(MIN(m.at)) - julianday(t.created_at)) * 86400 AS s"
-        " FROM threads t JOIN messages m ON m.thread_id = t.id AND m.sender = 'expert'"
+        # recent threads first, then their messages: the index, or a scan of every message
+        " FROM threads t INDEXED BY threads_created"
+        " CROSS JOIN messages m ON m.thread_id = t.id AND m.sender = 'expert'"
         " WHERE t.created_at >= ? GROUP BY t.id",
         (since,),
     )
@@ -391,7 +393,8 @@ async def question_times(conn: Conn, recipient: str, since: str) -> list[str]:
     """When each recent thread's first SMS to ``recipient`` was set to go (for daily caps)."""
     rows = await _all(
         conn,
-        "SELECT MIN(o.next_attempt_at) AS at FROM threads t JOIN outbox o ON o.thread_id = t.id"
+        "SELECT MIN(o.next_attempt_at) AS at FROM threads t INDEXED BY threads_created"
+        " CROSS JOIN outbox o ON o.thread_id = t.id"  # (as in median_first_answer)
         " WHERE t.created_at >= ? AND o.kind = 'to_expert' AND o.recipient = ?"
         " AND o.status != 'cancelled'"
         " GROUP BY t.id",  # one per new thread: follow-ups do not count toward a cap
