@@ -230,7 +230,8 @@ class OutboxPump:
                 await store.record_part(
                     conn, outbox_id, part.seq, part.total, modem_id, sent.mr, now
                 )
-                await store.set_home_modem(conn, row["recipient"], modem_id, now)
+                if part.seq == 1:  # (the rest of a message goes where its first part went)
+                    await store.set_home_modem(conn, row["recipient"], modem_id, now)
             self.sent_parts += 1
             if self.stopping:
                 return  # the rest goes after the restart; what went is recorded

@@ -526,15 +526,16 @@ async def due(db: Database, now: str, limit: int) -> list[aiosqlite.Row]:
 
 
 async def parts_sent_since(db: Database, modem_id: str, since: Iterable[str]) -> list[int]:
-    """Parts this modem sent since each of the given times."""
-    counts = []
-    for moment in since:
-        rows = await db.fetchall(
-            "SELECT COUNT(*) FROM outbox_parts WHERE modem_id = ? AND sent_at >= ?",
-            (modem_id, moment),
-        )
-        counts.append(int(rows[0][0]))
-    return counts
+    """Parts this modem sent since each of the given times (one query for all of them)."""
+    moments = list(since)
+    if not moments:
+        return []
+    sums = ", ".join("COALESCE(SUM(sent_at >= ?), 0)" for _ in moments)
+    (row,) = await db.fetchall(
+        f"SELECT {sums} FROM outbox_parts WHERE modem_id = ? AND sent_at >= ?",
+        (*moments, modem_id, min(moments)),
+    )
+    return [int(n) for n in row]
 
 
 async def home_modem(db: Database, recipient: str) -> str | None:
