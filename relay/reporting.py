@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
@@ -149,9 +148,7 @@ async def queue_digests(db: Database, options: DigestOptions, now: datetime) -> 
                 answered=figures.answered,
                 thanks=figures.thanks,
             )
-            sms = relay_store.NewSms(
-                "notice", PRIORITY["notice"], expert["phone"], text, None, secrets.randbelow(256)
-            )
+            sms = relay_store.NewSms("notice", PRIORITY["notice"], expert["phone"], text, None)
             await relay_store.enqueue(conn, sms, iso(now))
             await db.audit(conn, "digest", DIGEST_ACTION, expert["id"], {"week": week.label})
             queued += 1

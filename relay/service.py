@@ -569,7 +569,7 @@ class Relay:
             # carriers flag (and patients hate) the same text twice a day: once is enough
             await self.db.audit(conn, "relay", "sms.duplicate_skipped", kind)
             return
-        sms = store.NewSms(kind, PRIORITY[kind], recipient, text, thread_id, secrets.randbelow(256))
+        sms = store.NewSms(kind, PRIORITY[kind], recipient, text, thread_id)
         await store.enqueue(conn, sms, iso(max(now, not_before or now)))
 
     async def sent(self, outbox_id: int, modem_id: str) -> None:

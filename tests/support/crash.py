@@ -169,7 +169,12 @@ async def simulator(directory: Path, preexec: PreExec = None) -> AsyncIterator[t
     finally:
         with contextlib.suppress(ProcessLookupError):
             proc.terminate()
-        await proc.wait()
+        # bounded: a control request cut off by an interruption can hold its stop for a minute
+        # (hw-sim cancels its pump before its web server waits for that request's handler)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                await proc.wait()
+        await _kill(proc)
 
 
 async def start_daemon(
