@@ -270,8 +270,11 @@ class Relay:
         self, conn: aiosqlite.Connection, person: aiosqlite.Row, now: datetime
     ) -> datetime | None:
         """When a new question may reach ``person`` (None: now): quiet hours, cap, pause."""
-        since = iso(now - timedelta(days=2))
-        scheduled = [_parse(t) for t in await store.question_times(conn, person["phone"], since)]
+        scheduled = []
+        if person["daily_cap"] is not None:  # (without a cap, what is scheduled does not matter)
+            since = iso(now - timedelta(days=2))
+            times = await store.question_times(conn, person["phone"], since)
+            scheduled = [_parse(t) for t in times]
         return schedule.question_time(
             now,
             self._windows(person),

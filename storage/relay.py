@@ -476,13 +476,19 @@ async def board(
         f" WHERE {clause} ORDER BY t.last_message_at DESC, t.id DESC LIMIT ? OFFSET ?",
         (*params, per_page, (page - 1) * per_page),
     )
-    threads = []
-    for row in rows:
-        posts = await db.fetchall(
-            "SELECT sender, public_text AS text, at FROM messages WHERE thread_id = ? ORDER BY id",
-            (row["id"],),
-        )
-        threads.append({**dict(row), "messages": [dict(p) for p in posts]})
+    ids = [int(row["id"]) for row in rows]
+    posts: dict[int, list[dict[str, Any]]] = {thread_id: [] for thread_id in ids}
+    if ids:  # every listed thread's messages in one query
+        marks = ", ".join("?" * len(ids))
+        for post in await db.fetchall(
+            "SELECT thread_id, sender, public_text AS text, at FROM messages"
+            f" WHERE thread_id IN ({marks}) ORDER BY thread_id, id",
+            ids,
+        ):
+            posts[int(post["thread_id"])].append(
+                {"sender": post["sender"], "text": post["text"], "at": post["at"]}
+            )
+    threads = [{**dict(row), "messages": posts[int(row["id"])]} for row in rows]
     return BoardPage(threads, int(count[0]))
 
 
