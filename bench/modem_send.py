@@ -1,6 +1,6 @@
 """The driver's send path against ``smscat sim``, next to the host-side limit of the same run.
 
-Usage: python bench/modem_send.py [--parts N] [--rounds R]
+Usage: python bench/modem_send.py [--quick] [--table] [--parts N] [--rounds R]
 
 Starts the simulator as its own process (send latency 0) and, for each workload — single-part
 ASCII messages, then long Chinese messages (300 characters, 5 UCS2 parts each, so AT+CMMS=1 +
@@ -12,23 +12,21 @@ drift out of the ratio, and both phases meet the same simulator state. Wall
 time is taken around the sends only; the simulator's command counters (``GET /state``) are read
 around the driver's sends, so the AT commands per part are the driver's own.
 
-Prints one JSON object with every round and the medians. The issue's goals — driver ≥ 80 % of
+Prints one JSON object with every round and the medians, and a table (bench/common.py);
+``--quick``: 1,600 parts in 4 rounds. The issue's goals — driver ≥ 80 % of
 the bare loop's parts/s, ≤ 3 AT commands per part — are reported as ``goal_met``, never asserted.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import math
-import platform
 import statistics
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+import common  # bench/common.py
 from cmgs_loop import Pdus, bare_loop  # bench/cmgs_loop.py, next to this script
 from simproc import sim_process  # bench/simproc.py, next to this script
 
@@ -135,22 +133,43 @@ async def run(parts: int, rounds: int) -> dict[str, Any]:
             await _workload(link, control, http, name, text, parts, rounds)
             for name, text in WORKLOADS
         ]
-    return {
-        "benchmark": "driver send path (Modem.send) vs bare AT+CMGS loop, smscat sim latency 0",
-        "date": datetime.now(UTC).date().isoformat(),
-        "machine": f"{platform.machine()}, {platform.python_implementation()} "
-        f"{platform.python_version()}",
-        "parts_per_workload": parts,
-        "workloads": workloads,
-    }
+    return {"parts_per_workload": parts, "workloads": workloads}
+
+
+async def _main(args: argparse.Namespace) -> None:
+    parts = args.parts or (1600 if args.quick else 8000)
+    rounds = args.rounds or (4 if args.quick else 8)
+    result = await run(parts, rounds)
+    common.emit(
+        args,
+        result,
+        title="driver send path (Modem.send) vs bare AT+CMGS loop, smscat sim latency 0",
+        n=f"{parts:,} parts per workload in {rounds} rounds",
+        columns=[
+            "workload",
+            "driver parts/s",
+            "bare loop parts/s",
+            "ratio (median of rounds)",
+            "AT commands/part",
+        ],
+        rows=[
+            [
+                w["workload"],
+                w["driver_parts_per_second"],
+                w["bare_parts_per_second"],
+                w["ratio_to_bare_loop"],
+                w["at_commands_per_part"],
+            ]
+            for w in result["workloads"]
+        ],
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", type=int, default=8000, help="parts per workload")
-    parser.add_argument("--rounds", type=int, default=8, help="bare/driver pairs per workload")
-    args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.parts, args.rounds)), ensure_ascii=False))
+    parser = common.parser(__doc__)
+    parser.add_argument("--parts", type=int, help="parts per workload (8000; --quick: 1600)")
+    parser.add_argument("--rounds", type=int, help="bare/driver pairs per workload (8; --quick: 4)")
+    common.main(_main, parser.parse_args())
 
 
 if __name__ == "__main__":

@@ -202,6 +202,13 @@ _BASIC = re.compile(r"(&?[A-Z])(\d*)", re.ASCII)
 _CHARSETS: Final = ("IRA", "GSM", "UCS2", "HEX")
 _MEMORIES: Final = ("SM", "ME", "SR")  # SR holds status reports (+CNMI ds=2); read/delete only
 _STORE_MEMORIES: Final = ("SM", "ME")
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also takes "²", which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 PROFILES: Final = (
     "generic",
     "huawei",
@@ -859,7 +866,7 @@ class SimModem:
     def _stat_argument(self, arg: str) -> int:
         """``<stat>`` of +CMGL: a number in PDU mode, a quoted name in text mode."""
         if self.settings.cmgf == 0:
-            if not arg.isdigit():
+            if not _digits(arg):
                 raise _cms(304)
             return _ints([arg], [(0, 4)])[0]
         names = [*textmode.STAT_NAMES, "ALL"]
@@ -889,7 +896,7 @@ class SimModem:
     def cmd_cmgr(self, op: str, args: list[str]) -> list[bytes]:
         if op == "=?":
             return []
-        if op != "=" or len(args) != 1 or not args[0].isdigit():
+        if op != "=" or len(args) != 1 or not _digits(args[0]):
             raise _PLAIN
         store = self._memory(0)
         index = int(args[0])
@@ -912,7 +919,7 @@ class SimModem:
         if op == "=?":
             used = ",".join(str(i) for i in sorted(store.messages))
             return [f"+CMGD: ({used}),(0-4)".encode()]
-        if op != "=" or not 1 <= len(args) <= 2 or not all(a.isdigit() for a in args):
+        if op != "=" or not 1 <= len(args) <= 2 or not all(_digits(a) for a in args):
             raise _PLAIN
         index = int(args[0])
         flag = _ints(args[1:], [(0, 4)])[0] if len(args) == 2 else 0
@@ -948,7 +955,7 @@ class SimModem:
             if not re.fullmatch(r"\+?\d{1,20}", da):
                 raise _cms(305)
             return self._open_prompt("cmgs", 0, da)
-        if op != "=" or len(args) != 1 or not args[0].isdigit():
+        if op != "=" or len(args) != 1 or not _digits(args[0]):
             raise _PLAIN
         length = int(args[0])
         if not 1 <= length <= MAX_TPDU:
@@ -961,7 +968,7 @@ class SimModem:
             return []
         if self.settings.cmgf == 1:
             raise _cms(303)  # text-mode +CMGW is not simulated
-        if op != "=" or not 1 <= len(args) <= 2 or not all(a.isdigit() for a in args):
+        if op != "=" or not 1 <= len(args) <= 2 or not all(_digits(a) for a in args):
             raise _PLAIN
         length = int(args[0])
         stat = _ints(args[1:], [(2, 3)])[0] if len(args) == 2 else Stat.STO_UNSENT.value
@@ -1281,7 +1288,7 @@ def _ints(args: Sequence[str], ranges: Sequence[tuple[int, int]]) -> list[int]:
         raise _cme(50)
     values = []
     for arg, (lo, hi) in zip(args, ranges, strict=True):
-        if not arg.isdigit() or not lo <= int(arg) <= hi:
+        if not _digits(arg) or not lo <= int(arg) <= hi:
             raise _cme(50)
         values.append(int(arg))
     return values

@@ -284,6 +284,11 @@ def _fields(line: str) -> list[str]:
     return line.split(":", 1)[1].strip().split(",") if ":" in line else []
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also takes "²" and "①", which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _final_of(line: str) -> Final | None:
     kind = _FINALS.get(line)
     if kind is not None:
@@ -294,7 +299,7 @@ def _final_of(line: str) -> Final | None:
     for prefix, kind in _ERROR_PREFIXES.items():
         if upper.startswith(prefix):
             detail = line[len(prefix) :].strip()
-            code = int(detail) if detail.isdigit() else _ERROR_TEXTS.get((kind, detail.lower()))
+            code = int(detail) if _digits(detail) else _ERROR_TEXTS.get((kind, detail.lower()))
             return Final(ok=False, line=line, kind=kind, code=code)
     if line.startswith("CONNECT "):
         return Final(ok=True, line=line, kind=ResultKind.CONNECT)
@@ -315,13 +320,13 @@ def _listing_body(line: str) -> tuple[bool, bool]:
         return False, False  # AT+CMGL=? lists the <stat> values
     if not fields[0].startswith('"'):
         return True, True
-    return len(fields) < 2 or not fields[1].strip().isdigit(), False
+    return len(fields) < 2 or not _digits(fields[1].strip()), False
 
 
 def _wants_pdu(header: str) -> bool:
     """A URC header of PDU mode (``+CMT: [<alpha>],<length>``, ``+CDS: <length>``)."""
     fields = _fields(header)
-    return 0 < len(fields) <= 2 and fields[-1].strip().isdigit()
+    return 0 < len(fields) <= 2 and _digits(fields[-1].strip())
 
 
 def _find(data: bytes, needle: bytes, start: int, end: int) -> int:
@@ -501,7 +506,7 @@ class AtParser:
         follow = URCS[name]
         fields = _fields(line)
         if follow is Follow.ALWAYS or (
-            follow is Follow.IF_LENGTH_ONLY and len(fields) == 1 and fields[0].isdigit()
+            follow is Follow.IF_LENGTH_ONLY and len(fields) == 1 and _digits(fields[0])
         ):
             self._owner = event
         else:

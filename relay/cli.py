@@ -148,7 +148,7 @@ def _check_config(args: argparse.Namespace) -> int:
 
 def _control_address(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
+    if not sep or not (port.isascii() and port.isdigit()) or int(port) > 65535:
         raise ValueError("--control is HOST:PORT, e.g. 127.0.0.1:0")
     if not ipaddress.ip_address(host).is_loopback:
         raise ValueError("--control must be a loopback address (127.0.0.1 or ::1)")

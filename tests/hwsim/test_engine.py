@@ -251,3 +251,12 @@ def test_state_shows_an_open_prompt_and_messages_read_but_not_deleted() -> None:
     assert sim.state()["prompt"] is True
     send(sim, b"\x1b")
     assert sim.state()["prompt"] is False
+
+
+@pytest.mark.parametrize("command", ["AT+CMGR=²", "AT+CMGD=①", "AT+CMGS=٣", "AT+CMGL=²"])
+def test_digits_that_are_not_ascii_are_refused_not_crashed_on(command: str) -> None:
+    sim = modem()
+    reply = send(sim, command.encode() + b"\r")
+    assert reply.startswith(command.encode() + b"\r\r\n")
+    assert reply.endswith((b"ERROR\r\n", b"+CMS ERROR: 304\r\n", b"+CMS ERROR: 302\r\n"))
+    assert send(sim, b"AT\r") == b"AT\r\r\nOK\r\n"  # and it still answers

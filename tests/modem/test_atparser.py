@@ -206,6 +206,11 @@ def _scenarios() -> dict[str, Scenario]:
             (Final(False, "+CMS ERROR: Unknown error", ResultKind.CMS, 500),),
             echo=False,
         ),
+        "cms-unicode-digit": Scenario(  # found by bench/fuzz.py: "²".isdigit(), int("²") fails
+            (start(b"AT+CMGS=20"), data("\r\n+CMS ERROR: ²\r\n".encode())),
+            (Final(False, "+CMS ERROR: ²", ResultKind.CMS, None),),
+            echo=False,
+        ),
         "cms-text-unmapped": Scenario(
             (start(b"AT+CMGS=20"), data(b"\r\n+CMS ERROR: something odd\r\n")),
             (Final(False, "+CMS ERROR: something odd", ResultKind.CMS, None),),
@@ -340,7 +345,18 @@ def test_resynchronises_after_garbage(name: str, data: st.DataObject) -> None:
 
 OPS = st.one_of(
     st.binary(max_size=64),
-    st.sampled_from([b"\r\n", b"> ", b"OK\r\n", b"+CMT: ,3\r\n", b'+CMGL: 1,"REC READ",\r\n']),
+    st.sampled_from(
+        [
+            b"\r\n",
+            b"> ",
+            b"OK\r\n",
+            b"+CMT: ,3\r\n",
+            b'+CMGL: 1,"REC READ",\r\n',
+            "+CMS ERROR: ²\r\n".encode(),
+            "+CME ERROR: ①\r\n".encode(),
+            "+CMT: ,٣\r\n".encode(),
+        ]
+    ),
     st.sampled_from(["start", "abandon", "body"]),
 )
 

@@ -41,7 +41,7 @@ EXPERTS = {"zhang": EXPERT_ZHANG, "li": EXPERT_LI}
 CONFIG = """\
 department: {{name: 心内科咨询}}
 modems:
-  - {{id: m1, port: "{link}"}}
+  - {{id: m1, port: "{link}"{limits}}}
 experts:
   - {{id: zhang, name: 张明, title: 主任医师, department: 心血管内科, phone: "{zhang}"}}
   - {{id: li, name: 李华, title: 副主任医师, department: 心血管内科, phone: "{li}"}}
@@ -50,6 +50,8 @@ web: {{host: 127.0.0.1, port: 0, rate_limits: {{asks_per_hour: null, codes_per_h
 log_level: INFO
 """
 WEB = re.compile(r"web on (http://127\.0\.0\.1:\d+)")
+QUEUED = re.compile(r'^smscat_queue_depth\{status="queued"\} (\S+)$', re.MULTILINE)
+NO_CAPS = ", limits: {per_minute: null, per_hour: null, per_day: null}"  # the SIM's caps off
 SETTLE_SECONDS = 90.0  # the last run: every question asked, every reply in its thread
 PreExec = Callable[[], Any] | None  # run in each child before exec (bench: die with the parent)
 
@@ -82,6 +84,7 @@ class CrashRun:
     settled: bool  # the last run reached the end within its bound
     exit_code: int | None  # of the last run, on SIGTERM (None: it did not stop in time)
     messages: list[dict[str, Any]]  # the simulator's GET /sent at the end
+    queued: int | None  # SMS still queued in the daemon's outbox at the end (its /metrics)
     views: dict[int, dict[str, Any]]  # thread id → GET /api/questions/{id}
     seconds: float
 
@@ -139,11 +142,18 @@ class CrashRun:
         ]
 
 
-def write_config(directory: Path, link: str) -> Path:
-    """The daemon's configuration: the simulator's link, two experts, rate limits off."""
+def write_config(directory: Path, link: str, *, sim_caps: bool = True) -> Path:
+    """The daemon's configuration: the simulator's link, two experts, rate limits off; with
+    ``sim_caps`` the SIM's default caps (200 parts an hour: more than the test sends)."""
     config = directory / "config.yaml"
     config.write_text(
-        CONFIG.format(link=link, zhang=EXPERT_ZHANG, li=EXPERT_LI, db=directory / "db"),
+        CONFIG.format(
+            link=link,
+            limits="" if sim_caps else NO_CAPS,
+            zhang=EXPERT_ZHANG,
+            li=EXPERT_LI,
+            db=directory / "db",
+        ),
         encoding="utf-8",
     )
     return config
@@ -205,6 +215,14 @@ async def _kill(proc: asyncio.subprocess.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         await proc.wait()
+
+
+async def _queued(http: aiohttp.ClientSession, api: str) -> int | None:
+    with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+        async with http.get(f"{api}/metrics") as resp:
+            match = QUEUED.search(await resp.text())
+        return int(float(match[1])) if match else 0
+    return None
 
 
 async def sent(http: aiohttp.ClientSession, sim: str) -> list[dict[str, Any]]:
@@ -295,6 +313,7 @@ async def crash_rounds(
     kills: int,
     *,
     settle_seconds: float = SETTLE_SECONDS,
+    sim_caps: bool = True,
     preexec: PreExec = None,
     progress: Callable[[str], None] | None = None,
 ) -> CrashRun:
@@ -311,7 +330,7 @@ async def crash_rounds(
         simulator(directory, preexec) as (link, sim),
         aiohttp.ClientSession(timeout=timeout) as http,
     ):
-        config = write_config(directory, link)
+        config = write_config(directory, link, sim_caps=sim_caps)
         for round_ in range(kills):
             proc, api = await start_daemon(config, log, preexec)
             trigger = TRIGGERS[round_ % len(TRIGGERS)]
@@ -348,6 +367,7 @@ async def crash_rounds(
                         await asyncio.sleep(0.05)
             if not settled:
                 views = await thread_views(http, api, flow)
+            queued = await _queued(http, api)
             proc.send_signal(signal.SIGTERM)
             exit_code: int | None = None
             with contextlib.suppress(TimeoutError):
@@ -363,6 +383,7 @@ async def crash_rounds(
         settled=settled,
         exit_code=exit_code,
         messages=messages,
+        queued=queued,
         views=views,
         seconds=time.perf_counter() - started,
     )
