@@ -137,8 +137,11 @@ async def running(options: SimOptions) -> AsyncIterator[Simulator]:
             finally:
                 if sim.plugged:
                     sim.pty.stop_reading()
+                # the control API first: a request in flight waits for the pump to answer it
+                await runner.cleanup()
                 for task in (pump, *sim._timers):
                     task.cancel()
     finally:
-        await runner.cleanup()
+        if runner.server is not None:  # (start-up failed before the block)
+            await runner.cleanup()
         sim.pty.close()
