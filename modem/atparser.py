@@ -417,17 +417,17 @@ class AtParser:
             if self._overflow:
                 continue
             self._buffer += run
-            if len(self._buffer) > MAX_LINE:
-                self._flush_owner()
-                self._events.append(Garbage(bytes(self._buffer[:MAX_LINE])))
-                self._buffer.clear()
-                self._overflow = True
             while (
                 self._buffer[:2] == _PROMPT and self._command is not None and self._command.prompts
             ):
                 del self._buffer[:2]  # "> " has no line end: it is a prompt as soon as it is seen
                 self._flush_owner()
                 self._events.append(Prompt())
+            if len(self._buffer) > MAX_LINE:  # (after the prompt: however the bytes were split)
+                self._flush_owner()
+                self._events.append(Garbage(bytes(self._buffer[:MAX_LINE])))
+                self._buffer.clear()
+                self._overflow = True
 
     def next_event(self) -> Event | None:
         return self._events.popleft() if self._events else None

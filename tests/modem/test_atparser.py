@@ -477,3 +477,17 @@ def test_corpus_size() -> None:
     assert len(CAPTURES) >= 20
     assert len(vendors) >= 4
     assert (CORPUS / "README.md").is_file()
+
+
+@pytest.mark.parametrize("split", [None, 2, 1000])
+def test_a_prompt_before_an_overlong_run_is_a_prompt_however_it_is_split(split: int | None) -> None:
+    data = b"> " + b"x" * (MAX_LINE + 10) + b"\r\n"
+    parser = AtParser(echo=False)
+    parser.start(b"AT+CMGS=20")
+    chunks = [data] if split is None else [data[:split], data[split:]]
+    for chunk in chunks:
+        parser.receive_data(chunk)
+    events = []
+    while (event := parser.next_event()) is not None:
+        events.append(event)
+    assert events == [Prompt(), Garbage(b"x" * MAX_LINE)]
