@@ -503,7 +503,7 @@ class Statistics:
 
     @property
     def timezone(self) -> str:
-        return str(getattr(self.relay.options.zone, "key", "Asia/Shanghai"))
+        return self.relay.options.zone_name
 
     def current_month(self) -> str:
         return self.relay.clock().astimezone(self.relay.options.zone).strftime("%Y-%m")

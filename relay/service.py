@@ -71,6 +71,11 @@ class RelayOptions:
     quick_replies: Mapping[str, str] = field(default_factory=dict)  # "T3" → standard answer
     duplicate_guard: bool = True  # no identical SMS to one number within a day
 
+    @property
+    def zone_name(self) -> str:
+        """The department's time zone by its IANA name (``Asia/Shanghai``)."""
+        return str(getattr(self.zone, "key", "Asia/Shanghai"))
+
 
 @dataclass(frozen=True, slots=True)
 class Asked:

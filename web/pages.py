@@ -131,10 +131,6 @@ def _local(at: str, zone: tzinfo) -> str:
         return ""
 
 
-def _zone_name(zone: tzinfo) -> str:
-    return str(getattr(zone, "key", "Asia/Shanghai"))
-
-
 def _expert_card(expert: Mapping[str, Any], lang: str, pinned: str | None) -> dict[str, Any]:
     specialty = expert["specialty"]
     said = texts.render("page.specialty", lang, specialty=specialty) if specialty else None
@@ -505,7 +501,7 @@ async def _thread_page(
         followup=followup,
         max_text=relay.options.max_text,
         poll_ms=POLL_MS,
-        zone=_zone_name(relay.options.zone),
+        zone=relay.options.zone_name,
         action_messages=_href(pinned, f"{path}/messages"),
         action_withdraw=_href(pinned, f"{path}/withdraw"),
         answered=extras["answered"],
