@@ -16,7 +16,6 @@ import re
 from collections.abc import AsyncIterator
 from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -29,60 +28,8 @@ from smscat.relay.cli import main
 from smscat.relay.config import ModemLimits, Settings
 from smscat.relay.texts import render
 from smscat.web.dashboard import signal_bars
+from tests.support.admin import ADMINS, CSRF, HASH, PASSWORD, Browser, two_questions, unmatched
 from tests.support.daemon import EXPERT_ZHANG, PATIENT, TIMEOUT, Client, daemon
-
-PASSWORD = "correct horse battery"
-HASH = PasswordHasher().hash(PASSWORD)
-ADMINS = [{"username": "root", "password_hash": HASH}]
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-Page = tuple[int, dict[str, str], str, list[str]]  # status, headers, body, Set-Cookie headers
-
-
-class Browser:
-    """One admin's browser: its own cookie jar (cookies from 127.0.0.1 accepted)."""
-
-    def __init__(self, http: aiohttp.ClientSession, base: str) -> None:
-        self.http = http
-        self.base = base
-
-    async def get(self, path: str = "/admin", headers: dict[str, str] | None = None) -> Page:
-        async with self.http.get(self.base + path, headers=headers or {}) as resp:
-            return await _page(resp)
-
-    async def post(
-        self, path: str, data: dict[str, str], headers: dict[str, str] | None = None
-    ) -> Page:
-        async with self.http.post(
-            self.base + path, data=data, headers=headers or {}, allow_redirects=False
-        ) as resp:
-            return await _page(resp)
-
-    async def login_form(self) -> str:
-        status, _, body, _ = await self.get()
-        assert status == 200, body
-        assert 'name="password"' in body
-        found = CSRF.search(body)
-        assert found
-        return found.group(1)
-
-    async def login(self, username: str = "root", password: str = PASSWORD, **headers: str) -> Page:
-        token = await self.login_form()
-        form = {"csrf": token, "username": username, "password": password}
-        return await self.post("/admin/login", form, headers)
-
-    async def dashboard(self) -> tuple[str, str]:
-        """The dashboard's HTML and its CSRF token."""
-        status, _, body, _ = await self.get()
-        assert status == 200, body
-        assert 'action="/admin/logout"' in body, body
-        found = CSRF.search(body)
-        assert found
-        return body, found.group(1)
-
-
-async def _page(resp: aiohttp.ClientResponse) -> Page:
-    cookies = resp.headers.getall("Set-Cookie", [])
-    return resp.status, dict(resp.headers), await resp.text(), cookies
 
 
 def _cookie(set_cookies: list[str], name: str) -> str | None:
@@ -342,39 +289,12 @@ async def test_dashboard_shows_the_simulated_modem_and_the_queue(
     assert sum(counts.values()) >= 2
 
 
-async def _two_questions(client: Client, *, phone: bool = False) -> list[int]:
-    ids = []
-    for n in range(2):
-        extra: dict[str, Any] = {}
-        if phone and n == 0:
-            verification_id, code = await client.verify(PATIENT)
-            extra = {"phone": PATIENT, "verification_id": verification_id, "code": code}
-        status, body = await client.call(
-            "POST", "/api/questions", expert_id="zhang", nickname=f"患者{n}",
-            text=f"问题{n}", public=False, **extra,
-        )  # fmt: skip
-        assert status == 201, body
-        ids.append(int(body["id"]))
-    return ids
-
-
-async def _unmatched(running: Daemon, client: Client, text: str) -> int:
-    """The expert sends ``text`` without a code while two questions are open: unmatched."""
-    await client.phone_sends(EXPERT_ZHANG, text)
-    async with asyncio.timeout(15):
-        while True:
-            for row in await running.relay.unmatched_inbound():
-                if row["text"] == text:
-                    return int(row["id"])
-            await asyncio.sleep(0.1)
-
-
 async def test_unmatched_sms_is_shown_with_the_sender_masked(
     admin: Browser, app: tuple[Daemon, Client]
 ) -> None:
     running, client = app
-    await _two_questions(client)
-    inbound_id = await _unmatched(running, client, "请多喝水，按时吃药")
+    await two_questions(client)
+    inbound_id = await unmatched(running, client, "请多喝水，按时吃药")
     body, _ = await admin.dashboard()
     assert "请多喝水，按时吃药" in body
     assert f'action="/admin/inbound/{inbound_id}/assign"' in body
@@ -389,8 +309,8 @@ async def test_hostile_unmatched_text_is_escaped(
     admin: Browser, app: tuple[Daemon, Client]
 ) -> None:
     running, client = app
-    await _two_questions(client)
-    await _unmatched(running, client, '<script>alert("x")</script><img src=x onerror=alert(1)>')
+    await two_questions(client)
+    await unmatched(running, client, '<script>alert("x")</script><img src=x onerror=alert(1)>')
     body, _ = await admin.dashboard()
     assert re.findall(r"<script[^>]*>", body) == ['<script src="/static/admin.js" defer>']
     assert "<img src=x" not in body
@@ -401,8 +321,8 @@ async def test_assigning_an_unmatched_sms_answers_the_thread_and_forwards_it(
     admin: Browser, app: tuple[Daemon, Client]
 ) -> None:
     running, client = app
-    first, _ = await _two_questions(client, phone=True)
-    inbound_id = await _unmatched(running, client, "建议复查心电图")
+    first, _ = await two_questions(client, phone=True)
+    inbound_id = await unmatched(running, client, "建议复查心电图")
     _, csrf = await admin.dashboard()
     status, _, body, _ = await admin.post(
         f"/admin/inbound/{inbound_id}/assign", {"csrf": csrf, "thread_id": str(first)}
@@ -443,8 +363,8 @@ async def test_assigning_twice_or_to_a_missing_thread_is_refused(
     admin: Browser, app: tuple[Daemon, Client]
 ) -> None:
     running, client = app
-    first, _ = await _two_questions(client)
-    inbound_id = await _unmatched(running, client, "明天来门诊")
+    first, _ = await two_questions(client)
+    inbound_id = await unmatched(running, client, "明天来门诊")
     _, csrf = await admin.dashboard()
     path = f"/admin/inbound/{inbound_id}/assign"
     status, _, body, _ = await admin.post(path, {"csrf": csrf, "thread_id": "999999"})
@@ -466,7 +386,7 @@ async def test_handoff_form_moves_the_open_threads(
     admin: Browser, app: tuple[Daemon, Client]
 ) -> None:
     running, client = app
-    ids = await _two_questions(client)
+    ids = await two_questions(client)
     body, csrf = await admin.dashboard()
     assert '<option value="li">李华</option>' in body
     status, _, body, _ = await admin.post(

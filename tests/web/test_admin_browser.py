@@ -14,9 +14,9 @@ from playwright.async_api import Browser, ConsoleMessage, expect
 from smscat.relay.app import Daemon
 from smscat.relay.texts import render
 from smscat.web.dashboard import signal_bars
+from tests.support.admin import ADMINS, PASSWORD, two_questions, unmatched
 from tests.support.browser import ARTIFACTS, chromium
 from tests.support.daemon import EXPERT_ZHANG, PATIENT, Client, daemon
-from tests.web.test_admin import ADMINS, PASSWORD, _two_questions, _unmatched
 
 pytestmark = pytest.mark.browser
 
@@ -40,8 +40,8 @@ async def test_an_admin_watches_the_dashboard_and_assigns_an_unmatched_reply(
     app: tuple[Daemon, Client], browser: Browser
 ) -> None:
     running, client = app
-    first, _ = await _two_questions(client, phone=True)  # the first thread has a patient phone
-    await _unmatched(running, client, REPLY)  # two open questions, no code: unmatched
+    first, _ = await two_questions(client, phone=True)  # the first thread has a patient phone
+    await unmatched(running, client, REPLY)  # two open questions, no code: unmatched
 
     page = await browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     problems: list[str] = []
@@ -84,23 +84,23 @@ async def test_an_admin_watches_the_dashboard_and_assigns_an_unmatched_reply(
     await expect(page.locator('[data-tile="unmatched"]')).to_have_text("1")
 
     # the admin starts filling in the form; meanwhile more arrives, and the page follows it
-    unmatched = page.locator("#unmatched article.inbound")
-    await expect(unmatched).to_have_count(1)
+    inbound = page.locator("#unmatched article.inbound")
+    await expect(inbound).to_have_count(1)
     loaded = len(loads)
-    await unmatched.first.get_by_label(render("admin.thread_id")).fill(str(first))
+    await inbound.first.get_by_label(render("admin.thread_id")).fill(str(first))
     await client.phone_sends("10086", "尊敬的客户，您的话费余额为35.20元。")
     await expect(page.locator("#notices")).to_contain_text("话费余额为35.20元", timeout=LIVE)
-    await _unmatched(running, client, "下午门诊结束后再回复")
+    await unmatched(running, client, "下午门诊结束后再回复")
     await expect(page.locator('[data-tile="unmatched"]')).to_have_text("2", timeout=LIVE)
     # the section being typed in waits: the admin's input is still there
-    await expect(unmatched.first.get_by_label(render("admin.thread_id"))).to_have_value(str(first))
+    await expect(inbound.first.get_by_label(render("admin.thread_id"))).to_have_value(str(first))
     assert len(loads) == loaded  # all of that without a reload
 
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     assert (ARTIFACTS / "dashboard.png").stat().st_size > 20_000
 
-    await unmatched.first.get_by_role("button", name=render("admin.assign_button")).click()
+    await inbound.first.get_by_role("button", name=render("admin.assign_button")).click()
     await expect(page.get_by_role("status")).to_have_text(render("admin.assigned", thread=first))
     await expect(page.locator("#unmatched")).not_to_contain_text(REPLY)
     await expect(page.locator("#unmatched")).to_contain_text("下午门诊结束后再回复")

@@ -28,6 +28,7 @@ import yaml
 from smscat.relay.app import Daemon, expert_rows
 from smscat.relay.cli import main
 from smscat.relay.texts import render
+from tests.support.admin import ADMINS, CSRF, Browser
 from tests.support.daemon import (
     DEPARTMENT,
     EXPERT_LI,
@@ -38,7 +39,6 @@ from tests.support.daemon import (
     daemon,
     settings,
 )
-from tests.web.test_admin import ADMINS, CSRF, Browser
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NEW_PHONE = "+8613700137003"

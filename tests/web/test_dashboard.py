@@ -21,8 +21,8 @@ from smscat.relay.app import Daemon
 from smscat.relay.retention import erase_phone
 from smscat.relay.texts import render
 from smscat.web.dashboard import signal_bars
+from tests.support.admin import ADMINS, Browser
 from tests.support.daemon import EXPERT_LI, EXPERT_ZHANG, PATIENT, TIMEOUT, Client, daemon
-from tests.web.test_admin import ADMINS, Browser
 
 LIVE_WAIT = 20.0  # seconds a test waits for the stream to show a change
 
