@@ -178,10 +178,8 @@ class OutboxPump:
                     continue
                 chosen: str | None = modem_id
             else:
-                try:
-                    parts = await self._parts_left(row)
-                except EncodeError as exc:  # (a number erased after it failed, retried)
-                    await self.relay.failed(outbox_id, int(row["attempts"]), summary(exc))
+                parts = await self._parts_left(row)
+                if parts is None:
                     continue
                 if not any(routing.fits_ever(v, len(parts)) for v in views):
                     await self.relay.failed(outbox_id, int(row["attempts"]), "over_every_cap")
@@ -196,8 +194,13 @@ class OutboxPump:
                 return row
         return None
 
-    async def _parts_left(self, row: aiosqlite.Row) -> list[pdu.SubmitPart]:
-        parts = pdu.plan_submit(row["recipient"], row["text"], ref=int(row["ref"]), report=True)
+    async def _parts_left(self, row: aiosqlite.Row) -> list[pdu.SubmitPart] | None:
+        """The parts not yet sent; None (and the SMS failed) when it cannot be encoded."""
+        try:
+            parts = pdu.plan_submit(row["recipient"], row["text"], ref=int(row["ref"]), report=True)
+        except EncodeError as exc:  # (a number erased after it failed, then retried)
+            await self.relay.failed(int(row["id"]), int(row["attempts"]), summary(exc))
+            return None
         done = await store.sent_parts(self.relay.db, int(row["id"]))
         return [part for part in parts if part.seq not in done]
 
@@ -214,10 +217,8 @@ class OutboxPump:
                 )
             return
         supervisor = self.modems[modem_id]
-        try:
-            parts = await self._parts_left(row)
-        except EncodeError as exc:
-            await self.relay.failed(outbox_id, int(row["attempts"]), summary(exc))
+        parts = await self._parts_left(row)
+        if parts is None:
             return
         for part in parts:
             try:
