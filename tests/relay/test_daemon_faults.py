@@ -58,15 +58,6 @@ def test_every_profile_is_covered() -> None:
     assert set(FAULTS) == set(PROFILES)
 
 
-async def _sim(client: Client, path: str, body: object = None) -> Any:
-    if body is None:
-        async with client.http.get(client.sim + path) as resp:
-            return await resp.json()
-    async with client.http.post(client.sim + path, json=body) as resp:
-        assert resp.status in (200, 202), await resp.text()
-        return await resp.json()
-
-
 async def _status(client: Client) -> Status:
     async with client.http.get(client.api + "/healthz") as resp:
         body = await resp.json()
@@ -74,7 +65,7 @@ async def _status(client: Client) -> Status:
 
 
 async def _parts_taken(client: Client, number: str) -> int:
-    return sum(m["parts"] for m in await _sim(client, "/sent") if m["to"] == number)
+    return sum(m["parts"] for m in await client.simulator("/sent") if m["to"] == number)
 
 
 async def _ask(client: Client, expert: str, text: str, **extra: Any) -> tuple[int, str]:
@@ -105,7 +96,7 @@ async def test_a_fault_mid_flow_is_reported_and_nothing_is_lost(
             while not await _parts_taken(client, EXPERT_ZHANG):  # noqa: ASYNC110
                 await asyncio.sleep(0.02)  # polling the simulated network, as a test can
         await client.phone_sends(EXPERT_LI, ANSWER)
-        await _sim(client, "/faults", {"profile": profile, **switch_on})
+        await client.simulator("/faults", {"profile": profile, **switch_on})
 
         seen: list[Status] = []
         async with asyncio.timeout(30):
@@ -114,7 +105,7 @@ async def test_a_fault_mid_flow_is_reported_and_nothing_is_lost(
                     assert board.status == 200  # the web keeps serving
                 seen.append(await _status(client))
                 await asyncio.sleep(0.05)
-        await _sim(client, "/faults", {"profile": "none"})
+        await client.simulator("/faults", {"profile": "none"})
 
         question = await client.wait_for_sms(EXPERT_ZHANG, lambda t: QUESTION in t, 45)
         assert question.count(QUESTION) == 1

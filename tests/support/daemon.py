@@ -98,6 +98,15 @@ class Client:
             data = await resp.json(content_type=None) if resp.content_length != 0 else None
             return resp.status, data
 
+    async def simulator(self, path: str, body: object = None) -> Any:
+        """The simulated modem's control API: GET ``path``, or POST ``body`` to it."""
+        if body is None:
+            async with self.http.get(self.sim + path) as resp:
+                return await resp.json()
+        async with self.http.post(self.sim + path, json=body) as resp:
+            assert resp.status in (200, 202), await resp.text()
+            return await resp.json()
+
     async def phone_sends(self, sender: str, text: str) -> None:
         """A simulated phone sends an SMS to the hospital's SIM."""
         async with self.http.post(self.sim + "/sms", json={"from": sender, "text": text}) as r:
@@ -142,3 +151,13 @@ class Client:
             while not check(view := await self.thread(thread_id, token)):  # noqa: ASYNC110
                 await asyncio.sleep(0.1)  # polling the API, as a browser would
         return view
+
+
+async def settled(running: Daemon) -> dict[str, int]:
+    """Wait until nothing is queued (the experts' welcome SMS have gone); the outbox by status."""
+    async with asyncio.timeout(15):
+        while True:
+            counts = await running.relay.outbox_counts()
+            if counts and not counts.get("queued"):
+                return counts
+            await asyncio.sleep(0.1)

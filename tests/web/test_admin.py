@@ -29,7 +29,7 @@ from smscat.relay.config import ModemLimits, Settings
 from smscat.relay.texts import render
 from smscat.web.dashboard import signal_bars
 from tests.support.admin import ADMINS, CSRF, HASH, PASSWORD, Browser, two_questions, unmatched
-from tests.support.daemon import EXPERT_ZHANG, PATIENT, TIMEOUT, Client, daemon
+from tests.support.daemon import EXPERT_ZHANG, PATIENT, TIMEOUT, Client, daemon, settled
 
 
 def _cookie(set_cookies: list[str], name: str) -> str | None:
@@ -244,21 +244,11 @@ async def test_admin_posts_without_a_session_are_refused(browser: Browser) -> No
 # -- the dashboard -------------------------------------------------------------------------------
 
 
-async def _settled(running: Daemon) -> dict[str, int]:
-    """Wait until nothing is queued; the outbox counts by status."""
-    async with asyncio.timeout(15):
-        while True:
-            counts = await running.relay.outbox_counts()
-            if counts and not counts.get("queued"):
-                return counts
-            await asyncio.sleep(0.1)
-
-
 async def test_dashboard_shows_the_simulated_modem_and_the_queue(
     admin: Browser, app: tuple[Daemon, Client]
 ) -> None:
     running, _ = app
-    counts = await _settled(running)  # the experts' welcome SMS
+    counts = await settled(running)  # the experts' welcome SMS
     async with asyncio.timeout(15):
         while running.supervisors["sim1"].health is None:  # noqa: ASYNC110
             await asyncio.sleep(0.1)  # the supervisor's first probe

@@ -22,7 +22,7 @@ from smscat.relay.retention import erase_phone
 from smscat.relay.texts import render
 from smscat.web.dashboard import signal_bars
 from tests.support.admin import ADMINS, Browser
-from tests.support.daemon import EXPERT_LI, EXPERT_ZHANG, PATIENT, TIMEOUT, Client, daemon
+from tests.support.daemon import EXPERT_LI, EXPERT_ZHANG, PATIENT, TIMEOUT, Client, daemon, settled
 
 LIVE_WAIT = 20.0  # seconds a test waits for the stream to show a change
 
@@ -52,18 +52,6 @@ async def admin(app: tuple[Daemon, Client]) -> AsyncIterator[Browser]:
         yield browser
 
 
-async def _sim(client: Client, path: str, body: object) -> None:
-    async with client.http.post(client.sim + path, json=body) as resp:
-        assert resp.status in (200, 202), await resp.text()
-
-
-async def _settled(running: Daemon) -> None:
-    """Nothing queued (the experts' welcome SMS have gone)."""
-    async with asyncio.timeout(15):
-        while (await running.relay.outbox_counts()).get("queued", 0):  # noqa: ASYNC110
-            await asyncio.sleep(0.1)
-
-
 async def _ask(client: Client, text: str) -> int:
     status, body = await client.call(
         "POST", "/api/questions", expert_id="zhang", nickname="小王", text=text, public=False
@@ -84,8 +72,8 @@ async def test_a_refused_sms_is_listed_and_sent_again_by_an_admin(
     admin: Browser, app: tuple[Daemon, Client]
 ) -> None:
     running, client = app
-    await _settled(running)
-    await _sim(client, "/unassigned", {"numbers": [EXPERT_ZHANG]})
+    await settled(running)
+    await client.simulator("/unassigned", {"numbers": [EXPERT_ZHANG]})
     thread_id = await _ask(client, "血压高怎么办")
     async with asyncio.timeout(15):
         while await _thread_status(running, thread_id) != "failed":  # noqa: ASYNC110
@@ -107,7 +95,7 @@ async def test_a_refused_sms_is_listed_and_sent_again_by_an_admin(
     assert modem
     assert "+CMS ERROR 1" in modem.group(1)
 
-    await _sim(client, "/unassigned", {"numbers": []})  # the number works again
+    await client.simulator("/unassigned", {"numbers": []})  # the number works again
     status, headers, page, _ = await admin.post(f"/admin/outbox/{row['id']}/retry", {"csrf": csrf})
     assert status == 303, page
     assert headers["Location"] == "/admin"
@@ -128,7 +116,7 @@ async def test_retry_needs_the_csrf_token_and_a_failed_sms(
     admin: Browser, app: tuple[Daemon, Client]
 ) -> None:
     running, _client = app
-    await _settled(running)
+    await settled(running)
     _, csrf = await admin.dashboard()
     (sent,) = await running.relay.db.fetchall("SELECT id FROM outbox ORDER BY id LIMIT 1")
     status, _, _, _ = await admin.post(f"/admin/outbox/{sent['id']}/retry", {"csrf": "wrong"})
@@ -193,7 +181,7 @@ class Events:
         self.resp = resp
 
     async def next(self) -> tuple[str, str]:
-        name, data = "message", []
+        name, data = "message", list[str]()
         while True:
             line = (await self.resp.content.readline()).decode()
             if not line:
@@ -241,11 +229,11 @@ async def test_the_live_stream_follows_the_network_going_down_and_back(
         first = await events.until(re.compile(r'class="modem ok" data-modem="sim1"'))
         assert 'data-live="summary"' in first
         assert 'data-live="modems"' in first
-        await _sim(client, "/faults", {"profile": "network-down"})
+        await client.simulator("/faults", {"profile": "network-down"})
         down = await events.until(re.compile(r'class="modem bad" data-modem="sim1"'))
         assert "summary trouble" in down
         assert render("admin.needs_attention") in down
-        await _sim(client, "/faults", {"profile": "none"})
+        await client.simulator("/faults", {"profile": "none"})
         up = await events.until(re.compile(r'class="modem ok" data-modem="sim1"'))
         assert render("admin.reg.home") in up
 
@@ -284,11 +272,11 @@ async def test_a_question_handed_on_since_it_failed_is_not_sent_to_the_one_who_l
     admin: Browser, app: tuple[Daemon, Client]
 ) -> None:
     running, client = app
-    await _settled(running)
-    await _sim(client, "/unassigned", {"numbers": [EXPERT_ZHANG]})
+    await settled(running)
+    await client.simulator("/unassigned", {"numbers": [EXPERT_ZHANG]})
     await _ask(client, "心率偏快要紧吗")
     outbox_id = await _failed_row(running)
-    await _sim(client, "/unassigned", {"numbers": []})
+    await client.simulator("/unassigned", {"numbers": []})
     await running.relay.handoff("zhang", "li", "admin:root")
     _, csrf = await admin.dashboard()
     status, _, body, _ = await admin.post(f"/admin/outbox/{outbox_id}/retry", {"csrf": csrf})
@@ -304,7 +292,7 @@ async def test_an_sms_to_a_number_erased_since_it_failed_is_not_sent_again(
     admin: Browser, app: tuple[Daemon, Client]
 ) -> None:
     running, client = app
-    await _settled(running)
+    await settled(running)
     verification_id, code = await client.verify(PATIENT)
     status, body = await client.call(
         "POST", "/api/questions", expert_id="zhang", nickname="小王", text="胸闷", public=False,
@@ -312,10 +300,10 @@ async def test_an_sms_to_a_number_erased_since_it_failed_is_not_sent_again(
     )  # fmt: skip
     assert status == 201, body
     await client.wait_for_sms(EXPERT_ZHANG, lambda t: "胸闷" in t)
-    await _sim(client, "/unassigned", {"numbers": [PATIENT]})
+    await client.simulator("/unassigned", {"numbers": [PATIENT]})
     await client.phone_sends(EXPERT_ZHANG, "多休息，明天门诊。")  # the answer to the patient fails
     outbox_id = await _failed_row(running)
-    await _sim(client, "/unassigned", {"numbers": []})
+    await client.simulator("/unassigned", {"numbers": []})
     await erase_phone(running.relay.db, PATIENT, "admin:root", running.relay.clock())
     _, csrf = await admin.dashboard()
     status, _, body, _ = await admin.post(f"/admin/outbox/{outbox_id}/retry", {"csrf": csrf})
