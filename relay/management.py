@@ -34,7 +34,6 @@ from typing import Any, Final
 import aiosqlite
 from pydantic import ValidationError
 
-from smscat.relay import schedule
 from smscat.relay.config import ExpertConfig
 from smscat.relay.errors import Conflict, Invalid, NotFound
 from smscat.relay.lifecycle import OPEN, Status
@@ -357,17 +356,13 @@ class ExpertDirectory:
             raise Conflict("already_left")
         return person
 
-    def _quiet_until(self, person: aiosqlite.Row, now: datetime) -> datetime | None:
-        windows = json.loads(person["quiet_hours"] or "[]")
-        return schedule.send_time(now, windows, self.relay.options.zone)
-
     async def _tell(
         self, conn: aiosqlite.Connection, person: aiosqlite.Row, sms: str, now: datetime
     ) -> None:
         """An SMS to the expert about their controls (after their quiet hours; not held)."""
         await self.relay.enqueue(
             conn, "notice", person["phone"], sms, None, now,
-            not_before=self._quiet_until(person, now),
+            not_before=self.relay.quiet_until(person, now),
         )  # fmt: skip
 
 

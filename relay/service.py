@@ -289,6 +289,10 @@ class Relay:
             paused_until=_paused_until(person, now),
         )
 
+    def quiet_until(self, person: aiosqlite.Row, now: datetime) -> datetime | None:
+        """When ``person``'s quiet hours let an SMS through (None: now); a pause aside."""
+        return schedule.send_time(now, self._windows(person), self.options.zone)
+
     def _send_time(self, person: aiosqlite.Row, now: datetime) -> datetime | None:
         """When anything else may reach ``person`` (None: now): quiet hours and a pause."""
         return schedule.send_time(
