@@ -1,6 +1,7 @@
 """The simulator's control API (loopback only): phones send SMS, tests read what was sent.
 
     POST /sms     {"from", "text", "order"?: "reverse" | [3,1,2], "drop"?: [2]} → 202 {parts, ref}
+                  with "ref" (one an earlier call returned): parts of that message, delivered late
     GET  /sent    every SMS the modem submitted, decoded and reassembled
     GET  /state   registration, signal, storage, profile, counters
     POST /reset   a new device with an empty SIM
@@ -81,7 +82,7 @@ async def _json_body(request: web.Request, fields: set[str]) -> dict[str, Any]:
 
 async def post_sms(request: web.Request) -> web.Response:
     sim = request.app[SIM_KEY]
-    body = await _json_body(request, {"from", "text", "order", "drop"})
+    body = await _json_body(request, {"from", "text", "order", "drop", "ref"})
     sender, text = body.get("from"), body.get("text")
     if not isinstance(sender, str) or not _SENDER.match(sender):
         raise BadRequest('"from" is a phone number (+8613…), a short code or up to 11 letters')
@@ -93,9 +94,12 @@ async def post_sms(request: web.Request) -> web.Response:
     drop = body.get("drop", [])
     if not _int_list(drop):
         raise BadRequest('"drop" is a list of part numbers')
+    late = body.get("ref")
+    if late is not None and (isinstance(late, bool) or not isinstance(late, int)):
+        raise BadRequest('"ref" is the reference an earlier POST /sms returned (0-255)')
 
     def deliver() -> tuple[tuple[int, int], list[Output]]:
-        parts, ref, out = sim.engine.network_sms(sender, text, order=order, drop=drop)
+        parts, ref, out = sim.engine.network_sms(sender, text, order=order, drop=drop, ref=late)
         return (parts, ref), out
 
     try:
@@ -118,7 +122,7 @@ async def get_state(request: web.Request) -> web.Response:
 
 async def post_faults(request: web.Request) -> web.Response:
     sim = request.app[SIM_KEY]
-    body = await _json_body(request, {"profile", "count", "every", "seconds"})
+    body = await _json_body(request, {"profile", "count", "every", "seconds", "code", "part"})
     profile = body.get("profile")
     if not isinstance(profile, str):
         raise BadRequest('"profile" is a fault profile name, or "none"')
@@ -127,6 +131,8 @@ async def post_faults(request: web.Request) -> web.Response:
         ("count", int, 10_000),
         ("every", int, 10_000),
         ("seconds", float, 3600),
+        ("code", int, 511),  # +CMS ERROR codes are 0-511 (27.005 §3.2.5)
+        ("part", int, 255),
     ):
         value = body.get(key)
         if value is None:

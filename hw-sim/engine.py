@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from enum import Enum
 from typing import Final, Literal
@@ -131,7 +131,7 @@ class Settings:
     cereg_n: int = 0
     cops_format: int = 0
     csdh: int = 0
-    cpms: tuple[str, str, str] = ("SM", "SM", "SM")
+    cpms: tuple[str, str, str] = ("SM", "SM", "SM")  # power-up copies SimModem.storages
     csca: tuple[str, int] = ("+8613800100500", 145)
 
 
@@ -221,6 +221,8 @@ PROFILES: Final = (
     "network-down",
     "slow",
     "sim-full",
+    "barred",  # the operator bars the SIM: every submit gets +CMS ERROR: 8
+    "reject",  # the network refuses submits (of part ``part`` only, if given) with ``code``
 )
 _HUAWEI_URCS: Final = (
     b"^RSSI:20",
@@ -267,6 +269,8 @@ class Fault:
     count: int | None = None
     every: int | None = None
     seconds: float | None = None
+    code: int | None = None  # reject: the +CMS ERROR code (RP-Cause), 21 when not given
+    part: int | None = None  # reject / network-down: only at this part of a long SMS
     ticks: int = 0  # responses or submits seen since the profile started
     remaining: int = 0  # busy: errors still to give
     active: bool = False  # a timed fault (silent, network-down, unplug, reboot) is under way
@@ -278,6 +282,8 @@ class Fault:
             "count": self.count,
             "every": self.every,
             "seconds": self.seconds,
+            "code": self.code,
+            "part": self.part,
             "active": self.active,
         }
 
@@ -314,7 +320,10 @@ class SimModem:
         report_delay: float = 1.0,
         identity: Identity | None = None,
         pin: str | None = None,
+        storages: tuple[str, str, str] = ("SM", "SM", "SM"),
     ) -> None:
+        if storages[0] not in _MEMORIES or any(m not in _STORE_MEMORIES for m in storages[1:]):
+            raise ValueError(f"storages: mem1 of {_MEMORIES}, mem2 and mem3 of {_STORE_MEMORIES}")
         self._now = now
         self._slots = slots
         self._index_base = index_base
@@ -330,6 +339,12 @@ class SimModem:
         self._timer_seq = 0
         self.identity = identity or Identity()
         self.stores = {m: Store(slots, index_base) for m in _MEMORIES}
+        # +CPMS as another program left it (gammu-smsd leaves "ME","ME","SM"). Real modules
+        # keep +CPMS in non-volatile memory (SIM800, EC25), so power-up restores it rather than
+        # a default. The choice here: every AT+CPMS write is saved at once and survives ATZ,
+        # AT&F, a reboot and an unplug; only POST /reset (a new device) goes back to the preset.
+        self._preset_storages = storages
+        self.storages = storages
         self.power_on()
         self.sent: list[SentMessage] = []
         self.counters: dict[str, int] = {"commands": 0, "cmgs_ok": 0, "cmgs_error": 0}
@@ -346,9 +361,14 @@ class SimModem:
     # -- lifecycle -----------------------------------------------------------------------
 
     def power_on(self) -> None:
-        """Power-up state: default settings, empty line buffer; storage survives (it is the SIM)."""
+        """Power-up state: default settings but the saved +CPMS, an empty line buffer.
+
+        Stored SMS survive (they are on the SIM, or in the module's non-volatile memory).
+        """
         smsc = self.identity.smsc  # the SIM's SMSC, not a fixed number (Identity can change it)
-        self.settings = Settings(csca=(smsc, 145 if smsc.startswith("+") else 129))
+        self.settings = Settings(
+            csca=(smsc, 145 if smsc.startswith("+") else 129), cpms=self.storages
+        )
         self._line = bytearray()
         self._prompt: bytearray | None = None
         self._prompt_length = 0
@@ -364,6 +384,7 @@ class SimModem:
     def reset(self) -> None:
         """Everything back to a new device with an empty SIM (control API ``POST /reset``)."""
         self.stores = {m: Store(self._slots, self._index_base) for m in _MEMORIES}
+        self.storages = self._preset_storages
         self.power_on()
         self.fault = Fault()
         self.silent = False
@@ -487,15 +508,22 @@ class SimModem:
         count: int | None = None,
         every: int | None = None,
         seconds: float | None = None,
+        code: int | None = None,
+        part: int | None = None,
     ) -> list[Output]:
-        """Switch to fault ``profile`` ("none" clears); return what the modem does at once."""
+        """Switch to fault ``profile`` ("none" clears); return what the modem does at once.
+
+        ``network-down`` with ``part`` waits for the submit of that part (of any message) and
+        takes the network away then: that submit gets +CMS ERROR: 331, as when coverage goes
+        in the middle of a long SMS. ``reject`` refuses ``count`` submits (all, when None).
+        """
         if profile == "none":
             profile = "generic"
         if profile not in PROFILES:
             raise ValueError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}, none")
         out = self._end_fault()
         generation = self.fault.generation + 1
-        self.fault = Fault(profile, count, every, seconds, generation=generation)
+        self.fault = Fault(profile, count, every, seconds, code, part, generation=generation)
         self._timers = {k: v for k, v in self._timers.items() if not k.startswith("fault:")}
         if profile == "busy":
             self.fault.remaining = count if count is not None else 3
@@ -511,11 +539,10 @@ class SimModem:
             self.fault.active = True
             out.append(LinkDown())
             out.append(self._fault_timer(seconds if seconds is not None else 2.0, self._replug))
-        elif profile == "network-down":
-            self.fault.active = True
-            self.network_up = False
-            out.extend(self._set_registered(False))
-            out.append(self._fault_timer(seconds if seconds is not None else 10.0, self._end_fault))
+        elif profile == "network-down" and part is None:
+            out.extend(self._network_down())
+        elif profile == "reject":
+            self.fault.remaining = count if count is not None else -1  # -1: without end
         elif profile == "sim-full":
             store = self.stores[self.settings.cpms[2]]
             filler = pdu.encode_deliver("10086", "尊敬的客户，您的话费余额不足10元。", self._now())
@@ -523,6 +550,28 @@ class SimModem:
             while store.add(StoredSms(Stat.REC_READ, smsc + filler, len(filler))) is not None:
                 pass
         return out
+
+    def _network_down(self) -> list[Output]:
+        """Coverage gone (+CREG/+CEREG say so where enabled) until the fault's time is up."""
+        self.fault.active = True
+        self.network_up = False
+        seconds = self.fault.seconds if self.fault.seconds is not None else 10.0
+        return [*self._set_registered(False), self._fault_timer(seconds, self._end_fault)]
+
+    def _refusal(self, seq: int) -> list[Output] | None:
+        """A fault that refuses this submit (part ``seq``) at the network: its output, or None."""
+        fault = self.fault
+        if fault.part is not None and fault.part != seq:
+            return None
+        if fault.profile == "network-down" and not fault.active and fault.part is not None:
+            fault.part = None  # once: the network stays down for the fault's time
+            return [self._error_bytes(_cms(331)), *self._network_down()]
+        if fault.profile == "barred":
+            return [self._error_bytes(_cms(8))]
+        if fault.profile == "reject" and fault.remaining:
+            fault.remaining -= fault.remaining > 0  # (-1: every time)
+            return [self._error_bytes(_cms(fault.code if fault.code is not None else 21))]
+        return None
 
     def _fault_timer(self, seconds: float, action: Callable[[], list[Output]]) -> Timer:
         key = f"fault:{self.fault.generation}:{self.fault.profile}"
@@ -831,6 +880,7 @@ class SimModem:
             current = list(self.settings.cpms)
             current[: len(chosen)] = chosen
             self.settings.cpms = (current[0], current[1], current[2])
+            self.storages = self.settings.cpms  # saved at once (see __init__)
             counts = [f"{self.stores[m].used},{self.stores[m].slots}" for m in current]
             return [("+CPMS: " + ",".join(counts)).encode()]
         raise _PLAIN
@@ -1025,6 +1075,10 @@ class SimModem:
         if self.fault.profile == "slow":
             latency += self.fault.seconds if self.fault.seconds is not None else 5.0
         wait: list[Output] = [Delay(latency)] if latency else []
+        refused = self._refusal(concat.seq if concat else 1)
+        if refused is not None:
+            self.counters["cmgs_error"] += 1
+            return [*wait, *refused]
         if not self.registered:
             self.counters["cmgs_error"] += 1
             return [*wait, self._error_bytes(_cms(331))]
@@ -1102,14 +1156,21 @@ class SimModem:
         *,
         order: Sequence[int] | Literal["reverse"] | None = None,
         drop: Iterable[int] = (),
+        ref: int | None = None,
     ) -> tuple[int, int, list[Output]]:
         """A phone sends ``text`` to this SIM: returns ``(parts, ref, modem output)``.
 
         ``order`` lists part numbers (1-based) in the order the network delivers them, or
         says "reverse";
         ``drop`` names parts the network loses.
+        ``ref``, the reference an earlier call returned, makes these parts of that earlier
+        message: with ``drop`` naming the others, the network delivers a part it held back.
         """
-        ref = (self.concat_ref + 1) & 0xFF
+        late = ref is not None
+        if ref is None:
+            ref = (self.concat_ref + 1) & 0xFF
+        elif not 0 <= ref <= 0xFF:
+            raise ValueError("ref must be 0..255")
         tpdus = pdu.deliver_parts(sender, text, self._now().astimezone(CHINA), ref)
         natural = list(range(1, len(tpdus) + 1))
         if order is None or order == "reverse":
@@ -1118,10 +1179,18 @@ class SimModem:
             sequence = list(order)
         if sorted(sequence) != natural:
             raise ValueError(f"order must be a permutation of 1..{len(tpdus)}")
-        self.concat_ref = ref  # a refused request uses no reference
+        if not late:
+            self.concat_ref = ref  # a refused request uses no reference
         lost = set(drop)
         delivered = len([seq for seq in sequence if seq not in lost])
-        self.received.append(Received(sender, text, len(tpdus), delivered, self._now()))
+        earlier = [i for i, r in enumerate(self.received) if (r.sender, r.text) == (sender, text)]
+        if late and earlier:  # the phones page shows the message with its late part
+            was = self.received[earlier[-1]]
+            self.received[earlier[-1]] = replace(
+                was, delivered=min(was.parts, was.delivered + delivered)
+            )
+        else:
+            self.received.append(Received(sender, text, len(tpdus), delivered, self._now()))
         smsc = pdu.encode_smsc(self.identity.smsc)
         for seq in sequence:
             if seq not in lost:

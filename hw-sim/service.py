@@ -35,6 +35,8 @@ class SimOptions:
     index_base: int = 1
     pin: str | None = None  # the SIM asks for this PIN at power-up
     baud: int | None = None  # serial line rate: the DTE's bytes take 10 bits each to arrive
+    # +CPMS (mem1, mem2, mem3) as another program left it; kept across power cycles
+    storages: tuple[str, str, str] = ("SM", "SM", "SM")
 
 
 _Call = tuple[Callable[[], tuple[Any, list[Output]]], "asyncio.Future[Any]"]
@@ -52,6 +54,7 @@ class Simulator:
             send_latency=options.send_latency,
             report_delay=options.report_delay,
             pin=options.pin,
+            storages=options.storages,
         )
         self.pty = PtyLink(options.link)
         self.control_url = ""

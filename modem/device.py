@@ -8,13 +8,16 @@ supervisor live in their own modules.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from dataclasses import asdict, dataclass
 
-from smscat.modem import pdu
+from smscat.modem import pdu, storages
 from smscat.modem.errors import CommandError
 from smscat.modem.quirks import Quirks, lookup, override
 from smscat.modem.session import AtSession
+
+log = logging.getLogger(__name__)
 
 REGISTRATION = {
     0: "not-registered",
@@ -30,11 +33,11 @@ _COPS = re.compile(r'\+COPS:\s*\d+(?:,\s*\d+,\s*"([^"]*)")?')
 _CMGS = re.compile(r"\+CMGS:\s*(\d+)")
 
 
-_REG_URC = re.compile(r"\+C(?:E)?REG:\s*(\d+)\s*(?:,|$)")
+_REG_URC = re.compile(r"\+C(?:E|5G)?REG:\s*(\d+)\s*(?:,|$)")
 
 
 def registration_of(line: str) -> str | None:
-    """The registration a +CREG/+CEREG URC (``+CREG: <stat>[,…]``) announces, if it is one."""
+    """The registration a +CREG/+CEREG/+C5GREG URC (``+CREG: <stat>[,…]``) announces, if any."""
     match = _REG_URC.match(line)
     return REGISTRATION.get(int(match[1]), "unknown") if match else None
 
@@ -83,9 +86,10 @@ class Modem:
         self.quirks: Quirks = override(Quirks(), self.overrides)
         self._identity: tuple[str, str] | None = None  # (+CGMI, +CGMM) once read
         self._link_kept = False  # AT+CMMS=2 is in force
+        self.storages: tuple[str, ...] | None = None  # the AT+CPMS initialise set, if any
 
     async def initialise(self, *, reports: bool = False) -> None:
-        """Numeric errors, PDU mode, new SMS stored and announced (+CMTI), reports as +CDS.
+        """Numeric errors, PDU mode, SMS storages set, new SMS announced (+CMTI), reports as +CDS.
 
         (Echo is the session's business: off, and on only to resynchronise.)
         """
@@ -96,6 +100,7 @@ class Modem:
             with contextlib.suppress(CommandError):  # else the noise stays; the parser copes
                 await self.session.command(self.quirks.periodic_urcs_off_command)
         await self.session.command("AT+CMGF=0")
+        await self._set_storages()  # before +CNMI: the first +CMTI names the memory we chose
         await self.session.command(f"AT+CNMI=2,1,0,{self._report_mode(reports)},0")
         for command in ("AT+CREG=1", "AT+CEREG=1"):  # registration changes as URCs
             with contextlib.suppress(CommandError):  # (a 2G module has no +CEREG)
@@ -107,6 +112,28 @@ class Modem:
                 self._link_kept = True
             except CommandError:
                 pass
+
+    async def _set_storages(self) -> None:
+        """All three +CPMS memories: whatever another program left is no longer in force.
+
+        The preference (a quirk) is fitted to what ``AT+CPMS=?`` lists; a refusal falls back to
+        the SIM, and if that is refused too the storages stay as they are (the receiver's sweep
+        reads every memory anyway). Refusals are logged at warning; the start goes on.
+        """
+        try:
+            offered = storages.parse_offered(await self.session.command("AT+CPMS=?"))
+        except CommandError:
+            offered = None  # (not listed: the modem's answer to the setting itself decides)
+        self.storages = None
+        for choice in storages.attempts(self.quirks.preferred_storages, offered):
+            try:
+                await self.session.command(storages.set_command(choice))
+            except CommandError as exc:  # (the text is the command and its result: no PII)
+                log.warning("the modem refused SMS storages %s: %s", ",".join(choice), exc)
+                continue
+            self.storages = choice
+            return
+        log.warning("no SMS storage could be set; new SMS stay where the modem puts them")
 
     def _report_mode(self, reports: bool) -> int:
         """+CNMI <ds>: 1 (+CDS with the report) where the modem takes it, else 2 (+CDSI)."""

@@ -1,13 +1,18 @@
 """What a failed submit means for the next attempt: a table of error results, not guesswork.
 
-Three kinds, because the caller does three different things:
+Four kinds, because the caller does four different things:
 
 * ``transient`` — try the same part again soon, on the same modem (congestion, a busy SIM, a
-  network timeout, a modem that did not answer, a port that went away).
-* ``modem`` — this modem or SIM cannot send now (no SIM, PIN needed, SMSC unknown, barred by
-  the operator): keep the message, use another modem or wait for a person, tell an admin.
-* ``permanent`` — this message will never go as it is (unassigned number, rejected PDU):
-  mark it failed and show that; retrying only repeats the refusal.
+  network timeout, a modem that did not answer). Each such try is one of the message's attempts.
+* ``modem`` — this modem or SIM cannot send now, whatever the message (no network service, no
+  SIM, PIN needed, SMSC unknown, barred by the operator, the port gone): the *modem* is marked
+  (see :func:`modem_cause`), the message keeps all its attempts and goes through another modem,
+  or waits until one can send.
+* ``suspect`` — refused, and the cause may be this SIM as much as the message (RP-Cause 21,
+  "short message transfer rejected": an operator's content or spam filter says the same): try
+  the whole message once from another SIM; refused there too, it is permanent.
+* ``permanent`` — this message will never go as it is (unassigned or unknown subscriber,
+  rejected PDU): mark it failed and show that; retrying only repeats the refusal.
 
 Sources: 3GPP TS 27.005 §3.2.5 (<err> 300–500 from the ME), TS 24.011 Table 8.4 (RP-Cause
 values the network sends back, 1–127 as +CMS ERROR), TS 27.007 §9.2 (+CME ERROR). A code not in
@@ -32,14 +37,16 @@ from smscat.modem.errors import (
     Unconfirmed,
 )
 
-FailureKind = Literal["transient", "modem", "permanent"]
+FailureKind = Literal["transient", "modem", "suspect", "permanent"]
+# Why a modem cannot send (the mark a ``modem`` failure leaves on it):
+ModemCause = Literal["no-network", "barred", "no-smsc", "sim", "refused", "port"]
 
 CMS: Final[dict[int, FailureKind]] = {
     # 24.011 RP-Cause: the network refused this message for this recipient
     1: "permanent",  # unassigned (unallocated) number
     8: "modem",  # operator determined barring (the SIM is barred, e.g. unpaid)
     10: "modem",  # call barred
-    21: "permanent",  # short message transfer rejected
+    21: "suspect",  # short message transfer rejected (this SIM's content, or the recipient)
     27: "transient",  # destination out of service
     28: "permanent",  # unidentified subscriber
     29: "modem",  # facility rejected
@@ -75,7 +82,7 @@ CMS: Final[dict[int, FailureKind]] = {
     317: "modem",  # SIM PIN2 required
     318: "modem",  # SIM PUK2 required
     330: "modem",  # SMSC address unknown
-    331: "transient",  # no network service
+    331: "modem",  # no network service (not registered: the SIM, not the message)
     332: "transient",  # network timeout
     500: "transient",  # unknown error
 }
@@ -90,10 +97,39 @@ CME: Final[dict[int, FailureKind]] = {
     13: "modem",  # SIM failure
     14: "transient",  # SIM busy
     15: "modem",  # SIM wrong
-    30: "transient",  # no network service
+    30: "modem",  # no network service
     31: "transient",  # network timeout
     100: "transient",  # unknown
     515: "transient",  # device busy (vendor range, SIMCom/Quectel)
+}
+
+
+# What a ``modem`` result says about the modem; a code not here is "refused" (the modem will
+# not do it now: 301-303, facility not subscribed…), a mark that a person or time clears.
+CMS_CAUSE: Final[dict[int, ModemCause]] = {
+    8: "barred",
+    10: "barred",
+    29: "barred",
+    50: "barred",
+    310: "sim",
+    311: "sim",
+    312: "sim",
+    313: "sim",
+    315: "sim",
+    316: "sim",
+    317: "sim",
+    318: "sim",
+    330: "no-smsc",
+    331: "no-network",
+}
+CME_CAUSE: Final[dict[int, ModemCause]] = {
+    5: "sim",
+    10: "sim",
+    11: "sim",
+    12: "sim",
+    13: "sim",
+    15: "sim",
+    30: "no-network",
 }
 
 
@@ -106,16 +142,31 @@ def classify(exc: BaseException) -> FailureKind:
             return CME.get(code, "transient")
         case NotSupported():
             return "modem"  # this modem does not do what we asked: another one might
-        case CommandError() | ModemTimeout() | TransportError() | Unconfirmed():
-            return "transient"  # a bare ERROR, no answer, an unplugged port
-        case ModemUnavailable(state="sim-locked"):
-            return "modem"
-        case ModemUnavailable():
-            return "transient"  # reconnecting
+        case TransportError() | ModemUnavailable():
+            return "modem"  # the port went away, or the modem is not (yet) back
+        case CommandError() | ModemTimeout() | Unconfirmed():
+            return "transient"  # a bare ERROR, no answer
         case EncodeError() | PduError():
             return "permanent"  # our input, not the modem
         case _:
             raise TypeError(f"not a modem failure: {type(exc).__name__}")
+
+
+def modem_cause(exc: BaseException) -> ModemCause | None:
+    """What a ``modem`` failure says about the modem (None for the other kinds)."""
+    if classify(exc) != "modem":
+        return None
+    match exc:
+        case CmsError(code=int(code)):
+            return CMS_CAUSE.get(code, "refused")
+        case CmeError(code=int(code)):
+            return CME_CAUSE.get(code, "refused")
+        case ModemUnavailable(state="sim-locked"):
+            return "sim"
+        case TransportError() | ModemUnavailable():
+            return "port"
+        case _:
+            return "refused"  # NotSupported
 
 
 def summary(exc: BaseException) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Final, Literal, Union, get_args, get_origin, get_type_hints
 
 from .errors import ModemError
+from .storages import PREFERABLE
 
 
 class QuirkConfigError(ModemError, ValueError):
@@ -64,6 +65,10 @@ class Quirks:
     max_baud: int = 115200
     # ATE0 turns the echo off.
     echo_off_works: bool = True
+    # SMS memories to set at start (AT+CPMS mem1 read/delete, mem2 write, mem3 receive), each
+    # "SM", "ME" or "MT"; where the modem does not list one, it gets one it lists. The default
+    # is the SIM: every GSM module has it, it is non-volatile, and most ship with it (27.005).
+    preferred_storages: tuple[str, str, str] = ("SM", "SM", "SM")
 
 
 DEFAULTS: Final = Quirks()
@@ -121,12 +126,18 @@ MODELS: Final[tuple[ModelEntry, ...]] = (
         name="Quectel EC25",
         manufacturer=_re(r"quectel"),
         model=_re(r"ec25"),
-        quirks=Quirks(storage_index_base=0, cdsi_location_unreliable=True),
+        quirks=Quirks(
+            storage_index_base=0,
+            cdsi_location_unreliable=True,
+            preferred_storages=("ME", "ME", "ME"),
+        ),
         source=(
             "github.com/MengMengCode/VoCat issue #121 (EC25 stores SMS at ME index 0; "
             "AT+CMGD=0 works) and ARMmbed/mbed-os PR #11249 (Quectel BG96 indexes from 0); "
             "IchthysMaranatha/asterisk-chan-quectel PR #75 (EC25/EG25 with <ds>=2 announce "
-            'reports as +CDSI: "SM",0 while storing them in "SR": use <ds>=1)'
+            'reports as +CDSI: "SM",0 while storing them in "SR": use <ds>=1; and AT+CMGR=0 on '
+            '"SM" then reads "an unrelated message that happens to sit in slot 0": received SMS '
+            'are kept out of "SM", in "ME", where VoCat #121 reads and deletes them)'
         ),
     ),
     ModelEntry(
@@ -166,7 +177,8 @@ def override(quirks: Quirks, mapping: Mapping[str, object]) -> Quirks:
     """``quirks`` with config values applied: ``{"storage_index_base": 0, …}``.
 
     Raises :class:`QuirkConfigError` naming the first unknown flag or wrongly typed value.
-    Lists are accepted for the ``cnmi_*`` sets and ``extra_urc_prefixes``.
+    Lists are accepted for the ``cnmi_*`` sets, ``extra_urc_prefixes`` and
+    ``preferred_storages``.
     """
     changes: dict[str, object] = {}
     for name, value in mapping.items():
@@ -198,6 +210,11 @@ def _coerce(name: str, value: object) -> object:
         ):
             raise wrong("a list of whole numbers")
         return frozenset(value)
+    if origin is tuple and args == (str, str, str):  # preferred_storages
+        memories = value if isinstance(value, list | tuple) else ()
+        if len(memories) != 3 or not all(m in PREFERABLE for m in memories):
+            raise wrong("three SMS memories [read, write, receive], each SM, ME or MT")
+        return tuple(memories)
     if origin is tuple and args == (str, ...):
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise wrong("a list of strings")

@@ -14,6 +14,9 @@ within ``duplicate_window`` is recognised as a late duplicate (some modems store
 It must never: drop a part silently (a group that does not complete within ``timeout`` comes
 out of :meth:`Reassembler.expire` as an explicit incomplete :class:`Message`); do I/O, read a
 clock or import asyncio; show a phone number or message text in a repr or exception message.
+It has no wording of its own: where a part is missing it writes ``missing_mark``, which whoever
+shows the text to people chooses (the relay takes it from its texts); :data:`MISSING_MARK` is a
+neutral default.
 """
 
 from __future__ import annotations
@@ -59,8 +62,8 @@ class Part:
 class Message:
     """A reassembled message, complete or (from :meth:`Reassembler.expire`) incomplete.
 
-    For an incomplete message ``text`` is the parts present, in order, with
-    :data:`MISSING_MARK` where each missing part would be, and ``missing`` lists their numbers.
+    For an incomplete message ``text`` is the parts present, in order, with the reassembler's
+    ``missing_mark`` where each missing part would be, and ``missing`` lists their numbers.
     ``ref`` is None for a single SMS. ``scts`` is the service-centre time of the lowest part held.
     """
 
@@ -113,11 +116,14 @@ class Reassembler:
         self,
         timeout: timedelta = DEFAULT_TIMEOUT,
         duplicate_window: timedelta = DEFAULT_DUPLICATE_WINDOW,
+        *,
+        missing_mark: str = MISSING_MARK,
     ) -> None:
         if timeout <= timedelta(0) or duplicate_window < timedelta(0):
             raise ValueError("timeout must be positive and duplicate_window not negative")
         self.timeout = timeout
         self.duplicate_window = duplicate_window
+        self.missing_mark = missing_mark
         self._groups: dict[_Key, _Group] = {}
         self._completed: dict[_Key, _Completed] = {}
         self.late_duplicates = 0  # repeats of parts of messages already completed
@@ -172,7 +178,7 @@ class Reassembler:
             completed_at=now,
             parts={seq: (held.text, held.scts) for seq, held in group.parts.items()},
         )
-        return _message(key, group, complete=True)
+        return _message(key, group, complete=True, mark=self.missing_mark)
 
     def _is_late_duplicate(self, key: _Key, seq: int, part: Part, now: datetime) -> bool:
         done = self._completed.get(key)
@@ -191,7 +197,7 @@ class Reassembler:
         for key, group in list(self._groups.items()):
             if now - group.first_received >= self.timeout:
                 del self._groups[key]
-                out.append(_message(key, group, complete=False))
+                out.append(_message(key, group, complete=False, mark=self.missing_mark))
         for key, done in list(self._completed.items()):
             if now - done.completed_at > self.duplicate_window:
                 del self._completed[key]
@@ -297,7 +303,7 @@ class Reassembler:
         self._completed = completed
 
 
-def _message(key: _Key, group: _Group, *, complete: bool) -> Message:
+def _message(key: _Key, group: _Group, *, complete: bool, mark: str) -> Message:
     sender, ref, total = key
     missing = tuple(seq for seq in range(1, total + 1) if seq not in group.parts)
     # Join each run of consecutive parts on its own: a pair cut at a gap becomes U+FFFD.
@@ -311,7 +317,7 @@ def _message(key: _Key, group: _Group, *, complete: bool) -> Message:
         if run:
             pieces.append(join_texts(run))
             run = []
-        pieces.append(MISSING_MARK)
+        pieces.append(mark)
     if run:
         pieces.append(join_texts(run))
     lowest = group.parts[min(group.parts)]

@@ -1,11 +1,23 @@
 """Keeps one modem usable for as long as the daemon runs: open, unlock, initialise, watch, reopen.
 
-On EIO/unplug, too many timeouts in a row, or a reboot URC (the modem lost its settings), the
-session is closed and the port reopened with backoff, then re-initialised. After
-``reset_after`` failed attempts in a row a reset (``AT+CFUN=1,1``) is tried once per outage.
-A SIM PIN from config is entered at most once in the supervisor's life: a wrong PIN is never
-retried (three wrong PINs lock the SIM behind a PUK). Nothing here ever ends the daemon:
-:meth:`ModemSupervisor.run` only returns when it is cancelled.
+On EIO/unplug, too many timeouts in a row, a reboot URC (the modem lost its settings) or a SIM
+that asks for attention (a PIN again after a power cycle), the session is closed and the port
+reopened with backoff, then re-initialised. After ``reset_after`` failed attempts in a row a
+reset (``AT+CFUN=1,1``) is tried once per outage. A SIM PIN from config is entered whenever the
+SIM asks for it, but never again once the SIM refused it: three wrong PINs lock the SIM behind
+a PUK, so a refusal is remembered in a :class:`PinMemory` (the relay keeps it in the database,
+across restarts, for that PIN only). Nothing here ever ends the daemon: :meth:`ModemSupervisor.run`
+only returns when it is cancelled.
+
+**May it send now?** :meth:`ModemSupervisor.blocked` is the one answer (None: yes; else why
+not): the session ready, the SIM ready, registered on a network (home or roaming, as +CREG /
++CEREG / +C5GREG URCs say, and a probe every ``network_probe_every`` seconds while it is not),
+and no mark left by a failed submit. A submit that fails because of the modem (see
+:func:`smscat.modem.failures.modem_cause`) marks it: no network service until registration
+is seen again; barred, SMSC unknown or refused for ``fault_cooldown`` seconds (then one more
+try); a SIM failure reopens the session (and so asks the SIM for its PIN state again). Every
+change of the answer calls the listeners given to :meth:`ModemSupervisor.on_change`, so a
+sender waiting for this modem wakes at once.
 
 A :class:`~smscat.modem.receiver.Receiver`, if given, gets +CMTI/+CMT and sweeps the SIM after
 every (re)connect and every ``sweep_every`` seconds; other unsolicited lines (+CDS reports) go to
@@ -29,7 +41,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Final, Literal, Protocol
 
 from smscat.modem import pdu
 from smscat.modem.atparser import Unsolicited
@@ -42,7 +54,7 @@ from smscat.modem.errors import (
     TransportError,
     Unconfirmed,
 )
-from smscat.modem.failures import classify, summary
+from smscat.modem.failures import ModemCause, classify, modem_cause, summary
 from smscat.modem.receiver import Receiver
 from smscat.modem.session import AtSession, SessionSettings
 
@@ -51,7 +63,22 @@ log = logging.getLogger(__name__)
 POLL = 0.5  # seconds
 RECENT_ERRORS = 8  # kept for the admin's dashboard
 State = Literal["connecting", "ready", "down", "sim-locked"]
+# Why a modem may not send now (None: it may). The words for people are the relay's.
+Block = Literal[
+    "connecting",  # opening the port, initialising
+    "down",  # the port is gone or the modem does not answer; reconnecting
+    "sim-pin",  # the SIM wants a PIN that is not configured or that it refused
+    "sim-puk",  # the SIM is blocked behind its PUK: a person must unblock it
+    "sim",  # the SIM is missing or failing
+    "no-network",  # not registered (lost coverage, searching, a submit said no service)
+    "denied",  # registration denied by the network
+    "barred",  # the operator refuses this SIM's SMS (unpaid, barred)
+    "no-smsc",  # no SMS centre number on the SIM (AT+CSCA)
+    "refused",  # the modem refuses to send (operation not allowed or not supported)
+]
 REBOOT_URCS = frozenset({"RDY", "SMS Ready", "+CFUN", "*ATREADY"})  # start-up lines
+REGISTRATION_URCS = frozenset({"+CREG", "+CEREG", "+C5GREG"})
+_COOLING: Final[frozenset[ModemCause]] = frozenset({"barred", "no-smsc", "refused"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +87,8 @@ class SupervisorSettings:
     reset_after: int = 3  # failed attempts in a row before AT+CFUN=1,1
     timeouts_in_a_row: int = 3  # this many command timeouts mean the modem is wedged
     health_every: float = 60.0
+    network_probe_every: float = 15.0  # while not registered: probe (URCs may be off)
+    fault_cooldown: float = 600.0  # a barred / no-SMSC / refused mark lasts this long
     sweep_every: float = 300.0  # +CMTI gets lost; a periodic +CMGL finds what it missed
     ready_wait: float = 60.0  # how long a part waits for a reconnect before it fails
     part_attempts: int = 6  # per part in send(), transient failures included
@@ -80,6 +109,30 @@ class SupervisorStats:
 UrcHandler = Callable[[Unsolicited], Awaitable[None]]
 
 
+class PinMemory(Protocol):
+    """Whether the SIM refused the configured PIN before (kept across restarts by the caller).
+
+    Keyed by the caller on the modem and the PIN itself, so a new PIN in config is tried.
+    """
+
+    async def refused(self) -> bool: ...
+
+    async def remember(self, *, refused: bool) -> None: ...
+
+
+class _PinsInMemory:
+    """For callers without a database: the refusal is remembered for the process's life."""
+
+    def __init__(self) -> None:
+        self._refused = False
+
+    async def refused(self) -> bool:
+        return self._refused
+
+    async def remember(self, *, refused: bool) -> None:
+        self._refused = refused
+
+
 class ModemSupervisor:
     def __init__(
         self,
@@ -91,6 +144,7 @@ class ModemSupervisor:
         settings: SupervisorSettings | None = None,
         baudrate: int = 115200,
         quirks: dict[str, object] | None = None,
+        pins: PinMemory | None = None,
     ) -> None:
         self.port = port
         self.settings = settings or SupervisorSettings()
@@ -99,7 +153,15 @@ class ModemSupervisor:
         self.stats = SupervisorStats()
         self._pin = pin
         self._receiver = receiver
-        self._pin_used = False
+        self._pins: PinMemory = pins or _PinsInMemory()
+        self.sim_status: str | None = None  # +CPIN? as last read ("READY", "SIM PIN", …)
+        # registration by domain (+CREG, +CEREG, +C5GREG, or what a probe or a submit said)
+        self._registration: dict[str, str] = {}
+        self._marks: dict[ModemCause, float] = {}  # cooling marks → monotonic expiry
+        self._restart_for: str | None = None  # a SIM failure seen by a submit: reopen
+        self._listeners: list[Callable[[], None]] = []
+        self._block: Block | None = "connecting"
+        self._blocked_at: float | None = time.monotonic()
         self._on_urc = on_urc
         self._baudrate = baudrate
         self._quirks = dict(quirks or {})  # overrides of the model's flags, from config
@@ -112,13 +174,80 @@ class ModemSupervisor:
 
     @property
     def registered(self) -> bool:
-        """Ready and registered on a network (home or roaming): it can send now."""
+        """Ready and registered on a network (home or roaming)."""
         health = self.health
         return (
             self.state == "ready"
             and health is not None
             and (health.registration in ("home", "roaming"))
         )
+
+    def blocked(self) -> Block | None:
+        """Why this modem may not send now; None when it may (see the module docstring)."""
+        if self.state == "sim-locked":
+            status = self.sim_status or ""
+            return "sim-puk" if "PUK" in status else "sim-pin" if "PIN" in status else "sim"
+        if self.state != "ready" or self.health is None:
+            return "connecting" if self.state in ("connecting", "ready") else "down"
+        if not self.registered:
+            return "denied" if self.health.registration == "denied" else "no-network"
+        now = time.monotonic()
+        for cause in ("barred", "no-smsc", "refused"):
+            if self._marks.get(cause, 0.0) > now:
+                return cause
+        return None
+
+    def blocked_for(self) -> float:
+        """Seconds since this modem last could send (0 while it can)."""
+        since = self._blocked_at
+        return 0.0 if since is None else time.monotonic() - since
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever :meth:`blocked` changes (a modem back, a mark gone)."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        """Tell the listeners when the answer of :meth:`blocked` moved."""
+        for cause, until in list(self._marks.items()):
+            if until <= time.monotonic():
+                del self._marks[cause]
+        block = self.blocked()
+        if block == self._block:
+            return
+        if block is None:
+            self._blocked_at = None
+        elif self._blocked_at is None:
+            self._blocked_at = time.monotonic()
+        self._block = block
+        log.info("modem %s: %s", self.port, f"cannot send ({block})" if block else "can send")
+        for listener in self._listeners:
+            listener()
+
+    def _set_registration(self, domain: str, registration: str) -> None:
+        """One domain's registration (a URC, a probe, a submit's no-service) into health."""
+        if domain in ("probe", "submit"):
+            self._registration = {domain: registration}
+        else:
+            self._registration.pop("probe", None)
+            self._registration.pop("submit", None)
+            self._registration[domain] = registration
+        values = self._registration.values()
+        best = next((r for r in ("home", "roaming", "denied") if r in values), registration)
+        if self.health is not None and self.health.registration != best:
+            self.health = dataclasses.replace(
+                self.health, registration=best, roaming=best == "roaming"
+            )
+        self._changed()
+
+    def _mark(self, cause: ModemCause) -> None:
+        """A submit failed because of this modem: it takes no message until the mark is gone."""
+        if cause == "no-network":
+            self._set_registration("submit", "not-registered")
+        elif cause in _COOLING:
+            self._marks[cause] = time.monotonic() + self.settings.fault_cooldown
+        elif cause == "sim":
+            self._restart_for = "the SIM failed or asks for its PIN"
+        self._changed()
 
     @property
     def last_contact(self) -> float | None:
@@ -137,6 +266,9 @@ class ModemSupervisor:
         return {
             "state": self.state,
             "registered": self.registered,
+            "can_send": self.blocked() is None,
+            "blocked": self.blocked(),
+            "sim": self.sim_status,
             "registration": health.registration if health else None,
             "signal_dbm": health.signal_dbm if health else None,
             "operator": health.operator if health else None,
@@ -184,6 +316,9 @@ class ModemSupervisor:
             sent = await modem.submit(part)
         except ModemError as exc:
             self._note(exc)
+            cause = modem_cause(exc)
+            if cause is not None:
+                self._mark(cause)
             raise
         self.last_send_seconds = time.monotonic() - started
         return sent
@@ -207,7 +342,10 @@ class ModemSupervisor:
                     sent.append(await self.submit(part))
                     break
                 except ModemError as exc:
-                    if classify(exc) != "transient" or attempt >= self.settings.part_attempts:
+                    # (a port or a network that comes back is worth waiting for here)
+                    cause = modem_cause(exc)
+                    again = classify(exc) == "transient" or cause in ("port", "no-network")
+                    if not again or attempt >= self.settings.part_attempts:
                         raise
                     log.info(
                         "modem %s: part %d/%d again: %s",
@@ -229,6 +367,7 @@ class ModemSupervisor:
         failures = 0
         while True:
             self.state = "connecting"
+            self._changed()
             locked = False
             try:
                 async with AtSession.open(
@@ -249,10 +388,13 @@ class ModemSupervisor:
                     self._last_contact = self._modem.session.last_data_at
                 self._modem = None
                 self._ready.clear()
+                self._restart_for = None
             if locked:
+                self._changed()
                 await asyncio.sleep(self.settings.backoff[-1])  # wait for a person, quietly
                 continue
             self.state = "down"
+            self._changed()
             failures += 1
             self.stats.reconnects += 1
             pause = self.settings.backoff[min(failures, len(self.settings.backoff)) - 1]
@@ -272,28 +414,48 @@ class ModemSupervisor:
         self._modem = modem
         self.state = "ready"
         self._ready.set()
+        self._set_registration("probe", self.health.registration)
         log.info("modem %s ready", self.port)
 
     async def _unlock(self, modem: Modem) -> None:
         lines = await modem.session.command("AT+CPIN?")
-        status = " ".join(lines).removeprefix("+CPIN:").strip()
+        status = self.sim_status = " ".join(lines).removeprefix("+CPIN:").strip()
         if status == "READY":
             return
-        if status == "SIM PIN" and self._pin is not None and not self._pin_used:
-            self._pin_used = True  # once, ever: a second wrong try brings the SIM nearer a PUK
+        if status == "SIM PIN" and self._pin is not None and not await self._pin_refused():
             self.stats.pin_attempts += 1
             try:
                 await modem.session.command(f'AT+CPIN="{self._pin}"')
-                return
             except CommandError:
+                # never again, not after a restart either: each wrong try nears the PUK
+                await self._remember_pin(refused=True)
                 log.error(
-                    "modem %s: the configured SIM PIN was refused; not trying again", self.port
+                    "modem %s: the configured SIM PIN was refused; not trying it again", self.port
                 )
             except ModemError:
                 # no answer: the exception's text holds the command, and so the PIN
                 raise _Restart("no answer to the SIM PIN") from None
+            else:
+                self.sim_status = "READY"
+                await self._remember_pin(refused=False)
+                return
+        if "PUK" in status:
+            log.error("modem %s: the SIM is blocked and needs its PUK", self.port)
         self.state = "sim-locked"
         raise _Restart("SIM is locked", sim_locked=True)
+
+    async def _pin_refused(self) -> bool:
+        try:
+            return await self._pins.refused()
+        except Exception as exc:  # unknown is as good as refused: a wrong try costs a PUK
+            log.error("modem %s: PIN memory unreadable (%s)", self.port, type(exc).__name__)
+            return True
+
+    async def _remember_pin(self, *, refused: bool) -> None:
+        try:
+            await self._pins.remember(refused=refused)
+        except Exception as exc:
+            log.error("modem %s: PIN memory not written (%s)", self.port, type(exc).__name__)
 
     async def _watch(self, modem: Modem) -> None:
         session = modem.session
@@ -302,6 +464,11 @@ class ModemSupervisor:
         next_health = loop.time() + self.settings.health_every
         next_sweep = loop.time()  # now: whatever arrived while we were away
         while True:
+            self._changed()  # (a cooling mark may have run out)
+            if self._restart_for is not None:
+                raise _Restart(self._restart_for)
+            if not self.registered:  # URCs may be off or lost: look again soon
+                next_health = min(next_health, loop.time() + self.settings.network_probe_every)
             if receiver is not None and loop.time() >= next_sweep:
                 next_sweep = loop.time() + self.settings.sweep_every
                 try:
@@ -321,17 +488,25 @@ class ModemSupervisor:
             except TimeoutError:
                 if loop.time() >= next_health:
                     self.health = await modem.probe()
+                    self._set_registration("probe", self.health.registration)
                     next_health = loop.time() + self.settings.health_every
+                    if self.health.sim not in ("READY", ""):  # (a silent power cycle)
+                        self.sim_status = self.health.sim
+                        raise _Restart(f"the SIM says {self.health.sim}") from None
                 continue
             if urc.name in REBOOT_URCS:
                 raise _Restart(f"the modem restarted ({urc.name})")
-            if urc.name in ("+CREG", "+CEREG") and self.health is not None:
+            if urc.name in REGISTRATION_URCS:
                 registration = registration_of(urc.line)
                 if registration is not None:  # the network came or went: health says so now
-                    self.health = dataclasses.replace(
-                        self.health, registration=registration, roaming=registration == "roaming"
-                    )
+                    self._set_registration(urc.name, registration)
+                    if not self.registered:
+                        # and a probe at once: one domain going (CS on an LTE module that
+                        # stays on EPS) is not the network going
+                        next_health = loop.time()
                 continue
+            if urc.name == "+CPIN" and "READY" not in urc.line:  # the SIM asks again
+                raise _Restart(f"the SIM says {urc.line.removeprefix('+CPIN:').strip()}")
             if receiver is not None:
                 try:
                     if await receiver.on_urc(session, urc):

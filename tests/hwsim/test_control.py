@@ -238,6 +238,29 @@ async def test_post_sms_in_a_given_order_with_a_part_lost(
     assert (state["storage"]["used"], state["pending"]) == (2, 0)
 
 
+async def test_post_sms_with_a_ref_delivers_a_lost_part_late(
+    port: AtPort, control: aiohttp.ClientSession
+) -> None:
+    assert await port.command(b"AT+CNMI=2,1\r") == b"AT+CNMI=2,1\r\r\nOK\r\n"
+    lost = await post_sms(control, {"from": SENDER, "text": LONG, "drop": [2]})
+    assert await port.quiet(URC_WAIT) == b'\r\n+CMTI: "SM",1\r\n\r\n+CMTI: "SM",2\r\n'
+    late = {"from": SENDER, "text": LONG, "ref": lost["ref"], "drop": [1, 3]}
+    assert await post_sms(control, late) == lost  # the same message, its part 2 at last
+    assert await port.quiet(URC_WAIT) == b'\r\n+CMTI: "SM",3\r\n'
+    parts = await stored_parts(port)
+    texts = pdu.split_text(LONG)[1]
+    ref = lost["ref"]
+    assert [(p.concat, p.text) for p in parts] == [
+        (pdu.Concat(ref, 3, 1), texts[0]),
+        (pdu.Concat(ref, 3, 3), texts[2]),
+        (pdu.Concat(ref, 3, 2), texts[1]),
+    ]
+    assert (await post_sms(control, {"from": SENDER, "text": "next"}))["ref"] == ref + 1
+    [phone] = [p for p in await get_json(control, "/phones") if p["number"] == SENDER]
+    [whole] = [m for m in phone["messages"] if m["text"] == LONG]
+    assert (whole["parts"], whole["complete"]) == (3, True)
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
@@ -258,6 +281,8 @@ async def test_post_sms_in_a_given_order_with_a_part_lost(
         (b'{"from": "+8613800138000", "text": "hi", "drop": [true]}', '"drop"'),
         (b'{"from": "+8613800138000", "text": "hi", "order": "forward"}', '"order"'),
         (b'{"from": "+8613800138000", "text": "hi", "order": [2]}', "permutation"),
+        (b'{"from": "+8613800138000", "text": "hi", "ref": "1"}', '"ref"'),
+        (b'{"from": "+8613800138000", "text": "hi", "ref": 256}', "ref"),
     ],
 )
 async def test_post_sms_bad_input_is_400_with_a_reason(

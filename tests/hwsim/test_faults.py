@@ -196,6 +196,55 @@ async def test_network_down_unregisters_and_submits_fail_with_331(
     assert (await state(control))["registration"] == "registered"
 
 
+def concat_submit(seq: int, total: int = 3) -> tuple[bytes, bytes]:
+    """Part ``seq`` of a ``total``-part message, as (the AT+CMGS line, the hex at the prompt)."""
+    length, body = submit_body(f"part {seq}", da=SENDER, concat=pdu.Concat(77, total, seq))
+    return b"AT+CMGS=%d\r" % length, body
+
+
+async def submitted(port: AtPort, command: bytes, body: bytes) -> bytes:
+    assert await port.command(command) == b"\r\n> "
+    return await port.command(body + b"\x1a")
+
+
+async def test_network_down_at_a_part_takes_coverage_away_at_that_submit(
+    quiet_port: AtPort, control: aiohttp.ClientSession
+) -> None:
+    assert await quiet_port.command(b"AT+CREG=1\r") == b"\r\nOK\r\n"
+    await fault(control, profile="network-down", part=2, seconds=0.5)
+    assert (await state(control))["registration"] == "registered"  # armed, not yet down
+    assert (await submitted(quiet_port, *concat_submit(1))).startswith(b"\r\n+CMGS: ")
+    assert await submitted(quiet_port, *concat_submit(2)) == b"\r\n+CMS ERROR: 331\r\n"
+    assert await quiet_port.quiet(0.1) == b"\r\n+CREG: 2\r\n"  # the network went then
+    assert await submitted(quiet_port, *concat_submit(3)) == b"\r\n+CMS ERROR: 331\r\n"
+    assert await quiet_port.quiet(1.0) == b"\r\n+CREG: 1\r\n"  # and came back
+    assert (await submitted(quiet_port, *concat_submit(2))).startswith(b"\r\n+CMGS: ")
+
+
+async def test_barred_refuses_every_submit_with_cms_8_while_registered(
+    quiet_port: AtPort, control: aiohttp.ClientSession
+) -> None:
+    await fault(control, profile="barred")
+    for _ in range(2):
+        assert await submitted(quiet_port, *submit_pdu()) == b"\r\n+CMS ERROR: 8\r\n"
+    assert (await state(control))["registration"] == "registered"
+    await fault(control, profile="none")
+    assert (await submitted(quiet_port, *submit_pdu())).startswith(b"\r\n+CMGS: ")
+
+
+async def test_reject_refuses_one_part_with_the_code_given(
+    quiet_port: AtPort, control: aiohttp.ClientSession
+) -> None:
+    await fault(control, profile="reject", code=28, part=2, count=1)
+    assert (await submitted(quiet_port, *concat_submit(1))).startswith(b"\r\n+CMGS: ")
+    assert await submitted(quiet_port, *concat_submit(2)) == b"\r\n+CMS ERROR: 28\r\n"
+    # count=1: the part goes the second time; a single SMS was never concerned
+    assert (await submitted(quiet_port, *concat_submit(2))).startswith(b"\r\n+CMGS: ")
+    await fault(control, profile="reject")  # no part, no count: every submit, RP-Cause 21
+    assert await submitted(quiet_port, *submit_pdu()) == b"\r\n+CMS ERROR: 21\r\n"
+    assert await submitted(quiet_port, *concat_submit(3)) == b"\r\n+CMS ERROR: 21\r\n"
+
+
 async def test_slow_adds_latency_per_submit(
     quiet_port: AtPort, control: aiohttp.ClientSession
 ) -> None:
@@ -238,6 +287,8 @@ async def test_none_clears_a_fault_at_once(
         "count": None,
         "every": None,
         "seconds": None,
+        "code": None,
+        "part": None,
         "active": False,
     }
     assert (await state(control))["registration"] == "registered"

@@ -16,7 +16,7 @@ from smscat.modem.errors import (
     TransportError,
     Unconfirmed,
 )
-from smscat.modem.failures import CME, CMS, classify
+from smscat.modem.failures import CME, CME_CAUSE, CMS, CMS_CAUSE, classify, modem_cause
 
 
 def cms(code: int) -> CmsError:
@@ -31,7 +31,6 @@ def cme(code: int) -> CmeError:
     "exc",
     [
         cms(42),  # congestion
-        cms(331),  # no network service
         cms(332),  # network timeout
         cms(500),  # the catch-all
         cms(514),  # a vendor code nobody documented: believed transient, attempts bound it
@@ -40,9 +39,7 @@ def cme(code: int) -> CmeError:
         CmsError("AT+CMGS=20", "+CMS ERROR: Unknown error", None),  # text form, no code
         CommandError("AT+CMGS=20", "ERROR"),
         ModemTimeout("AT+CMGS=20", 120),
-        TransportError("unplugged"),
         Unconfirmed("AT+CMGS=20", "no answer"),
-        ModemUnavailable("connecting"),
     ],
 )
 def test_transient(exc: Exception) -> None:
@@ -56,10 +53,14 @@ def test_transient(exc: Exception) -> None:
         cms(310),  # SIM not inserted
         cms(311),  # SIM PIN required
         cms(330),  # SMSC address unknown
+        cms(331),  # no network service: the SIM is not registered, any message fails
         cme(10),
         cme(11),
+        cme(30),
         NotSupported("AT+CMGS=20", "COMMAND NOT SUPPORT"),
         ModemUnavailable("sim-locked"),
+        ModemUnavailable("connecting"),
+        TransportError("unplugged"),
     ],
 )
 def test_modem(exc: Exception) -> None:
@@ -67,10 +68,41 @@ def test_modem(exc: Exception) -> None:
 
 
 @pytest.mark.parametrize(
+    ("exc", "cause"),
+    [
+        (cms(8), "barred"),
+        (cms(10), "barred"),
+        (cms(310), "sim"),
+        (cms(311), "sim"),
+        (cms(316), "sim"),
+        (cms(330), "no-smsc"),
+        (cms(331), "no-network"),
+        (cms(302), "refused"),
+        (cme(11), "sim"),
+        (cme(30), "no-network"),
+        (NotSupported("AT+CMGS=20", "COMMAND NOT SUPPORT"), "refused"),
+        (ModemUnavailable("sim-locked"), "sim"),
+        (ModemUnavailable("down"), "port"),
+        (TransportError("unplugged"), "port"),
+        (cms(28), None),
+        (cms(500), None),
+    ],
+)
+def test_modem_cause(exc: Exception, cause: str | None) -> None:
+    """A modem failure marks the modem with what went wrong; other kinds mark nothing."""
+    assert modem_cause(exc) == cause
+
+
+def test_transfer_rejected_is_suspect() -> None:
+    """RP-Cause 21 may be this SIM's filter as much as the recipient: one try elsewhere."""
+    assert classify(cms(21)) == "suspect"
+
+
+@pytest.mark.parametrize(
     "exc",
     [
         cms(1),  # unassigned number
-        cms(21),  # transfer rejected
+        cms(28),  # unidentified subscriber
         cms(96),  # invalid mandatory information
         cms(304),  # invalid PDU mode parameter
         EncodeError("text too long"),
@@ -81,8 +113,15 @@ def test_permanent(exc: Exception) -> None:
     assert classify(exc) == "permanent"
 
 
-def test_tables_use_only_the_three_kinds() -> None:
-    assert set(CMS.values()) | set(CME.values()) == {"transient", "modem", "permanent"}
+def test_tables_use_only_the_four_kinds() -> None:
+    kinds = {"transient", "modem", "suspect", "permanent"}
+    assert set(CMS.values()) | set(CME.values()) == kinds
+
+
+def test_every_modem_code_has_a_cause_or_is_a_refusal() -> None:
+    """The cause tables name only modem-level codes: a message-level code never marks a SIM."""
+    assert all(CMS[code] == "modem" for code in CMS_CAUSE)
+    assert all(CME[code] == "modem" for code in CME_CAUSE)
 
 
 def test_anything_else_is_refused() -> None:

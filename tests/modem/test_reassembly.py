@@ -189,6 +189,15 @@ def test_expire_returns_explicit_incomplete_messages() -> None:
     assert r.next_deadline() is None
 
 
+def test_the_missing_mark_is_the_callers_words() -> None:
+    r = Reassembler(timeout=timedelta(minutes=10), missing_mark="（部分内容未收到）")
+    a, _b, c = parts_of(SENDER, 12, ["A", "B", "C"])
+    r.add(a, T0)
+    r.add(c, T0)
+    (message,) = r.expire(T0 + timedelta(minutes=10))
+    assert (message.text, message.missing) == ("A（部分内容未收到）C", (2,))
+
+
 def test_timeout_is_configurable() -> None:
     r = Reassembler(timeout=timedelta(minutes=10))
     r.add(Part(SENDER, "x", Concat(1, 2, 1)), T0)

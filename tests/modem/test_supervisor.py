@@ -7,9 +7,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from smscat.hwsim.service import SimOptions, running
+from smscat.modem import pdu
 from smscat.modem.atparser import Unsolicited
+from smscat.modem.errors import CmsError
 from smscat.modem.inbox import StoredPart
 from smscat.modem.receiver import Receiver
 from tests.support.supervision import FAST, fault, supervised, until
@@ -101,6 +104,106 @@ async def test_the_right_pin_unlocks_once(tmp_path: Path) -> None:
         await asyncio.wait_for(sup.wait_ready(), 5)
         assert sim.engine.sim_state == "READY"
         assert sim.engine.counters["pin_attempts"] == 1
+
+
+class Pins:
+    """A PinMemory that outlives a supervisor, as the database does across restarts."""
+
+    def __init__(self) -> None:
+        self.refusals = 0
+        self.accepted = 0
+
+    async def refused(self) -> bool:
+        return self.refusals > self.accepted
+
+    async def remember(self, *, refused: bool) -> None:
+        if refused:
+            self.refusals += 1
+        else:
+            self.accepted = self.refusals
+
+
+async def test_a_refused_pin_is_not_tried_by_the_next_supervisor(tmp_path: Path) -> None:
+    pins = Pins()
+    options = SimOptions(link=tmp_path / "m", pin="1234")
+    async with running(options) as sim:
+        for _ in range(3):  # three daemon starts against one SIM
+            async with supervised(sim, pin="0000", pins=pins) as sup:
+                await until(lambda: sup.state == "sim-locked")
+            assert sup.blocked() == "sim-pin"
+        assert sim.engine.counters["pin_attempts"] == 1
+        assert sim.engine.sim_state == "SIM PIN"  # not behind the PUK
+
+
+async def test_the_pin_is_entered_again_after_a_power_cycle(tmp_path: Path) -> None:
+    options = SimOptions(link=tmp_path / "m", pin="1234")
+    async with running(options) as sim, supervised(sim, pin="1234") as sup:
+        await asyncio.wait_for(sup.wait_ready(), 5)
+        await fault(sim, profile="unplug", seconds=0.3)
+        await until(lambda: sup.state != "ready")
+        await until(lambda: sup.blocked() is None, 10)
+        assert sim.engine.counters["pin_attempts"] == 2
+        assert sim.engine.sim_state == "READY"
+
+
+async def test_a_sim_behind_its_puk_says_so(tmp_path: Path) -> None:
+    options = SimOptions(link=tmp_path / "m", pin="1234")
+    async with running(options) as sim:
+        sim.engine.sim_state = "SIM PUK"
+        async with supervised(sim, pin="1234") as sup:
+            await until(lambda: sup.state == "sim-locked")
+            assert sup.blocked() == "sim-puk"
+            assert sim.engine.counters.get("pin_attempts", 0) == 0  # a PIN is no use now
+
+
+async def test_losing_and_regaining_the_network_blocks_and_wakes(tmp_path: Path) -> None:
+    changes: list[str | None] = []
+    async with running(SimOptions(link=tmp_path / "m")) as sim, supervised(sim) as sup:
+        sup.on_change(lambda: changes.append(sup.blocked()))
+        await asyncio.wait_for(sup.wait_ready(), 5)
+        await until(lambda: sup.blocked() is None)
+        changes.clear()
+        await fault(sim, profile="network-down", seconds=0.5)
+        await until(lambda: sup.blocked() == "no-network")
+        assert sup.status()["can_send"] is False
+        await until(lambda: sup.blocked() is None)
+        assert changes == ["no-network", None]  # each change told once, at once
+
+
+async def test_a_barred_sim_is_marked_for_the_cooldown_then_tried_again(tmp_path: Path) -> None:
+    settings = replace(FAST, fault_cooldown=0.5)
+    async with (
+        running(SimOptions(link=tmp_path / "m")) as sim,
+        supervised(sim, settings=settings) as sup,
+    ):
+        await asyncio.wait_for(sup.wait_ready(), 5)
+        await fault(sim, profile="barred")
+        with pytest.raises(CmsError) as refused:
+            await sup.send("+8613800138000", "停机了吗", ref=1)
+        assert refused.value.code == 8
+        assert sup.blocked() == "barred"
+        assert sup.health is not None
+        assert sup.health.registration == "home"  # registered, and still it may not send
+        await until(lambda: sup.blocked() is None, 5)  # one more try after the cooldown
+
+
+async def test_a_submit_without_network_service_marks_the_modem_until_registration(
+    tmp_path: Path,
+) -> None:
+    """+CMS 331 where no URC said so (URCs lost): the modem is marked, the probe clears it."""
+    settings = replace(FAST, network_probe_every=0.2)
+    async with (
+        running(SimOptions(link=tmp_path / "m")) as sim,
+        supervised(sim, settings=settings) as sup,
+    ):
+        await asyncio.wait_for(sup.wait_ready(), 5)
+        await fault(sim, profile="reject", code=331, count=1)  # registered, yet "no service"
+        parts = pdu.plan_submit("+8613800138000", "有信号吗", ref=1)
+        with pytest.raises(CmsError) as refused:
+            await sup.submit(parts[0])
+        assert refused.value.code == 331
+        assert sup.blocked() == "no-network"
+        await until(lambda: sup.blocked() is None, 5)  # the probe sees it registered
 
 
 async def test_an_sms_that_arrived_while_unplugged_is_found_by_the_sweep_after_reconnect(

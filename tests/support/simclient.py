@@ -33,6 +33,8 @@ FRESH_STATE: dict[str, Any] = {
         "count": None,
         "every": None,
         "seconds": None,
+        "code": None,
+        "part": None,
         "active": False,
     },
     "counters": {"commands": 0, "cmgs_ok": 0, "cmgs_error": 0, "by_command": {}},

@@ -13,7 +13,7 @@ from smscat.hwsim.service import Simulator
 from smscat.modem.atparser import Unsolicited
 from smscat.modem.receiver import Receiver
 from smscat.modem.session import SessionSettings
-from smscat.modem.supervisor import ModemSupervisor, SupervisorSettings
+from smscat.modem.supervisor import ModemSupervisor, PinMemory, SupervisorSettings
 
 FAST = SupervisorSettings(
     backoff=(0.1, 0.2),
@@ -44,9 +44,10 @@ async def supervised(
     receiver: Receiver | None = None,
     on_urc: Callable[[Unsolicited], Awaitable[None]] | None = None,
     settings: SupervisorSettings = FAST,
+    pins: PinMemory | None = None,
 ) -> AsyncIterator[ModemSupervisor]:
     supervisor = ModemSupervisor(
-        str(sim.link), pin=pin, receiver=receiver, on_urc=on_urc, settings=settings
+        str(sim.link), pin=pin, receiver=receiver, on_urc=on_urc, settings=settings, pins=pins
     )
     task = asyncio.create_task(supervisor.run())
     try:
