@@ -1,8 +1,10 @@
 """Telling someone when smscat is in trouble: an SMS to the admins' phones and a webhook POST.
 
-Incidents: a modem not ready for ``modem_silent`` (unplugged, unregistered, SIM locked), a queue
-that has not moved for ``queue_stalled`` while SMS are due, a SIM near one of its caps, and a
-service short code that sent something (balance low, suspension). Each incident is one row in
+Incidents: a modem that cannot send for ``modem_silent`` (unplugged, no network, barred, SIM
+locked or behind its PUK — its supervisor's ``blocked()``, in words that say what to do), a
+queue that has not moved for ``queue_stalled`` while SMS are due and some modem could send
+them, SMS that failed for good in the last day, a SIM near one of its caps, and a service short
+code that sent something (balance low, suspension). Each incident is one row in
 ``alerts``: notified when it opens, reminded at most every ``repeat`` while it lasts, and given
 one all-clear when it ends. The admins' numbers never appear in a log line.
 """
@@ -26,9 +28,8 @@ from smscat.storage import alerts as store
 log = logging.getLogger(__name__)
 
 
-class HasState(Protocol):
-    @property
-    def state(self) -> str: ...
+class CanSend(Protocol):
+    def blocked(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +41,14 @@ class AlertOptions:
     cap_warn_ratio: float = 0.9
     repeat: timedelta = timedelta(hours=1)
     short_code_window: timedelta = timedelta(days=1)
+    failed_window: timedelta = timedelta(days=1)  # SMS failed for good, not sent again since
 
 
 class Alerter:
     def __init__(
         self,
         relay: Relay,
-        modems: Mapping[str, HasState],
+        modems: Mapping[str, CanSend],
         options: AlertOptions,
         *,
         pump: OutboxPump | None = None,
@@ -91,18 +93,23 @@ class Alerter:
 
     async def _incidents(self, now: datetime) -> dict[store.Key, dict[str, Any]]:
         wanted: dict[store.Key, dict[str, Any]] = {}
+        some_can_send = False
         for modem_id, modem in self.modems.items():
-            if modem.state == "ready":
+            block = modem.blocked()
+            if block is None:
+                some_can_send = True
                 self._down_since.pop(modem_id, None)
                 continue
             since = self._down_since.setdefault(modem_id, now)
             if now - since >= self.options.modem_silent:
-                wanted[("modem_down", modem_id)] = {"state": modem.state}
+                wanted[("modem_down", modem_id)] = {"state": block}
         stalled_since = iso(now - self.options.queue_stalled)
-        some_ready = any(m.state == "ready" for m in self.modems.values())
-        # with every modem down the queue cannot move: the modem alerts say why already
-        if some_ready and await store.queue_stalled(self.relay.db, iso(now), stalled_since):
+        # with no modem able to send the queue cannot move: the modem alerts say why already
+        if some_can_send and await store.queue_stalled(self.relay.db, iso(now), stalled_since):
             wanted[("queue_stalled", "outbox")] = {}
+        failed = await store.failed_since(self.relay.db, iso(now - self.options.failed_window))
+        if failed:
+            wanted[("sms_failed", "outbox")] = {"count": failed}
         if self.pump is not None:
             for view in await self.pump.views():
                 if view.healthy and routing.near_cap(view, self.options.cap_warn_ratio):
@@ -121,9 +128,12 @@ class Alerter:
         now: datetime,
     ) -> None:
         kind, subject = key
+        block = str(detail.get("state", ""))
         what = texts.render(
             f"alert.{kind}",
             subject=subject,
+            why=texts.render(f"block.{block}") if f"block.{block}" in texts.TEXTS else block,
+            count=detail.get("count", 0),
             text=str(detail.get("text", ""))[:40],
             sender=str(detail.get("from", "")),
             minutes=int(self.options.queue_stalled.total_seconds() // 60),

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,11 +27,12 @@ from smscat.modem.errors import PduError
 from smscat.modem.inbox import StoredPart
 from smscat.modem.receiver import Receiver
 from smscat.modem.supervisor import ModemSupervisor, SupervisorSettings
-from smscat.relay import routing
+from smscat.relay import daemonlock, routing
 from smscat.relay.alerting import Alerter, AlertOptions
 from smscat.relay.config import ModemConfig, Settings
 from smscat.relay.management import expert_row
 from smscat.relay.outbox import OutboxPump
+from smscat.relay.pins import StoredPins
 from smscat.relay.reporting import DigestOptions, queue_digests
 from smscat.relay.retention import purge
 from smscat.relay.service import Relay, RelayOptions
@@ -62,6 +63,7 @@ def relay_options(settings: Settings) -> RelayOptions:
         zone=ZoneInfo(settings.timezone),
         quick_replies=dict(settings.quick_replies),
         duplicate_guard=settings.relay.duplicate_guard,
+        reassembly_timeout=timedelta(minutes=settings.relay.reassembly_timeout_minutes),
     )
 
 
@@ -86,6 +88,7 @@ class Daemon:
     pump: OutboxPump
     url: str  # the web server's base URL
     simulators: dict[str, str] = field(default_factory=dict)  # modem id → control URL
+    alerter: Alerter | None = None
 
 
 async def serve(settings: Settings, stop: Callable[[], Awaitable[None]]) -> None:
@@ -104,22 +107,29 @@ async def running_daemon(
     *,
     supervision: SupervisorSettings | None = None,
     retry_base: float = RETRY_BASE,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> AsyncIterator[Daemon]:
     """Database, simulators, modems, relay, web: all running for the life of the block.
 
     ``supervision`` (the modem supervisors' timings) and ``retry_base`` (seconds before an SMS
-    whose send failed is tried again) are for tests that must not wait as long as a hospital.
+    whose send failed is tried again) are for tests that must not wait as long as a hospital;
+    ``clock`` (aware UTC) is the relay's clock; it also stamps the experts config adds now.
+    Raises :class:`~smscat.relay.daemonlock.StartRefused` when another daemon holds the
+    database or the web port is taken.
     """
     async with contextlib.AsyncExitStack() as stack:
+        # one daemon per database, refused before anything is touched (database, modem links)
+        stack.enter_context(daemonlock.hold(settings.storage.path))
+        daemonlock.check_web_port(settings.web.host, settings.web.port)
         db = await stack.enter_async_context(Database.open(settings.storage.path))
-        report = await db.sync_experts(expert_rows(settings))
+        report = await db.sync_experts(expert_rows(settings), at=clock())
         log.info(
             "database %s ready: %d expert(s) added, %d updated from config",
             settings.storage.path,
             len(report.inserted),
             len(report.updated),
         )
-        relay = Relay(db, relay_options(settings))
+        relay = Relay(db, relay_options(settings), clock=clock)
         welcomed = await relay.welcome_new()
         if welcomed:
             log.info("%d new expert(s) or assistant(s) get a welcome SMS", welcomed)
@@ -175,7 +185,7 @@ async def running_daemon(
             ]
             pumping = tasks.create_task(pump.run(), name="outbox")
             try:
-                yield Daemon(relay, supervisors, pump, url, simulators)
+                yield Daemon(relay, supervisors, pump, url, simulators, alerter)
             finally:
                 pump.stop()  # no new part after the one in flight
                 with contextlib.suppress(TimeoutError):
@@ -200,9 +210,11 @@ def _supervisor(
     async def consume(part: StoredPart) -> None:
         await relay.store_part(modem.id, part)
 
+    pin = modem.pin.get_secret_value() if modem.pin else None
     return ModemSupervisor(
         port,
-        pin=modem.pin.get_secret_value() if modem.pin else None,
+        pin=pin,
+        pins=StoredPins(relay.db, modem.id, pin, relay.clock) if pin else None,
         receiver=Receiver(consume),
         on_urc=on_urc,
         baudrate=modem.baudrate,
@@ -291,6 +303,8 @@ async def _modem_status(
                 report_delay=modem.sim.report_delay,
                 slots=modem.sim.storage_slots,
                 index_base=modem.sim.index_base,
+                pin=modem.sim.pin,
+                storages=modem.sim.storages,
             )
         )
     )

@@ -1,6 +1,7 @@
 """The ``smscat`` command line. Outer ring: parses arguments and hands over to the app.
 
-Exit codes: 0 success, 1 runtime failure, 2 bad configuration or usage.
+Exit codes: 0 success, 1 runtime failure, 2 bad configuration or usage (and for ``run``:
+another daemon holds the database, or the web port is taken).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import signal
 import sqlite3
@@ -204,10 +206,28 @@ def _run(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_USAGE
     from smscat.relay.app import serve
+    from smscat.relay.daemonlock import StartRefused, WebPortInUse
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings, stop=_until_signalled))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(settings, stop=_until_signalled))
+    except StartRefused as exc:
+        print(f"smscat run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (OSError, ExceptionGroup) as exc:
+        # the port taken after the daemon looked (it binds with the simulators running: a group)
+        if not _address_in_use(exc):
+            raise
+        print(f"smscat run: {WebPortInUse(settings.web.host, settings.web.port)}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
+
+
+def _address_in_use(exc: BaseException) -> bool:
+    """Whether ``exc`` is EADDRINUSE, alone or as everything in an exception group."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_address_in_use(e) for e in exc.exceptions)
+    return isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE
 
 
 def _backup(args: argparse.Namespace) -> int:

@@ -59,6 +59,13 @@ class SimOptions(_Frozen):
     report_delay: float = Field(1.0, ge=0, le=600, description="seconds to a status report")
     storage_slots: int = Field(30, ge=1, le=255)
     index_base: Literal[0, 1] = 1
+    pin: str | None = Field(
+        None, pattern=r"^\d{4,8}$", description="the simulated SIM asks for this PIN at power-up"
+    )
+    storages: tuple[str, str, str] = Field(
+        ("SM", "SM", "SM"),
+        description="+CPMS the simulated modem starts with, as other SMS software left it",
+    )
 
     @field_validator("profile")
     @classmethod
@@ -66,6 +73,17 @@ class SimOptions(_Frozen):
         if value not in PROFILES:
             raise ValueError(f"unknown fault profile; known: {', '.join(PROFILES)}")
         return value
+
+    @field_validator("storages", mode="before")
+    @classmethod
+    def _three_memories(cls, value: Any) -> Any:
+        memories = value if isinstance(value, list | tuple) else ()
+        if len(memories) != 3 or not all(m in ("SM", "ME") for m in memories):
+            raise ValueError(
+                "expected three SMS memories [read, write, receive], each SM or ME,"
+                " like [ME, ME, SM]"
+            )
+        return tuple(value)
 
 
 class ModemLimits(_Frozen):
@@ -81,7 +99,9 @@ class ModemConfig(_Frozen):
     port: str = Field(description="/dev/serial/by-id/…, /dev/pts/N, socket://host:port, or sim")
     baudrate: int = Field(115200, gt=0)
     sim: SimOptions = SimOptions()
-    pin: SecretStr | None = Field(None, description="SIM PIN, entered at most once")
+    pin: SecretStr | None = Field(
+        None, description="SIM PIN, entered whenever the SIM asks; never again once refused"
+    )
     quirks: dict[str, Any] = Field(
         default_factory=dict, description="overrides of the model's quirk flags (modem/quirks.py)"
     )
@@ -261,15 +281,36 @@ class RetentionConfig(_Frozen):
     )
 
 
+REASSEMBLY_TIMEOUT_MAX_MINUTES = 1440
+
+
 class RelayConfig(_Frozen):
     auto_close_days: int = Field(
         7, ge=1, le=365, description="a thread takes replies this long after its last message"
     )
     max_text: int = Field(500, ge=20, le=2000, description="characters in a question")
-    duplicate_guard: bool = Field(True, description="no identical SMS to one number in a day")
+    duplicate_guard: bool = Field(
+        True, description="a notice once a day per number; typed text again, marked （第2次）"
+    )
     answer_within_hours: int = Field(
         24, ge=1, le=720, description="longer without an answer: listed on the admin dashboard"
     )
+    reassembly_timeout_minutes: float = Field(
+        30,
+        description="a long SMS still missing a part this long after its first part is posted"
+        " as it is, marked; a late part completes it (fractions allowed: 0.5 is 30 s)",
+    )
+
+    @field_validator("reassembly_timeout_minutes")
+    @classmethod
+    def _reassembly_timeout(cls, value: float) -> float:
+        if not 0 < value <= REASSEMBLY_TIMEOUT_MAX_MINUTES:
+            raise ValueError(
+                f"expected minutes above 0 and at most {REASSEMBLY_TIMEOUT_MAX_MINUTES}"
+                " (a day), like 30: how long the parts of a long SMS may take to arrive"
+                " before it is posted without the missing ones"
+            )
+        return value
 
 
 class Settings(BaseSettings):

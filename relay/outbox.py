@@ -1,14 +1,20 @@
 """The outbox pump: queued SMS out through the modems, one part at a time, each part committed.
 
-One worker per modem. A worker whose modem is ready claims the next due SMS (highest priority,
-oldest first) that :func:`smscat.relay.routing.choose` gives to its modem — the recipient's
-usual SIM while it is healthy and has room, another one otherwise; caps are counted in parts.
-The SMS is planned into parts; the parts a modem has already accepted (``outbox_parts``) are
-skipped, each other part is submitted and its TP-MR committed before the next part goes. So
-after a crash only the part that was in flight can go twice. A failure is sorted by
-:func:`smscat.modem.failures.classify`: permanent fails the SMS at once; transient and
-modem-level failures retry with backoff (:mod:`.retry`) until the attempts run out. Nothing
-here decides what an SMS says or who gets it.
+One worker per modem. A worker whose modem may send (its supervisor's ``blocked()`` is None:
+ready, SIM ready, registered, not barred) claims the next due SMS (highest priority, oldest
+first) that :func:`smscat.relay.routing.choose` gives to its modem — the recipient's usual SIM
+while it can send and has room, another one otherwise; caps are counted in parts. The SMS is
+planned into parts; the parts a modem has already accepted (``outbox_parts``) are skipped, each
+other part is submitted and its TP-MR committed before the next part goes. So after a crash
+only the part that was in flight can go twice. A half-sent SMS whose SIM cannot go on goes
+again, whole, from another SIM (:func:`smscat.relay.routing.after_start`).
+
+A failure is sorted by :func:`smscat.modem.failures.classify` and handled by
+:func:`smscat.relay.retry.after_failure`: a modem-level failure marks the modem (the
+supervisor does) and costs the message nothing — it is due again at once, for another SIM;
+transient failures back off and count; a suspect refusal goes once to another SIM; a permanent
+one fails the SMS. Every change in a modem's ability to send wakes the workers. Nothing here
+decides what an SMS says or who gets it.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import aiosqlite
 
 from smscat.modem import pdu
 from smscat.modem.errors import EncodeError, ModemError
-from smscat.modem.failures import FailureKind, classify, summary
+from smscat.modem.failures import classify, summary
 from smscat.modem.supervisor import ModemSupervisor
 from smscat.relay import retry, routing
 from smscat.relay.service import Relay, iso
@@ -35,6 +41,7 @@ IDLE_WAIT = 30.0  # seconds between looks at the queue when nothing wakes the pu
 BLOCKED_WAIT = 5.0  # SMS are due but no modem may take them (down, or at a cap)
 ERROR_PAUSE = 5.0  # seconds after an unexpected error before the pump looks again
 LOOKAHEAD = 50  # due SMS a worker considers at once
+MODEM_REST = 1.0  # seconds a modem takes nothing after a modem-level failure (its state catches up)
 WINDOWS = (timedelta(minutes=1), timedelta(hours=1), timedelta(days=1))
 
 
@@ -59,7 +66,10 @@ class OutboxPump:
         self.sent_parts = 0
         self._claimed: set[int] = set()  # outbox ids a worker is sending
         self._busy: set[str] = set()  # modems whose worker is sending now
+        self._rest_until: dict[str, float] = {}  # modem → loop time (see MODEM_REST)
         self._wakes = {modem_id: asyncio.Event() for modem_id in self.modems}
+        for supervisor in self.modems.values():  # a modem back, a mark gone: look at once
+            supervisor.on_change(self._wake_all)
 
     def stop(self) -> None:
         """Finish the parts in flight, then return from :meth:`run`."""
@@ -152,57 +162,76 @@ class OutboxPump:
             out.append(
                 routing.ModemView(
                     modem_id,
-                    supervisor.state == "ready",
+                    supervisor.blocked() is None,
                     self.limits[modem_id],
                     routing.Usage(minute, hour, day),
                     busy=modem_id in self._busy,
+                    down_for=supervisor.blocked_for(),
                 )
             )
         return out
 
     async def _claim(self, modem_id: str) -> aiosqlite.Row | None:
         """The next due SMS that routing gives to ``modem_id``, marked as taken."""
-        if self.modems[modem_id].state != "ready":
+        if self.modems[modem_id].blocked() is not None:
+            return None
+        if self._rest_until.get(modem_id, 0.0) > asyncio.get_running_loop().time():
             return None
         rows = await store.due(self.relay.db, iso(self.relay.clock()), LOOKAHEAD)
         views: list[routing.ModemView] | None = None
         for row in rows:
             outbox_id = int(row["id"])
-            if outbox_id in self._claimed:
+            if outbox_id in self._claimed or row["avoid_modem"] == modem_id:
                 continue
             views = views or await self.views()
+            planned = await self._plan(row)
+            if planned is None:
+                continue
+            whole, left = planned
+            again = False
             started = await store.parts_modem(self.relay.db, outbox_id)
             if started is not None:
                 # the recipient's phone joins parts from one sender: the rest goes the same way
-                if started != modem_id:
-                    continue
-                chosen: str | None = modem_id
+                chosen, again = routing.after_start(
+                    views, started, len(left), len(whole), row["avoid_modem"]
+                )
             else:
-                parts = await self._parts_left(row)
-                if parts is None:
-                    continue
-                if not any(routing.fits_ever(v, len(parts)) for v in views):
+                if not any(routing.fits_ever(v, len(whole)) for v in views):
                     await self.relay.failed(outbox_id, int(row["attempts"]), "over_every_cap")
                     continue
                 home = await store.home_modem(self.relay.db, row["recipient"])
                 due = datetime.fromisoformat(row["next_attempt_at"])
                 waited = (self.relay.clock() - due).total_seconds()
-                chosen = routing.choose(views, home, len(parts), waited)
+                chosen = routing.choose(views, home, len(whole), waited, row["avoid_modem"])
             # checked again after the awaits above: another worker may have taken it meanwhile
             if chosen == modem_id and outbox_id not in self._claimed:
                 self._claimed.add(outbox_id)
+                if again:
+                    return await self._send_whole_again(row, f"{started} cannot send")
                 return row
         return None
 
-    async def _parts_left(self, row: aiosqlite.Row) -> list[pdu.SubmitPart] | None:
-        """The parts not yet sent; None (and the SMS failed) when it cannot be encoded."""
+    async def _send_whole_again(self, row: aiosqlite.Row, why: str) -> aiosqlite.Row:
+        """Start the SMS over (a new reference, its first part next); the row as it is now."""
+        async with self.relay.db.transaction() as conn:
+            await store.send_whole_again(conn, int(row["id"]), row["recipient"])
+            fresh = await store.outbox_row(conn, int(row["id"]))
+        assert fresh is not None
+        log.info("outbox %d: sent again whole (%s)", row["id"], why)
+        return fresh
+
+    async def _plan(
+        self, row: aiosqlite.Row
+    ) -> tuple[list[pdu.SubmitPart], list[pdu.SubmitPart]] | None:
+        """All the SMS's parts and those not yet sent; None (and the SMS failed) when it
+        cannot be encoded."""
         try:
             parts = pdu.plan_submit(row["recipient"], row["text"], ref=int(row["ref"]), report=True)
         except EncodeError as exc:  # (a number erased after it failed, then retried)
             await self.relay.failed(int(row["id"]), int(row["attempts"]), summary(exc))
             return None
         done = await store.sent_parts(self.relay.db, int(row["id"]))
-        return [part for part in parts if part.seq not in done]
+        return parts, [part for part in parts if part.seq not in done]
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -210,21 +239,21 @@ class OutboxPump:
         outbox_id = int(row["id"])
         if await store.outbox_status(self.relay.db, outbox_id) != "queued":
             return  # withdrawn, handed off or erased since it was picked
-        if await self._recipient_stopped(row):
+        if await self._recipient_stopped(row) or self._code_expired(row):
             async with self.relay.db.transaction() as conn:
                 await conn.execute(
                     "UPDATE outbox SET status = 'cancelled' WHERE id = ?", (outbox_id,)
                 )
             return
         supervisor = self.modems[modem_id]
-        parts = await self._parts_left(row)
-        if parts is None:
+        planned = await self._plan(row)
+        if planned is None:
             return
-        for part in parts:
+        for part in planned[1]:
             try:
                 sent = await supervisor.submit(part)
             except ModemError as exc:
-                await self._retry(row, classify(exc), summary(exc))
+                await self._after_failure(row, modem_id, exc)
                 return
             async with self.relay.db.transaction() as conn:
                 now = iso(self.relay.clock())
@@ -238,6 +267,14 @@ class OutboxPump:
                 return  # the rest goes after the restart; what went is recorded
         await self.relay.sent(outbox_id, modem_id)
 
+    def _code_expired(self, row: aiosqlite.Row) -> bool:
+        """A verification code that waited past its lifetime (no modem could send): useless now,
+        and the patient has asked for another one. Everything else waits as long as it takes."""
+        created = datetime.fromisoformat(row["created_at"])
+        return row["kind"] == "verification" and (
+            self.relay.clock() - created >= self.relay.options.code_ttl
+        )
+
     async def _recipient_stopped(self, row: aiosqlite.Row) -> bool:
         # (a verification code is the way back in after STOP: it is not held)
         if row["kind"] != "to_patient":
@@ -247,15 +284,39 @@ class OutboxPump:
         )
         return bool(rows) and rows[0]["stopped_at"] is not None
 
-    async def _retry(self, row: aiosqlite.Row, kind: FailureKind, reason: str) -> None:
-        attempts = int(row["attempts"]) + 1
-        if retry.should_give_up(attempts, kind):
-            await self.relay.failed(int(row["id"]), attempts, reason)
+    async def _after_failure(self, row: aiosqlite.Row, modem_id: str, exc: ModemError) -> None:
+        """Retry, move, send elsewhere or fail the SMS (:func:`.retry.after_failure` decides)."""
+        outbox_id, kind, reason = int(row["id"]), classify(exc), summary(exc)
+        views = await self.views()
+        others = [v for v in views if v.id != modem_id]
+        action, attempts = retry.after_failure(
+            kind,
+            int(row["attempts"]),
+            tried_elsewhere=row["avoid_modem"] is not None,
+            other_sim=any(routing.fits_ever(v, 1) for v in others),
+        )
+        log.info("outbox %d: failed on %s (%s, %s): %s", outbox_id, modem_id, kind, reason, action)
+        if action == "fail":
+            await self.relay.failed(outbox_id, attempts, reason)
             return
+        if action == "move":
+            loop = asyncio.get_running_loop()
+            self._rest_until[modem_id] = loop.time() + MODEM_REST
+            loop.call_later(MODEM_REST, self._wake_all)
         now = self.relay.clock()
-        next_at = retry.next_attempt(
-            attempts, now, self.rng, base=self.retry_base, cap=self.retry_cap
+        next_at = now
+        if action == "retry":
+            next_at = retry.next_attempt(
+                attempts, now, self.rng, base=self.retry_base, cap=self.retry_cap
+            )
+        started = await store.sent_parts(self.relay.db, outbox_id)
+        # a half-sent SMS goes again whole where it must leave this SIM and another can take it
+        whole_again = bool(started) and (
+            action == "elsewhere" or (action == "move" and any(v.healthy for v in others))
         )
         async with self.relay.db.transaction() as conn:
-            await store.reschedule(conn, int(row["id"]), attempts, iso(next_at), reason)
-        log.info("outbox %d: attempt %d failed (%s, %s)", row["id"], attempts, kind, reason)
+            if action == "elsewhere":
+                await store.avoid_modem(conn, outbox_id, modem_id)
+            if whole_again:
+                await store.send_whole_again(conn, outbox_id, row["recipient"])
+            await store.reschedule(conn, outbox_id, attempts, iso(next_at), reason)

@@ -9,6 +9,9 @@ reads; this module picks the experts, renders the rows with the column names of
   UTF-8 with a byte-order mark: without it Excel on a Chinese Windows reads UTF-8 as GBK.
 * :func:`queue_digests`: each active expert who has not opted out (``digest``) gets one SMS
   about the previous ISO week: questions received, answered (first answer in the week), thanks.
+  Only for a week the expert was there for: one who joined after it ended (``created_at``, set
+  when config or an admin adds them) gets nothing about it, so a daemon started in the daytime
+  does not greet new experts with a report on a week before their time.
   At most one per expert per week, however often it is called: each digest is recorded in the
   audit log (``digest.queued``, ``{"week": "2026-W47"}``) in the transaction that queues it, and
   an expert who has one for that week is skipped. Only within the send window (local daytime),
@@ -133,7 +136,7 @@ async def queue_digests(db: Database, options: DigestOptions, now: datetime) -> 
         return 0
     week = stats.previous_week(now, options.timezone)
     facts = await store.thread_facts(db, week.start, week.end)
-    recipients = await store.digest_recipients(db)
+    recipients = await store.digest_recipients(db, joined_before=week.end)
     queued = 0
     async with db.transaction() as conn:
         for expert in recipients:

@@ -8,6 +8,9 @@ A daily job, :func:`purge`, does two things, in this order:
     ``outbox`` rows to it (queued ones are cancelled), ``recipient_modem``, the ``inbound`` rows
     from it and their raw parts (a PDU carries the sender's number in semi-octets), and wherever
     it was typed into a message or an SMS text. Its threads stay, without the link to the phone.
+    On the same schedule, SMS from unknown numbers (neither an expert's nor a verified
+    patient's; never posted, kept only for admins) older than ``phone_days`` are deleted with
+    their raw parts.
 (b) a private thread whose last message is older than ``thread_days`` is deleted, with its
     messages, its outbox rows and the SMS received for it. Public threads stay (they are the
     board); so do younger threads.
@@ -85,6 +88,10 @@ async def purge(
             erased = await _erase(
                 conn, [int(row["id"]) for row in stale], [row["e164"] for row in stale], now
             )
+            sms, parts = await store.delete_unknown_senders(
+                conn, iso(now - timedelta(days=phone_days))
+            )
+            erased = dataclasses.replace(erased, unknown_sms=sms, unknown_parts=parts)
         if thread_days is not None:
             old = await store.stale_private_threads(conn, iso(now - timedelta(days=thread_days)))
             deleted = await store.delete_threads(conn, old)
@@ -92,8 +99,10 @@ async def purge(
         await db.audit(conn, "retention", "retention.purge", None, report.counts())
     report = await _overwrite(db, report)
     log.info(
-        "retention: %d phone number(s) erased, %d private thread(s) deleted",
+        "retention: %d phone number(s) erased, %d SMS from unknown numbers and %d private"
+        " thread(s) deleted",
         erased.phones,
+        erased.unknown_sms,
         deleted.threads,
     )
     return report

@@ -6,10 +6,14 @@
   seconds) with jitter: the wait is drawn from [0.5, 1.0] of that delay, so messages that failed
   together (a modem that went away) do not all come back in the same second, and none comes back
   at once.
-* :func:`should_give_up`: a permanent failure at once; a transient or modem one after
-  :data:`MAX_ATTEMPTS` attempts. Both kinds count alike, one per failed attempt: kept simple on
-  purpose. A modem failure (no SIM, barred) also needs a person, but telling the admins is the
-  caller's job (it sees the kind), not a reason to count the attempt twice or not at all.
+* :func:`after_failure` says what a failed send means for the message, by the failure's kind
+  (:mod:`smscat.modem.failures`): a *transient* failure counts one attempt and the message
+  backs off, failing after :data:`MAX_ATTEMPTS`; a *modem* failure (no network, barred, no SIM,
+  port gone) is the modem's, not the message's: it counts nothing and the message is due again
+  at once, for another modem, or for this one when it can send again — it waits as long as no
+  modem can (the modem's state, not the message, is what admins are told about); a *suspect*
+  refusal (+CMS 21) is tried once, whole, from another SIM, and fails there or where there is
+  none; a *permanent* one fails the message at once.
 
 It must never: read the clock (``now`` is passed in, timezone-aware UTC), use randomness other
 than the injected :class:`random.Random`, or do I/O.
@@ -25,7 +29,8 @@ from types import MappingProxyType
 from typing import Final, Literal
 
 OutboxKind = Literal["verification", "to_patient", "to_expert", "notice"]
-FailureKind = Literal["transient", "modem", "permanent"]  # as smscat.modem.failures sorts them
+FailureKind = Literal["transient", "modem", "suspect", "permanent"]  # as modem.failures sorts
+Action = Literal["retry", "move", "elsewhere", "fail"]
 
 PRIORITY: Final[Mapping[OutboxKind, int]] = MappingProxyType(
     {"verification": 0, "to_patient": 1, "to_expert": 2, "notice": 3}
@@ -66,4 +71,27 @@ def should_give_up(attempt: int, kind: FailureKind) -> bool:
     """After failed attempt number ``attempt`` of this ``kind``: stop trying (see the docstring)."""
     if attempt < 1:
         raise ValueError(f"attempt counts from 1, got {attempt}")
-    return kind == "permanent" or attempt >= MAX_ATTEMPTS
+    if kind == "modem":
+        return False  # the modem's fault: the message waits for a modem that can send
+    return kind in ("permanent", "suspect") or attempt >= MAX_ATTEMPTS
+
+
+def after_failure(
+    kind: FailureKind, attempts: int, *, tried_elsewhere: bool, other_sim: bool
+) -> tuple[Action, int]:
+    """What to do with a message whose send failed, and its attempts count after it.
+
+    ``attempts``: failed attempts before this one. ``tried_elsewhere``: a suspect refusal sent
+    it to another SIM already. ``other_sim``: another SIM is configured that could take it.
+
+    * ``retry``: back off (:func:`next_attempt`), then any modem may take it;
+    * ``move``: due again now, this modem marked (it takes nothing until it can send);
+    * ``elsewhere``: due again now, whole, from another SIM than this one;
+    * ``fail``: the message will not go.
+    """
+    if kind == "modem":
+        return "move", attempts
+    counted = attempts + 1
+    if kind == "suspect" and not tried_elsewhere and other_sim:
+        return "elsewhere", counted
+    return ("fail" if should_give_up(counted, kind) else "retry"), counted

@@ -8,7 +8,14 @@ for it: a backlog on one SIM (a burst of questions for a few doctors) must not l
 idle. In ordinary traffic a home is idle when an SMS comes, and nothing spills. A new
 recipient's home is an idle healthy modem, the one with the most room. Caps are per SIM in parts
 over rolling windows (the last minute, hour and day): an SMS of n parts goes only where all n
-fit, so a cap holds exactly. Pure: counts and states in, a modem id (or None: wait) out.
+fit, so a cap holds exactly. "Healthy" is the modem's own answer to "may it send now"
+(:meth:`smscat.modem.supervisor.ModemSupervisor.blocked`): a modem that cannot send is never
+chosen, so its failures cannot keep it idle and first in line.
+
+A long SMS whose first parts went through one SIM (:func:`after_start`) goes on there: a phone
+joins parts from one number only. When that SIM cannot send and has not been able to for
+:data:`MOVE_AFTER` (it vanished), the SMS goes again, whole, from another SIM. Pure: counts and
+states in, a modem id (or None: wait) out.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from dataclasses import dataclass
 from typing import Final
 
 SPILL_AFTER: Final = 10.0  # seconds an SMS waits for its busy home before an idle SIM sends it
+MOVE_AFTER: Final = 60.0  # seconds a half-sent SMS waits for its SIM before going whole elsewhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,7 @@ class ModemView:
     limits: Limits
     usage: Usage
     busy: bool = False  # sending an SMS right now
+    down_for: float = 0.0  # seconds since it last could send (0 while healthy)
 
 
 def room(modem: ModemView) -> int | None:
@@ -71,12 +80,18 @@ def fits_ever(modem: ModemView, parts: int) -> bool:
 
 
 def choose(
-    modems: Sequence[ModemView], home: str | None, parts: int, waited: float = 0.0
+    modems: Sequence[ModemView],
+    home: str | None,
+    parts: int,
+    waited: float = 0.0,
+    avoid: str | None = None,
 ) -> str | None:
     """The modem for an SMS of ``parts`` parts to a recipient whose home is ``home``.
 
     ``waited``: seconds the SMS has been due. A busy home keeps it until :data:`SPILL_AFTER`.
+    ``avoid``: a modem that refused this SMS in a way that may be its own (never chosen).
     """
+    modems = [m for m in modems if m.id != avoid]
     by_id = {m.id: m for m in modems}
     usable = [m for m in modems if fits(m, parts)]
     if home is not None and home in by_id and fits(by_id[home], parts):
@@ -93,6 +108,25 @@ def choose(
         return (not m.busy, float("inf") if left is None else left, -m.usage.day)
 
     return max(usable, key=preference).id
+
+
+def after_start(
+    modems: Sequence[ModemView], started: str, left: int, whole: int, avoid: str | None = None
+) -> tuple[str | None, bool]:
+    """Where the rest of an SMS goes whose first parts went through ``started``.
+
+    ``left``: parts still to send; ``whole``: all its parts. Returns ``(modem, again)``:
+    ``again`` is True when the modem must send the SMS again from its first part.
+    """
+    by_id = {m.id: m for m in modems}
+    own = by_id.get(started)
+    if own is not None and started != avoid:
+        if own.healthy:
+            return (started, False) if fits(own, left) else (None, False)  # room comes back
+        if own.down_for < MOVE_AFTER:
+            return None, False  # a blip (a reconnect): it is worth waiting for
+    other = choose([m for m in modems if m.id != started], None, whole, avoid=avoid)
+    return (other, True) if other is not None else (None, False)
 
 
 def near_cap(modem: ModemView, ratio: float) -> bool:

@@ -66,10 +66,11 @@ class RelayOptions:
     max_text: int = 500  # characters in a question or follow-up
     max_nickname: int = 20
     report_window: timedelta = timedelta(days=3)
-    reassembly_timeout: timedelta = timedelta(hours=24)
+    reassembly_timeout: timedelta = timedelta(minutes=30)  # then a long SMS goes out as it is
+    late_part_window: timedelta = timedelta(days=3)  # a part this late still completes its SMS
     zone: tzinfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     quick_replies: Mapping[str, str] = field(default_factory=dict)  # "T3" → standard answer
-    duplicate_guard: bool = True  # no identical SMS to one number within a day
+    duplicate_guard: bool = True  # a system SMS once a day per number; typed text numbered
 
     @property
     def zone_name(self) -> str:
@@ -254,8 +255,9 @@ class Relay:
             text=text,
         )
         await self.enqueue(
-            conn, "to_expert", handler["phone"], sms, thread_id, now, not_before=not_before
-        )
+            conn, "to_expert", handler["phone"], sms, thread_id, now, not_before=not_before,
+            typed=True,
+        )  # fmt: skip
         return thread_id, str(status)
 
     async def _assistant_of(
@@ -568,21 +570,39 @@ class Relay:
         *,
         not_before: datetime | None = None,
         guard: bool = True,
+        typed: bool = False,
     ) -> None:
+        """Queue one SMS, in the caller's transaction: every SMS goes through here.
+
+        The duplicate guard (``duplicate_guard``): carriers flag (and people hate) the same
+        text twice a day, so a text the system writes (a notice, a list, a confirmation) goes
+        to one number once a day; ``guard=False`` lets a deliberate repeat through (an alert's
+        reminder). ``typed``: the SMS carries what a person typed (a question, a follow-up, an
+        answer), which is never dropped — said twice, it arrives twice, the repeat numbered
+        (``sms_repeat``: "（第2次）") so that it differs visibly from the first.
+        """
+        if self.options.duplicate_guard and (guard or typed):
+            since = iso(now - timedelta(days=1))
+            if typed:
+                text = await self._numbered(conn, recipient, text, since)
+            elif await store.same_sms_since(conn, recipient, text, since):
+                await self.db.audit(conn, "relay", "sms.duplicate_skipped", kind)
+                return
         try:
             pdu.plan_submit(recipient, text, ref=0)
         except EncodeError:
             raise Invalid("text_length", field="text") from None
-        if (
-            guard
-            and self.options.duplicate_guard
-            and await store.same_sms_since(conn, recipient, text, iso(now - timedelta(days=1)))
-        ):
-            # carriers flag (and patients hate) the same text twice a day: once is enough
-            await self.db.audit(conn, "relay", "sms.duplicate_skipped", kind)
-            return
         sms = store.NewSms(kind, PRIORITY[kind], recipient, text, thread_id)
         await store.enqueue(conn, sms, iso(max(now, not_before or now)))
+
+    @staticmethod
+    async def _numbered(conn: aiosqlite.Connection, recipient: str, text: str, since: str) -> str:
+        """``text``, or ``text`` with the first repeat number not yet sent to ``recipient``."""
+        numbered, n = text, 1
+        while await store.same_sms_since(conn, recipient, numbered, since):
+            n += 1
+            numbered = text + texts.render("sms_repeat", n=n)
+        return numbered
 
     async def sent(self, outbox_id: int, modem_id: str) -> None:
         """Every part of an outbox SMS was accepted by a modem (the pump calls this)."""
@@ -652,7 +672,13 @@ class Relay:
         self.inbound_changed.set()
 
     async def process_inbound(self) -> int:
-        """Route every whole message among the stored parts; return how many were routed."""
+        """Route every whole message among the stored parts; return how many were routed.
+
+        A long SMS still missing parts ``reassembly_timeout`` after its first part is routed as
+        it is, with the ``missing_part`` text where each missing part would be. A part that
+        such a message went out without joins it when it comes (:meth:`_join_late`) instead
+        of starting a message of its own; that counts as routed too.
+        """
         now = self.clock()
         by_modem: dict[str, list[tuple[int, pdu.Deliver, datetime]]] = defaultdict(list)
         for row in await store.pending_parts(self.db):
@@ -664,7 +690,19 @@ class Relay:
             by_modem[row["modem_id"]].append((int(row["id"]), deliver, _parse(row["received_at"])))
         routed = 0
         for modem_id, parts in by_modem.items():
-            for message, ids in _assemble(parts, now, self.options.reassembly_timeout):
+            late: dict[int, list[int]] = defaultdict(list)
+            fresh = []
+            for part in parts:
+                awaited_by = await self._awaited_by(modem_id, part[1], now)
+                if awaited_by is None:
+                    fresh.append(part)
+                else:
+                    late[awaited_by].append(part[0])
+            for inbound_id, part_ids in late.items():
+                if await self._join_late(inbound_id, part_ids):
+                    routed += 1
+            mark = texts.render("missing_part")
+            for message, ids in _assemble(fresh, now, self.options.reassembly_timeout, mark):
                 if await self._route(modem_id, message, ids):
                     routed += 1
         if routed:
@@ -685,14 +723,158 @@ class Relay:
                     received,
                     "ignored",
                     None,
+                    concat_ref=message.ref,
+                    missing=message.missing,
                 )
                 inbound_id = await store.insert_inbound(conn, inbound, part_ids)
+                before = await store.last_outbox_id(conn) if not message.complete else 0
                 outcome, thread_id = await self._dispatch(conn, message, inbound_id, now)
                 await store.set_inbound_outcome(conn, inbound_id, outcome, thread_id)
+                if not message.complete and thread_id is not None:
+                    # the SMS that carries the marked text on: a late part may replace it
+                    await store.note_forwarded(conn, inbound_id, thread_id, before)
         except store.AlreadyAssembled:
             return False
-        log.info("inbound %d: %s (thread %s)", inbound_id, outcome, thread_id)
+        if message.complete:
+            log.info("inbound %d: %s (thread %s)", inbound_id, outcome, thread_id)
+        else:
+            log.warning(
+                "inbound %d: %s (thread %s) without part(s) %s of %d, which never arrived",
+                inbound_id, outcome, thread_id, ",".join(map(str, message.missing)),
+                message.total,
+            )  # fmt: skip
         return True
+
+    async def _awaited_by(self, modem_id: str, deliver: pdu.Deliver, now: datetime) -> int | None:
+        """The message routed without this part (after the timeout) that still lacks it."""
+        concat = deliver.concat
+        if concat is None or not 1 <= concat.seq <= concat.total:
+            return None
+        since = iso(now - self.options.late_part_window)
+        return await store.incomplete_awaiting(
+            self.db, modem_id, deliver.sender, concat.ref, concat.total, concat.seq, since
+        )
+
+    async def _join_late(self, inbound_id: int, part_ids: list[int]) -> bool:
+        """Late parts of a message routed without them complete that message, in place.
+
+        Its ``inbound`` row and the thread message it was posted as take the longer text (the
+        thread keeps one message; the page shows the whole once the last part is in). Once
+        complete, the other party gets it too (:meth:`_repost`); an unmatched
+        message is routed again, now that its code may be there. Audited as
+        ``inbound.completed`` (or ``inbound.late_part`` while parts are still missing).
+        False when another task joined these parts first.
+        """
+        now = self.clock()
+        try:
+            async with self.db.transaction() as conn:
+                row = await store.inbound_row(conn, inbound_id)
+                if row is None or row["complete"]:
+                    return False  # completed meanwhile: the parts wait for the next pass
+                await store.attach_parts(conn, inbound_id, part_ids)
+                message = await self._reassembled(conn, inbound_id)
+                if message is None:
+                    return True  # its parts cannot be read any more (erased): nothing to show
+                await store.set_inbound_text(
+                    conn, inbound_id, message.text, message.missing, iso(now)
+                )
+                outcome, thread_id = str(row["outcome"]), row["thread_id"]
+                forwarded = "none"
+                if outcome in ("reply", "followup"):
+                    forwarded = await self._repost(conn, row, message, now)
+                elif outcome == "unmatched" and row["resolved_at"] is None and message.complete:
+                    outcome, thread_id = await self._dispatch(conn, message, inbound_id, now)
+                    await store.set_inbound_outcome(conn, inbound_id, outcome, thread_id)
+                    forwarded = "routed"
+                action = "inbound.completed" if message.complete else "inbound.late_part"
+                detail = {
+                    "thread": thread_id,
+                    "parts": len(part_ids),
+                    "missing": list(message.missing),
+                    "forwarded": forwarded,
+                }
+                await self.db.audit(conn, "relay", action, str(inbound_id), detail)
+        except store.AlreadyAssembled:
+            return False
+        log.info(
+            "inbound %d: %d late part(s) joined it (%s, thread %s, SMS on: %s)",
+            inbound_id, len(part_ids), "complete" if message.complete else "still incomplete",
+            thread_id, forwarded,
+        )  # fmt: skip
+        return True
+
+    async def _reassembled(self, conn: aiosqlite.Connection, inbound_id: int) -> Message | None:
+        """The message as its stored parts make it now (complete, or marked where parts lack)."""
+        parts = []
+        for row in await store.inbound_parts_of(conn, inbound_id):
+            try:
+                deliver = pdu.decode_deliver(row["pdu"])
+            except PduError:
+                continue  # blanked by an erasure
+            parts.append((int(row["id"]), deliver, _parse(row["received_at"])))
+        mark = texts.render("missing_part")
+        found = _assemble(parts, FOREVER, self.options.reassembly_timeout, mark)
+        return max((m for m, _ in found), key=lambda m: m.parts, default=None)
+
+    async def _repost(
+        self, conn: aiosqlite.Connection, inbound: aiosqlite.Row, message: Message, now: datetime
+    ) -> str:
+        """The thread message ``inbound`` was posted as takes ``message``'s text; once the
+        message is complete, so does the other party. What happened to the SMS that carried
+        the marked text on (``inbound.forwarded_outbox_id``), for the audit:
+
+        * ``replaced``: it had not gone. Still queued, it is cancelled and the whole text is
+          queued in its place (a new row, so that a part in flight cannot mix two texts);
+          failed, its text becomes the whole one (an admin's "send again" sends that).
+        * ``sent_again``: it had gone (a part of it at least): the whole text follows, marked
+          as the complete version (``complete_version``), to whoever holds the thread now.
+        * ``none``: nothing went on (no phone, STOP, erased, cancelled) or parts still lack.
+        """
+        posted = await store.posted_message(conn, int(inbound["id"]))
+        if posted is None:
+            return "none"
+        role = str(posted["sender"])
+        text = self._posted_text(role, message.text)
+        await store.set_message_text(conn, int(posted["id"]), text, mask_numbers(text))
+        if not message.complete:
+            return "none"
+        thread = await store.thread(conn, int(posted["thread_id"]))
+        assert thread is not None
+        sms_id = inbound["forwarded_outbox_id"]
+        sms = await store.outbox_row(conn, int(sms_id)) if sms_id is not None else None
+        if sms is None or sms["status"] == "cancelled":
+            return "none"
+        gone = sms["status"] in ("sent", "delivered")
+        gone = gone or await store.parts_sent_of(conn, int(sms["id"])) > 0  # (half-sent)
+        if not gone and sms["status"] == "failed":
+            whole = await self._forward_text(conn, thread, role, text)
+            await store.set_outbox_text(conn, int(sms["id"]), whole)
+            return "replaced"
+        if not gone:
+            await store.cancel_outbox(conn, int(sms["id"]))
+        else:
+            text = texts.render("complete_version", text=text)
+        if role == "patient":
+            await self._follow_up_to_expert(conn, thread, text, now)
+        else:
+            await self._forward_answer(conn, thread, role, text, now)
+        return "sent_again" if gone else "replaced"
+
+    def _posted_text(self, role: str, text: str) -> str:
+        """What a thread shows of an SMS from ``role``: its code (and command words) taken off,
+        a quick reply's standard text put in, as when it was first posted."""
+        if role == "patient":
+            said_by_patient = commands.parse_patient(text)
+            if isinstance(said_by_patient, commands.Command):
+                return text
+            return said_by_patient.text
+        said = commands.parse_expert(text)
+        if isinstance(said, commands.Command):
+            return text  # (as an admin's assignment posts it)
+        standard = self.options.quick_replies.get(said.quick) if said.quick else None
+        if standard is None:
+            return said.text
+        return f"{standard}\n{said.text}" if said.text else standard
 
     async def _dispatch(
         self, conn: aiosqlite.Connection, message: Message, inbound_id: int, now: datetime
@@ -709,6 +891,8 @@ class Relay:
         phone = await store.phone(conn, sender)
         if phone is not None and phone["verified_at"] is not None:
             return await self._from_patient(conn, phone, message.text, inbound_id, now)
+        # kept for admins (masked on the dashboard), never posted or answered; the retention
+        # job deletes it on the phone numbers' schedule
         return "unknown_sender", None
 
     async def _from_expert(
@@ -774,16 +958,30 @@ class Relay:
         patient = await store.phone_by_id(conn, int(phone_id))
         if patient is None or patient["stopped_at"] is not None:
             return
+        sms = await self._forward_text(conn, thread, role, answer)
+        await self.enqueue(conn, "to_patient", patient["e164"], sms, thread["id"], now, typed=True)
+
+    async def _forward_text(
+        self, conn: aiosqlite.Connection, thread: aiosqlite.Row, role: str, text: str
+    ) -> str:
+        """The SMS that carries ``role``'s message on ``thread`` to the other party."""
+        if role == "patient":
+            return texts.render(
+                "followup_to_expert",
+                dept=self.options.department,
+                code=codes.format_code(thread["code"]),
+                nickname=thread["nickname"],
+                text=text,
+            )
         expert = await store.expert(conn, thread["expert_id"])
         assert expert is not None
-        sms = texts.render(
+        return texts.render(
             "answer_to_patient" if role == "expert" else "answer_to_patient_assistant",
             dept=self.options.department,
             code=codes.format_code(thread["code"]),
             expert=expert["name"],
-            text=answer,
+            text=text,
         )
-        await self.enqueue(conn, "to_patient", patient["e164"], sms, thread["id"], now)
 
     async def _expert_command(
         self,
@@ -883,7 +1081,7 @@ class Relay:
         )
         await self.enqueue(
             conn, "to_expert", target["phone"], sms, thread["id"], now,
-            not_before=self._send_time(target, now),
+            not_before=self._send_time(target, now), typed=True,
         )  # fmt: skip
 
     async def _pass_on(
@@ -962,18 +1160,18 @@ class Relay:
     ) -> None:
         await self._post(conn, thread["id"], "patient", text, now, inbound_id)
         thread = await self._step(conn, thread, lifecycle.PatientFollowUp(), now)
+        await self._follow_up_to_expert(conn, thread, text, now)
+
+    async def _follow_up_to_expert(
+        self, conn: aiosqlite.Connection, thread: aiosqlite.Row, text: str, now: datetime
+    ) -> None:
+        """The patient's follow-up by SMS to whoever holds the thread (after quiet hours)."""
         handler = await store.expert(conn, thread["handler_id"] or thread["expert_id"])
         assert handler is not None
-        sms = texts.render(
-            "followup_to_expert",
-            dept=self.options.department,
-            code=codes.format_code(thread["code"]),
-            nickname=thread["nickname"],
-            text=text,
-        )
+        sms = await self._forward_text(conn, thread, "patient", text)
         await self.enqueue(
             conn, "to_expert", handler["phone"], sms, thread["id"], now,
-            not_before=self._send_time(handler, now),
+            not_before=self._send_time(handler, now), typed=True,
         )  # fmt: skip
 
     async def _post(
@@ -1130,7 +1328,9 @@ class Relay:
             role = "assistant" if person["role"] == "assistant" else "expert"
             await self._post(conn, thread_id, role, answer, now, inbound_id)
             thread = await self._step(conn, thread, lifecycle.ExpertReplied(), now)
+            before = await store.last_outbox_id(conn)
             await self._forward_answer(conn, thread, role, answer, now)
+            await store.note_forwarded(conn, inbound_id, thread_id, before)  # (a late part)
             await store.resolve_inbound(conn, inbound_id, "reply", thread_id, iso(now))
             await self.db.audit(
                 conn, actor, "inbound.assign", str(inbound_id), {"thread": thread_id}
@@ -1177,6 +1377,21 @@ class Relay:
     async def short_code_sms(self, since: datetime, limit: int) -> list[dict[str, Any]]:
         """SMS from operators' short codes since ``since``, newest first."""
         return [dict(r) for r in await monitoring.short_code_sms(self.db, iso(since), limit)]
+
+    async def unknown_sender_sms(self, since: datetime, limit: int) -> list[dict[str, Any]]:
+        """SMS from unknown numbers since ``since``, newest first (senders in E.164 as
+        received: mask before showing). Never posted, never answered."""
+        rows = await monitoring.unknown_sender_sms(self.db, iso(since), limit)
+        return [dict(r) for r in rows]
+
+    async def incomplete_sms(self, since: datetime, limit: int) -> list[dict[str, Any]]:
+        """SMS routed since ``since`` without a part that has not come yet, newest first:
+        ``missing`` (part numbers), ``parts`` (the total), ``thread_id``, ``sender`` (mask it)."""
+        out = []
+        for row in await monitoring.incomplete_sms(self.db, iso(since), limit):
+            missing = json.loads(row["missing"]) if row["missing"] else []
+            out.append({**dict(row), "missing": [int(n) for n in missing]})
+        return out
 
     async def retry_outbox(self, outbox_id: int, actor: str) -> None:
         """An admin sends a failed SMS again: back in the queue with fresh attempts.
@@ -1250,15 +1465,18 @@ def _paused_until(expert: aiosqlite.Row, now: datetime) -> datetime | None:
 
 
 def _assemble(
-    parts: list[tuple[int, pdu.Deliver, datetime]], now: datetime, timeout: timedelta
+    parts: list[tuple[int, pdu.Deliver, datetime]],
+    now: datetime,
+    timeout: timedelta,
+    missing_mark: str,
 ) -> list[tuple[Message, list[int]]]:
     """Whole messages among stored parts (in storage order), each with its parts' ids.
 
     The stored parts are the reassembly state: a fresh :class:`Reassembler` is fed every part
     not yet assembled, so a restart loses nothing. Groups older than ``timeout`` come out
-    incomplete, with the missing parts marked.
+    incomplete, with ``missing_mark`` where each missing part would be.
     """
-    reassembler = Reassembler(timeout=timeout)
+    reassembler = Reassembler(timeout=timeout, missing_mark=missing_mark)
     ids: dict[tuple[str, int | None, int], list[int]] = defaultdict(list)
     out: list[tuple[Message, list[int]]] = []
     for part_id, deliver, received in parts:

@@ -72,6 +72,11 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "[{dept}] Welcome to the expert consultation service. Questions arrive by SMS; "
         "reply to answer. Reply HELP for commands.",
     },
+    # --- to either party ------------------------------------------------------------------
+    "sms_repeat": {  # after typed text that went to the same phone within the last day
+        "zh-CN": "（第{n}次）",
+        "en": " (time {n})",
+    },
     # --- to a patient ---------------------------------------------------------------------
     "reply_confirmed": {"zh-CN": "已回复{code}。", "en": "Answer {code} sent."},
     "quick_unknown": {
@@ -103,8 +108,58 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "alert_open": {"zh-CN": "【smscat告警】{what}", "en": "[smscat alert] {what}"},
     "alert_cleared": {"zh-CN": "【smscat恢复】{what}", "en": "[smscat all clear] {what}"},
     "alert.modem_down": {
-        "zh-CN": "短信猫{subject}离线或未注册网络。",
-        "en": "Modem {subject} is offline or not registered.",
+        "zh-CN": "短信猫{subject}无法发短信：{why}",
+        "en": "Modem {subject} cannot send SMS: {why}",
+    },
+    "alert.sms_failed": {
+        "zh-CN": "最近一天有{count}条短信发送失败（号码或内容被拒），请在管理页查看。",
+        "en": "{count} SMS failed in the last day (number or content refused); see the admin page.",
+    },
+    # Why a modem cannot send (ModemSupervisor.blocked): alerts, the dashboard, /healthz words.
+    "block.connecting": {
+        "zh-CN": "正在连接短信猫。",
+        "en": "connecting to the modem.",
+    },
+    "block.down": {
+        "zh-CN": "短信猫断开或无响应，正在重连（检查USB线和电源）。",
+        "en": "the modem is unplugged or not answering; reconnecting (check its USB cable "
+        "and power).",
+    },
+    "block.sim-pin": {
+        "zh-CN": "SIM卡需要PIN码：未配置，或配置的PIN被拒绝（不会再试，以免锁卡）。"
+        "请核对modems.pin。",
+        "en": "the SIM needs its PIN: none configured, or the configured one was refused (never "
+        "tried again, so the SIM is not locked). Check modems.pin.",
+    },
+    "block.sim-puk": {
+        "zh-CN": "SIM卡已被PUK锁定：请把卡插到手机上用PUK码解锁（向运营商查询PUK）。",
+        "en": "the SIM is blocked behind its PUK: unblock it in a phone with the PUK (ask the "
+        "operator for it).",
+    },
+    "block.sim": {
+        "zh-CN": "SIM卡未插好或故障。",
+        "en": "the SIM is missing or failing.",
+    },
+    "block.no-network": {
+        "zh-CN": "没有网络信号（未注册）。短信在队列中等待，恢复后立即发出。",
+        "en": "no network (not registered). SMS wait in the queue and go as soon as it is back.",
+    },
+    "block.denied": {
+        "zh-CN": "网络拒绝注册（SIM卡可能停机或欠费）。",
+        "en": "the network denies registration (the SIM may be suspended or unpaid).",
+    },
+    "block.barred": {
+        "zh-CN": "运营商禁止此卡发短信（欠费或被限制）。短信改由其他卡发送或等待。",
+        "en": "the operator bars this SIM's SMS (unpaid or restricted). SMS go through another "
+        "SIM, or wait.",
+    },
+    "block.no-smsc": {
+        "zh-CN": "SIM卡没有短信中心号码（AT+CSCA）。",
+        "en": "the SIM has no SMS centre number (AT+CSCA).",
+    },
+    "block.refused": {
+        "zh-CN": "短信猫拒绝发送短信（不允许或不支持的操作）。",
+        "en": "the modem refuses to send SMS (operation not allowed or not supported).",
     },
     "alert.queue_stalled": {
         "zh-CN": "短信队列已{minutes}分钟没有发出。",
@@ -136,6 +191,15 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "stop_confirmed": {
         "zh-CN": "您已退订，不会再收到本服务的短信。",
         "en": "You have unsubscribed and will receive no more SMS from this service.",
+    },
+    # --- a long SMS that lost a part (relay/service.py: posted after the reassembly timeout) -
+    "missing_part": {  # where each part that never arrived would be, in the text as posted
+        "zh-CN": "（部分内容未收到）",
+        "en": "(part of this message did not arrive)",
+    },
+    "complete_version": {  # the text sent again once the late part completed it
+        "zh-CN": "（完整版）{text}",
+        "en": "(complete version) {text}",
     },
     # --- on the patient's page ------------------------------------------------------------
     "delivery_delayed": {
@@ -557,8 +621,12 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "No open alert.",
     },
     "admin.alert.modem_down": {
-        "zh-CN": "短信猫无响应",
-        "en": "Modem not responding",
+        "zh-CN": "短信猫无法发送",
+        "en": "Modem cannot send",
+    },
+    "admin.alert.sms_failed": {
+        "zh-CN": "短信发送失败",
+        "en": "SMS failed",
     },
     "admin.alert.queue_stalled": {
         "zh-CN": "发送队列停滞",
@@ -788,6 +856,38 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "admin.notices_none": {
         "zh-CN": "最近 30 天没有运营商短信。",
         "en": "No operator SMS in the last 30 days.",
+    },
+    "admin.incomplete_heading": {
+        "zh-CN": "缺少部分内容的短信",
+        "en": "SMS with missing parts",
+    },
+    "admin.incomplete_hint": {
+        "zh-CN": "长短信有部分内容未收到，已按收到的内容发布；迟到的部分到达后会自动补全。",
+        "en": "Long SMS posted without a part that never arrived; a late part completes them.",
+    },
+    "admin.incomplete_none": {
+        "zh-CN": "最近 {days} 天没有缺少部分内容的短信。",
+        "en": "No SMS with missing parts in the last {days} days.",
+    },
+    "admin.incomplete_parts": {
+        "zh-CN": "收到 {got}/{total} 条，缺第 {missing} 条",
+        "en": "{got} of {total} parts; missing: {missing}",
+    },
+    "admin.incomplete_no_thread": {
+        "zh-CN": "未发布到问题",
+        "en": "not posted to a thread",
+    },
+    "admin.unknown_heading": {
+        "zh-CN": "陌生号码的短信",
+        "en": "SMS from unknown numbers",
+    },
+    "admin.unknown_hint": {
+        "zh-CN": "既不发布也不回复；按号码保留期限删除。",
+        "en": "Never posted and never answered; deleted when phone numbers are.",
+    },
+    "admin.unknown_none": {
+        "zh-CN": "最近 {days} 天没有陌生号码的短信。",
+        "en": "No SMS from unknown numbers in the last {days} days.",
     },
     "admin.live_ended": {
         "zh-CN": "登录已过期，请刷新页面重新登录。",

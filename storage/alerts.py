@@ -48,6 +48,14 @@ async def queue_stalled(db: Database, now: str, since: str) -> bool:
     return not moved
 
 
+async def failed_since(db: Database, since: str) -> int:
+    """SMS failed for good whose last attempt was due since ``since`` (not sent again)."""
+    rows = await db.fetchall(
+        "SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND next_attempt_at >= ?", (since,)
+    )
+    return int(rows[0][0])
+
+
 async def unresolved_short_codes(db: Database, since: str) -> list[aiosqlite.Row]:
     """Service short-code SMS (balance, suspension) no admin has dealt with yet."""
     return await db.fetchall(

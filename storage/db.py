@@ -196,11 +196,14 @@ class Database:
             (utcnow(), actor, action, subject, json.dumps(detail) if detail else None),
         )
 
-    async def sync_experts(self, experts: Iterable[ExpertRow]) -> SyncReport:
+    async def sync_experts(
+        self, experts: Iterable[ExpertRow], *, at: datetime | None = None
+    ) -> SyncReport:
         """Insert experts missing from the database; refresh the fields config still owns.
 
         A field an admin edited in the database is no longer config-owned and is never
-        overwritten; an expert absent from config is left as it is (never deleted).
+        overwritten; an expert absent from config is left as it is (never deleted). ``at`` (the
+        daemon's clock; default now) stamps the rows: an inserted expert joined then.
         """
         inserted: list[str] = []
         updated: list[str] = []
@@ -209,7 +212,7 @@ class Database:
             for expert in sorted(experts, key=lambda e: e.role != "assistant"):
                 async with conn.execute("SELECT * FROM experts WHERE id = ?", (expert.id,)) as cur:
                     row = await cur.fetchone()
-                now = utcnow()
+                now = utcnow() if at is None else iso(at)
                 if row is None:
                     columns = ", ".join(EXPERT_CONFIG_FIELDS)
                     marks = ", ".join("?" * len(EXPERT_CONFIG_FIELDS))

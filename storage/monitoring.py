@@ -1,8 +1,9 @@
 """What the admin's dashboard reads besides the relay's own queries: a few read-only views.
 
-Failed SMS (to retry), traffic of the last hour, threads waiting too long for an answer and the
-short-code SMS the SIM got (operator notices). Reading only, except :func:`requeue`, which the
-relay calls inside its transaction. It decides nothing: the caller says what is "too long".
+Failed SMS (to retry), traffic of the last hour, threads waiting too long for an answer, the
+short-code SMS the SIM got (operator notices), SMS from unknown numbers and SMS that lost a
+part. Reading only, except :func:`requeue`, which the relay calls inside its transaction. It
+decides nothing: the caller says what is "too long".
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ async def failed_outbox(db: Database, limit: int) -> list[aiosqlite.Row]:
 async def requeue(conn: aiosqlite.Connection, outbox_id: int, now: str) -> bool:
     """A failed SMS back in the queue with fresh attempts; False unless it had failed."""
     cursor = await conn.execute(
-        "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, error = NULL"
+        "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, error = NULL,"
+        " avoid_modem = NULL"
         " WHERE id = ? AND status = 'failed'",
         (now, outbox_id),
     )
@@ -67,5 +69,24 @@ async def short_code_sms(db: Database, since: str, limit: int) -> list[aiosqlite
     return await db.fetchall(
         "SELECT id, modem_id, sender, text, received_at FROM inbound"
         " WHERE outcome = 'short_code' AND received_at >= ? ORDER BY id DESC LIMIT ?",
+        (since, limit),
+    )
+
+
+async def unknown_sender_sms(db: Database, since: str, limit: int) -> list[aiosqlite.Row]:
+    """SMS from numbers that are neither an expert's nor a verified patient's, newest first."""
+    return await db.fetchall(
+        "SELECT id, modem_id, sender, text, received_at FROM inbound"
+        " WHERE outcome = 'unknown_sender' AND received_at >= ? ORDER BY id DESC LIMIT ?",
+        (since, limit),
+    )
+
+
+async def incomplete_sms(db: Database, since: str, limit: int) -> list[aiosqlite.Row]:
+    """SMS routed without a part that never arrived (still incomplete), newest first:
+    ``missing`` is a JSON list of part numbers, ``parts`` the message's total."""
+    return await db.fetchall(
+        "SELECT id, modem_id, sender, parts, missing, outcome, thread_id, received_at"
+        " FROM inbound WHERE complete = 0 AND received_at >= ? ORDER BY id DESC LIMIT ?",
         (since, limit),
     )

@@ -8,6 +8,7 @@ change and the SMS it causes commit together. Reads that need no transaction tak
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -553,9 +554,12 @@ async def parts_sent_since(db: Database, modem_id: str, since: Iterable[str]) ->
     if not moments:
         return []
     sums = ", ".join("COALESCE(SUM(sent_at >= ?), 0)" for _ in moments)
+    mine = "modem_id = ? AND sent_at >= ?"
+    # (parts of an SMS that went again from another SIM count too: this SIM sent them)
     (row,) = await db.fetchall(
-        f"SELECT {sums} FROM outbox_parts WHERE modem_id = ? AND sent_at >= ?",
-        (*moments, modem_id, min(moments)),
+        f"SELECT {sums} FROM (SELECT sent_at FROM outbox_parts WHERE {mine}"
+        f" UNION ALL SELECT sent_at FROM outbox_parts_spent WHERE {mine})",
+        (*moments, *(modem_id, min(moments)) * 2),
     )
     return [int(n) for n in row]
 
@@ -587,6 +591,48 @@ async def parts_modem(db: Database, outbox_id: int) -> str | None:
         "SELECT modem_id FROM outbox_parts WHERE outbox_id = ? LIMIT 1", (outbox_id,)
     )
     return str(rows[0]["modem_id"]) if rows else None
+
+
+async def send_whole_again(conn: Conn, outbox_id: int, recipient: str) -> None:
+    """The SMS goes again from its first part, with a new concatenation reference.
+
+    Its parts sent so far move to ``outbox_parts_spent`` (they still count against their SIM's
+    caps); the new reference keeps the phone from joining old and new parts into one message.
+    """
+    await conn.execute(
+        "INSERT INTO outbox_parts_spent (outbox_id, seq, total, modem_id, mr, sent_at)"
+        " SELECT outbox_id, seq, total, modem_id, mr, sent_at FROM outbox_parts"
+        " WHERE outbox_id = ?",
+        (outbox_id,),
+    )
+    await conn.execute("DELETE FROM outbox_parts WHERE outbox_id = ?", (outbox_id,))
+    await conn.execute(
+        "UPDATE outbox SET ref = ? WHERE id = ?", (await next_ref(conn, recipient), outbox_id)
+    )
+
+
+async def avoid_modem(conn: Conn, outbox_id: int, modem_id: str) -> None:
+    await conn.execute("UPDATE outbox SET avoid_modem = ? WHERE id = ?", (modem_id, outbox_id))
+
+
+async def pin_refused(db: Database, modem_id: str, pin_hash: str) -> bool:
+    rows = await db.fetchall(
+        "SELECT 1 FROM refused_pins WHERE modem_id = ? AND pin_hash = ?", (modem_id, pin_hash)
+    )
+    return bool(rows)
+
+
+async def remember_pin(conn: Conn, modem_id: str, pin_hash: str, refused: bool, now: str) -> None:
+    """A refusal replaces the modem's last one; an accepted PIN clears it."""
+    if refused:
+        await conn.execute(
+            "INSERT INTO refused_pins (modem_id, pin_hash, refused_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (modem_id) DO UPDATE SET pin_hash = excluded.pin_hash,"
+            " refused_at = excluded.refused_at",
+            (modem_id, pin_hash, now),
+        )
+    else:
+        await conn.execute("DELETE FROM refused_pins WHERE modem_id = ?", (modem_id,))
 
 
 async def outbox_status(db: Database, outbox_id: int) -> str | None:
@@ -721,13 +767,15 @@ class NewInbound:
     received_at: str
     outcome: str
     thread_id: int | None
+    concat_ref: int | None = None  # a long SMS's concatenation reference (None: a single SMS)
+    missing: tuple[int, ...] = ()  # part numbers that had not arrived (an incomplete SMS)
 
 
 async def insert_inbound(conn: Conn, m: NewInbound, part_ids: Iterable[int]) -> int:
     inbound_id = await _insert(
         conn,
         "INSERT INTO inbound (modem_id, sender, text, parts, complete, received_at, outcome,"
-        " thread_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " thread_id, concat_ref, missing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             m.modem_id,
             m.sender,
@@ -737,8 +785,16 @@ async def insert_inbound(conn: Conn, m: NewInbound, part_ids: Iterable[int]) -> 
             m.received_at,
             m.outcome,
             m.thread_id,
+            m.concat_ref,
+            json.dumps(list(m.missing)) if m.missing else None,
         ),
     )
+    await attach_parts(conn, inbound_id, part_ids)
+    return inbound_id
+
+
+async def attach_parts(conn: Conn, inbound_id: int, part_ids: Iterable[int]) -> None:
+    """The raw parts belong to this message now; :class:`AlreadyAssembled` if one did before."""
     ids = tuple(part_ids)
     marks = ", ".join("?" * len(ids))
     async with conn.execute(
@@ -748,11 +804,101 @@ async def insert_inbound(conn: Conn, m: NewInbound, part_ids: Iterable[int]) -> 
         if cur.rowcount != len(ids):
             # another task assembled these parts first: this message is already posted
             raise AlreadyAssembled
-    return inbound_id
 
 
 class AlreadyAssembled(Exception):
     """The parts were assembled by someone else meanwhile; roll back this attempt."""
+
+
+# -- a long SMS that lost a part (migration 008) ---------------------------------------------------
+
+
+async def incomplete_awaiting(
+    db: Database, modem_id: str, sender: str, ref: int, total: int, seq: int, since: str
+) -> int | None:
+    """The newest message received since ``since`` that went out without part ``seq`` of
+    (``sender``, ``ref``, ``total``) on this modem, and still lacks it: its id, or None."""
+    rows = await db.fetchall(
+        "SELECT id FROM inbound WHERE complete = 0 AND sender = ? AND concat_ref = ?"
+        " AND parts = ? AND modem_id = ? AND received_at >= ?"
+        " AND EXISTS (SELECT 1 FROM json_each(missing) WHERE value = ?)"
+        " ORDER BY id DESC LIMIT 1",
+        (sender, ref, total, modem_id, since, seq),
+    )
+    return int(rows[0]["id"]) if rows else None
+
+
+async def inbound_row(conn: Conn, inbound_id: int) -> aiosqlite.Row | None:
+    return await _one(conn, "SELECT * FROM inbound WHERE id = ?", (inbound_id,))
+
+
+async def inbound_parts_of(conn: Conn, inbound_id: int) -> list[aiosqlite.Row]:
+    """The raw parts a message was assembled from (``id``, ``pdu``, ``received_at``)."""
+    return await _all(
+        conn,
+        "SELECT id, pdu, received_at FROM inbound_parts WHERE inbound_id = ? ORDER BY id",
+        (inbound_id,),
+    )
+
+
+async def set_inbound_text(
+    conn: Conn, inbound_id: int, text: str, missing: Sequence[int], now: str
+) -> None:
+    """A late part made the message longer; with nothing ``missing`` it is complete now."""
+    await conn.execute(
+        "UPDATE inbound SET text = ?, complete = ?, missing = ?,"
+        " completed_at = CASE WHEN ? THEN ? ELSE completed_at END WHERE id = ?",
+        (
+            text,
+            int(not missing),
+            json.dumps(list(missing)) if missing else None,
+            int(not missing),
+            now,
+            inbound_id,
+        ),
+    )
+
+
+async def last_outbox_id(conn: Conn) -> int:
+    row = await _one(conn, "SELECT COALESCE(MAX(id), 0) FROM outbox")
+    return int(row[0]) if row else 0
+
+
+async def note_forwarded(conn: Conn, inbound_id: int, thread_id: int, after: int) -> None:
+    """Remember the SMS that carried this message to the thread's other party: the one queued
+    for the thread after outbox id ``after`` (none when nothing was sent on)."""
+    await conn.execute(
+        "UPDATE inbound SET forwarded_outbox_id = (SELECT MAX(id) FROM outbox WHERE id > ?"
+        " AND thread_id = ? AND kind IN ('to_patient', 'to_expert')) WHERE id = ?",
+        (after, thread_id, inbound_id),
+    )
+
+
+async def posted_message(conn: Conn, inbound_id: int) -> aiosqlite.Row | None:
+    """The thread message this received SMS was posted as (``id``, ``thread_id``, ``sender``)."""
+    return await _one(
+        conn, "SELECT id, thread_id, sender FROM messages WHERE inbound_id = ?", (inbound_id,)
+    )
+
+
+async def set_message_text(conn: Conn, message_id: int, text: str, public_text: str) -> None:
+    await conn.execute(
+        "UPDATE messages SET text = ?, public_text = ? WHERE id = ?",
+        (text, public_text, message_id),
+    )
+
+
+async def cancel_outbox(conn: Conn, outbox_id: int) -> None:
+    """An SMS that has not gone will not (another takes its place)."""
+    await conn.execute(
+        "UPDATE outbox SET status = 'cancelled' WHERE id = ? AND status = 'queued'", (outbox_id,)
+    )
+
+
+async def parts_sent_of(conn: Conn, outbox_id: int) -> int:
+    """Parts of this SMS a modem has accepted so far."""
+    row = await _one(conn, "SELECT COUNT(*) FROM outbox_parts WHERE outbox_id = ?", (outbox_id,))
+    return int(row[0]) if row else 0
 
 
 async def unresolved_unmatched(conn: Conn, inbound_id: int) -> aiosqlite.Row | None:

@@ -99,6 +99,8 @@ class ErasedRows:
     inbound_parts: int = 0  # raw PDUs (they hold the sender): blanked, or deleted if pending
     texts: int = 0  # free-text cells the number was typed in
     links: int = 0  # links sent again to its threads, and its SMS of links (deleted)
+    unknown_sms: int = 0  # SMS from numbers nobody knows (never posted): deleted
+    unknown_parts: int = 0  # their raw PDUs: deleted
 
 
 async def stale_phones(conn: Conn, before: str) -> list[aiosqlite.Row]:
@@ -203,6 +205,18 @@ async def erase_numbers(
     )
 
 
+async def delete_unknown_senders(conn: Conn, before: str) -> tuple[int, int]:
+    """Delete the SMS from unknown numbers received before ``before``, with their raw parts
+    (the PDUs hold the sender): ``(SMS, parts)`` deleted. One posted in a thread stays."""
+    old = (
+        "SELECT i.id FROM inbound i WHERE i.outcome = 'unknown_sender' AND i.received_at < ?"
+        " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.inbound_id = i.id)"
+    )
+    parts = await _count(conn, f"DELETE FROM inbound_parts WHERE inbound_id IN ({old})", (before,))
+    sms = await _count(conn, f"DELETE FROM inbound WHERE id IN ({old})", (before,))
+    return sms, parts
+
+
 @dataclass(frozen=True, slots=True)
 class TextCell:
     table: str
@@ -284,12 +298,13 @@ async def delete_threads(conn: Conn, thread_ids: Sequence[int]) -> DeletedRows:
         (inbound,),
     )
     inbound_rows = await _count(conn, f"DELETE FROM inbound WHERE {unposted}", (inbound,))
-    outbox_parts = await _count(
-        conn,
-        "DELETE FROM outbox_parts"
-        f" WHERE outbox_id IN (SELECT id FROM outbox WHERE thread_id {_IN})",
-        (threads,),
-    )
+    outbox_parts = 0
+    for table in ("outbox_parts", "outbox_parts_spent"):
+        outbox_parts += await _count(
+            conn,
+            f"DELETE FROM {table} WHERE outbox_id IN (SELECT id FROM outbox WHERE thread_id {_IN})",
+            (threads,),
+        )
     outbox = await _count(conn, f"DELETE FROM outbox WHERE thread_id {_IN}", (threads,))
     links = await _count(conn, f"DELETE FROM thread_links WHERE thread_id {_IN}", (threads,))
     deleted = await _count(conn, f"DELETE FROM threads WHERE id {_IN}", (threads,))

@@ -66,11 +66,13 @@ async def experts(db: Database) -> list[aiosqlite.Row]:
     )
 
 
-async def digest_recipients(db: Database) -> list[aiosqlite.Row]:
-    """Active experts (not assistants) who have not opted out of the weekly digest."""
+async def digest_recipients(db: Database, joined_before: datetime) -> list[aiosqlite.Row]:
+    """Active experts (not assistants) who have not opted out of the weekly digest and who
+    joined before ``joined_before`` (the reported week's end)."""
     return await db.fetchall(
         "SELECT id, name, phone FROM experts WHERE active = 1 AND role = 'expert'"
-        " AND left_at IS NULL AND digest = 1 ORDER BY id"
+        " AND left_at IS NULL AND digest = 1 AND created_at < ? ORDER BY id",
+        (_stored(joined_before),),
     )
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
 from smscat.relay import texts
+from smscat.relay.masking import mask_numbers
 
 if TYPE_CHECKING:
     from smscat.relay.service import Relay
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 QUEUE_STATUSES = ("queued", "sent", "delivered", "failed", "cancelled")
 LIST_LIMIT = 20  # rows per list on the dashboard
 SHORT_CODE_DAYS = 30
+INBOUND_DAYS = 30  # SMS from unknown numbers and SMS that lost a part: listed this long
 SIGNAL_BARS = (-109, -93, -83, -73)  # dBm at which the 1st…4th bar lights (CSQ 2, 10, 15, 20)
 
 
@@ -55,6 +57,8 @@ class ModemView(Protocol):
     def last_contact(self) -> float | None: ...
     @property
     def recent_errors(self) -> Iterable[tuple[float, str]]: ...
+
+    def blocked(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +127,8 @@ async def snapshot(
                 else None,
                 "state": supervisor.state,
                 "state_words": _words(f"admin.state.{supervisor.state}", lang, supervisor.state),
-                "ok": supervisor.state == "ready"
-                and health is not None
-                and health.registration in ("home", "roaming"),
+                "ok": (block := supervisor.blocked()) is None,
+                "why": _words(f"block.{block}", lang, block) if block else None,
                 "signal": health.signal_dbm if health else None,
                 "bars": signal_bars(health.signal_dbm if health else None),
                 "registration": _words(
@@ -193,6 +196,35 @@ async def snapshot(
         }
         for r in await relay.short_code_sms(now - timedelta(days=SHORT_CODE_DAYS), LIST_LIMIT)
     ]
+    inbound_since = now - timedelta(days=INBOUND_DAYS)
+    unknown = [
+        {  # someone nobody knows: the number masked, and any number they typed too
+            "id": r["id"],
+            "sender": mask_number(str(r["sender"])),
+            "modem": r["modem_id"],
+            "text": mask_numbers(str(r["text"])),
+            "at": _when(_stored(str(r["received_at"])), zone, today),
+        }
+        for r in await relay.unknown_sender_sms(inbound_since, LIST_LIMIT)
+    ]
+    incomplete = [
+        {
+            "id": r["id"],
+            "sender": mask_number(str(r["sender"])),
+            "modem": r["modem_id"],
+            "parts": texts.render(
+                "admin.incomplete_parts",
+                lang,
+                got=r["parts"] - len(r["missing"]) if r["missing"] else "?",
+                total=r["parts"],
+                missing=("、" if lang == texts.DEFAULT_LANG else ", ").join(map(str, r["missing"]))
+                or "?",  # (a message routed before the relay kept the part numbers)
+            ),
+            "thread": r["thread_id"],
+            "at": _when(_stored(str(r["received_at"])), zone, today),
+        }
+        for r in await relay.incomplete_sms(inbound_since, LIST_LIMIT)
+    ]
     alerts = [
         {
             "label": _words(f"admin.alert.{a['kind']}", lang, str(a["kind"])),
@@ -213,6 +245,9 @@ async def snapshot(
         "waiting": waiting,
         "answer_within_hours": int(options.answer_within.total_seconds() // 3600),
         "notices": notices,
+        "unknown": unknown,
+        "incomplete": incomplete,
+        "inbound_days": INBOUND_DAYS,
         "alerts": alerts,
         "healthy": bool(rows) and ready == len(rows) and not alerts,
         "updated": _when(now, zone, today),

@@ -1,8 +1,9 @@
 """``GET /healthz``: can smscat do its job right now. No personal data.
 
-200 only when the database answers and at least one modem is registered on a network; 503
-otherwise (a load balancer or a monitor takes it out, or pages someone). The body says what is
-wrong: ``database`` false, or no modem with ``registered`` true.
+200 only when the database answers and at least one modem can send now (``can_send``: ready,
+SIM ready, registered, not barred); 503 otherwise (a load balancer or a monitor takes it out,
+or pages someone). The body says what is wrong: ``database`` false, or each modem's
+``blocked`` (no-network, barred, sim-puk…): why the queued SMS wait.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ async def healthz(request: web.Request) -> web.Response:
             await check()
         except Exception:
             database = False
-    registered = any(m.get("registered") for m in status.get("modems", []))
-    healthy = database and registered
+    can_send = any(m.get("can_send") for m in status.get("modems", []))
+    healthy = database and can_send
     body = {"status": "ok" if healthy else "unavailable", "database": database, **status}
     return web.json_response(body, status=200 if healthy else 503)
 

@@ -26,6 +26,8 @@ class ModemLike(Protocol):
     @property
     def state(self) -> str: ...
 
+    def blocked(self) -> str | None: ...
+
     @property
     def health(self) -> object: ...
 
@@ -68,19 +70,29 @@ async def _gather(relay: Relay, modems: Mapping[str, ModemLike]) -> list[Metric]
     )
     for outcome, count in totals["received_by_outcome"].items():
         received.add_metric([outcome], count)
-    up = GaugeMetricFamily("smscat_modem_up", "1 when the modem is ready", labels=["modem"])
+    up = GaugeMetricFamily(
+        "smscat_modem_up",
+        "1 when the modem can send now (ready, SIM ready, registered, not barred)",
+        labels=["modem"],
+    )
+    blocked = GaugeMetricFamily(
+        "smscat_modem_blocked", "1 for why the modem cannot send now", labels=["modem", "reason"]
+    )
     signal = GaugeMetricFamily("smscat_modem_signal_dbm", "signal strength", labels=["modem"])
     usage = GaugeMetricFamily(
         "smscat_modem_parts_last_day", "parts sent in the last 24 hours", labels=["modem"]
     )
     since = relay.clock() - timedelta(days=1)
     for modem_id, modem in modems.items():
-        up.add_metric([modem_id], 1 if modem.state == "ready" else 0)
+        reason = modem.blocked()
+        up.add_metric([modem_id], 1 if reason is None else 0)
+        if reason is not None:
+            blocked.add_metric([modem_id, reason], 1)
         dbm = getattr(modem.health, "signal_dbm", None)
         if isinstance(dbm, int):
             signal.add_metric([modem_id], dbm)
         usage.add_metric([modem_id], await relay.parts_sent_since(modem_id, since))
-    return [queue, sent, failed, received, up, signal, usage]
+    return [queue, sent, failed, received, up, blocked, signal, usage]
 
 
 def add_routes(

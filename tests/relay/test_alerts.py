@@ -1,6 +1,6 @@
 """Alerts fire once per incident, remind at most every ``repeat``, and clear once.
 
-The clock is injected; the modems are stand-ins with a ``state`` (what the alerter reads); the
+The clock is injected; the modems are stand-ins with ``blocked()`` (what the alerter reads); the
 webhook is a real HTTP server on loopback; the admin SMS are read from the outbox.
 """
 
@@ -28,7 +28,10 @@ ADMIN = "+8613700009999"
 
 @dataclass
 class Modem:
-    state: str = "ready"
+    block: str | None = None  # what ModemSupervisor.blocked() says: None, it can send
+
+    def blocked(self) -> str | None:
+        return self.block
 
 
 @dataclass
@@ -85,7 +88,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 
 
 async def test_a_modem_down_alerts_once_and_clears_once(rig: Rig) -> None:
-    rig.modems["a"].state = "down"
+    rig.modems["a"].block = "down"
     await rig.tick(0)
     await rig.tick(5)
     assert await rig.admin_sms() == []  # not yet: a reconnect is not an incident
@@ -94,11 +97,11 @@ async def test_a_modem_down_alerts_once_and_clears_once(rig: Rig) -> None:
         await rig.tick(5)  # 25 more minutes down: no second alert within the hour
     sms = await rig.admin_sms()
     assert len(sms) == 1
-    assert "离线" in sms[0]
+    assert "断开" in sms[0]
     assert [(p["state"], p["kind"], p["subject"]) for p in rig.posts] == [
         ("open", "modem_down", "a")
     ]
-    rig.modems["a"].state = "ready"
+    rig.modems["a"].block = None
     await rig.tick(1)
     await rig.tick(1)
     sms = await rig.admin_sms()
@@ -107,8 +110,40 @@ async def test_a_modem_down_alerts_once_and_clears_once(rig: Rig) -> None:
     assert [p["state"] for p in rig.posts] == ["open", "cleared"]
 
 
+async def test_a_modem_without_network_alerts_in_words_that_say_so(rig: Rig) -> None:
+    rig.modems["a"].block = "no-network"
+    rig.modems["b"].block = "sim-puk"
+    await rig.tick(0)
+    await rig.tick(11)
+    sms = await rig.admin_sms()
+    assert len(sms) == 2
+    assert any("没有网络信号" in t and "a" in t for t in sms)
+    assert any("PUK" in t for t in sms)
+    assert {(p["kind"], p["subject"], p["detail"]["state"]) for p in rig.posts} == {
+        ("modem_down", "a", "no-network"),
+        ("modem_down", "b", "sim-puk"),
+    }
+
+
+async def test_sms_failed_for_good_alert_once_and_clear_when_sent_again(rig: Rig) -> None:
+    async with rig.relay.db.transaction() as conn:
+        sms = store.NewSms("to_patient", PRIORITY["to_patient"], "+8613900001111", "答", None, 1)
+        outbox_id = await store.enqueue(conn, sms, iso(rig.clock()))
+        await store.mark_failed(conn, outbox_id, 1, "+CMS ERROR 28")
+    await rig.tick(0)
+    await rig.tick(30)
+    assert [(p["state"], p["kind"], p["detail"]) for p in rig.posts] == [
+        ("open", "sms_failed", {"count": 1})
+    ]
+    assert any("1条短信发送失败" in t for t in await rig.admin_sms())
+    async with rig.relay.db.transaction() as conn:  # an admin's "send again"
+        await conn.execute("UPDATE outbox SET status = 'queued' WHERE id = ?", (outbox_id,))
+    await rig.tick(1)
+    assert [p["state"] for p in rig.posts if p["kind"] == "sms_failed"] == ["open", "cleared"]
+
+
 async def test_a_long_incident_is_reminded_at_most_hourly(rig: Rig) -> None:
-    rig.modems["b"].state = "sim-locked"
+    rig.modems["b"].block = "sim-puk"
     await rig.tick(0)
     for _ in range(15):
         await rig.tick(10)  # 150 minutes
@@ -155,7 +190,7 @@ async def test_a_short_code_sms_alerts_once_until_resolved(rig: Rig) -> None:
 
 
 async def test_no_admin_number_reaches_a_log(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
-    rig.modems["a"].state = "down"
+    rig.modems["a"].block = "down"
     await rig.tick(0)
     await rig.tick(11)
     assert len(await rig.admin_sms()) == 1
@@ -165,7 +200,7 @@ async def test_no_admin_number_reaches_a_log(rig: Rig, caplog: pytest.LogCapture
 async def test_no_stalled_queue_alert_while_every_modem_is_down(rig: Rig) -> None:
     options = replace(rig.alerter.options, queue_stalled=timedelta(minutes=15))
     rig.alerter = Alerter(rig.relay, rig.modems, options, http=rig.alerter.http)
-    rig.modems["a"].state = rig.modems["b"].state = "down"
+    rig.modems["a"].block = rig.modems["b"].block = "down"
     await rig.tick(0)
     await rig.tick(11)  # two modem alerts, whose SMS cannot go
     await rig.tick(20)

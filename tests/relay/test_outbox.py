@@ -7,7 +7,7 @@ real modem's +CMS ERROR does); the database is a real SQLite file.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,13 +30,28 @@ PATIENT = "+8613912345678"
 
 
 class FakeModem:
-    """Accepts parts (TP-MR counting up) unless told to refuse the next ones."""
+    """Accepts parts (TP-MR counting up) unless told to refuse the next ones.
+
+    ``block`` is what :meth:`ModemSupervisor.blocked` would say (None: it may send).
+    """
 
     state = "ready"
 
     def __init__(self) -> None:
         self.refusals: list[ModemError] = []
         self.accepted: list[pdu.SubmitPart] = []
+        self.block: str | None = None
+        self.down_for = 0.0  # seconds it has been blocked
+        self.listeners: list[Callable[[], None]] = []
+
+    def blocked(self) -> str | None:
+        return self.block
+
+    def blocked_for(self) -> float:
+        return 0.0 if self.block is None else self.down_for
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        self.listeners.append(listener)
 
     async def submit(self, part: pdu.SubmitPart) -> SentPart:
         if self.refusals:
@@ -57,7 +72,7 @@ async def relay(tmp_path: Path) -> AsyncIterator[Relay]:
 
 
 def pump(relay: Relay, modem: FakeModem) -> OutboxPump:
-    fake: ModemSupervisor = modem  # type: ignore[assignment]  # the pump uses state and submit
+    fake: ModemSupervisor = modem  # type: ignore[assignment]  # the pump's part of a supervisor
     return OutboxPump(relay, {"m1": fake}, rng=random.Random(7))
 
 
@@ -84,11 +99,11 @@ async def test_verification_codes_go_before_questions(relay: Relay) -> None:
 async def test_a_transient_error_is_retried_later_and_then_sent(relay: Relay) -> None:
     asked = await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
     modem = FakeModem()
-    modem.refusals.append(CmsError("AT+CMGS=30", "+CMS ERROR: 331", 331))  # no network
+    modem.refusals.append(CmsError("AT+CMGS=30", "+CMS ERROR: 42", 42))  # congestion
     p = pump(relay, modem)
     await p.send_due()
     status, attempts, error = await status_of(relay)
-    assert (status, attempts, error) == ("queued", 1, "+CMS ERROR 331")
+    assert (status, attempts, error) == ("queued", 1, "+CMS ERROR 42")
     (row,) = await relay.db.fetchall("SELECT next_attempt_at FROM outbox")
     assert datetime.fromisoformat(row["next_attempt_at"]) > relay.clock()
     relay.clock.now += timedelta(hours=1)  # type: ignore[attr-defined]
@@ -184,9 +199,8 @@ async def test_an_sms_for_a_withdrawn_thread_still_records_its_parts(relay: Rela
     assert (await status_of(relay))[0] == "sent"  # the part went: recorded, not retried
 
 
-async def test_the_rest_of_a_long_sms_goes_through_the_modem_that_sent_its_start(
-    relay: Relay,
-) -> None:
+async def _half_sent_on_a(relay: Relay) -> tuple[FakeModem, FakeModem, OutboxPump]:
+    """A long question whose first part went through modem a, which then stopped answering."""
     await relay.ask(expert_id="zhang", nickname="小王", text="心悸胸闷，" * 40, public=False)
     a, b = FakeModem(), FakeModem()
     calls = 0
@@ -196,7 +210,7 @@ async def test_the_rest_of_a_long_sms_goes_through_the_modem_that_sent_its_start
         nonlocal calls
         calls += 1
         if calls == 2:
-            a.state = "down"  # unplugged after the first part
+            a.block = "down"  # unplugged after the first part
             raise ModemTimeout("AT+CMGS=140", 120)
         return await original(part)
 
@@ -204,14 +218,42 @@ async def test_the_rest_of_a_long_sms_goes_through_the_modem_that_sent_its_start
     fake: dict[str, ModemSupervisor] = {"a": a, "b": b}  # type: ignore[dict-item]
     p = OutboxPump(relay, fake, rng=random.Random(3))
     await p.send_due()
+    assert len(a.accepted) == 1
+    return a, b, p
+
+
+async def test_the_rest_of_a_long_sms_waits_for_its_modem_through_a_blip(relay: Relay) -> None:
+    a, b, p = await _half_sent_on_a(relay)
+    a.down_for = routing.MOVE_AFTER - 1  # reconnecting: worth waiting for
     relay.clock.now += timedelta(hours=1)  # type: ignore[attr-defined]
     await p.send_due()
     assert b.accepted == []  # the handset joins parts from one sender: b must not finish it
     assert (await status_of(relay))[0] == "queued"
-    a.state = "ready"
+    a.block = None
     await p.send_due()
     assert (await status_of(relay))[0] == "sent"
     assert [part.seq for part in a.accepted] == list(range(1, len(a.accepted) + 1))
+
+
+async def test_a_long_sms_whose_modem_vanished_goes_again_whole_from_another(
+    relay: Relay,
+) -> None:
+    a, b, p = await _half_sent_on_a(relay)
+    a.down_for = routing.MOVE_AFTER  # gone, and staying gone
+    relay.clock.now += timedelta(hours=1)  # type: ignore[attr-defined]
+    await p.send_due()
+    assert (await status_of(relay))[0] == "sent"
+    total = a.accepted[0].total
+    assert [part.seq for part in b.accepted] == list(range(1, total + 1))  # whole, from b
+    # a new concatenation reference: the phone cannot join a's part with b's
+    first_a, first_b = (pdu.decode_submit(m.accepted[0].pdu_hex) for m in (a, b))
+    assert first_a.concat is not None
+    assert first_b.concat is not None
+    assert first_b.concat.ref != first_a.concat.ref
+    (spent,) = await relay.db.fetchall("SELECT modem_id, seq FROM outbox_parts_spent")
+    assert (spent["modem_id"], spent["seq"]) == ("a", 1)  # a's part still counts against a
+    assert await store.parts_sent_since(relay.db, "a", ["2000-01-01"]) == [1]
+    assert await store.parts_sent_since(relay.db, "b", ["2000-01-01"]) == [total]
 
 
 async def test_an_sms_longer_than_a_cap_allows_fails_instead_of_waiting_forever(
@@ -239,6 +281,26 @@ async def test_a_verification_code_goes_to_a_number_that_sent_stop(relay: Relay)
     modem = FakeModem()
     await pump(relay, modem).send_due()
     assert ["验证码" in part.text for part in modem.accepted] == [True]
+
+
+async def test_a_code_that_waited_past_its_lifetime_is_not_sent_but_a_question_waits_on(
+    relay: Relay,
+) -> None:
+    """With no modem able to send, a question waits as long as it takes; a code expires."""
+    await relay.start_verification(PATIENT)
+    await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
+    modem = FakeModem()
+    modem.block = "no-network"
+    p = pump(relay, modem)
+    await p.send_due()
+    assert modem.accepted == []
+    relay.clock.now += relay.options.code_ttl  # type: ignore[attr-defined]
+    relay.clock.now += timedelta(days=3)  # type: ignore[attr-defined]
+    modem.block = None
+    await p.send_due()
+    assert await status_of(relay, 1) == ("cancelled", 0, None)  # the code: useless by now
+    assert (await status_of(relay, 2))[0] == "sent"  # the question, three days late
+    assert [("问题" in part.text) for part in modem.accepted] == [True]
 
 
 async def test_an_sms_that_cannot_be_encoded_fails_and_the_queue_moves_on(relay: Relay) -> None:

@@ -75,8 +75,11 @@ async def seed_thread(
     return thread_id
 
 
+JOINED = datetime(2026, 10, 1, tzinfo=UTC)  # every expert here was there for every week tested
+
+
 async def add_experts(db: Database) -> None:
-    await db.sync_experts([ZHAO, ZHANG, LI, WANG, QIAN])
+    await db.sync_experts([ZHAO, ZHANG, LI, WANG, QIAN], at=JOINED)
     await db.admin_edit_expert("qian", "test", active=0)
 
 
@@ -314,6 +317,37 @@ async def test_the_digest_is_recorded_in_the_audit_log_without_a_number(db: Data
 async def test_no_digest_outside_local_daytime(db: Database, now: datetime) -> None:
     assert await queue_digests(db, DigestOptions("心内科"), now) == 0
     assert await digests(db) == []
+
+
+async def test_no_digest_for_a_week_that_ended_before_the_expert_joined(db: Database) -> None:
+    # W47 ends Monday 23 Nov 00:00 in Beijing (22 Nov 16:00 UTC)
+    sun = ExpertRow("sun", "孙立", "主治医师", "心血管内科", "+8613800138005", None)
+    zhou = ExpertRow("zhou", "周雪", "主治医师", "心血管内科", "+8613800138006", None)
+    await db.sync_experts([sun], at=utc(2026, 11, 22, 15, 59))  # the week's last minute
+    await db.sync_experts([zhou], at=utc(2026, 11, 22, 16))  # the next week's first
+    assert await queue_digests(db, DigestOptions("心内科"), MONDAY_10) == 3
+    assert [recipient for recipient, *_ in await digests(db)] == [
+        sun.phone,
+        WANG.phone,
+        ZHANG.phone,
+    ]
+    # the week after, zhou was there: a digest for W48 too
+    assert await queue_digests(db, DigestOptions("心内科"), MONDAY_10 + timedelta(days=7)) == 4
+    assert zhou.phone in [recipient for recipient, *_ in await digests(db)]
+
+
+async def test_an_expert_who_joins_minutes_before_a_daytime_check_gets_nothing(
+    db: Database,
+) -> None:
+    sun = ExpertRow("sun", "孙立", "主治医师", "心血管内科", "+8613800138005", None)
+    await queue_digests(db, DigestOptions("心内科"), MONDAY_10)  # the others' W47 digests
+    before = await digests(db)
+    await db.sync_experts([sun], at=MONDAY_10 + timedelta(hours=1))
+    assert (
+        await queue_digests(db, DigestOptions("心内科"), MONDAY_10 + timedelta(hours=1, minutes=1))
+        == 0
+    )
+    assert await digests(db) == before
 
 
 async def test_an_expert_who_opts_out_later_gets_no_more_digests(db: Database) -> None:

@@ -365,6 +365,34 @@ async def test_erasing_a_number_never_verified_scrubs_its_sms(hospital: Hospital
     assert entry["subject"] is None
 
 
+async def test_sms_from_unknown_numbers_go_with_their_pdus_on_the_phone_schedule(
+    hospital: Hospital,
+) -> None:
+    old, young = "+8613655556666", "+8613644445555"  # nobody's: not an expert, not verified
+    await hospital.sms(old, "请问怎么挂号")
+    hospital.clock.now = NOW - timedelta(days=10)
+    await hospital.sms(young, "你们几点下班")
+    assert holding(await every_cell(hospital.db), old) == {
+        "inbound.sender",
+        "inbound_parts.pdu",
+        "inbound_parts.dedup_key",
+    }
+    report = await purge(hospital.db, phone_days=None, thread_days=365, now=NOW)
+    assert report.erased.unknown_sms == 0  # phone numbers are kept: so are theirs
+    report = await purge(hospital.db, phone_days=90, thread_days=None, now=NOW)
+    assert (report.erased.unknown_sms, report.erased.unknown_parts) == (1, 1)
+    cells = await every_cell(hospital.db)
+    assert holding(cells, old) == set()
+    assert holding(cells, young) == {
+        "inbound.sender",
+        "inbound_parts.pdu",
+        "inbound_parts.dedup_key",
+    }
+    texts = [r["text"] for r in await hospital.db.fetchall("SELECT text FROM inbound")]
+    assert texts == ["你们几点下班"]
+    assert [trace for trace in traces(old) if trace in database_files(hospital.path.parent)] == []
+
+
 # -- smscat erase --------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from smscat.relay.retry import (
     MAX_ATTEMPTS,
     PRIORITY,
     FailureKind,
+    after_failure,
     backoff_ceiling,
     next_attempt,
     should_give_up,
@@ -128,7 +129,42 @@ def test_permanent_gives_up_at_once() -> None:
     assert should_give_up(1, "permanent")
 
 
-@pytest.mark.parametrize("kind", ["transient", "modem"])
-def test_transient_and_modem_failures_count_alike(kind: FailureKind) -> None:
+def test_transient_failures_give_up_after_the_attempts() -> None:
     assert MAX_ATTEMPTS == 8
-    assert [should_give_up(n, kind) for n in range(1, 10)] == [False] * 7 + [True] * 2
+    assert [should_give_up(n, "transient") for n in range(1, 10)] == [False] * 7 + [True] * 2
+
+
+@given(attempts=st.integers(0, 10_000), elsewhere=st.booleans(), other=st.booleans())
+def test_a_modem_failure_costs_the_message_nothing_and_never_fails_it(
+    attempts: int, elsewhere: bool, other: bool
+) -> None:
+    """No network, barred, no SIM: the modem's trouble; the message waits as long as it takes."""
+    assert after_failure("modem", attempts, tried_elsewhere=elsewhere, other_sim=other) == (
+        "move",
+        attempts,
+    )
+    assert not should_give_up(attempts + 1, "modem")
+
+
+@given(attempts=st.integers(0, 100), elsewhere=st.booleans(), other=st.booleans())
+def test_every_other_failure_counts_one_attempt(
+    attempts: int, elsewhere: bool, other: bool
+) -> None:
+    for kind in ("transient", "suspect", "permanent"):
+        _action, counted = after_failure(kind, attempts, tried_elsewhere=elsewhere, other_sim=other)
+        assert counted == attempts + 1
+
+
+def test_a_suspect_refusal_goes_once_to_another_sim_then_fails() -> None:
+    assert after_failure("suspect", 0, tried_elsewhere=False, other_sim=True)[0] == "elsewhere"
+    assert after_failure("suspect", 1, tried_elsewhere=True, other_sim=True)[0] == "fail"
+    assert after_failure("suspect", 0, tried_elsewhere=False, other_sim=False)[0] == "fail"
+
+
+def test_transient_retries_until_the_last_attempt_and_permanent_fails_at_once() -> None:
+    kinds: list[FailureKind] = ["transient"] * MAX_ATTEMPTS
+    actions = [
+        after_failure(k, n, tried_elsewhere=False, other_sim=True)[0] for n, k in enumerate(kinds)
+    ]
+    assert actions == ["retry"] * (MAX_ATTEMPTS - 1) + ["fail"]
+    assert after_failure("permanent", 0, tried_elsewhere=False, other_sim=True) == ("fail", 1)
