@@ -472,7 +472,7 @@ class ModemSupervisor:
             if receiver is not None and loop.time() >= next_sweep:
                 next_sweep = loop.time() + self.settings.sweep_every
                 try:
-                    await receiver.sweep(session)
+                    await receiver.sweep(session, modem.quirks)
                 except CommandError as exc:  # (a busy SIM) the messages wait where they are
                     log.warning("modem %s: sweep refused: %s", self.port, exc)
                     next_sweep = loop.time() + self.settings.resweep_after
@@ -509,7 +509,7 @@ class ModemSupervisor:
                 raise _Restart(f"the SIM says {urc.line.removeprefix('+CPIN:').strip()}")
             if receiver is not None:
                 try:
-                    if await receiver.on_urc(session, urc):
+                    if await receiver.on_urc(session, urc, modem.quirks):
                         continue
                 except CommandError as exc:  # not read or not deleted: the next sweep will
                     log.warning("modem %s: %s; sweeping again soon", self.port, exc)

@@ -104,9 +104,11 @@ def _line(message: Message) -> str:
 async def _listen(modem: Modem, seconds: float, *, keep: bool, sweep_every: float) -> None:
     """Print each received, reassembled SMS once (a JSON line), then delete it unless keep."""
     inbox = Inbox(modem.session)
+    inbox.quirks = modem.quirks
     reassembler = Reassembler()
     seen: set[tuple[int | None, str]] = set()
-    indexes: dict[tuple[str, int | None, int], list[int]] = defaultdict(list)
+    # (memory, index) of each stored part, by message: deleted where it was read
+    indexes: dict[tuple[str, int | None, int], list[tuple[str | None, int]]] = defaultdict(list)
 
     async def take(part: StoredPart) -> None:
         if part.key in seen:
@@ -115,19 +117,24 @@ async def _listen(modem: Modem, seconds: float, *, keep: bool, sweep_every: floa
         concat = part.deliver.concat
         group = (part.deliver.sender, concat.ref if concat else None, concat.total if concat else 1)
         if part.index is not None:
-            indexes[group].append(part.index)
+            indexes[group].append((part.memory, part.index))
         message = reassembler.add(part.deliver, datetime.now(UTC))
         if message is None:
             return
         print(_line(message), flush=True)  # printed (the CLI's "stored") before deleted
-        for index in indexes.pop(group, []):
+        for memory, index in indexes.pop(group, []):
             if not keep:
-                await inbox.delete(index)
+                await inbox.delete(index, memory)
+
+    async def sweep() -> None:
+        """Every memory that can hold SMS (the one selected, where the modem does not say)."""
+        for memory in await inbox.memories() or (None,):
+            for part in await inbox.sweep(memory):
+                await take(part)
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    for part in await inbox.sweep():
-        await take(part)
+    await sweep()
     next_sweep = loop.time() + sweep_every
     while (left := deadline - loop.time()) > 0:
         try:
@@ -135,13 +142,13 @@ async def _listen(modem: Modem, seconds: float, *, keep: bool, sweep_every: floa
                 urc = await modem.session.urcs.get()
         except TimeoutError:
             if loop.time() >= next_sweep:
-                for part in await inbox.sweep():
-                    await take(part)
+                await sweep()
                 next_sweep = loop.time() + sweep_every
             continue
-        index = inbox.notified_index(urc)
-        if index is not None:
-            stored = await inbox.read(index)
+        location = inbox.notified_location(urc)
+        if location is not None:
+            memory, index = location
+            stored = await inbox.read(index, memory)
             if stored is not None:
                 await take(stored)
         elif (routed := inbox.routed(urc)) is not None:

@@ -102,6 +102,20 @@ async def test_listen_keep_leaves_the_sim_alone_and_still_prints_once(sim: Simul
     assert sim.engine.state()["storage"]["used"] == 1
 
 
+async def test_listen_finds_and_deletes_an_sms_another_program_left_in_me(tmp_path: Path) -> None:
+    """Storages preset "SM","SM","ME" (as other software leaves them): the SMS waits in ME."""
+    options = SimOptions(link=tmp_path / "modem", storages=("SM", "SM", "ME"))
+    async with running(options) as preset:
+        preset.engine.network_sms("+8613800138001", "存在ME里")
+        assert preset.engine.stores["ME"].used == 1
+        code, rows, err = await smscat_modem(
+            "listen", "--port", str(preset.link), "--seconds", "1.5"
+        )
+        assert code == 0, err
+        assert [r["text"] for r in rows] == ["存在ME里"]
+        assert preset.engine.stores["ME"].used == 0  # deleted where it was read
+
+
 async def test_listen_reports_a_message_missing_a_part_as_incomplete(sim: Simulator) -> None:
     sim.engine.network_sms("+8613800138002", TEXT, drop=[3])
     code, rows, err = await smscat_modem("listen", "--port", str(sim.link), "--seconds", "1")
