@@ -7,7 +7,13 @@ A daily job, :func:`purge`, does two things, in this order:
     ``erased:<id>``, with ``erased_at``; migration 004 allows that form), its verifications, the
     ``outbox`` rows to it (queued ones are cancelled), ``recipient_modem``, the ``inbound`` rows
     from it and their raw parts (a PDU carries the sender's number in semi-octets), and wherever
-    it was typed into a message or an SMS text. Its threads stay, without the link to the phone.
+    it was written, in whatever form: every free-text cell (messages, SMS texts in and out, SMS
+    errors, nicknames, audit and alert entries) is read by the same detector that masks public
+    pages (:func:`~smscat.relay.numbers.find_number`: spaced, slashed, full-width, Chinese
+    numerals, across a line break…) and each form of the number becomes ``[号码已删除]``; the
+    raw parts of an SMS whose text held it are blanked, and a part still waiting for the rest
+    of its message goes when it came from the number or its text so far holds it. Its threads
+    stay, without the link to the phone.
     On the same schedule, SMS from unknown numbers (neither an expert's nor a verified
     patient's; never posted, kept only for admins) older than ``phone_days`` are deleted with
     their raw parts.
@@ -33,6 +39,7 @@ It must never: log, audit, print or raise with a phone number in it.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -47,11 +54,13 @@ from smscat.modem.address import AddressError, is_short_code, normalise
 from smscat.modem.errors import PduError
 from smscat.relay import texts
 from smscat.relay.errors import Conflict, Invalid
+from smscat.relay.masking import erase_number
+from smscat.relay.numbers import holds
 from smscat.relay.service import iso
 from smscat.storage import relay as relay_store
 from smscat.storage import retention as store
 from smscat.storage.db import Database
-from smscat.storage.retention import DeletedRows, ErasedRows
+from smscat.storage.retention import DeletedRows, ErasedRows, TextCell
 
 log = logging.getLogger(__name__)
 
@@ -155,12 +164,9 @@ async def _erase(
     if not numbers:
         return ErasedRows()
     wanted = set(numbers)
+    needles = sorted({_national(number) for number in numbers})
     senders = [raw for raw in await store.inbound_senders(conn) if _as_e164(raw) in wanted]
-    pending = [
-        int(row["id"])
-        for row in await store.pending_parts(conn)
-        if _sender_of(row["pdu"]) in wanted
-    ]
+    pending = _pending_holding(await store.pending_parts(conn), wanted, needles)
     rows = await store.erase_numbers(
         conn,
         phone_ids=phone_ids,
@@ -169,29 +175,122 @@ async def _erase(
         pending_part_ids=pending,
         now=iso(now),
     )
-    scrubbed = await _scrub_texts(conn, numbers)
-    return dataclasses.replace(rows, texts=scrubbed)
+    scrubbed = await _scrub_texts(conn, needles)
+    # a received SMS whose text held the number: its raw parts hold it too (UCS2 or GSM-7)
+    blanked = await store.blank_parts(
+        conn, [cell.id for cell in scrubbed if (cell.table, cell.column) == ("inbound", "text")]
+    )
+    return dataclasses.replace(
+        rows, texts=len(scrubbed), inbound_parts=rows.inbound_parts + blanked
+    )
 
 
-async def _scrub_texts(conn: aiosqlite.Connection, numbers: Iterable[str]) -> int:
-    """Replace the numbers, as typed in E.164 or national form, in every free-text column."""
-    needles = sorted({form for number in numbers for form in _typed_forms(number)}, key=len)
+async def _scrub_texts(conn: aiosqlite.Connection, needles: list[str]) -> list[TextCell]:
+    """Replace the numbers, in every form they were written in, in every free-text cell."""
     placeholder = texts.render("erased_number")
-    changed = 0
-    for cell in await store.texts_with_digit_runs(conn):
-        text = cell.text
-        for needle in reversed(needles):  # the longest first: "+86139…" before "139…"
-            text = text.replace(needle, placeholder)
-        if text != cell.text:
-            await store.replace_text(conn, cell, text)
-            changed += 1
-    return changed
+    cells = await store.cells_where(conn, store.TEXT_COLUMNS, lambda t: _holds(t, needles))
+    for cell in cells:
+        await store.replace_text(conn, cell, _erased(cell.text, needles, placeholder))
+    json_cells = await store.cells_where(
+        conn, store.JSON_COLUMNS, lambda t: any(_holds(v, needles) for v in _json_texts(t))
+    )
+    for cell in json_cells:
+        await store.replace_text(conn, cell, _erased_json(cell.text, needles, placeholder))
+    return [*cells, *json_cells]
 
 
-def _typed_forms(e164: str) -> set[str]:
-    """``+8613912345678`` → itself, ``8613912345678``, ``13912345678`` (what people type)."""
-    national = phonenumbers.national_significant_number(phonenumbers.parse(e164))
-    return {e164, e164[1:], str(national)}
+def _national(e164: str) -> str:
+    """``+8613912345678`` → ``13912345678``: the digits every written form of it holds."""
+    return str(phonenumbers.national_significant_number(phonenumbers.parse(e164)))
+
+
+def _holds(text: str, needles: Iterable[str]) -> bool:
+    return any(holds(text, needle) for needle in needles)
+
+
+def _erased(text: str, needles: Iterable[str], placeholder: str) -> str:
+    for needle in needles:
+        text = erase_number(text, needle, placeholder)
+    return text
+
+
+def _json_texts(raw: str) -> list[str]:
+    """Every key, string and number in a JSON document, as text (the raw text if not JSON)."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return [raw]
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, item in node.items():
+                found.append(str(key))
+                walk(item)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, str | int | float) and not isinstance(node, bool):
+            found.append(str(node))
+
+    walk(value)
+    return found
+
+
+def _erased_json(raw: str, needles: list[str], placeholder: str) -> str:
+    """A JSON document with the numbers erased from its keys, strings and numbers."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return _erased(raw, needles, placeholder)
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {_erased(str(k), needles, placeholder): rewrite(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [rewrite(item) for item in node]
+        if isinstance(node, str):
+            return _erased(node, needles, placeholder)
+        if isinstance(node, int | float) and not isinstance(node, bool):
+            text = str(node)
+            return node if _erased(text, needles, placeholder) == text else placeholder
+        return node
+
+    return json.dumps(rewrite(value))
+
+
+def _pending_holding(rows: Iterable[Any], wanted: set[str], needles: list[str]) -> list[int]:
+    """Raw parts not yet assembled that were sent from one of the numbers, or whose message
+    (its parts so far, in order) holds one in its text."""
+    found: list[int] = []
+    messages: dict[tuple[str, int, int], list[tuple[int, int, str]]] = {}
+    for row in rows:
+        part_id = int(row["id"])
+        try:
+            deliver = pdu.decode_deliver(str(row["pdu"]))
+        except PduError:
+            if any(_semi_octets(n) in str(row["pdu"]).upper() for n in needles):
+                found.append(part_id)  # undecodable, but the number is there in semi-octets
+            continue
+        if _as_e164(deliver.sender) in wanted:
+            found.append(part_id)
+            continue
+        concat = deliver.concat
+        key = (
+            (deliver.sender, concat.ref, concat.total) if concat else (deliver.sender, -1, part_id)
+        )
+        messages.setdefault(key, []).append((concat.seq if concat else 1, part_id, deliver.text))
+    for parts in messages.values():
+        parts.sort()
+        if _holds(pdu.join_texts([text for _, _, text in parts]), needles):
+            found.extend(part_id for _, part_id, _ in parts)
+    return sorted(found)
+
+
+def _semi_octets(digits: str) -> str:
+    """``13912345678`` as an SMS address carries it: ``3119325476F8``."""
+    padded = digits + "F" * (len(digits) % 2)
+    return "".join(padded[i + 1] + padded[i] for i in range(0, len(padded), 2))
 
 
 def _as_e164(raw: str) -> str | None:
@@ -199,10 +298,3 @@ def _as_e164(raw: str) -> str | None:
         return normalise(raw)
     except AddressError:
         return None  # an alphanumeric sender (an operator): not a patient's number
-
-
-def _sender_of(pdu_hex: Any) -> str | None:
-    try:
-        return _as_e164(pdu.decode_deliver(str(pdu_hex)).sender)
-    except PduError:
-        return None  # undecodable: the inbound router keeps it for admins

@@ -1,10 +1,14 @@
 """The retention job's reads and writes: erase phone numbers, delete old private threads.
 
-No decisions: which numbers and threads go, and what an SMS's sender normalises to, are
-:mod:`smscat.relay.retention`'s business; this module runs the statements it is handed, inside
-the caller's transaction, and counts the rows they touched. Lists of ids and numbers travel as one
-JSON parameter (``json_each``), so a long list needs no SQL of its own and never meets SQLite's
-variable limit. Nothing here logs; no count or error names a number.
+No decisions: which numbers and threads go, what an SMS's sender normalises to and which text
+holds a number (in whatever form it was typed) are :mod:`smscat.relay.retention`'s business
+(a text is judged by the ``match`` it hands :func:`cells_where`, run inside SQLite); the
+columns where a number can be are listed here (:data:`TEXT_COLUMNS`, :data:`JSON_COLUMNS`,
+:data:`NUMBER_COLUMNS`, and :data:`NO_PATIENT_TEXT` for every other text column). This
+module runs the statements it is handed, inside the caller's transaction, and counts the rows
+they touched. Lists of ids and numbers travel as one JSON parameter (``json_each``), so a long
+list needs no SQL of its own and never meets SQLite's variable limit. Nothing here logs; no
+count or error names a number.
 
 ``PRAGMA secure_delete`` (see :func:`secure_delete`) makes SQLite overwrite what a statement
 deletes or replaces with zeros; :func:`vacuum` rebuilds the file, dropping the old row images
@@ -15,7 +19,7 @@ the three, an erased number has no copy in the database, its WAL or a backup tak
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final
@@ -27,15 +31,60 @@ from smscat.storage.db import Database
 Conn = aiosqlite.Connection
 ERASED_SENDER: Final = "erased"  # inbound.sender and outbox.recipient of an erased number
 
-# The columns that hold free text someone typed, where a patient may have written a number.
+# Where a number can be written in any form (typed by a patient or an expert, quoted in an
+# error, named in an admin's audit entry): every cell is read by the caller's detector.
 TEXT_COLUMNS: Final = (
     ("messages", "text"),
     ("messages", "public_text"),
     ("inbound", "text"),
     ("outbox", "text"),
+    ("outbox", "error"),
     ("threads", "nickname"),
+    ("audit_log", "actor"),
+    ("audit_log", "subject"),
+    ("alerts", "subject"),
 )
-_LONG_DIGIT_RUN: Final = "*[0-9][0-9][0-9][0-9][0-9][0-9][0-9]*"
+# The same, kept as JSON (json_valid): read and rewritten value by value.
+JSON_COLUMNS: Final = (("audit_log", "detail"), ("alerts", "detail"))
+# Where a number is a number: erased row by row by :func:`erase_numbers`.
+NUMBER_COLUMNS: Final = (
+    ("phones", "e164"),
+    ("outbox", "recipient"),
+    ("recipient_modem", "recipient"),
+    ("inbound", "sender"),
+    ("inbound_parts", "pdu"),  # the raw SMS: its sender in semi-octets, and its text
+    ("inbound_parts", "dedup_key"),  # the modem and the raw SMS
+)
+# Every other TEXT column: ids, times, states, hashes, modems, the experts' own data. Nothing a
+# patient's number can be written into. A test fails when a TEXT column is in none of the four.
+NO_PATIENT_TEXT: Final = {
+    "alerts": ("kind", "opened_at", "notified_at", "cleared_at"),
+    "audit_log": ("at", "action"),
+    "experts": (
+        *("id", "name", "title", "department", "phone", "specialty", "config_fields"),
+        *("created_at", "updated_at", "paused_until", "role", "assistant_id", "quiet_hours"),
+        *("welcomed_at", "left_at"),
+    ),
+    "inbound": ("modem_id", "received_at", "outcome", "resolved_at", "missing", "completed_at"),
+    "inbound_parts": ("modem_id", "received_at"),
+    "link_sms": ("created_at",),
+    "messages": ("sender", "at"),
+    "outbox": (
+        *("kind", "status", "modem_id", "next_attempt_at", "created_at", "sent_at"),
+        *("avoid_modem",),
+    ),
+    "outbox_parts": ("modem_id", "sent_at", "delivered_at"),
+    "outbox_parts_spent": ("modem_id", "sent_at"),
+    "phones": ("verified_at", "stopped_at", "created_at", "erased_at"),
+    "recipient_modem": ("modem_id", "at"),
+    "refused_pins": ("modem_id", "pin_hash", "refused_at"),
+    "thread_links": ("token_hash", "created_at"),
+    "threads": (
+        *("expert_id", "token_hash", "status", "created_at", "last_message_at", "closed_at"),
+        *("handler_id", "thanked_at"),
+    ),
+    "verifications": ("id", "code_hash", "created_at", "expires_at", "verified_at", "used_at"),
+}
 
 
 def _ids(values: Iterable[Any]) -> str:
@@ -96,7 +145,7 @@ class ErasedRows:
     outbox: int = 0  # SMS to the number: recipient erased (and cancelled if still queued)
     recipient_modem: int = 0  # deleted
     inbound: int = 0  # SMS from the number: sender erased
-    inbound_parts: int = 0  # raw PDUs (they hold the sender): blanked, or deleted if pending
+    inbound_parts: int = 0  # raw PDUs (sender, text): blanked, or deleted if pending
     texts: int = 0  # free-text cells the number was typed in
     links: int = 0  # links sent again to its threads, and its SMS of links (deleted)
     unknown_sms: int = 0  # SMS from numbers nobody knows (never posted): deleted
@@ -228,12 +277,26 @@ class TextCell:
         return f"TextCell({self.table}.{self.column}, id={self.id})"
 
 
-async def texts_with_digit_runs(conn: Conn) -> list[TextCell]:
-    """Free-text cells holding seven or more consecutive digits: where a number can hide."""
+async def cells_where(
+    conn: Conn, columns: Iterable[tuple[str, str]], match: Callable[[str], bool]
+) -> list[TextCell]:
+    """The cells of ``columns`` whose text ``match`` accepts.
+
+    ``match`` runs inside SQLite (a function of the connection), so only the cells it accepts
+    are read out: a scan of every message costs no more rows than it finds.
+    """
+    allowed = {*TEXT_COLUMNS, *JSON_COLUMNS}
+
+    def accepts(value: object) -> bool:
+        return isinstance(value, str) and match(value)
+
+    await conn.create_function("smscat_cell_matches", 1, accepts, deterministic=True)
     cells: list[TextCell] = []
-    for table, column in TEXT_COLUMNS:
+    for table, column in columns:
+        if (table, column) not in allowed:
+            raise ValueError(f"{table}.{column} is not a free-text column")
         async with conn.execute(
-            f"SELECT id, {column} FROM {table} WHERE {column} GLOB ?", (_LONG_DIGIT_RUN,)
+            f"SELECT rowid, {column} FROM {table} WHERE smscat_cell_matches({column})"
         ) as cur:
             rows = await cur.fetchall()
         cells.extend(TextCell(table, column, int(r[0]), str(r[1])) for r in rows)
@@ -241,9 +304,21 @@ async def texts_with_digit_runs(conn: Conn) -> list[TextCell]:
 
 
 async def replace_text(conn: Conn, cell: TextCell, text: str) -> None:
-    if (cell.table, cell.column) not in TEXT_COLUMNS:
+    if (cell.table, cell.column) not in {*TEXT_COLUMNS, *JSON_COLUMNS}:
         raise ValueError(f"{cell.table}.{cell.column} is not a free-text column")
-    await conn.execute(f"UPDATE {cell.table} SET {cell.column} = ? WHERE id = ?", (text, cell.id))
+    await conn.execute(
+        f"UPDATE {cell.table} SET {cell.column} = ? WHERE rowid = ?", (text, cell.id)
+    )
+
+
+async def blank_parts(conn: Conn, inbound_ids: Sequence[int]) -> int:
+    """Blank the raw parts of these received SMS (their text held an erased number)."""
+    return await _count(
+        conn,
+        "UPDATE inbound_parts SET pdu = '', dedup_key = 'erased:' || id"
+        f" WHERE pdu != '' AND inbound_id {_IN}",
+        (_ids(inbound_ids),),
+    )
 
 
 # -- threads -------------------------------------------------------------------------------------
