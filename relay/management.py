@@ -20,8 +20,6 @@ it, for the web to show its last four digits).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import math
@@ -38,7 +36,7 @@ from smscat.relay.config import ExpertConfig
 from smscat.relay.errors import Conflict, Invalid, NotFound
 from smscat.relay.lifecycle import OPEN, Status
 from smscat.relay.masking import mask_numbers
-from smscat.relay.reporting import MonthReport, csv_rows, month_report
+from smscat.relay.reporting import MonthReport, csv_bytes, month_report
 from smscat.relay.service import FOREVER, Relay, iso
 from smscat.relay.stats import FIRST_YEAR, LAST_YEAR, month_period
 from smscat.storage import admin as store
@@ -525,10 +523,8 @@ def neighbour_months(month: str) -> tuple[str, str]:
 
 
 def month_csv(report: MonthReport) -> bytes:
-    """The bytes :func:`smscat.relay.reporting.write_csv` writes: UTF-8 with a BOM, CRLF."""
-    buffer = io.StringIO(newline="")
-    csv.writer(buffer).writerows(csv_rows(report))
-    return buffer.getvalue().encode("utf-8-sig")
+    """The bytes :func:`smscat.relay.reporting.write_csv` writes (one helper for both)."""
+    return csv_bytes(report)
 
 
 # -- the audit log --------------------------------------------------------------------------------

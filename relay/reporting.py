@@ -7,6 +7,9 @@ reads; this module picks the experts, renders the rows with the column names of
 * :func:`month_report` / :func:`write_csv`: one row per expert (every active expert, and any
   other with a question or a thanks in the month), then the department's total row. The file is
   UTF-8 with a byte-order mark: without it Excel on a Chinese Windows reads UTF-8 as GBK.
+  :func:`csv_bytes` makes it, for ``smscat report`` and the admin's download alike; each cell
+  goes through :func:`spreadsheet_text`, so that a name like ``=HYPERLINK(…)`` (an admin types
+  the experts' names) stays text in Excel instead of becoming a formula.
 * :func:`queue_digests`: each active expert who has not opted out (``digest``) gets one SMS
   about the previous ISO week: questions received, answered (first answer in the week), thanks.
   Only for a week the expert was there for: one who joined after it ended (``created_at``, set
@@ -24,6 +27,7 @@ audit entry (only the digest SMS's recipient holds one).
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -108,10 +112,27 @@ def csv_rows(report: MonthReport, lang: str = texts.DEFAULT_LANG) -> list[list[s
     return out
 
 
+FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")  # OWASP's CSV injection list
+
+
+def spreadsheet_text(cell: str) -> str:
+    """``cell`` as a spreadsheet shows it as text: one that starts like a formula (``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading apostrophe."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
+def csv_bytes(report: MonthReport) -> bytes:
+    """The report as CSV, UTF-8 with a BOM, CRLF line ends (as Excel writes CSV); every cell
+    through :func:`spreadsheet_text`."""
+    buffer = io.StringIO(newline="")
+    rows = [[spreadsheet_text(cell) for cell in row] for row in csv_rows(report)]
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
 def write_csv(report: MonthReport, path: Path) -> None:
-    """Write the report as CSV, UTF-8 with a BOM, CRLF line ends (as Excel writes CSV)."""
-    with path.open("w", encoding="utf-8-sig", newline="") as file:
-        csv.writer(file).writerows(csv_rows(report))
+    """Write :func:`csv_bytes` to ``path``."""
+    path.write_bytes(csv_bytes(report))
 
 
 # -- the weekly digest ---------------------------------------------------------------------------

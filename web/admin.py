@@ -2,12 +2,21 @@
 
 Thin like the patient pages (:mod:`.pages`, whose Jinja2 environment, CSP and friendly error
 pages it shares): request → a :class:`~smscat.relay.service.Relay` call → a page in words from
-:mod:`smscat.relay.texts` (``admin.*``). Sessions live in this process's memory only: a random
-id in an HttpOnly, SameSite=Strict cookie (Secure when the request came over HTTPS, directly or
-per ``X-Forwarded-Proto`` from a trusted proxy), with its own CSRF token that every admin POST
-must carry. The login form carries a token of its own (double-submit: a cookie and a field).
-After five failed logins for a username, or from an address, within 15 minutes, logins are
-refused for 15 minutes. Passwords are verified with argon2 in a worker thread.
+:mod:`smscat.relay.texts` (``admin.*``). A session is a cookie signed with ``web.secret_key``
+(:class:`~smscat.web.admin_auth.Signer`): its id, the username, when it started and was last
+used (re-signed at most every minute), and a fingerprint of the admin's password hash, so it
+outlives a restart and ends when config changes the password or drops the admin. HttpOnly,
+SameSite=Strict (Secure when the request came over HTTPS, directly or per
+``X-Forwarded-Proto`` from a trusted proxy); its CSRF token, derived from its id, must come with
+every admin POST. A logout ends the session here and, through the audit log, after a restart
+too. The login form carries a token of its own (double-submit: a cookie and a field).
+
+Logins go through the :class:`~smscat.web.admin_auth.LoginGuard` (5 failures per username and
+client network, 20 per network, a slow-down for everyone past 50, never for a browser that has
+logged in as that admin before: its device cookie), which reserves each attempt before its
+argon2 check; at most :data:`CHECKS_AT_ONCE` checks (64 MiB each) run at once, in worker
+threads. Every login, failure, lock, setup and logout is audited with the username and the
+client's network (:class:`~smscat.relay.admin_access.AccessLog`).
 
 With no admin configured, :func:`add_routes` returns a one-time setup path
 (``/admin/setup/<token>``) for the composition root to log: it lets one admin be created for this
@@ -24,21 +33,23 @@ import contextlib
 import hmac
 import ipaddress
 import logging
+import math
 import secrets
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp_jinja2
-from aiohttp import web
+from aiohttp import hdrs, web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from smscat.relay import texts
+from smscat.relay.admin_access import AccessLog
 from smscat.relay.errors import RelayError
+from smscat.web.admin_auth import LoginGuard, Refused, Signer, network_of
 from smscat.web.dashboard import DashboardOptions, ModemView, snapshot
 from smscat.web.pages import JINJA_KEY, _form_value, _lang, _page_context, _render, _same_origin
 
@@ -50,12 +61,13 @@ log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "smscat_admin"
 LOGIN_COOKIE = "smscat_admin_login"  # the login form's CSRF token (double-submit)
+DEVICE_COOKIE = "smscat_admin_device"  # this browser has logged in as this admin before
 COOKIE_PATH = "/admin"
 SESSION_IDLE = 30 * 60.0  # seconds without a request before a session ends
 SESSION_MAX = 12 * 3600.0  # seconds a session lives at most
-MAX_FAILURES = 5
-LOCK_WINDOW = 15 * 60.0  # failures count within this window; a lock lasts this long
-MAX_TRACKED = 10_000  # usernames/addresses with recent failures kept in memory
+SESSION_RESIGN = 60.0  # seconds of use before the cookie is signed again with the new time
+DEVICE_MAX = 90 * 86400  # seconds a device cookie is believed
+CHECKS_AT_ONCE = 2  # argon2 checks (64 MiB each) running at the same time, at most
 LIVE_EVERY = 2.0  # seconds between looks for the live dashboard
 LIVE_HEARTBEAT = 15.0  # seconds: a comment line keeps proxies from closing an idle stream
 MIN_PASSWORD = 8
@@ -65,59 +77,16 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @dataclass(slots=True)
 class Session:
+    sid: str  # the session's id (in its signed cookie)
     username: str
     csrf: str
-    started: float
+    started: float  # wall-clock seconds: the cookie carries them over a restart
     seen: float
+    signed: float  # the last use the cookie says
     flash: str | None = None  # a word for the next dashboard (after a 303)
 
-    def __repr__(self) -> str:  # never the token
+    def __repr__(self) -> str:  # never the id nor the token
         return f"Session(username={self.username!r})"
-
-
-@dataclass(slots=True)
-class Lockout:
-    """Failed logins by key (a username or an address), and the locks they caused."""
-
-    clock: Callable[[], float]
-    failures: dict[str, deque[float]] = field(default_factory=dict)
-    locked: dict[str, float] = field(default_factory=dict)
-
-    def locked_for(self, keys: Iterable[str]) -> float:
-        """Seconds left on the longest lock among ``keys`` (0: none)."""
-        now = self.clock()
-        left = 0.0
-        for key in keys:
-            until = self.locked.get(key)
-            if until is None:
-                continue
-            if until <= now:
-                del self.locked[key]
-            else:
-                left = max(left, until - now)
-        return left
-
-    def fail(self, keys: Iterable[str]) -> None:
-        now = self.clock()
-        if len(self.failures) > MAX_TRACKED:
-            self._prune(now)
-        for key in keys:
-            times = self.failures.setdefault(key, deque())
-            times.append(now)
-            while times and times[0] <= now - LOCK_WINDOW:
-                times.popleft()
-            if len(times) >= MAX_FAILURES:
-                self.locked[key] = now + LOCK_WINDOW
-                del self.failures[key]
-
-    def succeed(self, key: str) -> None:
-        self.failures.pop(key, None)
-
-    def _prune(self, now: float) -> None:
-        for key in [k for k, t in self.failures.items() if not t or t[-1] <= now - LOCK_WINDOW]:
-            del self.failures[key]
-        for key in [k for k, until in self.locked.items() if until <= now]:
-            del self.locked[key]
 
 
 @dataclass(slots=True)
@@ -126,29 +95,40 @@ class Admin:
     supervisors: Mapping[str, ModemView]
     hashes: dict[str, str]  # username → argon2id hash (config, or the setup link's one)
     proxies: tuple[Network, ...]
-    clock: Callable[[], float]
-    lockout: Lockout
-    sessions: dict[str, Session] = field(default_factory=dict)
+    clock: Callable[[], float]  # wall-clock seconds (sessions outlive the process)
+    signer: Signer
+    guard: LoginGuard
+    access: AccessLog
+    sessions: dict[str, Session] = field(default_factory=dict)  # by id: those used in this run
+    ended: dict[str, float] = field(default_factory=dict)  # logged-out sessions' fingerprints
     setup_token: str | None = None  # while no admin exists: the setup link's secret
     board: DashboardOptions = field(default_factory=DashboardOptions)
     closing: asyncio.Event = field(default_factory=asyncio.Event)  # the server is stopping
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    checking: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(CHECKS_AT_ONCE))
     _dummy: str | None = None  # verified for unknown usernames, so they take as long
 
-    def dummy_hash(self) -> str:
+    async def dummy_hash(self) -> str:
+        """A hash to verify for a name that is nobody's (call with ``checking`` held)."""
         if self._dummy is None:
-            self._dummy = self.hasher.hash(secrets.token_urlsafe(16))
+            self._dummy = await asyncio.to_thread(self.hasher.hash, secrets.token_urlsafe(16))
         return self._dummy
+
+    def fingerprint(self, username: str) -> str | None:
+        """The admin's password hash, fingerprinted: a new hash ends their sessions."""
+        stored = self.hashes.get(username)
+        return None if stored is None else self.signer.digest("password", stored)
 
 
 ADMIN_KEY: web.AppKey[Admin] = web.AppKey("smscat_admin", Admin)
+RESIGN_KEY: web.RequestKey[Session] = web.RequestKey("smscat_admin_resign", Session)
 
 
 # -- who is asking, and how --------------------------------------------------------------------
 
 
-def _trusted(admin: Admin, address: str | None) -> bool:
-    if not address or not admin.proxies:
+def _trusted(admin: Admin | None, address: str | None) -> bool:
+    if admin is None or not address or not admin.proxies:
         return False
     try:
         ip = ipaddress.ip_address(address)
@@ -159,7 +139,7 @@ def _trusted(admin: Admin, address: str | None) -> bool:
 
 def client_ip(request: web.Request) -> str:
     """The client's address: behind a trusted proxy, the last untrusted X-Forwarded-For hop."""
-    admin = request.app[ADMIN_KEY]
+    admin = request.app.get(ADMIN_KEY)  # None in an app without the admin pages: no proxies
     remote = request.remote or ""
     if not _trusted(admin, remote):
         return remote
@@ -168,6 +148,11 @@ def client_ip(request: web.Request) -> str:
         if not _trusted(admin, hop):
             return hop
     return hops[0] if hops else remote
+
+
+def client_network(request: web.Request) -> str:
+    """The client's network (IPv4 /24, IPv6 /64): what logins are counted and audited by."""
+    return network_of(client_ip(request))
 
 
 def is_https(request: web.Request) -> bool:
@@ -179,7 +164,13 @@ def is_https(request: web.Request) -> bool:
     return proto == "https"
 
 
-def _set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str) -> None:
+def _set_cookie(
+    request: web.Request,
+    response: web.StreamResponse,
+    name: str,
+    value: str,
+    max_age: int | None = None,
+) -> None:
     response.set_cookie(
         name,
         value,
@@ -187,21 +178,83 @@ def _set_cookie(request: web.Request, response: web.StreamResponse, name: str, v
         httponly=True,
         samesite="Strict",
         secure=is_https(request),
+        max_age=max_age,
     )
 
 
-def _session(request: web.Request) -> tuple[str, Session] | None:
+def _csrf(admin: Admin, session_id: str) -> str:
+    return admin.signer.digest("csrf", session_id)
+
+
+def _set_session_cookie(
+    request: web.Request, response: web.StreamResponse, session: Session
+) -> None:
     admin = request.app[ADMIN_KEY]
-    session_id = request.cookies.get(SESSION_COOKIE, "")
-    session = admin.sessions.get(session_id)
-    if session is None:
+    value = {
+        "id": session.sid,
+        "user": session.username,
+        "started": round(session.started),
+        "seen": round(session.seen),
+        "password": admin.fingerprint(session.username),
+    }
+    _set_cookie(request, response, SESSION_COOKIE, admin.signer.sign("session", value))
+    session.signed = round(session.seen)
+
+
+def logged_in(request: web.Request) -> bool:
+    """Does the request come with a live admin session? (Looking does not keep it alive.)"""
+    return ADMIN_KEY in request.app and _session(request, touch=False) is not None
+
+
+def _session(request: web.Request, *, touch: bool = True) -> tuple[str, Session] | None:
+    """The request's live session (its id and state), from its signed cookie; None: log in.
+    ``touch``: this is the admin's doing, the session's idle time starts again."""
+    admin = request.app[ADMIN_KEY]
+    data = admin.signer.unsign("session", request.cookies.get(SESSION_COOKIE, ""))
+    if data is None:
         return None
+    session_id, username = data.get("id"), data.get("user")
+    started, seen = data.get("started"), data.get("seen")
+    if not (
+        isinstance(session_id, str)
+        and isinstance(username, str)
+        and isinstance(started, int)
+        and isinstance(seen, int)
+    ):
+        return None
+    if data.get("password") != admin.fingerprint(username):
+        return None  # no such admin any more, or another password since
+    if admin.signer.digest("session", session_id) in admin.ended:
+        return None  # logged out
     now = admin.clock()
+    session = admin.sessions.get(session_id)
+    if session is None:  # new to this run (a restart): the cookie's own times
+        csrf = _csrf(admin, session_id)
+        session = Session(session_id, username, csrf, started, seen, signed=seen)
     if _expired(session, now):
-        del admin.sessions[session_id]
+        admin.sessions.pop(session_id, None)
         return None
+    admin.sessions[session_id] = session
+    if not touch:
+        return session_id, session
     session.seen = now
+    if now - session.signed >= SESSION_RESIGN:
+        request[RESIGN_KEY] = session  # the answer carries the cookie with the new time
     return session_id, session
+
+
+async def _resign(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: a session in use gets its cookie signed again, now and then,
+    so that its idle time is known after a restart too."""
+    session = request.get(RESIGN_KEY)
+    if session is None or SESSION_COOKIE in response.cookies:  # logged in or out just now
+        return
+    live = request.app[ADMIN_KEY].sessions.get(session.sid)
+    if live is not None and live is session:  # not logged out since
+        _set_session_cookie(request, response, live)
+        # the cookies have become headers already (aiohttp prepares them before this hook)
+        morsel = response.cookies[SESSION_COOKIE]
+        response.headers.add(hdrs.SET_COOKIE, morsel.output(header="").strip())
 
 
 def _expired(session: Session, now: float) -> bool:
@@ -285,9 +338,10 @@ async def live(request: web.Request) -> web.StreamResponse:
     changed. Looking does not keep a session alive: when it ends, an ``ended`` event says so.
     """
     admin = request.app[ADMIN_KEY]
-    session_id = request.cookies.get(SESSION_COOKIE, "")
-    if _session(request) is None:
+    found = _session(request)
+    if found is None:
         raise web.HTTPUnauthorized(text="log in again", content_type="text/plain")
+    session_id = found[0]
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -343,39 +397,73 @@ async def login(request: web.Request) -> web.Response:
         return _forbidden(request)
     username = _form_value(posted, "username", 64).strip()
     password = _form_value(posted, "password", 1024)
-    keys = (f"user:{username.casefold()}", f"ip:{client_ip(request)}")
-    left = admin.lockout.locked_for(keys)
-    if left:
-        minutes = max(1, round(left / 60))
-        return _refusal(request, 429, "admin.locked_title", "admin.locked", minutes=minutes)
+    network = client_network(request)
+    device = _device(request, username)
+    ticket = admin.guard.admit(username, network, device)  # reserved before the check
+    if isinstance(ticket, Refused):
+        minutes = max(1, math.ceil(ticket.seconds / 60))
+        refusal = _refusal(request, 429, "admin.locked_title", "admin.locked", minutes=minutes)
+        refusal.headers["Retry-After"] = str(math.ceil(ticket.seconds))
+        return refusal
     stored = admin.hashes.get(username)
-    ok = await _verify(admin, stored or admin.dummy_hash(), password) and stored is not None
+    ok = False
+    try:
+        ok = await _verify(admin, stored, password)
+    finally:
+        locks = admin.guard.finish(ticket, ok)
+    known = username if stored is not None else None  # a name that is nobody's is not kept
     if not ok:
-        admin.lockout.fail(keys)
         log.info("admin login refused")  # neither the name typed nor the address
+        await admin.access.record("login_failed", known, network)
+        for lock in locks:
+            minutes = round(lock.seconds / 60)
+            await admin.access.record("locked", known, network, scope=lock.scope, minutes=minutes)
         lang, _ = _lang(request)
         return _login_page(request, 401, texts.render("admin.login_failed", lang))
-    admin.lockout.succeed(keys[0])
     log.info("admin %s logged in", username)
+    await admin.access.record("login", username, network)
     response = web.HTTPSeeOther("/admin")
     _start_session(request, response, username)
+    device_cookie = {"id": device or secrets.token_urlsafe(16), "user": username}
+    value = admin.signer.sign("device", {**device_cookie, "issued": round(admin.clock())})
+    _set_cookie(request, response, DEVICE_COOKIE, value, max_age=DEVICE_MAX)
     raise response
+
+
+def _device(request: web.Request, username: str) -> str | None:
+    """The id of this browser's device cookie when it logged in as ``username`` before."""
+    admin = request.app[ADMIN_KEY]
+    data = admin.signer.unsign("device", request.cookies.get(DEVICE_COOKIE, ""))
+    if data is None or data.get("user") != username:
+        return None
+    device, issued = data.get("id"), data.get("issued")
+    if not isinstance(device, str) or not isinstance(issued, int):
+        return None
+    return device if 0 <= admin.clock() - issued <= DEVICE_MAX else None
 
 
 def _start_session(request: web.Request, response: web.StreamResponse, username: str) -> None:
     admin = request.app[ADMIN_KEY]
     now = admin.clock()
+    for old in [k for k, s in admin.sessions.items() if _expired(s, now)]:
+        del admin.sessions[old]
     session_id = secrets.token_urlsafe(32)
-    admin.sessions[session_id] = Session(username, secrets.token_urlsafe(32), now, now)
-    _set_cookie(request, response, SESSION_COOKIE, session_id)
+    session = Session(session_id, username, _csrf(admin, session_id), now, now, now)
+    admin.sessions[session_id] = session
+    _set_session_cookie(request, response, session)
     response.del_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
 
 
-async def _verify(admin: Admin, stored: str, password: str) -> bool:
-    try:
-        return await asyncio.to_thread(admin.hasher.verify, stored, password)
-    except (VerificationError, InvalidHashError):
-        return False
+async def _verify(admin: Admin, stored: str | None, password: str) -> bool:
+    """Is ``password`` the one ``stored`` hashes? A name that is nobody's (None) takes as
+    long. At most :data:`CHECKS_AT_ONCE` checks run at once; the others wait their turn."""
+    async with admin.checking:
+        target = stored if stored is not None else await admin.dummy_hash()
+        try:
+            ok = await asyncio.to_thread(admin.hasher.verify, target, password)
+        except (VerificationError, InvalidHashError):
+            return False
+    return ok and stored is not None
 
 
 async def _posted(request: web.Request) -> tuple[str, Session, Mapping[str, Any]] | None:
@@ -393,8 +481,18 @@ async def logout(request: web.Request) -> web.Response:
     if got is None:
         return _forbidden(request)
     session_id, session, _ = got
-    request.app[ADMIN_KEY].sessions.pop(session_id, None)
+    admin = request.app[ADMIN_KEY]
+    admin.sessions.pop(session_id, None)
+    fingerprint = admin.signer.digest("session", session_id)
+    now = admin.clock()
+    for old in [k for k, until in admin.ended.items() if until <= now]:
+        del admin.ended[old]
+    admin.ended[fingerprint] = session.started + SESSION_MAX
     log.info("admin %s logged out", session.username)
+    # the fingerprint in the audit log keeps the session ended after a restart
+    await admin.access.record(
+        "logout", session.username, client_network(request), session=fingerprint
+    )
     response = web.HTTPSeeOther("/admin")
     response.del_cookie(SESSION_COOKIE, path=COOKIE_PATH)
     raise response
@@ -454,6 +552,18 @@ async def retry(request: web.Request) -> web.Response:
     except RelayError as exc:
         return await _dashboard(request, session, exc.status, _error_words(exc, lang))
     session.flash = texts.render("admin.retried", lang)
+    raise web.HTTPSeeOther("/admin")
+
+
+async def notices_handled(request: web.Request) -> web.Response:
+    """The operators' and unknown numbers' SMS read: their alert clears."""
+    got = await _posted(request)
+    if got is None:
+        return _forbidden(request)
+    _, session, _ = got
+    lang, _ = _lang(request)
+    count = await request.app[ADMIN_KEY].relay.mark_notices_handled(f"admin:{session.username}")
+    session.flash = texts.render("admin.notices_handled", lang, count=count)
     raise web.HTTPSeeOther("/admin")
 
 
@@ -537,12 +647,14 @@ async def setup_form(request: web.Request) -> web.Response:
         error = None
     if error is not None:
         return _setup_page(request, 422, error, username)
-    hashed = await asyncio.to_thread(admin.hasher.hash, password)
+    async with admin.checking:  # hashing takes the memory a check takes
+        hashed = await asyncio.to_thread(admin.hasher.hash, password)
     if admin.setup_token is None:  # another request used the link meanwhile
         raise web.HTTPNotFound()
     admin.setup_token = None
     admin.hashes[username] = hashed
     log.warning("admin %s created through the setup link, for this run only", username)
+    await admin.access.record("setup", username, client_network(request))
     snippet = f'admins:\n  - username: "{username}"\n    password_hash: "{hashed}"\n'
     response = _page(request, "setup_done.html", here="/admin", snippet=snippet)
     _start_session(request, response, username)
@@ -558,20 +670,31 @@ def add_routes(
     settings: Settings,
     supervisors: Mapping[str, ModemView],
     *,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] = time.time,
     simulators: Mapping[str, str] | None = None,
 ) -> str | None:
     """The admin routes; call after :func:`smscat.web.pages.add_routes` (its templates, CSP).
 
+    ``clock`` gives wall-clock seconds: a session's times outlive the process.
     Returns the one-time setup path when no admin is configured (log it), else None.
     """
+    if settings.web.secret_key is not None:
+        key = settings.web.secret_key.get_secret_value().encode()
+    else:  # only the demo (config requires a key as soon as a modem is real)
+        log.warning(
+            "web.secret_key is not set (every modem is simulated): a key for this run only,"
+            " admins log in again after a restart"
+        )
+        key = secrets.token_bytes(32)
     admin = app[ADMIN_KEY] = Admin(
         relay=relay,
         supervisors=supervisors,
         hashes={a.username: a.password_hash.get_secret_value() for a in settings.admins},
         proxies=tuple(ipaddress.ip_network(n, strict=False) for n in settings.web.trusted_proxies),
         clock=clock,
-        lockout=Lockout(clock),
+        signer=Signer(key),
+        guard=LoginGuard(clock),
+        access=AccessLog(relay.db),
         board=DashboardOptions(
             ports={m.id: m.port for m in settings.modems},
             day_caps={m.id: m.limits.per_day for m in settings.modems},
@@ -583,12 +706,22 @@ def add_routes(
     async def closing(_: web.Application) -> None:
         admin.closing.set()  # live streams end, so the server need not wait for them
 
+    async def ended_sessions(_: web.Application) -> None:
+        """Sessions logged out before a restart stay ended (their fingerprints are audited)."""
+        now = admin.clock()
+        since = datetime.fromtimestamp(now - SESSION_MAX, UTC)
+        for fingerprint in await admin.access.ended_sessions(since):
+            admin.ended[fingerprint] = now + SESSION_MAX
+
+    app.on_startup.append(ended_sessions)
     app.on_shutdown.append(closing)
+    app.on_response_prepare.append(_resign)
     app.router.add_get("/admin", admin_page)
     app.router.add_post("/admin/login", login)
     app.router.add_post("/admin/logout", logout)
     app.router.add_post("/admin/inbound/{id:[1-9][0-9]{0,17}}/assign", assign)
     app.router.add_post("/admin/handoff", handoff)
+    app.router.add_post("/admin/notices/handled", notices_handled)
     app.router.add_post("/admin/outbox/{id:[1-9][0-9]{0,17}}/retry", retry)
     app.router.add_get("/admin/live", live)
     from smscat.web.admin_manage import add_routes as add_management  # it imports this module

@@ -1,8 +1,10 @@
 """``GET /metrics``: what Prometheus scrapes — queues, SMS counts, signal, per-SIM usage.
 
 Served only to loopback and to the networks in ``allow`` (a scrape from elsewhere gets 403):
-the figures are operational, not public. Values are read from the database and the modems'
-supervisors at scrape time; no phone number or text is ever a label.
+the figures are operational, not public. The address looked at is the real client's: behind a
+trusted proxy (``web.trusted_proxies``) the one it forwarded, never the proxy's own. Values are
+read from the database and the modems' supervisors at scrape time; no phone number or text is
+ever a label.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from smscat.relay.service import Relay
+from smscat.web.admin import client_ip
 
+Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -40,9 +44,7 @@ class _Snapshot(Collector):
         yield from self._metrics
 
 
-def _allowed(
-    remote: str | None, allow: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
-) -> bool:
+def _allowed(remote: str | None, allow: Networks) -> bool:
     try:
         address = ipaddress.ip_address(remote or "")
     except ValueError:
@@ -104,7 +106,7 @@ def add_routes(
     networks = [ipaddress.ip_network(n, strict=False) for n in allow]
 
     async def metrics(request: web.Request) -> web.Response:
-        if not _allowed(request.remote, networks):
+        if not _allowed(client_ip(request), networks):
             raise web.HTTPForbidden()
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_Snapshot(await _gather(relay, modems)))

@@ -1,13 +1,26 @@
-"""``/healthz`` follows the network (503 while the simulator's network is down), ``/metrics``."""
+"""``/healthz`` follows the network (503 while the simulator's network is down), ``/metrics``.
+
+Who sees what: the details of ``/healthz`` and ``/metrics`` go to loopback and the allowed
+networks only, judged by the real client behind a trusted proxy (never the proxy's address);
+the public gets ``ok``/``degraded`` with the same status code; a logged-in admin reads the
+details at ``/admin/healthz``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 from pathlib import Path
+from typing import Any
+
+import aiohttp
 
 from smscat.web.metrics import _allowed
-from tests.support.daemon import EXPERT_ZHANG, Client, daemon
+from tests.support.admin import ADMINS, Browser
+from tests.support.daemon import EXPERT_ZHANG, TIMEOUT, Client, daemon
+
+OUTSIDER = {"X-Forwarded-For": "203.0.113.9"}  # through the trusted proxy on loopback
+OFFICE = {"X-Forwarded-For": "10.8.3.4"}
 
 
 async def status_of(client: Client, path: str) -> int:
@@ -29,7 +42,7 @@ async def test_healthz_is_503_while_the_network_is_down_and_200_after(tmp_path: 
                 await asyncio.sleep(0.05)
         async with client.http.get(client.api + "/healthz") as resp:
             body = await resp.json()
-        assert body["status"] == "unavailable"
+        assert body["status"] == "degraded"
         assert body["database"] is True
         async with asyncio.timeout(10):
             while await status_of(client, "/healthz") != 200:  # noqa: ASYNC110
@@ -70,3 +83,52 @@ def test_metrics_answer_loopback_and_the_allow_list_only() -> None:
     assert not _allowed("10.9.3.4", office)
     assert not _allowed("203.0.113.7", [])
     assert not _allowed(None, office)
+
+
+async def fetch(client: Client, path: str, headers: dict[str, str]) -> tuple[int, Any]:
+    async with client.http.get(client.api + path, headers=headers) as resp:
+        body = await resp.json() if resp.content_type == "application/json" else None
+        return resp.status, body
+
+
+async def test_behind_a_trusted_proxy_the_real_client_decides_who_reads_metrics(
+    tmp_path: Path,
+) -> None:
+    web = {"trusted_proxies": ["127.0.0.1/32"], "metrics_allow": ["10.8.0.0/16"]}
+    async with daemon(tmp_path, web=web) as (_, client):
+        assert (await fetch(client, "/metrics", OUTSIDER))[0] == 403  # not the proxy's loopback
+        assert (await fetch(client, "/metrics", OFFICE))[0] == 200
+        assert (await fetch(client, "/metrics", {}))[0] == 200  # loopback itself, no proxy
+
+
+async def test_the_public_learns_ok_or_degraded_and_the_status_code_only(tmp_path: Path) -> None:
+    web = {"trusted_proxies": ["127.0.0.1/32"], "metrics_allow": ["10.8.0.0/16"]}
+    async with (
+        daemon(tmp_path, admins=ADMINS, web=web) as (running, client),
+        aiohttp.ClientSession(timeout=TIMEOUT, cookie_jar=aiohttp.CookieJar(unsafe=True)) as h,
+    ):
+        async with asyncio.timeout(10):
+            while (await fetch(client, "/healthz", OUTSIDER))[0] != 200:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)  # until the modem has registered
+        assert await fetch(client, "/healthz", OUTSIDER) == (200, {"status": "ok"})
+        assert await fetch(client, "/admin/healthz", OUTSIDER) == (200, {"status": "ok"})
+        for headers in ({}, OFFICE):  # loopback and the allowed network: the details
+            status, body = await fetch(client, "/healthz", headers)
+            assert status == 200
+            assert body["database"] is True
+            [modem] = body["modems"]
+            assert modem["can_send"] is True
+            assert modem["simulator"] == running.simulators["sim1"]
+        # a logged-in admin, from outside, at /admin/healthz (where the cookie goes)
+        admin = Browser(h, running.url)
+        assert (await admin.login(**OUTSIDER))[0] == 303
+        async with h.get(running.url + "/admin/healthz", headers=OUTSIDER) as resp:
+            assert resp.status == 200
+            details = await resp.json()
+        assert details["modems"][0]["port"]
+
+        await client.simulator("/faults", {"profile": "network-down", "seconds": 1.5})
+        async with asyncio.timeout(5):
+            while (await fetch(client, "/healthz", OUTSIDER))[0] != 503:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        assert await fetch(client, "/healthz", OUTSIDER) == (503, {"status": "degraded"})
