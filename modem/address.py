@@ -57,6 +57,31 @@ def is_short_code(number: str) -> bool:
     return not number.startswith("+")
 
 
+# What phonenumbers' metadata says a number is: a mobile, or (as in +1) it cannot tell a mobile
+# from a landline by the number alone. Everything else (a landline, a toll-free or premium
+# number, VoIP, a pager…) is no phone that an SMS should go to.
+_MOBILE_TYPES: Final = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def line_kind(number: str) -> tuple[str, bool] | None:
+    """``(country calling code, is a mobile)`` of an E.164 number: ``("86", True)`` for
+    +8613800138000, ``("86", False)`` for the landline +861012345678; None for anything that is
+    not a valid E.164 number (a short code, an erased number's placeholder)."""
+    if not number.startswith("+"):
+        return None
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    mobile = phonenumbers.number_type(parsed) in _MOBILE_TYPES
+    return str(parsed.country_code), mobile
+
+
 def mask(number: str) -> str:
     """``+8613800138000`` → ``+86138****8000``; anything shorter keeps only two digits."""
     if number.startswith("+") and len(number) > 11:

@@ -28,6 +28,10 @@ from smscat.storage import alerts as store
 log = logging.getLogger(__name__)
 
 
+# Incidents told once when they open, never reminded: they wait for an admin on the dashboard.
+QUIET = frozenset({"short_code"})
+
+
 class CanSend(Protocol):
     def blocked(self) -> str | None: ...
 
@@ -82,7 +86,10 @@ class Alerter:
                 if row is None:
                     await store.open_alert(conn, key, detail, iso(now))
                     await self._notify(conn, "open", key, detail, now)
-                elif datetime.fromisoformat(row["notified_at"]) + self.options.repeat <= now:
+                elif (
+                    key[0] not in QUIET
+                    and datetime.fromisoformat(row["notified_at"]) + self.options.repeat <= now
+                ):
                     await store.renotified(conn, int(row["id"]), iso(now))
                     await self._notify(conn, "open", key, detail, now)
             for key, row in current.items():
@@ -114,9 +121,11 @@ class Alerter:
             for view in await self.pump.views():
                 if view.healthy and routing.near_cap(view, self.options.cap_warn_ratio):
                     wanted[("cap_near", view.id)] = {}
+        # one incident per kind of sender, never their text (it may carry a link or a number):
+        # an admin reads it on the dashboard and marks it handled
         window = iso(now - self.options.short_code_window)
-        for row in await store.unresolved_short_codes(self.relay.db, window):
-            wanted[("short_code", str(row["id"]))] = {"from": row["sender"], "text": row["text"]}
+        for sender, count in (await store.unresolved_notices(self.relay.db, window)).items():
+            wanted[("short_code", sender)] = {"count": count}
         return wanted
 
     async def _notify(
@@ -129,13 +138,13 @@ class Alerter:
     ) -> None:
         kind, subject = key
         block = str(detail.get("state", ""))
+        who = f"alert.sender.{subject}"
         what = texts.render(
             f"alert.{kind}",
             subject=subject,
+            who=texts.render(who) if who in texts.TEXTS else subject,
             why=texts.render(f"block.{block}") if f"block.{block}" in texts.TEXTS else block,
             count=detail.get("count", 0),
-            text=str(detail.get("text", ""))[:40],
-            sender=str(detail.get("from", "")),
             minutes=int(self.options.queue_stalled.total_seconds() // 60),
         )
         sms = texts.render("alert_open" if state == "open" else "alert_cleared", what=what)

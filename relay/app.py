@@ -40,6 +40,7 @@ from smscat.storage.db import Database, ExpertRow
 from smscat.web.admin import add_routes as add_admin
 from smscat.web.api import MAX_BODY
 from smscat.web.api import add_routes as add_api
+from smscat.web.deadlines import body_deadline, server_options
 from smscat.web.health import add_routes as add_health
 from smscat.web.limits import rate_limits
 from smscat.web.metrics import add_routes as add_metrics
@@ -64,6 +65,9 @@ def relay_options(settings: Settings) -> RelayOptions:
         quick_replies=dict(settings.quick_replies),
         duplicate_guard=settings.relay.duplicate_guard,
         reassembly_timeout=timedelta(minutes=settings.relay.reassembly_timeout_minutes),
+        codes_all_per_hour=settings.web.rate_limits.codes_all_per_hour,
+        code_countries=frozenset(settings.relay.code_countries),
+        admin_phones=frozenset(settings.alerts.phones),
     )
 
 
@@ -149,18 +153,19 @@ async def running_daemon(
             app,
             lambda: _health(settings, modems, supervisors),
             lambda: db.fetchall("SELECT 1"),
+            allow=settings.web.metrics_allow,
         )
         add_metrics(app, relay, supervisors, settings.web.metrics_allow)
         add_api(app, relay)
         add_pages(app, relay, settings.department.name, public_url=settings.web.public_url)
         simulators = {m["id"]: m["simulator"] for m in modems if "simulator" in m}
         setup = add_admin(app, relay, settings, supervisors, simulators=simulators)
-        caps = settings.web.rate_limits
-        # innermost: its 429 becomes a problem (API) or the friendly page (board)
-        app.middlewares.append(
-            rate_limits(asks_per_hour=caps.asks_per_hour, codes_per_hour=caps.codes_per_hour)
-        )
-        runner = web.AppRunner(app, access_log=None)
+        app.middlewares.append(body_deadline(settings.web.timeouts.body_seconds))
+        # innermost: its 429 becomes a problem (API) or the friendly page (board); the body is
+        # in by then (the board's "send code" and "ask" differ by a form field)
+        per_client = settings.web.rate_limits.model_dump(exclude={"codes_all_per_hour"})
+        app.middlewares.append(rate_limits(**per_client))
+        runner = web.AppRunner(app, access_log=None, **server_options(settings.web.timeouts))
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, settings.web.host, settings.web.port)
@@ -180,6 +185,7 @@ async def running_daemon(
                 *(tasks.create_task(s.run(), name=f"modem-{i}") for i, s in supervisors.items()),
                 tasks.create_task(_inbound(relay), name="inbound"),
                 tasks.create_task(_closer(relay), name="closer"),
+                tasks.create_task(relay.serve_link_requests(), name="link-requests"),
                 tasks.create_task(alerter.run(), name="alerts"),
                 tasks.create_task(_housekeeping(relay, settings), name="housekeeping"),
             ]

@@ -3,8 +3,9 @@
 Commands are whole messages only, recognised on the NFKC-normalised, trimmed text (so full-width
 letters, digits and the ideographic space count as their ASCII forms, and Latin words ignore
 case). Experts: 待办/LIST, 暂停/PAUSE [0–999 hours], 恢复/RESUME, 转 #n (transfer),
-帮助/HELP, 升 #n (escalate, sent by an expert's assistant). Patients: STOP/TD/退订. Anything
-else is a :class:`Reply` — "暂停服用阿司匹林两周" is medical advice, not a pause.
+帮助/HELP, 升 #n (escalate, sent by an expert's assistant). Patients: STOP/TD/退订, and
+开通/START, which ends a STOP (the only way back: a number that sent STOP gets no SMS code).
+Anything else is a :class:`Reply` — "暂停服用阿司匹林两周" is medical advice, not a pause.
 
 A reply may start with a thread code, ``#`` and 1–4 digits (``＃１２``, ``# 12`` and ``　#12``
 all mean 12), optionally followed by one separator (space, ``:``, ``：``, ``,``, ``，``, ``-``).
@@ -27,7 +28,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-CommandName = Literal["list", "pause", "resume", "transfer", "help", "escalate", "stop"]
+CommandName = Literal["list", "pause", "resume", "transfer", "help", "escalate", "stop", "start"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ _EXPERT_COMMANDS: Final[tuple[tuple[re.Pattern[str], CommandName], ...]] = (
 )
 _PATIENT_COMMANDS: Final[tuple[tuple[re.Pattern[str], CommandName], ...]] = (
     (re.compile(r"(?:STOP|TD|退订)", re.IGNORECASE), "stop"),
+    (re.compile(r"(?:START|开通)", re.IGNORECASE), "start"),
 )
 
 # After NFKC, "：" is ":", "，" is "," and "－" is "-": one class covers both widths.
@@ -87,7 +89,8 @@ def parse_expert(text: str) -> Command | Reply:
 
 
 def parse_patient(text: str) -> Command | Reply:
-    """A patient's SMS: STOP/TD/退订, or a reply (a follow-up) with an optional code."""
+    """A patient's SMS: STOP/TD/退订, 开通/START, or a reply (a follow-up) with an optional
+    code."""
     return _command(text, _PATIENT_COMMANDS) or _reply(text, quick_allowed=False)
 
 

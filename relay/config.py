@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import phonenumbers
 import yaml
 from pydantic import (
     BaseModel,
@@ -130,6 +131,11 @@ class ModemConfig(_Frozen):
         )
 
 
+def _calling_code(code: str) -> bool:
+    """True for a country calling code the phone-number metadata knows (86, 852, 44…)."""
+    return int(code) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+
+
 def _mobile(value: str) -> str:
     try:
         number = normalise(value)
@@ -179,11 +185,55 @@ class StorageConfig(_Frozen):
     path: Path = Path("var/smscat.db")
 
 
-class RateLimits(_Frozen):
-    """Per client address and hour (null: no limit)."""
+CODE_BUDGET_NETWORKS = 50  # fewer client networks than this can never use up every code
 
-    asks_per_hour: int | None = Field(10, ge=1, description="questions asked")
-    codes_per_hour: int | None = Field(10, ge=1, description="SMS codes requested")
+
+class RateLimits(_Frozen):
+    """Per client network and hour (null: no limit). A client is its network: an IPv4 /24 or an
+    IPv6 /64 (behind ``web.trusted_proxies``, the real client's)."""
+
+    asks_per_hour: int | None = Field(5, ge=1, description="questions asked")
+    followups_per_hour: int | None = Field(5, ge=1, description="follow-ups written on the web")
+    codes_per_hour: int | None = Field(
+        2, ge=1, description="SMS codes requested (at most codes_all_per_hour / 50)"
+    )
+    links_per_hour: int | None = Field(5, ge=1, description="SMS of thread links requested")
+    codes_all_per_hour: int = Field(
+        100, ge=1, description="SMS codes for every network and number together"
+    )
+
+    @model_validator(mode="after")
+    def _code_share(self) -> RateLimits:
+        share = self.codes_all_per_hour // CODE_BUDGET_NETWORKS
+        if self.codes_per_hour is not None and self.codes_per_hour > share:
+            raise ValueError(
+                f"codes_per_hour ({self.codes_per_hour}) would let fewer than"
+                f" {CODE_BUDGET_NETWORKS} client networks use up codes_all_per_hour"
+                f" ({self.codes_all_per_hour}) and leave every other patient without a code:"
+                f" at most codes_all_per_hour / {CODE_BUDGET_NETWORKS} ="
+                f" {share} (raise codes_all_per_hour to"
+                f" {self.codes_per_hour * CODE_BUDGET_NETWORKS} for {self.codes_per_hour})"
+            )
+        return self
+
+
+SECRET_KEY_BYTES = 32
+SECRET_KEY_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+class WebTimeouts(_Frozen):
+    """How long a slow client may hold a connection (web/deadlines.py)."""
+
+    idle_seconds: float = Field(
+        60,
+        gt=0,
+        le=3600,
+        description="a connection without a whole request header this long (since it opened,"
+        " or since the last answer) is closed",
+    )
+    body_seconds: float = Field(
+        60, gt=0, le=3600, description="a request's body must have arrived within this: else 408"
+    )
 
 
 class WebConfig(_Frozen):
@@ -191,8 +241,11 @@ class WebConfig(_Frozen):
     rate_limits: RateLimits = RateLimits()
     port: int = Field(8080, ge=0, le=65535)
     secret_key: SecretStr | None = Field(
-        None, description="32+ characters for session cookies; generated per run when absent"
+        None,
+        description="32+ bytes that sign the admin's cookies (sessions outlive a restart);"
+        " required unless every modem is port: sim (then one is made per run)",
     )
+    timeouts: WebTimeouts = WebTimeouts()
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="networks (10.0.0.0/8, ::1) whose X-Forwarded-For/-Proto headers are believed",
@@ -214,6 +267,15 @@ class WebConfig(_Frozen):
         if not re.match(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[^\s?#]*)?$", value):
             raise ValueError("expected an http:// or https:// address like https://ask.example.org")
         return value.rstrip("/")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < SECRET_KEY_BYTES:
+            raise ValueError(
+                f"at least {SECRET_KEY_BYTES} bytes, kept secret; make one with {SECRET_KEY_HINT}"
+            )
+        return value
 
     @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
@@ -285,6 +347,10 @@ REASSEMBLY_TIMEOUT_MAX_MINUTES = 1440
 
 
 class RelayConfig(_Frozen):
+    code_countries: list[str] = Field(
+        default_factory=lambda: ["86"],
+        description="country calling codes whose mobiles may get SMS codes (86: mainland China)",
+    )
     auto_close_days: int = Field(
         7, ge=1, le=365, description="a thread takes replies this long after its last message"
     )
@@ -300,6 +366,19 @@ class RelayConfig(_Frozen):
         description="a long SMS still missing a part this long after its first part is posted"
         " as it is, marked; a late part completes it (fractions allowed: 0.5 is 30 s)",
     )
+
+    @field_validator("code_countries")
+    @classmethod
+    def _countries(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError('at least one country calling code, like ["86"]')
+        for code in value:
+            if not re.fullmatch(r"[1-9][0-9]{0,2}", code) or not _calling_code(code):
+                raise ValueError(
+                    f"{code!r} is not a country calling code: digits without + or 00,"
+                    ' like "86" (mainland China) or "852" (Hong Kong)'
+                )
+        return value
 
     @field_validator("reassembly_timeout_minutes")
     @classmethod
@@ -385,6 +464,21 @@ class Settings(BaseSettings):
                 )
             if e.role == "assistant":
                 raise ValueError(f"experts: assistant {e.id!r} cannot have an assistant")
+        return self
+
+    @property
+    def demo(self) -> bool:
+        """Every modem is the built-in simulator: nothing real to protect yet."""
+        return all(m.port == "sim" for m in self.modems)
+
+    @model_validator(mode="after")
+    def _secret_key_outside_the_demo(self) -> Settings:
+        if self.web.secret_key is None and not self.demo:
+            raise ValueError(
+                "web.secret_key is required when a modem is real (not port: sim): it signs the"
+                f" admin's session cookies; {SECRET_KEY_BYTES}+ bytes, kept secret, e.g. from"
+                f" {SECRET_KEY_HINT} (or set SMSCAT_WEB__SECRET_KEY)"
+            )
         return self
 
     @model_validator(mode="after")

@@ -31,6 +31,14 @@ checks that at import. Decisions beyond the arrows above, each because of a real
 :class:`CancelPending` means: drop this thread's outbox messages to the expert that no modem has
 taken yet. It does not cancel an answer on its way to the patient.
 
+**Follow-ups before an answer.** The moment a thread is answered is ``ExpertReplied`` (an
+expert's or an assistant's message on it). Until then, at most :data:`FOLLOW_UPS_BEFORE_ANSWER`
+of the patient's messages after the question reach the expert's phone; the rest are kept on the
+thread (its page says they wait for the doctor) and go to the expert in one SMS when the answer
+comes. After an answer the count starts again. :func:`waiting_follow_ups` is that rule, the one
+place that says which messages wait; a waiting message does not step the thread (nothing of it
+is on its way to the expert).
+
 It must never: read the clock (``now`` and ``last_message_at`` are passed in, aware UTC), do
 I/O, or put message text or a phone number into an event, effect or exception.
 """
@@ -38,7 +46,7 @@ I/O, or put message text or a phone number into an event, effect or exception.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -57,6 +65,8 @@ class Status(StrEnum):
 
 
 OPEN: Final = frozenset(Status) - {Status.CLOSED, Status.EXPIRED}  # statuses accepting replies
+FOLLOW_UPS_BEFORE_ANSWER: Final = 3  # patient messages after the question that go at once
+ANSWERERS: Final = frozenset({"expert", "assistant"})  # whose message on a thread answers it
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -303,3 +313,23 @@ def step(
             raise InvalidTransition(status, event_type)
         raise TypeError(f"not a lifecycle event: {event_type.__name__}")
     return handler(status, event, now - last_message_at >= auto_close)
+
+
+def waiting_follow_ups(senders: Sequence[str], limit: int = FOLLOW_UPS_BEFORE_ANSWER) -> list[int]:
+    """Positions in ``senders`` (who wrote each of a thread's messages, oldest first) of the
+    patient's messages that wait for the expert's answer instead of going to the expert's phone.
+
+    The patient's messages since the latest answer (the question itself aside, before the first
+    answer) are counted in order: the first ``limit`` went to the expert's phone, the rest wait.
+    Once an answer follows, none of them waits any more (they went with it, in one SMS): so the
+    messages an answer releases are ``waiting_follow_ups(senders_before_the_answer)``.
+    """
+    since = 0
+    answered = False
+    for position, sender in enumerate(senders):
+        if sender in ANSWERERS:
+            since, answered = position + 1, True
+    run = [p for p in range(since, len(senders)) if senders[p] == "patient"]
+    if not answered:
+        run = run[1:]  # the question: it opened the thread and always goes
+    return run[limit:]

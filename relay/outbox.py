@@ -188,21 +188,22 @@ class OutboxPump:
             if planned is None:
                 continue
             whole, left = planned
+            share = routing.share_of(row["kind"])
             again = False
             started = await store.parts_modem(self.relay.db, outbox_id)
             if started is not None:
                 # the recipient's phone joins parts from one sender: the rest goes the same way
                 chosen, again = routing.after_start(
-                    views, started, len(left), len(whole), row["avoid_modem"]
+                    views, started, len(left), len(whole), row["avoid_modem"], share
                 )
             else:
-                if not any(routing.fits_ever(v, len(whole)) for v in views):
+                if not any(routing.fits_ever(v, len(whole), share) for v in views):
                     await self.relay.failed(outbox_id, int(row["attempts"]), "over_every_cap")
                     continue
                 home = await store.home_modem(self.relay.db, row["recipient"])
                 due = datetime.fromisoformat(row["next_attempt_at"])
                 waited = (self.relay.clock() - due).total_seconds()
-                chosen = routing.choose(views, home, len(whole), waited, row["avoid_modem"])
+                chosen = routing.choose(views, home, len(whole), waited, row["avoid_modem"], share)
             # checked again after the awaits above: another worker may have taken it meanwhile
             if chosen == modem_id and outbox_id not in self._claimed:
                 self._claimed.add(outbox_id)
@@ -239,7 +240,9 @@ class OutboxPump:
         outbox_id = int(row["id"])
         if await store.outbox_status(self.relay.db, outbox_id) != "queued":
             return  # withdrawn, handed off or erased since it was picked
-        if await self._recipient_stopped(row) or self._code_expired(row):
+        if self._code_expired(row) or not await self.relay.may_still_text(
+            row["kind"], row["recipient"]
+        ):
             async with self.relay.db.transaction() as conn:
                 await conn.execute(
                     "UPDATE outbox SET status = 'cancelled' WHERE id = ?", (outbox_id,)
@@ -249,7 +252,8 @@ class OutboxPump:
         planned = await self._plan(row)
         if planned is None:
             return
-        for part in planned[1]:
+        left = planned[1]
+        for n, part in enumerate(left, 1):
             try:
                 sent = await supervisor.submit(part)
             except ModemError as exc:
@@ -265,7 +269,18 @@ class OutboxPump:
             self.sent_parts += 1
             if self.stopping:
                 return  # the rest goes after the restart; what went is recorded
+            if n < len(left) and await self._urgent_waits(row):
+                return  # a code goes between two parts; the rest follows (same SIM, same ref)
         await self.relay.sent(outbox_id, modem_id)
+
+    async def _urgent_waits(self, row: aiosqlite.Row) -> bool:
+        """A bulk SMS in flight and a code or an answer due that no worker has taken."""
+        if row["kind"] in routing.URGENT:
+            return False
+        due = await store.due_of_kinds(
+            self.relay.db, iso(self.relay.clock()), sorted(routing.URGENT), LOOKAHEAD
+        )
+        return any(int(r["id"]) not in self._claimed for r in due)
 
     def _code_expired(self, row: aiosqlite.Row) -> bool:
         """A verification code that waited past its lifetime (no modem could send): useless now,
@@ -274,15 +289,6 @@ class OutboxPump:
         return row["kind"] == "verification" and (
             self.relay.clock() - created >= self.relay.options.code_ttl
         )
-
-    async def _recipient_stopped(self, row: aiosqlite.Row) -> bool:
-        # (a verification code is the way back in after STOP: it is not held)
-        if row["kind"] != "to_patient":
-            return False
-        rows = await self.relay.db.fetchall(
-            "SELECT stopped_at FROM phones WHERE e164 = ?", (row["recipient"],)
-        )
-        return bool(rows) and rows[0]["stopped_at"] is not None
 
     async def _after_failure(self, row: aiosqlite.Row, modem_id: str, exc: ModemError) -> None:
         """Retry, move, send elsewhere or fail the SMS (:func:`.retry.after_failure` decides)."""

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from smscat.modem import pdu
-from smscat.modem.address import AddressError, is_short_code, normalise
+from smscat.modem.address import AddressError, is_short_code, line_kind, normalise
 from smscat.modem.errors import EncodeError, PduError
 from smscat.modem.inbox import StoredPart
 from smscat.modem.reassembly import Message, Reassembler
@@ -59,7 +59,7 @@ class RelayOptions:
     code_ttl: timedelta = timedelta(minutes=10)
     code_attempts: int = 5  # wrong codes per verification
     codes_per_hour: int = 5  # verification SMS per phone
-    codes_all_per_hour: int = 60  # verification SMS for all phones together
+    codes_all_per_hour: int = 100  # verification SMS for all phones together
     links_per_day: int = 3  # SMS with thread links per phone
     links_all_per_hour: int = 60  # SMS with thread links for all phones together
     links_in_sms: int = 3  # threads in one SMS of links (open ones first, then the latest)
@@ -71,6 +71,8 @@ class RelayOptions:
     zone: tzinfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     quick_replies: Mapping[str, str] = field(default_factory=dict)  # "T3" → standard answer
     duplicate_guard: bool = True  # a system SMS once a day per number; typed text numbered
+    code_countries: frozenset[str] = frozenset({"86"})  # calling codes of numbers we may text
+    admin_phones: frozenset[str] = frozenset()  # alerts.phones: never a patient's number
 
     @property
     def zone_name(self) -> str:
@@ -113,17 +115,30 @@ class Relay:
         self.outbox_changed = asyncio.Event()  # set after a commit that queued an SMS
         self.inbound_changed = asyncio.Event()  # set after a raw part was stored
         self._medians: tuple[datetime, dict[str, float]] | None = None  # (computed at, values)
+        # "find my links" requests, worked after the answer (send_links_to, serve_link_requests)
+        self._link_requests: asyncio.Queue[tuple[str, str]] = asyncio.Queue(maxsize=1000)
 
     # -- patients on the web -----------------------------------------------------------------
 
     async def start_verification(self, phone_raw: str) -> str:
-        """Send a code to a patient's mobile; return the verification's id."""
+        """Send a code to a patient's mobile; return the verification's id.
+
+        Only to a number :meth:`_refusal` lets us text: a mobile (:class:`Invalid`
+        ``phone_not_mobile`` for a landline) of a country in ``code_countries`` (else
+        ``phone_country``) that has not sent STOP since its last START (:class:`Conflict`
+        ``phone_stopped``; the words say how to come back). An expert's, an assistant's or an
+        admin's number gets the same answer as any other and no SMS: the answer must not tell
+        anyone whose number it is (the code, never sent, is never known).
+        """
         e164 = _mobile(phone_raw)
+        _refuse(self._refusal(e164, None, code=True))  # the number itself: no row for a refusal
         now = self.clock()
         verification_id = secrets.token_urlsafe(16)
         code = f"{secrets.randbelow(10**6):06d}"
         async with self.db.transaction() as conn:
             phone_id = await store.ensure_phone(conn, e164, iso(now))
+            refused = self._refusal(e164, await store.phone_by_id(conn, phone_id), code=True)
+            _refuse(refused)
             recent = await store.verifications_since(conn, phone_id, iso(now - timedelta(hours=1)))
             if recent >= self.options.codes_per_hour:
                 raise TooMany("codes_per_hour", retry_after=3600, field="phone")
@@ -140,6 +155,9 @@ class Relay:
                 iso(now),
                 iso(now + self.options.code_ttl),
             )
+            if refused == "phone_staff":
+                await self.db.audit(conn, "relay", "verification.withheld", verification_id)
+                return verification_id
             minutes = int(self.options.code_ttl.total_seconds() // 60)
             text = texts.render(
                 "verification_code", dept=self.options.department, code=code, minutes=minutes
@@ -212,11 +230,15 @@ class Relay:
         if not hmac.compare_digest(row["code_hash"], _hash(f"{verification_id}:{code.strip()}")):
             await store.count_attempt(conn, verification_id)
             return None
-        await store.use_verification(conn, verification_id, iso(now))
         phone_id = int(row["phone_id"])
+        # STOP since the code went (only START ends it), or a number that is no patient's now
+        refused = self._refusal(e164, await store.phone_by_id(conn, phone_id), code=True)
+        if refused == "phone_staff":  # its code was never sent: a lucky guess is a wrong code
+            await store.count_attempt(conn, verification_id)
+            return None
+        _refuse(refused)
+        await store.use_verification(conn, verification_id, iso(now))
         await store.mark_phone_verified(conn, phone_id, iso(now))
-        # A verified code is consent to be written to again, after an earlier STOP too.
-        await conn.execute("UPDATE phones SET stopped_at = NULL WHERE id = ?", (phone_id,))
         return phone_id
 
     async def _open_thread(
@@ -301,16 +323,24 @@ class Relay:
             now, self._windows(person), self.options.zone, _paused_until(person, now)
         )
 
-    async def thread_view(self, thread_id: int, token: str) -> dict[str, Any]:
+    async def thread_view(
+        self, thread_id: int, token: str, lang: str = texts.DEFAULT_LANG
+    ) -> dict[str, Any]:
+        """The thread for its patient: status, messages, ``waiting`` (follow-ups kept until the
+        expert answers) and a ``notice`` in ``lang`` when something is held up."""
         row = await self._thread_for(thread_id, token)
         posts = await store.messages(self.db, thread_id)
+        waiting = len(lifecycle.waiting_follow_ups([str(p["sender"]) for p in posts]))
         view: dict[str, Any] = {
             "id": thread_id,
             "status": row["status"],
             "messages": [{"from": p["sender"], "text": p["text"], "at": p["at"]} for p in posts],
+            "waiting": waiting,
         }
         if row["status"] == Status.FAILED:
-            view["notice"] = texts.render("delivery_delayed")
+            view["notice"] = texts.render("delivery_delayed", lang)
+        elif waiting and Status(row["status"]) in lifecycle.OPEN:
+            view["notice"] = texts.render("page.followups_waiting", lang, count=waiting)
         return view
 
     async def follow_up(self, thread_id: int, token: str, text: str) -> None:
@@ -405,9 +435,34 @@ class Relay:
 
         Whether anything went is not said, so that the caller answers the same words for every
         number: nobody learns from the board whether a number asked here. Only a number that
-        is not a mobile number at all is refused (:class:`Invalid`).
+        is not a mobile number at all is refused (:class:`Invalid`). Nor does the time tell:
+        the request is only queued here, the same work for every number, and looked at by
+        :meth:`serve_link_requests` after the answer has gone.
         """
         e164 = _mobile(phone_raw)
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("base_url must be an absolute http(s) URL")
+        try:
+            self._link_requests.put_nowait((e164, base_url))
+        except asyncio.QueueFull:
+            log.warning("links by SMS: too many requests waiting, one is dropped")
+
+    async def serve_link_requests(self) -> None:
+        """For the daemon's life: work the queued :meth:`send_links_to` requests, in turn."""
+        while True:
+            e164, base_url = await self._link_requests.get()
+            try:
+                await self._send_links_now(e164, base_url)
+            except Exception:
+                log.exception("links by SMS: an error; this request is dropped")
+            finally:
+                self._link_requests.task_done()
+
+    async def link_requests_done(self) -> None:
+        """Until every queued link request has been worked (for tests)."""
+        await self._link_requests.join()
+
+    async def _send_links_now(self, e164: str, base_url: str) -> None:
         now = self.clock()
         sent = 0
         async with self.db.transaction() as conn:
@@ -431,10 +486,53 @@ class Relay:
             self.outbox_changed.set()
             log.info("links by SMS: %d thread link(s) sent to a patient", sent)
 
-    @staticmethod
-    def _takes_sms(phone: aiosqlite.Row) -> bool:
-        """A patient's phone that may get an SMS of links: verified, not stopped, not erased."""
-        return bool(phone["verified_at"]) and not phone["stopped_at"] and not phone["erased_at"]
+    def _takes_sms(self, phone: aiosqlite.Row) -> bool:
+        """A patient's phone (a phones row) that may get an SMS from us now (:meth:`_refusal`)."""
+        return self._refusal(str(phone["e164"]), phone) is None
+
+    async def may_still_text(self, kind: str, recipient: str) -> bool:
+        """At submit time: may this queued SMS still go? A patient may have sent STOP or been
+        erased since it was queued (:meth:`_refusal` decides; experts' and admins' SMS go)."""
+        if kind not in ("to_patient", "verification"):
+            return True
+        async with self.db.reading() as conn:
+            phone = await store.phone(conn, recipient)
+        return self._refusal(recipient, phone, code=kind == "verification") is None
+
+    def _refusal(self, e164: str, phone: aiosqlite.Row | None, *, code: bool = False) -> str | None:
+        """Why the relay may not text ``e164`` as a patient; None: it may. The one answer to
+        "may this phone get an SMS" for codes, links, answers, replies to a patient's SMS and
+        what an admin sends again (the outbox looks once more before a submit:
+        :meth:`may_still_text`).
+
+        ``phone`` is the number's phones row (with ``staff``), None when it has none yet;
+        ``code``: for a verification code, which goes before the number is verified. The
+        reason is an ``error.<key>`` of :mod:`.texts`:
+
+        * ``phone_country``: not a number of a country in ``code_countries`` (SMS pumping
+          sends codes to foreign premium ranges; +86 only by default);
+        * ``phone_not_mobile``: a landline, or anything else that is not a mobile;
+        * ``phone_staff``: an expert's, an assistant's or an admin's (``alerts.phones``);
+        * ``phone_erased``, ``phone_stopped`` (STOP, and no START since), and, for anything but
+          a code, ``phone_unverified``.
+        """
+        if phone is not None and phone["erased_at"]:
+            return "phone_erased"
+        kind = line_kind(e164)
+        if kind is None:
+            return "phone_invalid"
+        country, mobile = kind
+        if country not in self.options.code_countries:
+            return "phone_country"
+        if not mobile:
+            return "phone_not_mobile"
+        if e164 in self.options.admin_phones or (phone is not None and phone["staff"]):
+            return "phone_staff"
+        if phone is not None and phone["stopped_at"]:
+            return "phone_stopped"
+        if not code and (phone is None or not phone["verified_at"]):
+            return "phone_unverified"
+        return None
 
     async def _link_phone(
         self, conn: aiosqlite.Connection, thread: aiosqlite.Row
@@ -842,8 +940,9 @@ class Relay:
         assert thread is not None
         sms_id = inbound["forwarded_outbox_id"]
         sms = await store.outbox_row(conn, int(sms_id)) if sms_id is not None else None
-        if sms is None or sms["status"] == "cancelled":
-            return "none"
+        carrier = "to_expert" if role == "patient" else "to_patient"
+        if sms is None or sms["status"] == "cancelled" or sms["kind"] != carrier:
+            return "none"  # (to_expert after an answer: what waited for it, not the answer)
         gone = sms["status"] in ("sent", "delivered")
         gone = gone or await store.parts_sent_of(conn, int(sms["id"])) > 0  # (half-sent)
         if not gone and sms["status"] == "failed":
@@ -891,6 +990,11 @@ class Relay:
         phone = await store.phone(conn, sender)
         if phone is not None and phone["verified_at"] is not None:
             return await self._from_patient(conn, phone, message.text, inbound_id, now)
+        said = commands.parse_patient(message.text)
+        if phone is not None and isinstance(said, commands.Command):
+            # a number that was sent a code (by its owner or by anyone) may stop them, or start
+            await self._patient_command(conn, phone, said, now)
+            return "command", None
         # kept for admins (masked on the dashboard), never posted or answered; the retention
         # job deletes it on the phone numbers' schedule
         return "unknown_sender", None
@@ -926,8 +1030,10 @@ class Relay:
             return "unmatched", None
         thread = chosen[0]
         role = "assistant" if person["role"] == "assistant" else "expert"
+        waited = await self._waiting(conn, int(thread["id"]))  # (before the answer is on it)
         await self._post(conn, thread["id"], role, answer, now, inbound_id)
         thread = await self._step(conn, thread, lifecycle.ExpertReplied(), now)
+        await self._send_waited(conn, thread, waited, now)
         await self._forward_answer(conn, thread, role, answer, now)
         if person["confirm_replies"]:
             sms = texts.render("reply_confirmed", code=codes.format_code(thread["code"]))
@@ -956,7 +1062,7 @@ class Relay:
         if phone_id is None:
             return
         patient = await store.phone_by_id(conn, int(phone_id))
-        if patient is None or patient["stopped_at"] is not None:
+        if patient is None or not self._takes_sms(patient):
             return
         sms = await self._forward_text(conn, thread, role, answer)
         await self.enqueue(conn, "to_patient", patient["e164"], sms, thread["id"], now, typed=True)
@@ -1129,25 +1235,42 @@ class Relay:
     ) -> tuple[str, int | None]:
         said = commands.parse_patient(text)
         e164 = phone["e164"]
-        if isinstance(said, commands.Command):  # STOP / TD / 退订
-            if await store.stop_phone(conn, int(phone["id"]), iso(now)):
-                await store.cancel_for_recipient(conn, e164, ["to_patient", "notice"])
-                await self.db.audit(conn, "patient", "phone.stop", str(phone["id"]))
-                sms = texts.render("stop_confirmed")
-                await self.enqueue(conn, "notice", e164, sms, None, now)
+        if isinstance(said, commands.Command):  # STOP / TD / 退订, START / 开通
+            await self._patient_command(conn, phone, said, now)
             return "command", None
         open_threads = await store.open_threads_of_phone(
             conn, int(phone["id"]), [str(s) for s in lifecycle.OPEN]
         )
         chosen = _correlate(open_threads, said.code)
         if len(chosen) != 1 or not said.text:
-            if len(open_threads) > 1 and phone["stopped_at"] is None:
+            if len(open_threads) > 1 and self._takes_sms(phone):
                 listing = "、".join(codes.format_code(t["code"]) for t in open_threads)
                 sms = texts.render("unmatched_list_to_patient", codes=listing)
                 await self.enqueue(conn, "notice", e164, sms, None, now)
             return "unmatched", None
         await self._post_follow_up(conn, chosen[0], said.text, now, inbound_id=inbound_id)
         return "followup", int(chosen[0]["id"])
+
+    async def _patient_command(
+        self,
+        conn: aiosqlite.Connection,
+        phone: aiosqlite.Row,
+        command: commands.Command,
+        now: datetime,
+    ) -> None:
+        """STOP: nothing more to this number (a code neither) until START; each confirmed once."""
+        e164, phone_id = str(phone["e164"]), int(phone["id"])
+        if command.name == "start":
+            if await store.start_phone(conn, phone_id):
+                await self.db.audit(conn, "patient", "phone.start", str(phone_id))
+                sms = texts.render("start_confirmed")
+                await self.enqueue(conn, "notice", e164, sms, None, now)
+            return
+        if await store.stop_phone(conn, phone_id, iso(now)):
+            await store.cancel_for_recipient(conn, e164, ["to_patient", "notice", "verification"])
+            await self.db.audit(conn, "patient", "phone.stop", str(phone_id))
+            sms = texts.render("stop_confirmed")
+            await self.enqueue(conn, "notice", e164, sms, None, now)
 
     async def _post_follow_up(
         self,
@@ -1158,9 +1281,49 @@ class Relay:
         *,
         inbound_id: int | None,
     ) -> None:
+        """A patient's message on an open thread (from the page or by SMS): to the expert's
+        phone now, or kept until the answer when enough went already
+        (:func:`.lifecycle.waiting_follow_ups`, released by :meth:`_send_waited`)."""
         await self._post(conn, thread["id"], "patient", text, now, inbound_id)
+        posts = await store.thread_messages(conn, int(thread["id"]))
+        if len(posts) - 1 in lifecycle.waiting_follow_ups([str(p["sender"]) for p in posts]):
+            log.info("thread %d: a follow-up waits for the answer", thread["id"])
+            return
         thread = await self._step(conn, thread, lifecycle.PatientFollowUp(), now)
         await self._follow_up_to_expert(conn, thread, text, now)
+
+    async def _waiting(self, conn: aiosqlite.Connection, thread_id: int) -> list[str]:
+        """The patient's messages on the thread that wait for the expert's answer."""
+        posts = await store.thread_messages(conn, thread_id)
+        waiting = lifecycle.waiting_follow_ups([str(p["sender"]) for p in posts])
+        return [str(posts[i]["text"]) for i in waiting]
+
+    async def _send_waited(
+        self, conn: aiosqlite.Connection, thread: aiosqlite.Row, waited: list[str], now: datetime
+    ) -> None:
+        """What waited for the answer, in one SMS to whoever holds the thread (after quiet
+        hours), no longer than a question: each message shortened to its share.
+
+        Queued before the answer's own SMS to the patient: the inbound path remembers the last
+        SMS queued for a thread as the one that carried the answer on (``note_forwarded``).
+        """
+        if not waited:
+            return
+        handler = await store.expert(conn, thread["handler_id"] or thread["expert_id"])
+        assert handler is not None
+        sms = texts.render(
+            "followups_waited_to_expert",
+            dept=self.options.department,
+            code=codes.format_code(thread["code"]),
+            nickname=thread["nickname"],
+            count=len(waited),
+            text=_digest(waited, self.options.max_text),
+        )
+        await self.enqueue(
+            conn, "to_expert", handler["phone"], sms, thread["id"], now,
+            not_before=self._send_time(handler, now), typed=True,
+        )  # fmt: skip
+        log.info("thread %d: %d follow-up(s) that waited go in one SMS", thread["id"], len(waited))
 
     async def _follow_up_to_expert(
         self, conn: aiosqlite.Connection, thread: aiosqlite.Row, text: str, now: datetime
@@ -1326,8 +1489,10 @@ class Relay:
             if not answer.strip():
                 raise Conflict("assign_empty")
             role = "assistant" if person["role"] == "assistant" else "expert"
+            waited = await self._waiting(conn, thread_id)
             await self._post(conn, thread_id, role, answer, now, inbound_id)
             thread = await self._step(conn, thread, lifecycle.ExpertReplied(), now)
+            await self._send_waited(conn, thread, waited, now)
             before = await store.last_outbox_id(conn)
             await self._forward_answer(conn, thread, role, answer, now)
             await store.note_forwarded(conn, inbound_id, thread_id, before)  # (a late part)
@@ -1378,6 +1543,13 @@ class Relay:
         """SMS from operators' short codes since ``since``, newest first."""
         return [dict(r) for r in await monitoring.short_code_sms(self.db, iso(since), limit)]
 
+    async def mark_notices_handled(self, actor: str) -> int:
+        """An admin has read the operators' and unknown numbers' SMS: their alert clears."""
+        async with self.db.transaction() as conn:
+            handled = await monitoring.resolve_notices(conn, iso(self.clock()))
+            await self.db.audit(conn, actor, "notices.handled", None, {"count": handled})
+        return handled
+
     async def unknown_sender_sms(self, since: datetime, limit: int) -> list[dict[str, Any]]:
         """SMS from unknown numbers since ``since``, newest first (senders in E.164 as
         received: mask before showing). Never posted, never answered."""
@@ -1418,7 +1590,7 @@ class Relay:
             person = await store.expert_by_phone(conn, recipient)
             if person is None:  # a patient (or a number erased since)
                 patient = await store.phone(conn, recipient)
-                if patient is None or patient["stopped_at"] or patient["erased_at"]:
+                if patient is None or not self._takes_sms(patient):
                     raise Conflict("retry_stopped")
             else:
                 holder = thread["handler_id"] or thread["expert_id"] if thread else person["id"]
@@ -1454,6 +1626,37 @@ def _mobile(raw: str) -> str:
     if is_short_code(e164):
         raise Invalid("phone_invalid", field="phone")
     return e164
+
+
+def _refuse(reason: str | None) -> None:
+    """Raise what a patient is told about a number we do not text (:meth:`Relay._refusal`).
+    Nothing for None, nor for a staff number: whose number it is is never said."""
+    if reason is None or reason == "phone_staff":
+        return
+    if reason == "phone_stopped":
+        raise Conflict(reason, field="phone")
+    raise Invalid(reason, field="phone")
+
+
+DIGEST_SHARE_MIN = 20  # characters of each waiting message at least, when many waited
+
+
+def _digest(messages: list[str], budget: int) -> str:
+    """``messages`` numbered in one text of about ``budget`` characters at most: each shortened
+    to its share (with …), and those that no longer fit left out with an ellipsis."""
+    overhead = len(str(len(messages))) + 3  # "7." before it, "…" and a space after
+    share = max(DIGEST_SHARE_MIN, budget // len(messages) - overhead)
+    items: list[str] = []
+    used = 0
+    for n, message in enumerate(messages, 1):
+        text = " ".join(message.split())
+        item = f"{n}.{text[:share]}{'…' if len(text) > share else ''}"
+        if items and used + len(item) > budget:
+            items.append("…")
+            break
+        items.append(item)
+        used += len(item) + 1
+    return " ".join(items)
 
 
 def _paused_until(expert: aiosqlite.Row, now: datetime) -> datetime | None:

@@ -170,8 +170,18 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "Modem {subject} is near its sending cap.",
     },
     "alert.short_code": {
-        "zh-CN": "运营商{sender}来信：{text}",
-        "en": "The operator ({sender}) wrote: {text}",
+        "zh-CN": "{who}发来{count}条短信，请到管理页查看，看完标记为已处理。",
+        "en": "{count} SMS from {who}: read them on the admin page and mark them handled.",
+    },
+    "alert.sender.operator": {"zh-CN": "运营商", "en": "the operator"},
+    "alert.sender.unknown": {"zh-CN": "未知号码", "en": "unknown numbers"},
+    "admin.notices_handled_button": {
+        "zh-CN": "全部标记为已处理",
+        "en": "Mark all handled",
+    },
+    "admin.notices_handled": {
+        "zh-CN": "已标记{count}条短信为已处理。",
+        "en": "{count} SMS marked handled.",
     },
     "answer_to_patient": {
         "zh-CN": "【{dept}】{expert}医生回复{code}：{text}（回复本短信可追问，回复TD退订）",
@@ -1294,6 +1304,62 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "error.links_per_day": {
         "zh-CN": "链接短信发送次数已达上限，请明天再试。",
         "en": "Too many SMS with links for now; please try again tomorrow.",
+    },
+    # --- an SMS budget no one client can spend; codes only where they belong (issue 14) -----
+    "followups_waited_to_expert": {  # what the patient wrote past the cap, when the answer came
+        "zh-CN": "【{dept}】{code} 患者「{nickname}」在您回复前另有{count}条追问：{text}"
+        "（直接回复即可；同时有多个问题时请以{code}开头）",
+        "en": "[{dept}] {code} Patient '{nickname}' wrote {count} more before your answer: "
+        "{text} (Reply to answer; if several questions are open, start with {code})",
+    },
+    "start_confirmed": {
+        "zh-CN": "您已重新开通本服务的短信，可以再次获取验证码。",
+        "en": "SMS from this service are on again; you can request a code again.",
+    },
+    "page.followups_waiting": {
+        "zh-CN": "您有{count}条追问暂存在这里，医生回复后会一并转给医生。",
+        "en": "{count} of your follow-ups wait here: they go to the doctor together once the "
+        "doctor answers.",
+    },
+    "page.error_429_title": {"zh-CN": "操作过于频繁", "en": "Too many requests"},
+    "page.error_429": {
+        "zh-CN": "操作过于频繁，请稍后再试。",
+        "en": "Too many requests; please try again later.",
+    },
+    "page.retry_after": {
+        "zh-CN": "请约{minutes}分钟后再试。",
+        "en": "Please try again in about {minutes} minutes.",
+    },
+    "error.too_many_asks": {
+        "zh-CN": "您所在的网络提问过于频繁，请稍后再试。",
+        "en": "Too many questions from your network; please try again later.",
+    },
+    "error.too_many_followups": {
+        "zh-CN": "您所在的网络追问过于频繁，请稍后再试。",
+        "en": "Too many follow-ups from your network; please try again later.",
+    },
+    "error.too_many_codes": {
+        "zh-CN": "您所在的网络获取验证码过于频繁，请稍后再试。",
+        "en": "Too many codes requested from your network; please try again later.",
+    },
+    "error.too_many_links": {
+        "zh-CN": "您所在的网络发送链接短信过于频繁，请稍后再试。",
+        "en": "Too many SMS with links requested from your network; please try again later.",
+    },
+    "error.phone_stopped": {
+        "zh-CN": "此号码已退订本服务的短信，收不到验证码。"
+        "如需恢复，请用此手机向本服务号码发送“开通”后再获取。",
+        "en": "This number has unsubscribed from our SMS. To get codes again, text START from "
+        "this phone to the number our SMS came from, then try again.",
+    },
+    "error.phone_country": {
+        "zh-CN": "验证码只发往本服务支持的国家和地区的手机号码（默认为中国大陆手机号）。",
+        "en": "Codes go only to mobile numbers of the countries this service serves (mainland "
+        "China unless configured otherwise).",
+    },
+    "error.phone_not_mobile": {
+        "zh-CN": "验证码只能发到手机，请填写手机号码，不能是固定电话。",
+        "en": "Codes go to mobile phones only: please enter a mobile number, not a landline.",
     },
 }
 

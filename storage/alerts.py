@@ -56,10 +56,13 @@ async def failed_since(db: Database, since: str) -> int:
     return int(rows[0][0])
 
 
-async def unresolved_short_codes(db: Database, since: str) -> list[aiosqlite.Row]:
-    """Service short-code SMS (balance, suspension) no admin has dealt with yet."""
-    return await db.fetchall(
-        "SELECT id, sender, text FROM inbound WHERE outcome = 'short_code'"
-        " AND resolved_at IS NULL AND received_at >= ? ORDER BY id",
+async def unresolved_notices(db: Database, since: str) -> dict[str, int]:
+    """SMS from operators' short codes and from unknown numbers no admin has marked handled
+    (since ``since``), counted by kind of sender: ``operator``, ``unknown``."""
+    rows = await db.fetchall(
+        "SELECT outcome, COUNT(*) FROM inbound WHERE outcome IN ('short_code', 'unknown_sender')"
+        " AND resolved_at IS NULL AND received_at >= ? GROUP BY outcome",
         (since,),
     )
+    names = {"short_code": "operator", "unknown_sender": "unknown"}
+    return {names[str(row[0])]: int(row[1]) for row in rows}

@@ -64,20 +64,32 @@ async def waiting_since(
     )
 
 
+async def resolve_notices(conn: aiosqlite.Connection, now: str) -> int:
+    """Mark every unhandled SMS from a short code or an unknown number handled; how many."""
+    cursor = await conn.execute(
+        "UPDATE inbound SET resolved_at = ? WHERE outcome IN ('short_code', 'unknown_sender')"
+        " AND resolved_at IS NULL",
+        (now,),
+    )
+    return cursor.rowcount
+
+
 async def short_code_sms(db: Database, since: str, limit: int) -> list[aiosqlite.Row]:
-    """SMS from short codes (operator notices: balance, package), newest first."""
+    """SMS from short codes (operator notices: balance, package) not yet handled, newest first."""
     return await db.fetchall(
         "SELECT id, modem_id, sender, text, received_at FROM inbound"
-        " WHERE outcome = 'short_code' AND received_at >= ? ORDER BY id DESC LIMIT ?",
+        " WHERE outcome = 'short_code' AND resolved_at IS NULL AND received_at >= ?"
+        " ORDER BY id DESC LIMIT ?",
         (since, limit),
     )
 
 
 async def unknown_sender_sms(db: Database, since: str, limit: int) -> list[aiosqlite.Row]:
-    """SMS from numbers that are neither an expert's nor a verified patient's, newest first."""
+    """SMS from numbers neither an expert's nor a verified patient's, not yet handled."""
     return await db.fetchall(
         "SELECT id, modem_id, sender, text, received_at FROM inbound"
-        " WHERE outcome = 'unknown_sender' AND received_at >= ? ORDER BY id DESC LIMIT ?",
+        " WHERE outcome = 'unknown_sender' AND resolved_at IS NULL AND received_at >= ?"
+        " ORDER BY id DESC LIMIT ?",
         (since, limit),
     )
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import aiosqlite
 
+from smscat.relay.masking import mask_numbers
+from smscat.relay.numbers import is_digit
 from smscat.storage.db import Database
 
 Conn = aiosqlite.Connection
@@ -104,12 +106,18 @@ async def median_first_answer(db: Database, since: str) -> dict[str, float]:
 # -- patients' phones and verification codes ---------------------------------------------------
 
 
+# A patient's phone row, and ``staff``: whether the number is an expert's (or an assistant's).
+_PHONE = (
+    "SELECT p.*, EXISTS (SELECT 1 FROM experts e WHERE e.phone = p.e164) AS staff FROM phones p"
+)
+
+
 async def phone(conn: Conn, e164: str) -> aiosqlite.Row | None:
-    return await _one(conn, "SELECT * FROM phones WHERE e164 = ?", (e164,))
+    return await _one(conn, f"{_PHONE} WHERE p.e164 = ?", (e164,))
 
 
 async def phone_by_id(conn: Conn, phone_id: int) -> aiosqlite.Row | None:
-    return await _one(conn, "SELECT * FROM phones WHERE id = ?", (phone_id,))
+    return await _one(conn, f"{_PHONE} WHERE p.id = ?", (phone_id,))
 
 
 async def ensure_phone(conn: Conn, e164: str, now: str) -> int:
@@ -132,6 +140,14 @@ async def stop_phone(conn: Conn, phone_id: int, now: str) -> bool:
     """Record STOP; False when the number had already stopped."""
     async with conn.execute(
         "UPDATE phones SET stopped_at = ? WHERE id = ? AND stopped_at IS NULL", (now, phone_id)
+    ) as cur:
+        return cur.rowcount == 1
+
+
+async def start_phone(conn: Conn, phone_id: int) -> bool:
+    """Record START (the end of a STOP); False when the number had not stopped."""
+    async with conn.execute(
+        "UPDATE phones SET stopped_at = NULL WHERE id = ? AND stopped_at IS NOT NULL", (phone_id,)
     ) as cur:
         return cur.rowcount == 1
 
@@ -351,6 +367,13 @@ async def messages(db: Database, thread_id: int) -> list[aiosqlite.Row]:
     )
 
 
+async def thread_messages(conn: Conn, thread_id: int) -> list[aiosqlite.Row]:
+    """A thread's messages, oldest first (``id``, ``sender``, ``text``), in a transaction."""
+    return await _all(
+        conn, "SELECT id, sender, text FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,)
+    )
+
+
 async def open_threads_of_expert(
     conn: Conn, expert_id: str, statuses: Iterable[str]
 ) -> list[aiosqlite.Row]:
@@ -451,22 +474,36 @@ class BoardPage:
 COUNT_BOUND = 10_000  # public threads counted for paging, at most
 
 
+def _shows(public_text: object, q: object) -> bool:
+    """Whether ``q`` is in the text as masked now (run by SQLite for the board's search)."""
+    return isinstance(public_text, str) and str(q) in mask_numbers(public_text)
+
+
 async def board(
     db: Database, expert_id: str | None, q: str | None, page: int, per_page: int
 ) -> BoardPage:
     """Public, visible threads, newest activity first, as the public sees them: ``q`` searches
-    the masked text, so a search cannot confirm someone's number."""
+    the masked text, so a search cannot confirm someone's number.
+
+    ``public_text`` was masked when it was written, by the masking of that day; a query with a
+    digit in it (in any script) is also checked against the text masked now, so a number that
+    an older, narrower masking let through cannot be confirmed either."""
     where = ["t.public = 1", "t.hidden = 0"]
     params: list[Any] = []
     if expert_id:
         where.append("t.expert_id = ?")
         params.append(expert_id)
     if q:
+        shown = ""
+        if any(is_digit(ch) for ch in q):
+            async with db.reading() as conn:
+                await conn.create_function("smscat_shows", 2, _shows, deterministic=True)
+            shown = " AND smscat_shows(m.public_text, ?)"
         where.append(
             "EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id"
-            " AND instr(m.public_text, ?) > 0)"
+            f" AND instr(m.public_text, ?) > 0{shown})"
         )
-        params.append(q)
+        params.extend([q, q] if shown else [q])
     clause = " AND ".join(where)
     (count,) = await db.fetchall(  # counted up to a bound: the pages after it are not linked
         f"SELECT COUNT(*) FROM (SELECT 1 FROM threads t WHERE {clause} LIMIT ?)",
@@ -545,6 +582,16 @@ async def due(db: Database, now: str, limit: int) -> list[aiosqlite.Row]:
         "SELECT * FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?"
         " ORDER BY priority, id LIMIT ?",
         (now, limit),
+    )
+
+
+async def due_of_kinds(db: Database, now: str, kinds: list[str], limit: int) -> list[aiosqlite.Row]:
+    """Queued SMS of these kinds that are due, in the order :func:`due` gives them."""
+    marks = ", ".join("?" * len(kinds))
+    return await db.fetchall(
+        f"SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?"
+        f" AND kind IN ({marks}) ORDER BY priority, id LIMIT ?",
+        (now, *kinds, limit),
     )
 
 

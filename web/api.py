@@ -77,6 +77,9 @@ class ThreadOut(BaseModel):
     status_text: str
     messages: list[MessageOut]
     notice: str | None = None
+    waiting: int = Field(
+        0, description="follow-ups kept until the expert answers, then sent in one SMS"
+    )
 
 
 class FollowUpIn(_In):
@@ -250,15 +253,17 @@ async def post_question(request: web.Request) -> web.Response:
 
 
 async def get_question(request: web.Request) -> web.Response:
-    view = await request.app[RELAY_KEY].thread_view(_thread_id(request), _bearer(request))
+    lang = _lang(request)
+    view = await request.app[RELAY_KEY].thread_view(_thread_id(request), _bearer(request), lang)
     status = view["status"]
     return _json(
         ThreadOut(
             id=view["id"],
             status=status,
-            status_text=texts.render(f"status.{status}", _lang(request)),
+            status_text=texts.render(f"status.{status}", lang),
             messages=[MessageOut.model_validate(m) for m in view["messages"]],
             notice=view.get("notice"),
+            waiting=view["waiting"],
         )
     )
 

@@ -34,7 +34,7 @@ import jinja2
 from aiohttp import web
 
 from smscat.relay import texts
-from smscat.relay.errors import Invalid, RelayError
+from smscat.relay.errors import Invalid, RelayError, TooMany
 from smscat.relay.lifecycle import OPEN, Status
 from smscat.relay.masking import mask_numbers
 
@@ -60,6 +60,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+# ... nor to anyone from a thread's pages, this site's own files included (logs, caches).
+THREAD_HEADERS = {**SECURITY_HEADERS, "Referrer-Policy": "no-referrer"}
 _DIGITS = re.compile(r"[0-9]{1,5}")
 _API = ("/api/", "/healthz")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -232,8 +234,15 @@ def _page_context(request: web.Request, here: str | None = None) -> dict[str, An
     }
 
 
-def _error_page(request: web.Request, status: int) -> web.Response:
-    which = status if status in (404, 405, 413, 500) else "other"
+def _error_page(
+    request: web.Request, status: int, *, reason: str | None = None, retry_after: int = 0
+) -> web.Response:
+    """The friendly page for ``status``; ``reason`` (an ``error.<key>``) says why, when known,
+    and ``retry_after`` (seconds) when to come back."""
+    which = status if status in (404, 405, 413, 429, 500) else "other"
+    body_key = f"page.error_{which}"
+    if reason is not None and f"error.{reason}" in texts.TEXTS:
+        body_key = f"error.{reason}"
     try:
         return _render(
             request,
@@ -241,7 +250,8 @@ def _error_page(request: web.Request, status: int) -> web.Response:
             status,
             here="/",
             title_key=f"page.error_{which}_title",
-            body_key=f"page.error_{which}",
+            body_key=body_key,
+            retry_minutes=math.ceil(retry_after / 60),
         )
     except Exception:  # rendering an error must never become a second error
         log.exception("the error page could not be rendered")
@@ -266,21 +276,29 @@ async def page_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     """Friendly HTML for every error on a page route; security headers on every page answer."""
     if request.path.startswith(_API):
         return await handler(request)
+    headers = THREAD_HEADERS if request.path.startswith("/t/") else SECURITY_HEADERS
     try:
         response = await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400:
-            exc.headers.update(SECURITY_HEADERS)
+            exc.headers.update(headers)
             raise
         response = _error_page(request, exc.status)
         if isinstance(exc, web.HTTPMethodNotAllowed):
             response.headers["Allow"] = ",".join(sorted(exc.allowed_methods))
+    except TooMany as exc:  # a per-client limit (web/limits.py): why, and when to come back
+        if _wants_json(request):
+            detail = _error_text(exc.key, exc.status, _lang(request)[0])
+            response = web.json_response({"detail": detail}, status=exc.status)
+        else:
+            response = _error_page(request, exc.status, reason=exc.key, retry_after=exc.retry_after)
+        response.headers["Retry-After"] = str(exc.retry_after)
     except RelayError as exc:  # a handler lets through only what has no better page: 404s
         response = _error_page(request, exc.status)
     except Exception:
         log.exception("page %s %s failed", request.method, _route_name(request))
         response = _error_page(request, 500)
-    response.headers.update(SECURITY_HEADERS)
+    response.headers.update(headers)
     return response
 
 
@@ -480,7 +498,7 @@ async def _thread_page(
     relay = request.app[PAGES_KEY].relay
     lang, pinned = _lang(request)
     thread_id, token = _thread_key(request)
-    view = await relay.thread_view(thread_id, token)  # a wrong token: NotFound, the 404 page
+    view = await relay.thread_view(thread_id, token, lang)  # a wrong token: NotFound, 404
     extras = await relay.thread_extras(thread_id, token)
     path = f"/t/{thread_id}/{token}"
     is_open = Status(view["status"]) in OPEN

@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smscat.modem.address import AddressError, PhoneNumber, is_short_code, mask, normalise
+from smscat.modem.address import (
+    AddressError,
+    PhoneNumber,
+    is_short_code,
+    line_kind,
+    mask,
+    normalise,
+)
 
 
 @pytest.mark.parametrize(
@@ -61,3 +68,22 @@ def test_mask_never_shows_the_middle_digits(number: str) -> None:
     if len(number) > 6:
         assert number not in shown
     assert len(shown) >= 4
+
+
+@pytest.mark.parametrize(
+    ("number", "kind"),
+    [
+        ("+8613800138000", ("86", True)),
+        ("+8617012345678", ("86", True)),  # a virtual operator's mobile
+        ("+861012345678", ("86", False)),  # a Beijing landline
+        ("+862112345678", ("86", False)),
+        ("+447911123456", ("44", True)),
+        ("+442079460000", ("44", False)),
+        ("+12025550123", ("1", True)),  # +1 cannot tell a mobile from a landline: may be one
+        ("10086", None),  # a short code is no E.164 number
+        ("erased:12", None),
+        ("+8614812345678", None),  # not a valid number
+    ],
+)
+def test_line_kind(number: str, kind: tuple[str, bool] | None) -> None:
+    assert line_kind(number) == kind

@@ -64,10 +64,14 @@ def test_an_unknown_override_is_refused_by_name() -> None:
         Modem(cast(AtSession, None), {"cmms_suported": False})
 
 
+KEY = "web:\n  secret_key: a-real-modem-needs-a-key-of-32-bytes-or-more\n"  # (not the point here)
+
+
 def test_config_names_a_bad_quirk_by_its_yaml_path(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(
-        "modems:\n  - id: ec25\n    port: /dev/ttyUSB2\n    quirks: {storage_index_base: zero}\n",
+        "modems:\n  - id: ec25\n    port: /dev/ttyUSB2\n    quirks: {storage_index_base: zero}\n"
+        + KEY,
         encoding="utf-8",
     )
     with pytest.raises(ConfigError) as info:
@@ -76,7 +80,8 @@ def test_config_names_a_bad_quirk_by_its_yaml_path(tmp_path: Path) -> None:
     assert path == "modems[0].quirks"
     assert "storage_index_base" in reason
     config.write_text(
-        "modems:\n  - id: ec25\n    port: /dev/ttyUSB2\n    quirks: {storage_index_base: 0}\n",
+        "modems:\n  - id: ec25\n    port: /dev/ttyUSB2\n    quirks: {storage_index_base: 0}\n"
+        + KEY,
         encoding="utf-8",
     )
     assert load_config(config).modems[0].quirks == {"storage_index_base": 0}

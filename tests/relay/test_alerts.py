@@ -171,22 +171,39 @@ async def test_a_stalled_queue_alerts_and_clears_when_it_moves(rig: Rig) -> None
     ]
 
 
-async def test_a_short_code_sms_alerts_once_until_resolved(rig: Rig) -> None:
-    text = "尊敬的客户，您的话费余额不足5元，请及时充值。"
-    [part] = received("10086", text, rig.clock(), 1)
-    await rig.relay.store_part("a", replace(part, index=1))
+async def test_operator_sms_open_one_incident_without_their_text_until_handled(rig: Rig) -> None:
+    """Short codes and unknown numbers: one incident per kind of sender, told once, no text."""
+    sent = [
+        ("10086", "尊敬的客户，您的话费余额不足5元，请及时充值。"),
+        ("10690123456789", "【某银行】点击 http://evil.example/x 领取积分"),
+        ("95566", "您的账户发生变动"),
+        ("+8613911112222", "你好，我是新来的病人，请问怎么挂号？"),
+    ]
+    for ref, (sender, text) in enumerate(sent, 1):
+        [part] = received(sender, text, rig.clock(), ref)
+        await rig.relay.store_part("a", replace(part, index=ref))
     await rig.relay.process_inbound()
     await rig.tick(1)
-    await rig.tick(1)
+    for _ in range(6):
+        await rig.tick(60)  # six hours: no reminder for these
     sms = await rig.admin_sms()
-    assert len(sms) == 1
-    assert "10086" in sms[0]
-    assert "余额不足" in sms[0]
-    async with rig.relay.db.transaction() as conn:  # an admin has dealt with it
-        await conn.execute("UPDATE inbound SET resolved_at = ?", (iso(rig.clock()),))
+    assert len(sms) == 2  # one for the operator's three, one for the unknown number
+    assert any("运营商发来3条短信" in t for t in sms)
+    assert any("未知号码发来1条短信" in t for t in sms)
+    for sender, text in sent:  # never a sender's number or a word of their text
+        assert not any(sender.removeprefix("+86") in t or text[:6] in t for t in sms)
+    assert "evil" not in "".join(sms)
+    assert sorted((p["state"], p["subject"]) for p in rig.posts) == [
+        ("open", "operator"),
+        ("open", "unknown"),
+    ]
+    assert await rig.relay.mark_notices_handled("admin:root") == 4  # the dashboard's button
     await rig.tick(1)
-    await rig.tick(1)
-    assert [p["state"] for p in rig.posts] == ["open", "cleared"]
+    assert sorted(p["state"] for p in rig.posts) == ["cleared", "cleared", "open", "open"]
+    rows = await rig.relay.db.fetchall(
+        "SELECT COUNT(*) FROM audit_log WHERE action = ?", ("notices.handled",)
+    )
+    assert rows[0][0] == 1
 
 
 async def test_no_admin_number_reaches_a_log(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:

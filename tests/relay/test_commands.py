@@ -55,6 +55,16 @@ def test_patient_stop(text: str) -> None:
     assert parse_patient(text) == Command("stop")
 
 
+@pytest.mark.parametrize("text", ["START", "start", "Start", "开通", " 开通 ", "ＳＴＡＲＴ"])
+def test_patient_start(text: str) -> None:
+    assert parse_patient(text) == Command("start")
+
+
+@pytest.mark.parametrize("text", ["开通了吗？", "start taking it?", "已经开通医保"])
+def test_start_in_a_sentence_is_a_follow_up(text: str) -> None:
+    assert parse_patient(text) == Reply(None, text)
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -73,6 +83,8 @@ def test_patient_stop(text: str) -> None:
         "HELP!",
         "STOP",  # a patient's word, not an expert's
         "TD",
+        "START",
+        "开通",
     ],
 )
 def test_expert_advice_is_a_reply_not_a_command(text: str) -> None:
@@ -223,9 +235,11 @@ def test_text_without_a_leading_code_is_forwarded_whole(text: str, parse: Parse)
         # Only a whole message of command words and a number escapes forwarding.
         command = normalise(text).upper()
         if parse is parse_patient:
-            assert (result, command) in {(Command("stop"), w) for w in ("STOP", "TD", "退订")}
+            said = {(Command("stop"), w) for w in ("STOP", "TD", "退订")}
+            said |= {(Command("start"), w) for w in ("START", "开通")}
+            assert (result, command) in said
         else:
-            assert result.name != "stop"
+            assert result.name not in ("stop", "start")
             words = set("待办LISTPAUSE暂停恢复RESUME帮助HELP转升#0123456789")
             assert all(char in words or char.isspace() for char in command)
 

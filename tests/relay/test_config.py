@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from smscat.relay.cli import main
 from smscat.relay.config import ConfigError, Settings, dump_effective, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,7 +18,7 @@ modems:
 experts:
   - {id: wang, name: 王五, title: 主治医师, department: 心内科, phone: "138 0013 8000"}
 storage: {path: data/smscat.db}
-web: {host: 127.0.0.1, port: 8081}
+web: {host: 127.0.0.1, port: 8081, secret_key: "a-test-key-of-more-than-32-bytes!"}
 """
 
 
@@ -174,3 +175,47 @@ def test_public_url_must_be_a_web_address(tmp_path: Path, value: str) -> None:
     with pytest.raises(ConfigError) as raised:
         load_config(bad)
     assert raised.value.problems[0][0] == "web.public_url"
+
+
+# -- web.secret_key: required as soon as a modem is real --------------------------------------
+
+
+def test_a_real_modem_needs_the_secret_key_and_check_config_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    without = write(
+        tmp_path, MINIMAL.replace(', secret_key: "a-test-key-of-more-than-32-bytes!"', "")
+    )
+    assert "secret_key" not in without.read_text(encoding="utf-8")
+    (reason,) = problems(without).values()
+    assert reason.startswith("web.secret_key is required")
+    assert main(["check-config", "-c", str(without)]) == 2
+    err = capsys.readouterr().err
+    assert "web.secret_key is required" in err
+    assert "32+ bytes" in err
+
+
+def test_a_short_secret_key_is_refused_by_its_path(tmp_path: Path) -> None:
+    short = MINIMAL.replace("a-test-key-of-more-than-32-bytes!", "only-31-bytes-long-not-enough!!")
+    found = problems(write(tmp_path, short))
+    assert list(found) == ["web.secret_key"]
+    assert "at least 32 bytes" in found["web.secret_key"]
+    assert "only-31" not in str(found)  # the secret is never repeated
+
+
+def test_the_demo_runs_without_a_secret_key(tmp_path: Path) -> None:
+    demo = MINIMAL.replace("/dev/serial/by-id/usb-Quectel_EC25-if02-port0", "sim").replace(
+        ', secret_key: "a-test-key-of-more-than-32-bytes!"', ""
+    )
+    settings = load_config(write(tmp_path, demo))
+    assert settings.demo
+    assert settings.web.secret_key is None
+
+
+def test_timeouts_have_bounded_defaults_and_take_fractions(tmp_path: Path) -> None:
+    settings = load_config(write(tmp_path, MINIMAL))
+    assert (settings.web.timeouts.idle_seconds, settings.web.timeouts.body_seconds) == (60, 60)
+    short = MINIMAL.replace("port: 8081,", "port: 8081, timeouts: {idle_seconds: 0.5},")
+    assert load_config(write(tmp_path, short)).web.timeouts.idle_seconds == 0.5
+    never = MINIMAL.replace("port: 8081,", "port: 8081, timeouts: {body_seconds: 0},")
+    assert "web.timeouts.body_seconds" in problems(write(tmp_path, never))

@@ -19,7 +19,8 @@ import pytest
 from smscat.relay.errors import Conflict
 from smscat.relay.service import Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
-from tests.support.relay import Clock, received
+from tests.support import relay as support
+from tests.support.relay import Clock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WANG = ExpertRow("wang", "王芳", "护士长", "心血管内科", "+8613800138009", None, role="assistant")
@@ -39,18 +40,7 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 @dataclass
-class World:
-    relay: Relay
-    db: Database
-    clock: Clock
-    refs: int = 0
-
-    async def sms(self, sender: str, text: str) -> None:
-        self.refs += 1
-        for part in received(sender, text, self.clock.now, self.refs):
-            await self.relay.store_part("m1", part)
-        await self.relay.process_inbound()
-
+class World(support.World):
     async def ask(self, expert: str, text: str = "胸闷") -> int:
         asked = await self.relay.ask(expert_id=expert, nickname="小王", text=text, public=True)
         return asked.id

@@ -194,6 +194,13 @@ async def test_a_sim_that_loses_coverage_takes_nothing_and_the_other_sends_it_al
             await _eventually(arrived)
             # the idle SIM with the most room today
             assert [m["to"] for m in await s.sent("sim1", phone)] == [phone], n
+            await _eventually(lambda: _idle(s))  # (a busy SIM would pass the next one on)
+
+
+async def _idle(s: Sims) -> bool:
+    """No SIM is sending, nothing is queued."""
+    busy = any(view.busy for view in await s.running.pump.views())
+    return not busy and not (await s.running.relay.outbox_counts()).get("queued")
 
 
 async def _can_send(s: Sims, sim: str) -> bool:

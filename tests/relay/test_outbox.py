@@ -18,6 +18,7 @@ from smscat.modem.device import SentPart
 from smscat.modem.errors import CmsError, ModemError, ModemTimeout
 from smscat.modem.supervisor import ModemSupervisor
 from smscat.relay import routing
+from smscat.relay.errors import Conflict
 from smscat.relay.outbox import OutboxPump
 from smscat.relay.retry import MAX_ATTEMPTS
 from smscat.relay.service import Relay, RelayOptions
@@ -270,14 +271,22 @@ async def test_an_sms_longer_than_a_cap_allows_fails_instead_of_waiting_forever(
     assert (await relay.thread_view(asked.id, asked.token))["status"] == "failed"
 
 
-async def test_a_verification_code_goes_to_a_number_that_sent_stop(relay: Relay) -> None:
+async def test_a_verification_code_goes_to_a_number_that_sent_stop_once_it_sent_start(
+    relay: Relay,
+) -> None:
     async with relay.db.transaction() as conn:
         await conn.execute(
             "INSERT INTO phones (e164, created_at, stopped_at)"
             " VALUES (?, '2026-01-01', '2026-01-02')",
             (PATIENT,),
         )
-    await relay.start_verification(PATIENT)  # asking a code again is the way back in
+    with pytest.raises(Conflict):  # STOP stops codes too (issue 14) ...
+        await relay.start_verification(PATIENT)
+    async with relay.db.transaction() as conn:
+        phone = await store.phone(conn, PATIENT)
+        assert phone is not None
+        assert await store.start_phone(conn, int(phone["id"]))  # ... until 开通/START
+    await relay.start_verification(PATIENT)
     modem = FakeModem()
     await pump(relay, modem).send_due()
     assert ["验证码" in part.text for part in modem.accepted] == [True]
@@ -301,6 +310,28 @@ async def test_a_code_that_waited_past_its_lifetime_is_not_sent_but_a_question_w
     assert await status_of(relay, 1) == ("cancelled", 0, None)  # the code: useless by now
     assert (await status_of(relay, 2))[0] == "sent"  # the question, three days late
     assert [("问题" in part.text) for part in modem.accepted] == [True]
+
+
+async def test_a_code_goes_between_the_parts_of_a_long_question(relay: Relay) -> None:
+    """Lanes: a patient waiting for a code does not wait for a 5-part question to finish."""
+    await relay.ask(expert_id="zhang", nickname="小王", text="心悸胸闷，" * 40, public=False)
+    modem = FakeModem()
+    original = modem.submit
+
+    async def code_asked_during_part_1(part: pdu.SubmitPart) -> SentPart:
+        sent = await original(part)
+        if len(modem.accepted) == 1:
+            await relay.start_verification(PATIENT)
+        return sent
+
+    modem.submit = code_asked_during_part_1  # type: ignore[method-assign]
+    await pump(relay, modem).send_due()
+    kinds = ["验证码" in part.text for part in modem.accepted]
+    assert kinds.index(True) == 1  # right after the part in flight
+    assert kinds.count(True) == 1
+    question = [p for p in modem.accepted if "验证码" not in p.text]
+    assert [p.seq for p in question] == list(range(1, question[0].total + 1))  # then the rest
+    assert (await status_of(relay, 1))[0] == "sent"
 
 
 async def test_an_sms_that_cannot_be_encoded_fails_and_the_queue_moves_on(relay: Relay) -> None:

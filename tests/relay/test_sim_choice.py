@@ -6,14 +6,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smscat.relay.routing import (
+    BULK_SHARE,
     SPILL_AFTER,
     Limits,
     ModemView,
     Usage,
     choose,
     fits,
+    fits_ever,
     near_cap,
     room,
+    share_of,
 )
 
 CAPPED = Limits(per_minute=10, per_hour=200, per_day=1000)
@@ -80,3 +83,33 @@ def test_the_choice_always_fits(used: list[tuple[int, int]], parts: int, home: i
         picked = next(v for v in views if v.id == chosen)
         left = room(picked)
         assert left is None or left >= parts
+
+
+def test_bulk_sms_leave_the_last_fifth_of_each_window_to_codes_and_answers() -> None:
+    """Lanes: questions may fill 80 % of a cap; a code still finds room in the rest."""
+    assert share_of("to_expert") == share_of("notice") == BULK_SHARE == 0.8
+    assert share_of("verification") == share_of("to_patient") == 1.0
+    hour = ModemView("a", True, Limits(per_hour=200), Usage(hour=160))
+    assert room(hour, share_of("to_expert")) == 0
+    assert choose([hour], None, 1, share=share_of("to_expert")) is None
+    assert room(hour, share_of("verification")) == 40
+    assert choose([hour], None, 1, share=share_of("verification")) == "a"
+
+
+def test_a_small_cap_still_lets_bulk_send_one_part() -> None:
+    tiny = ModemView("a", True, Limits(per_minute=1), Usage())
+    assert room(tiny, BULK_SHARE) == 1
+    assert fits_ever(tiny, 1, BULK_SHARE)
+    assert not fits_ever(tiny, 2, BULK_SHARE)
+
+
+@given(
+    used=st.integers(0, 300),
+    cap=st.integers(1, 300),
+    parts=st.integers(1, 10),
+    kind=st.sampled_from(["verification", "to_patient", "to_expert", "notice"]),
+)
+def test_a_lane_never_passes_its_share_of_a_cap(used: int, cap: int, parts: int, kind: str) -> None:
+    modem = ModemView("a", True, Limits(per_hour=cap), Usage(hour=used))
+    if choose([modem], None, parts, share=share_of(kind)) == "a":
+        assert used + parts <= max(1, int(cap * share_of(kind)))

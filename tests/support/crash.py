@@ -46,7 +46,9 @@ experts:
   - {{id: zhang, name: 张明, title: 主任医师, department: 心血管内科, phone: "{zhang}"}}
   - {{id: li, name: 李华, title: 副主任医师, department: 心血管内科, phone: "{li}"}}
 storage: {{path: "{db}"}}
-web: {{host: 127.0.0.1, port: 0, rate_limits: {{asks_per_hour: null, codes_per_hour: null}}}}
+web: {{host: 127.0.0.1, port: 0, secret_key: a-test-key-of-more-than-32-bytes!,
+  rate_limits: {{asks_per_hour: null, followups_per_hour: null, codes_per_hour: null,
+    links_per_hour: null}}}}
 log_level: INFO
 """
 WEB = re.compile(r"web on (http://127\.0\.0\.1:\d+)")

@@ -22,7 +22,12 @@ PATIENT = "+8613912345678"
 PATIENT_2 = "+8613698765432"
 DEPARTMENT = "心内科咨询"
 TIMEOUT = aiohttp.ClientTimeout(total=10)
-NO_LIMITS = {"asks_per_hour": None, "codes_per_hour": None}
+NO_LIMITS = {  # the per-client-network limits (web/limits.py), for tests that do not test them
+    "asks_per_hour": None,
+    "followups_per_hour": None,
+    "codes_per_hour": None,
+    "links_per_hour": None,
+}
 
 
 def settings(

@@ -8,6 +8,8 @@ from datetime import datetime
 from smscat.hwsim import pdu as simpdu
 from smscat.modem import pdu
 from smscat.modem.inbox import StoredPart
+from smscat.relay.service import Relay
+from smscat.storage.db import Database
 
 
 @dataclass
@@ -27,3 +29,23 @@ def received(sender: str, text: str, when: datetime, ref: int) -> list[StoredPar
         pdu_hex = (simpdu.encode_smsc(None) + tpdu).hex().upper()
         out.append(StoredPart(None, pdu.decode_deliver(pdu_hex), pdu_hex))
     return out
+
+
+@dataclass
+class World:
+    """A relay on a real database with a hand-moved clock; ``sms`` is a phone texting the SIM.
+
+    Test modules subclass it with the questions their tests ask of it.
+    """
+
+    relay: Relay
+    db: Database
+    clock: Clock
+    refs: int = 0
+
+    async def sms(self, sender: str, text: str) -> None:
+        """``sender`` texts ``text`` to the hospital's SIM; the relay routes it."""
+        self.refs += 1
+        for part in received(sender, text, self.clock.now, self.refs):
+            await self.relay.store_part("m1", part)
+        await self.relay.process_inbound()

@@ -172,7 +172,8 @@ async def test_a_verified_question_is_asked_and_shown_to_its_owner(client: Clien
     assert len(asked["token"]) >= 24
     assert asked["status"] == "queued"
     view = await client.thread(asked["id"], asked["token"])
-    assert set(view) <= {"id", "status", "status_text", "messages", "notice"}
+    assert set(view) <= {"id", "status", "status_text", "messages", "notice", "waiting"}
+    assert view["waiting"] == 0  # follow-ups kept until the expert answers: none yet
     assert view["id"] == asked["id"]
     assert view["status"] in {"queued", "sent", "delivered"}
     assert CJK.search(view["status_text"])
