@@ -7,6 +7,7 @@ answer::
     QUEUED/HELD/SENT/DELIVERED/FAILED ─ExpertReplied→ ANSWERED ─PatientFollowUp→ QUEUED
     SENT/DELIVERED ─PatientFollowUp→ QUEUED
     QUEUED/HELD ─SendFailed→ FAILED ─Released→ QUEUED     (the patient and the admins are told)
+    any open status ─AnswerFailed→ itself                  (the patient and the admins are told)
     any open status ─Withdrawn→ CLOSED
     AutoClose, once due: ANSWERED → CLOSED; QUEUED/HELD/SENT/DELIVERED/FAILED → EXPIRED
 
@@ -17,16 +18,23 @@ checks that at import. Decisions beyond the arrows above, each because of a real
   arriving after a follow-up was queued, or after the expert answered), ``Sent`` in
   SENT/DELIVERED/ANSWERED (the expert's answer is the newer fact the patient cares about).
 * ``Sent`` in HELD goes to SENT: the SMS left the modem before the hold took effect.
-* ``SendFailed`` in ANSWERED (the expert answered while a follow-up was still queued, then that
-  follow-up failed) keeps ANSWERED but still tells the patient and the admins.
+* ``SendFailed`` (an SMS to the expert failed for good) in ANSWERED (the expert answered while a
+  follow-up was still queued, then that follow-up failed) keeps ANSWERED but still tells the
+  patient and the admins. In SENT/DELIVERED an older message failed after a newer one went (it
+  was backing off): the status stays, the admins are told. In FAILED it was told already.
+* ``AnswerFailed`` (an SMS carrying the expert's message to the patient's phone failed for good)
+  never changes the status — the answer is on the thread, whatever happened to its SMS — and
+  tells the patient (the page: the SMS did not reach their phone) and the admins.
 * ``PatientFollowUp`` in QUEUED/HELD/FAILED keeps the status: the follow-up waits with the
   message before it (for the hold to end, or for an admin's ``Released`` after a failure).
 * ``ExpertReplied`` in ANSWERED stays ANSWERED (a second message from the expert), and in FAILED
   goes to ANSWERED (the thread is open; the reply is real).
 * ``Held`` and ``Released`` apply only to a thread with something waiting to be sent
   (Held: QUEUED/HELD; Released: HELD/FAILED); elsewhere they are a caller's bug and invalid.
-* CLOSED and EXPIRED are absorbing: only ``AutoClose`` (a no-op) is accepted. A reply to a closed
-  thread is the caller's business (it treats it as unmatched).
+* CLOSED and EXPIRED are absorbing: ``AutoClose`` is a no-op, and so are the failures of an SMS a
+  modem had already taken when the thread closed (``SendFailed``, ``AnswerFailed``: the admins
+  see the failed SMS in the outbox); the rest are invalid. A reply to a closed thread is the
+  caller's business (it treats it as unmatched).
 
 :class:`CancelPending` means: drop this thread's outbox messages to the expert that no modem has
 taken yet. It does not cancel an answer on its way to the patient.
@@ -38,6 +46,11 @@ thread (its page says they wait for the doctor) and go to the expert in one SMS 
 comes. After an answer the count starts again. :func:`waiting_follow_ups` is that rule, the one
 place that says which messages wait; a waiting message does not step the thread (nothing of it
 is on its way to the expert).
+
+**Telling the patient.** :class:`NotifyPatient` names the notice the thread's page shows while
+its cause stands: the page reads the cause back from storage (the status FAILED; the thread's
+latest SMS to the patient failed), and :func:`page_notice` is the one place that turns that into
+the key, so a retried or later SMS that goes takes the notice away without a second write.
 
 It must never: read the clock (``now`` and ``last_message_at`` are passed in, aware UTC), do
 I/O, or put message text or a phone number into an event, effect or exception.
@@ -67,6 +80,10 @@ class Status(StrEnum):
 OPEN: Final = frozenset(Status) - {Status.CLOSED, Status.EXPIRED}  # statuses accepting replies
 FOLLOW_UPS_BEFORE_ANSWER: Final = 3  # patient messages after the question that go at once
 ANSWERERS: Final = frozenset({"expert", "assistant"})  # whose message on a thread answers it
+# open statuses whose latest fact is the patient's message: the thread waits for an answer
+AWAITING_ANSWER: Final = OPEN - {Status.ANSWERED}
+DELIVERY_DELAYED: Final = "delivery_delayed"  # the question did not reach the expert's phone
+ANSWER_UNDELIVERED: Final = "page.answer_undelivered"  # the answer did not reach the patient's
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -96,6 +113,11 @@ class SendFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerFailed:
+    reason: str  # as for SendFailed: never message text or a number
+
+
+@dataclass(frozen=True, slots=True)
 class ExpertReplied:
     pass
 
@@ -121,6 +143,7 @@ Event = (
     | Sent
     | Delivered
     | SendFailed
+    | AnswerFailed
     | ExpertReplied
     | PatientFollowUp
     | Withdrawn
@@ -132,6 +155,7 @@ EVENT_TYPES: Final[tuple[type[Event], ...]] = (
     Sent,
     Delivered,
     SendFailed,
+    AnswerFailed,
     ExpertReplied,
     PatientFollowUp,
     Withdrawn,
@@ -142,7 +166,7 @@ EVENT_TYPES: Final[tuple[type[Event], ...]] = (
 # --- effects ----------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class NotifyPatient:
-    key: str  # a smscat.relay.texts key, e.g. "delivery_delayed"
+    key: str  # a smscat.relay.texts key the page shows: DELIVERY_DELAYED, ANSWER_UNDELIVERED
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,13 +207,14 @@ def _stay(status: Status, event: Event, due: bool) -> Outcome:
     return status, ()
 
 
-def _delivery_failed(target: Status | None) -> Handler:
-    """Tell the patient and the admins; move to ``target``, or stay when it is None."""
+def _delivery_failed(target: Status | None, notice: str | None = DELIVERY_DELAYED) -> Handler:
+    """Tell the patient (``notice``, unless None) and the admins; move to ``target``, or stay
+    when it is None."""
 
     def handler(status: Status, event: Event, due: bool) -> Outcome:
-        assert isinstance(event, SendFailed)  # the table routes only SendFailed here
-        effects = (NotifyPatient("delivery_delayed"), AlertAdmins(event.reason))
-        return (status if target is None else target), effects
+        assert isinstance(event, SendFailed | AnswerFailed)  # the table routes only these here
+        told = (NotifyPatient(notice),) if notice is not None else ()
+        return (status if target is None else target), (*told, AlertAdmins(event.reason))
 
     return handler
 
@@ -204,6 +229,7 @@ def _auto_close(status: Status, event: Event, due: bool) -> Outcome:
 
 _withdraw: Final = _go(Status.CLOSED, CancelPending())
 _fail: Final = _delivery_failed(Status.FAILED)
+_answer_failed: Final = _delivery_failed(None, ANSWER_UNDELIVERED)
 
 Q, H, S, D = Status.QUEUED, Status.HELD, Status.SENT, Status.DELIVERED
 A, C, F, E = Status.ANSWERED, Status.CLOSED, Status.FAILED, Status.EXPIRED
@@ -213,6 +239,7 @@ _TRANSITIONS: Final[dict[tuple[Status, type[Event]], Handler]] = {
     (Q, Sent): _go(S),
     (Q, Delivered): _stay,  # an earlier message's report; the latest one is still queued
     (Q, SendFailed): _fail,
+    (Q, AnswerFailed): _answer_failed,  # the patient followed up on the page meanwhile
     (Q, ExpertReplied): _go(A),  # the queued message still goes: it is not cancelled
     (Q, PatientFollowUp): _stay,
     (Q, Withdrawn): _withdraw,
@@ -222,18 +249,23 @@ _TRANSITIONS: Final[dict[tuple[Status, type[Event]], Handler]] = {
     (H, Sent): _go(S),  # it left the modem before the hold took effect
     (H, Delivered): _stay,
     (H, SendFailed): _fail,
+    (H, AnswerFailed): _answer_failed,
     (H, ExpertReplied): _go(A),
     (H, PatientFollowUp): _stay,
     (H, Withdrawn): _withdraw,
     (H, AutoClose): _auto_close,
     (S, Sent): _stay,
     (S, Delivered): _go(D),
+    (S, SendFailed): _delivery_failed(None, None),  # an older message, after a newer one went
+    (S, AnswerFailed): _answer_failed,
     (S, ExpertReplied): _go(A),
     (S, PatientFollowUp): _go(Q),
     (S, Withdrawn): _withdraw,
     (S, AutoClose): _auto_close,
     (D, Sent): _stay,
     (D, Delivered): _stay,  # a repeated report
+    (D, SendFailed): _delivery_failed(None, None),
+    (D, AnswerFailed): _answer_failed,
     (D, ExpertReplied): _go(A),
     (D, PatientFollowUp): _go(Q),
     (D, Withdrawn): _withdraw,
@@ -241,36 +273,41 @@ _TRANSITIONS: Final[dict[tuple[Status, type[Event]], Handler]] = {
     (A, Sent): _stay,
     (A, Delivered): _stay,  # the expert answered before the report came
     (A, SendFailed): _delivery_failed(None),
+    (A, AnswerFailed): _answer_failed,
     (A, ExpertReplied): _stay,
     (A, PatientFollowUp): _go(Q),
     (A, Withdrawn): _withdraw,
     (A, AutoClose): _auto_close,
     (F, Released): _go(Q),  # an admin retries
     (F, Delivered): _stay,
+    (F, SendFailed): _stay,  # a follow-up failed too: told already
+    (F, AnswerFailed): _answer_failed,
     (F, ExpertReplied): _go(A),
     (F, PatientFollowUp): _stay,
     (F, Withdrawn): _withdraw,
     (F, AutoClose): _auto_close,
     (C, AutoClose): _stay,
+    (C, SendFailed): _stay,  # a modem had it when the thread closed; see the module docstring
+    (C, AnswerFailed): _stay,
     (E, AutoClose): _stay,
+    (E, SendFailed): _stay,
+    (E, AnswerFailed): _stay,
 }
 
+_LATE: Final = (AutoClose, SendFailed, AnswerFailed)  # what a closed thread still hears of
 INVALID: Final[frozenset[tuple[Status, type[Event]]]] = frozenset(
     {
         (Q, Released),  # nothing is held or failed
         (S, Held),  # already with the expert: nothing waits to be sent
         (S, Released),
-        (S, SendFailed),  # the latest message went; an older one cannot fail now
         (D, Held),
         (D, Released),
-        (D, SendFailed),
         (A, Held),
         (A, Released),
         (F, Held),  # an admin decides about a failed thread, not the expert's hours
         (F, Sent),  # a failed message is not sent until Released
-        (F, SendFailed),  # already reported to the patient and the admins
-        *((C, event) for event in EVENT_TYPES if event is not AutoClose),
-        *((E, event) for event in EVENT_TYPES if event is not AutoClose),
+        *((C, event) for event in EVENT_TYPES if event not in _LATE),
+        *((E, event) for event in EVENT_TYPES if event not in _LATE),
     }
 )
 
@@ -333,3 +370,15 @@ def waiting_follow_ups(senders: Sequence[str], limit: int = FOLLOW_UPS_BEFORE_AN
     if not answered:
         run = run[1:]  # the question: it opened the thread and always goes
     return run[limit:]
+
+
+def page_notice(status: Status, answer_sms_failed: bool) -> str | None:
+    """The notice key the thread's page shows (see :class:`NotifyPatient`), or None.
+
+    ``answer_sms_failed``: the thread's latest SMS to the patient's phone failed for good.
+    """
+    if Status(status) is Status.FAILED:
+        return DELIVERY_DELAYED
+    if answer_sms_failed and Status(status) in OPEN:  # closed: AnswerFailed told no one
+        return ANSWER_UNDELIVERED
+    return None

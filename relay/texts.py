@@ -1321,6 +1321,11 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "{count} of your follow-ups wait here: they go to the doctor together once the "
         "doctor answers.",
     },
+    "page.answer_undelivered": {
+        "zh-CN": "医生的回复未能以短信发到您的手机，请在本页查看；我们已通知管理员。",
+        "en": "The doctor's answer could not be sent to your phone by SMS; please read it here. "
+        "The administrators have been told.",
+    },
     "page.error_429_title": {"zh-CN": "操作过于频繁", "en": "Too many requests"},
     "page.error_429": {
         "zh-CN": "操作过于频繁，请稍后再试。",

@@ -10,10 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smscat.relay.lifecycle import (
+    ANSWER_UNDELIVERED,
+    DELIVERY_DELAYED,
     EVENT_TYPES,
     INVALID,
     OPEN,
     AlertAdmins,
+    AnswerFailed,
     AutoClose,
     CancelPending,
     Delivered,
@@ -29,6 +32,7 @@ from smscat.relay.lifecycle import (
     Sent,
     Status,
     Withdrawn,
+    page_notice,
     step,
 )
 
@@ -45,6 +49,8 @@ def sample(event_type: type[Event]) -> Event:
         return Held("paused")
     if event_type is SendFailed:
         return SendFailed("permanent")
+    if event_type is AnswerFailed:
+        return AnswerFailed("permanent")
     return event_type()  # type: ignore[call-arg]
 
 
@@ -57,11 +63,14 @@ def go(
 # The whole table, written out once more by hand: (status, event) -> (new status, effects) when
 # AutoClose is not due; None where the pair is invalid.
 FAIL_EFFECTS = (NotifyPatient("delivery_delayed"), AlertAdmins("permanent"))
+ANSWER_FAIL_EFFECTS = (NotifyPatient("page.answer_undelivered"), AlertAdmins("permanent"))
+LATE = (AutoClose, SendFailed, AnswerFailed)  # what a closed thread still accepts, as no-ops
 EXPECTED: dict[tuple[Status, type[Event]], tuple[Status, tuple[Effect, ...]] | None] = {
     (Q, Held): (H, ()),
     (Q, Released): None,
     (Q, Sent): (S, ()),
     (Q, Delivered): (Q, ()),
+    (Q, AnswerFailed): (Q, ANSWER_FAIL_EFFECTS),
     (Q, SendFailed): (F, FAIL_EFFECTS),
     (Q, ExpertReplied): (A, ()),
     (Q, PatientFollowUp): (Q, ()),
@@ -71,6 +80,7 @@ EXPECTED: dict[tuple[Status, type[Event]], tuple[Status, tuple[Effect, ...]] | N
     (H, Released): (Q, ()),
     (H, Sent): (S, ()),
     (H, Delivered): (H, ()),
+    (H, AnswerFailed): (H, ANSWER_FAIL_EFFECTS),
     (H, SendFailed): (F, FAIL_EFFECTS),
     (H, ExpertReplied): (A, ()),
     (H, PatientFollowUp): (H, ()),
@@ -80,7 +90,8 @@ EXPECTED: dict[tuple[Status, type[Event]], tuple[Status, tuple[Effect, ...]] | N
     (S, Released): None,
     (S, Sent): (S, ()),
     (S, Delivered): (D, ()),
-    (S, SendFailed): None,
+    (S, AnswerFailed): (S, ANSWER_FAIL_EFFECTS),
+    (S, SendFailed): (S, (AlertAdmins("permanent"),)),  # an older one failed late
     (S, ExpertReplied): (A, ()),
     (S, PatientFollowUp): (Q, ()),
     (S, Withdrawn): (C, (CancelPending(),)),
@@ -89,7 +100,8 @@ EXPECTED: dict[tuple[Status, type[Event]], tuple[Status, tuple[Effect, ...]] | N
     (D, Released): None,
     (D, Sent): (D, ()),
     (D, Delivered): (D, ()),
-    (D, SendFailed): None,
+    (D, AnswerFailed): (D, ANSWER_FAIL_EFFECTS),
+    (D, SendFailed): (D, (AlertAdmins("permanent"),)),
     (D, ExpertReplied): (A, ()),
     (D, PatientFollowUp): (Q, ()),
     (D, Withdrawn): (C, (CancelPending(),)),
@@ -98,6 +110,7 @@ EXPECTED: dict[tuple[Status, type[Event]], tuple[Status, tuple[Effect, ...]] | N
     (A, Released): None,
     (A, Sent): (A, ()),
     (A, Delivered): (A, ()),
+    (A, AnswerFailed): (A, ANSWER_FAIL_EFFECTS),
     (A, SendFailed): (A, FAIL_EFFECTS),
     (A, ExpertReplied): (A, ()),
     (A, PatientFollowUp): (Q, ()),
@@ -107,21 +120,22 @@ EXPECTED: dict[tuple[Status, type[Event]], tuple[Status, tuple[Effect, ...]] | N
     (F, Released): (Q, ()),
     (F, Sent): None,
     (F, Delivered): (F, ()),
-    (F, SendFailed): None,
+    (F, AnswerFailed): (F, ANSWER_FAIL_EFFECTS),
+    (F, SendFailed): (F, ()),  # told already
     (F, ExpertReplied): (A, ()),
     (F, PatientFollowUp): (F, ()),
     (F, Withdrawn): (C, (CancelPending(),)),
     (F, AutoClose): (F, ()),
-    **{(C, event): None for event in EVENT_TYPES if event is not AutoClose},
-    (C, AutoClose): (C, ()),
-    **{(E, event): None for event in EVENT_TYPES if event is not AutoClose},
-    (E, AutoClose): (E, ()),
+    **{(C, event): None for event in EVENT_TYPES if event not in LATE},
+    **{(C, event): (C, ()) for event in LATE},  # an SMS a modem had when the thread closed
+    **{(E, event): None for event in EVENT_TYPES if event not in LATE},
+    **{(E, event): (E, ()) for event in LATE},
 }
 
 
 def test_the_expected_table_covers_every_pair() -> None:
     assert set(EXPECTED) == set(itertools.product(Status, EVENT_TYPES))
-    assert len(EVENT_TYPES) == 9
+    assert len(EVENT_TYPES) == 10
     assert {pair for pair, outcome in EXPECTED.items() if outcome is None} == INVALID
 
 
@@ -168,6 +182,33 @@ def test_send_failure_tells_the_patient_and_the_admins(status: Status) -> None:
     )
 
 
+@pytest.mark.parametrize("status", sorted(OPEN))
+def test_an_answer_that_cannot_reach_the_patient_tells_them_and_the_admins(status: Status) -> None:
+    """Issue 15: the status stays (the answer is on the thread), the page and the admins say so."""
+    assert go(status, AnswerFailed("modem")) == (
+        status,
+        (NotifyPatient(ANSWER_UNDELIVERED), AlertAdmins("modem")),
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "answer_sms_failed", "key"),
+    [
+        (F, False, DELIVERY_DELAYED),
+        (F, True, DELIVERY_DELAYED),  # the question not reaching the doctor matters more
+        (A, True, ANSWER_UNDELIVERED),
+        (Q, True, ANSWER_UNDELIVERED),
+        (A, False, None),
+        (S, False, None),
+        (C, True, None),  # withdrawn: AnswerFailed told no one
+    ],
+)
+def test_the_page_notice_is_what_the_table_told_the_patient(
+    status: Status, answer_sms_failed: bool, key: str | None
+) -> None:
+    assert page_notice(status, answer_sms_failed) == key
+
+
 def test_an_admin_retries_a_failed_thread() -> None:
     assert go(F, Released()) == (Q, ())
 
@@ -208,7 +249,9 @@ def test_auto_close_period_is_a_parameter() -> None:
 def test_closed_and_expired_are_absorbing(status: Status) -> None:
     assert go(status, AutoClose(), LONG_AGO) == (status, ())
     for event_type in EVENT_TYPES:
-        if event_type is not AutoClose:
+        if event_type in LATE:  # an SMS a modem had taken fails after the thread closed
+            assert go(status, sample(event_type), LONG_AGO) == (status, ())
+        else:
             with pytest.raises(InvalidTransition):
                 go(status, sample(event_type))
 
@@ -237,8 +280,8 @@ def test_times_must_be_aware_utc(when: datetime) -> None:
 
 
 def test_invalid_transition_is_a_value_error_naming_only_status_and_event() -> None:
-    with pytest.raises(ValueError, match=r"^SendFailed is not allowed in status sent$"):
-        go(S, SendFailed("+8613800138000 text"))
+    with pytest.raises(ValueError, match=r"^Held is not allowed in status sent$"):
+        go(S, Held("+8613800138000 text"))
 
 
 # --- random walks -----------------------------------------------------------------------------
@@ -246,7 +289,12 @@ def test_invalid_transition_is_a_value_error_naming_only_status_and_event() -> N
 events = st.one_of(
     st.builds(Held, st.sampled_from(["paused", "night"])),
     st.builds(SendFailed, st.sampled_from(["transient", "modem", "permanent"])),
-    *(st.just(event_type()) for event_type in EVENT_TYPES if event_type not in (Held, SendFailed)),  # type: ignore[call-arg]
+    st.builds(AnswerFailed, st.sampled_from(["transient", "modem", "permanent"])),
+    *(
+        st.just(event_type())  # type: ignore[call-arg]
+        for event_type in EVENT_TYPES
+        if event_type not in (Held, SendFailed, AnswerFailed)
+    ),
 )
 walks = st.lists(st.tuples(events, st.integers(0, 10 * 24)), max_size=40)
 
@@ -270,7 +318,7 @@ def test_random_walk_from_queued(walk: list[tuple[Event, int]]) -> None:
         if CancelPending() in effects:
             assert new in {C, E}
         if any(isinstance(e, AlertAdmins) for e in effects):
-            assert isinstance(event, SendFailed)
+            assert isinstance(event, SendFailed | AnswerFailed)
         if isinstance(event, AutoClose) and status in OPEN:
             due = now - last_message_at >= timedelta(days=7)
             assert (new in {C, E}) == due
