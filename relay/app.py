@@ -265,8 +265,7 @@ async def _housekeeping(relay: Relay, settings: Settings) -> None:
     while True:
         now = relay.clock()
         with _survive("weekly digest"):
-            if await queue_digests(relay.db, digests, now):
-                relay.outbox_changed.set()
+            await queue_digests(relay, digests, now)  # (Relay.enqueue wakes the pump)
         if last_purge is None or now - last_purge >= timedelta(days=1):
             with _survive("retention purge"):
                 retention = settings.retention

@@ -303,10 +303,9 @@ class ExpertDirectory:
                     await store.redirect_queued(
                         conn, current["phone"], changes["phone"], ("to_expert", "notice")
                     )
+                    self.relay.wake_pump()
         except aiosqlite.IntegrityError:  # the number was taken meanwhile
             raise FormInvalid({"phone": "phone_taken"}) from None
-        if "phone" in changes:
-            self.relay.outbox_changed.set()
         log.info("expert %s edited by an admin: %s", expert_id, ", ".join(sorted(changes)))
         return sorted(changes)
 
@@ -319,7 +318,6 @@ class ExpertDirectory:
             person = await self._present(conn, expert_id)
             sms = await self.relay.pause_expert(conn, person, hours, actor, now)
             await self._tell(conn, person, sms, now)
-        self.relay.outbox_changed.set()
 
     async def resume(self, expert_id: str, actor: str) -> None:
         """The pause ends now, like 恢复: what it held goes (after quiet hours)."""
@@ -331,7 +329,6 @@ class ExpertDirectory:
                 raise Conflict("not_paused")
             sms = await self.relay.resume_expert(conn, person, actor, now)
             await self._tell(conn, person, sms, now)
-        self.relay.outbox_changed.set()
 
     async def leave(self, expert_id: str, colleague_id: str, actor: str) -> int:
         """The expert leaves: open threads go to ``colleague_id`` (:meth:`Relay.handoff`)."""

@@ -18,7 +18,9 @@ reads; this module picks the experts, renders the rows with the column names of
   At most one per expert per week, however often it is called: each digest is recorded in the
   audit log (``digest.queued``, ``{"week": "2026-W47"}``) in the transaction that queues it, and
   an expert who has one for that week is skipped. Only within the send window (local daytime),
-  so a daemon may call it every hour.
+  so a daemon may call it every hour. Queued through :meth:`Relay.enqueue`, like every SMS (the
+  duplicate guard: the same text to one number once a day), for when the expert may be texted
+  (:meth:`Relay.send_time`: after their quiet hours, and after a pause, which 恢复 ends).
 
 Outer ring of the relay. It must never: put a phone number in the report, a log line or an
 audit entry (only the digest SMS's recipient holds one).
@@ -37,8 +39,7 @@ from zoneinfo import ZoneInfo
 
 from smscat.relay import stats, texts
 from smscat.relay.config import Settings
-from smscat.relay.retry import PRIORITY
-from smscat.relay.service import iso
+from smscat.relay.service import Relay
 from smscat.relay.stats import Figures, Period
 from smscat.storage import relay as relay_store
 from smscat.storage import stats as store
@@ -150,8 +151,9 @@ class DigestOptions:
         return cls(settings.department.name, settings.timezone)
 
 
-async def queue_digests(db: Database, options: DigestOptions, now: datetime) -> int:
+async def queue_digests(relay: Relay, options: DigestOptions, now: datetime) -> int:
     """Queue last week's digest for every expert who wants one and has none yet; how many."""
+    db = relay.db
     local = now.astimezone(ZoneInfo(options.timezone)).time()
     if not options.send_from <= local < options.send_until:
         return 0
@@ -172,10 +174,15 @@ async def queue_digests(db: Database, options: DigestOptions, now: datetime) -> 
                 answered=figures.answered,
                 thanks=figures.thanks,
             )
-            sms = relay_store.NewSms("notice", PRIORITY["notice"], expert["phone"], text, None)
-            await relay_store.enqueue(conn, sms, iso(now))
+            person = await relay_store.expert(conn, expert["id"])
+            assert person is not None
+            # (one the duplicate guard skips is done for the week too: the text went today)
+            if await relay.enqueue(
+                conn, "notice", person["phone"], text, None, now,
+                not_before=relay.send_time(person, now),
+            ):  # fmt: skip
+                queued += 1
             await db.audit(conn, "digest", DIGEST_ACTION, expert["id"], {"week": week.label})
-            queued += 1
     if queued:
         log.info("weekly digest %s queued for %d expert(s)", week.label, queued)
     return queued

@@ -36,7 +36,7 @@ from smscat.modem.address import AddressError, is_short_code, line_kind, normali
 from smscat.modem.errors import EncodeError, PduError
 from smscat.modem.inbox import StoredPart
 from smscat.modem.reassembly import Message, Reassembler
-from smscat.relay import codes, commands, lifecycle, schedule, texts
+from smscat.relay import codes, commands, correlation, lifecycle, schedule, texts
 from smscat.relay.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
 from smscat.relay.lifecycle import Status
 from smscat.relay.masking import mask_numbers
@@ -50,6 +50,7 @@ from smscat.storage.db import iso as iso  # re-exported: the relay's modules sta
 log = logging.getLogger(__name__)
 
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)  # an indefinite pause
+PATIENT_KINDS: frozenset[OutboxKind] = frozenset({"to_patient", "verification"})  # never staff's
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ class Relay:
         self.db = db
         self.options = options
         self.clock = clock
-        self.outbox_changed = asyncio.Event()  # set after a commit that queued an SMS
+        self.outbox_changed = asyncio.Event()  # set after a commit that queued an SMS (wake_pump)
         self.inbound_changed = asyncio.Event()  # set after a raw part was stored
         self._medians: tuple[datetime, dict[str, float]] | None = None  # (computed at, values)
         # "find my links" requests, worked after the answer (send_links_to, serve_link_requests)
@@ -163,7 +164,6 @@ class Relay:
                 "verification_code", dept=self.options.department, code=code, minutes=minutes
             )
             await self.enqueue(conn, "verification", e164, text, None, now)
-        self.outbox_changed.set()
         return verification_id
 
     async def ask(
@@ -196,7 +196,6 @@ class Relay:
                 )
         if wrong_code:  # the attempt is counted (committed above); the question is not taken
             raise Forbidden("code_wrong", field="code")
-        self.outbox_changed.set()
         log.info("thread %d: asked (%s)", thread_id, status)
         return Asked(thread_id, token, status)
 
@@ -317,7 +316,7 @@ class Relay:
         """When ``person``'s quiet hours let an SMS through (None: now); a pause aside."""
         return schedule.send_time(now, self._windows(person), self.options.zone)
 
-    def _send_time(self, person: aiosqlite.Row, now: datetime) -> datetime | None:
+    def send_time(self, person: aiosqlite.Row, now: datetime) -> datetime | None:
         """When anything else may reach ``person`` (None: now): quiet hours and a pause."""
         return schedule.send_time(
             now, self._windows(person), self.options.zone, _paused_until(person, now)
@@ -337,8 +336,11 @@ class Relay:
             "messages": [{"from": p["sender"], "text": p["text"], "at": p["at"]} for p in posts],
             "waiting": waiting,
         }
-        if row["status"] == Status.FAILED:
-            view["notice"] = texts.render("delivery_delayed", lang)
+        notice = lifecycle.page_notice(
+            Status(row["status"]), await store.latest_to_patient_failed(self.db, thread_id)
+        )
+        if notice is not None:
+            view["notice"] = texts.render(notice, lang)
         elif waiting and Status(row["status"]) in lifecycle.OPEN:
             view["notice"] = texts.render("page.followups_waiting", lang, count=waiting)
         return view
@@ -356,7 +358,6 @@ class Relay:
             if Status(row["status"]) not in lifecycle.OPEN:
                 raise Conflict("thread_closed")
             await self._post_follow_up(conn, row, text, now, inbound_id=None)
-        self.outbox_changed.set()
 
     async def withdraw(self, thread_id: int, token: str) -> None:
         await self._thread_for(thread_id, token)
@@ -426,7 +427,6 @@ class Relay:
                 raise Conflict("no_phone")
             await self._check_link_limits(conn, int(phone["id"]), now)
             await self._send_links(conn, phone, [row], base_url, now)
-        self.outbox_changed.set()
         log.info("thread %d: a new link goes by SMS", thread_id)
 
     async def send_links_to(self, phone_raw: str, base_url: str) -> None:
@@ -483,7 +483,6 @@ class Relay:
                         await self._send_links(conn, phone, threads, base_url, now)
                         sent = len(threads)
         if sent:
-            self.outbox_changed.set()
             log.info("links by SMS: %d thread link(s) sent to a patient", sent)
 
     def _takes_sms(self, phone: aiosqlite.Row) -> bool:
@@ -580,7 +579,7 @@ class Relay:
             links = "；".join(f"{code} {url}" for code, url in urls)
             sms = texts.render("links_to_patient", dept=dept, links=links)
         await store.insert_link_sms(conn, int(phone["id"]), len(urls), iso(now))
-        await self.enqueue(conn, "notice", phone["e164"], sms, None, now, guard=False)
+        await self.enqueue(conn, "notice", phone["e164"], sms, None, now, guard=False, patient=True)
         await self.db.audit(
             conn, "patient", "thread.link_sms", str(phone["id"]),
             {"threads": [int(t["id"]) for t in threads]},
@@ -669,8 +668,20 @@ class Relay:
         not_before: datetime | None = None,
         guard: bool = True,
         typed: bool = False,
-    ) -> None:
-        """Queue one SMS, in the caller's transaction: every SMS goes through here.
+        patient: bool = False,
+        confirms_command: bool = False,
+    ) -> bool:
+        """Queue one SMS, in the caller's transaction: every SMS goes through here; whether it
+        was queued. The pump is woken once the transaction commits (:meth:`wake_pump`).
+
+        Who may get it, one rule for every kind: a patient's SMS (``to_patient``,
+        ``verification``, or ``patient``: a notice for a patient, as a link) goes where
+        :meth:`_refusal` lets it (never to staff; a code to a number not yet verified;
+        ``confirms_command``: the confirmation of the number's own STOP or START, which a
+        stopped or never-verified number gets). Anything else is staff's: an expert's, an
+        assistant's or an admin's number gets it; a question (``to_expert``) goes to nobody
+        else, and a notice to any other number is a patient's. A refused SMS is not queued
+        (audited as ``sms.refused`` with its kind and the reason, never the number).
 
         The duplicate guard (``duplicate_guard``): carriers flag (and people hate) the same
         text twice a day, so a text the system writes (a notice, a list, a confirmation) goes
@@ -679,19 +690,56 @@ class Relay:
         answer), which is never dropped — said twice, it arrives twice, the repeat numbered
         (``sms_repeat``: "（第2次）") so that it differs visibly from the first.
         """
+        patient = patient or confirms_command or kind in PATIENT_KINDS
+        refused = await self._recipient_refusal(conn, kind, recipient, patient, confirms_command)
+        if refused is not None:
+            await self.db.audit(conn, "relay", "sms.refused", kind, {"reason": refused})
+            return False
         if self.options.duplicate_guard and (guard or typed):
             since = iso(now - timedelta(days=1))
             if typed:
                 text = await self._numbered(conn, recipient, text, since)
             elif await store.same_sms_since(conn, recipient, text, since):
                 await self.db.audit(conn, "relay", "sms.duplicate_skipped", kind)
-                return
+                return False
         try:
             pdu.plan_submit(recipient, text, ref=0)
         except EncodeError:
             raise Invalid("text_length", field="text") from None
         sms = store.NewSms(kind, PRIORITY[kind], recipient, text, thread_id)
         await store.enqueue(conn, sms, iso(max(now, not_before or now)))
+        self.wake_pump()
+        return True
+
+    def wake_pump(self) -> None:
+        """The caller's transaction changed what the outbox has due: wake the pump after the
+        commit (nothing happens on a rollback). :meth:`enqueue` does it for every SMS."""
+        self.db.after_commit(self.outbox_changed.set)
+
+    async def _recipient_refusal(
+        self,
+        conn: aiosqlite.Connection,
+        kind: OutboxKind,
+        recipient: str,
+        patient: bool,
+        confirms: bool,
+    ) -> str | None:
+        """Why :meth:`enqueue` may not text ``recipient`` (None: it may)."""
+        expert = await store.expert_by_phone(conn, recipient) is not None  # or assistant
+        if patient and expert:
+            return "phone_staff"  # (a number without a phones row has no ``staff`` in it)
+        if not patient:
+            if expert:
+                return None
+            if kind == "to_expert":
+                return "not_staff"  # a question goes to an expert (or an assistant) only
+            if recipient in self.options.admin_phones:
+                return None
+        phone = await store.phone(conn, recipient)
+        refused = self._refusal(recipient, phone, code=kind == "verification" or confirms)
+        if confirms and refused == "phone_stopped":
+            return None  # the confirmation of its own STOP
+        return refused
 
     @staticmethod
     async def _numbered(conn: aiosqlite.Connection, recipient: str, text: str, since: str) -> str:
@@ -729,11 +777,15 @@ class Relay:
             assert row is not None
             await store.mark_failed(conn, outbox_id, attempts, reason)
             await self.db.audit(conn, "relay", "sms.failed", str(outbox_id), {"error": reason})
-            if row["kind"] == "to_expert" and row["thread_id"] is not None:
+            event: lifecycle.Event | None = None
+            if row["kind"] == "to_expert":
+                event = lifecycle.SendFailed(reason)
+            elif row["kind"] == "to_patient":
+                event = lifecycle.AnswerFailed(reason)
+            if event is not None and row["thread_id"] is not None:
                 thread = await store.thread(conn, int(row["thread_id"]))
                 assert thread is not None
-                if Status(thread["status"]) in (Status.QUEUED, Status.HELD):
-                    await self._step(conn, thread, lifecycle.SendFailed(reason), now)
+                await self._step(conn, thread, event, now)  # the table decides, in any status
         log.warning("outbox %d failed after %d attempt(s): %s", outbox_id, attempts, reason)
 
     async def on_report(self, modem_id: str, report: pdu.StatusReport) -> None:
@@ -803,8 +855,6 @@ class Relay:
             for message, ids in _assemble(fresh, now, self.options.reassembly_timeout, mark):
                 if await self._route(modem_id, message, ids):
                     routed += 1
-        if routed:
-            self.outbox_changed.set()
         return routed
 
     async def _route(self, modem_id: str, message: Message, part_ids: list[int]) -> bool:
@@ -1016,7 +1066,7 @@ class Relay:
         open_threads = await store.open_threads_of_expert(
             conn, person["id"], [str(s) for s in lifecycle.OPEN]
         )
-        chosen = _correlate(open_threads, said.code)
+        chosen = _correlate(open_threads, said.code, waiting=lifecycle.AWAITING_ANSWER)
         answer = said.text
         if said.quick is not None:
             standard = self.options.quick_replies.get(said.quick)
@@ -1025,10 +1075,10 @@ class Relay:
                 await self.enqueue(conn, "notice", to, sms, None, now)
                 return "unmatched", None
             answer = f"{standard}\n{said.text}" if said.text else standard
-        if len(chosen) != 1 or not answer:
+        if chosen is None or not answer:
             await self._list_codes(conn, person, open_threads, now)
             return "unmatched", None
-        thread = chosen[0]
+        thread = chosen
         role = "assistant" if person["role"] == "assistant" else "expert"
         waited = await self._waiting(conn, int(thread["id"]))  # (before the answer is on it)
         await self._post(conn, thread["id"], role, answer, now, inbound_id)
@@ -1097,9 +1147,9 @@ class Relay:
         now: datetime,
     ) -> None:
         to = person["phone"]
-        if command.name == "list":
+        if command.name == "list":  # what still waits for this person's answer
             open_threads = await store.open_threads_of_expert(
-                conn, person["id"], [str(s) for s in lifecycle.OPEN]
+                conn, person["id"], [str(s) for s in lifecycle.AWAITING_ANSWER]
             )
             if open_threads:
                 items = [
@@ -1146,9 +1196,10 @@ class Relay:
         await store.set_paused(conn, person["id"], None)
         resumed = await store.expert(conn, person["id"])
         assert resumed is not None
-        release = self._send_time(resumed, now) or now  # quiet hours still hold
+        release = self.send_time(resumed, now) or now  # quiet hours still hold
         if paused_until is not None:  # only what the pause held: a cap's wait stays
             await store.release_questions(conn, person["phone"], iso(release), paused_until)
+            self.wake_pump()
         await self.db.audit(conn, actor, "expert.resume", person["id"])
         return texts.render("resumed")
 
@@ -1187,7 +1238,7 @@ class Relay:
         )
         await self.enqueue(
             conn, "to_expert", target["phone"], sms, thread["id"], now,
-            not_before=self._send_time(target, now), typed=True,
+            not_before=self.send_time(target, now), typed=True,
         )  # fmt: skip
 
     async def _pass_on(
@@ -1241,15 +1292,15 @@ class Relay:
         open_threads = await store.open_threads_of_phone(
             conn, int(phone["id"]), [str(s) for s in lifecycle.OPEN]
         )
-        chosen = _correlate(open_threads, said.code)
-        if len(chosen) != 1 or not said.text:
+        chosen = _correlate(open_threads, said.code, waiting=frozenset())  # a patient owes none
+        if chosen is None or not said.text:
             if len(open_threads) > 1 and self._takes_sms(phone):
                 listing = "、".join(codes.format_code(t["code"]) for t in open_threads)
                 sms = texts.render("unmatched_list_to_patient", codes=listing)
-                await self.enqueue(conn, "notice", e164, sms, None, now)
+                await self.enqueue(conn, "notice", e164, sms, None, now, patient=True)
             return "unmatched", None
-        await self._post_follow_up(conn, chosen[0], said.text, now, inbound_id=inbound_id)
-        return "followup", int(chosen[0]["id"])
+        await self._post_follow_up(conn, chosen, said.text, now, inbound_id=inbound_id)
+        return "followup", int(chosen["id"])
 
     async def _patient_command(
         self,
@@ -1264,13 +1315,13 @@ class Relay:
             if await store.start_phone(conn, phone_id):
                 await self.db.audit(conn, "patient", "phone.start", str(phone_id))
                 sms = texts.render("start_confirmed")
-                await self.enqueue(conn, "notice", e164, sms, None, now)
+                await self.enqueue(conn, "notice", e164, sms, None, now, confirms_command=True)
             return
         if await store.stop_phone(conn, phone_id, iso(now)):
             await store.cancel_for_recipient(conn, e164, ["to_patient", "notice", "verification"])
             await self.db.audit(conn, "patient", "phone.stop", str(phone_id))
             sms = texts.render("stop_confirmed")
-            await self.enqueue(conn, "notice", e164, sms, None, now)
+            await self.enqueue(conn, "notice", e164, sms, None, now, confirms_command=True)
 
     async def _post_follow_up(
         self,
@@ -1321,7 +1372,7 @@ class Relay:
         )
         await self.enqueue(
             conn, "to_expert", handler["phone"], sms, thread["id"], now,
-            not_before=self._send_time(handler, now), typed=True,
+            not_before=self.send_time(handler, now), typed=True,
         )  # fmt: skip
         log.info("thread %d: %d follow-up(s) that waited go in one SMS", thread["id"], len(waited))
 
@@ -1334,7 +1385,7 @@ class Relay:
         sms = await self._forward_text(conn, thread, "patient", text)
         await self.enqueue(
             conn, "to_expert", handler["phone"], sms, thread["id"], now,
-            not_before=self._send_time(handler, now), typed=True,
+            not_before=self.send_time(handler, now), typed=True,
         )  # fmt: skip
 
     async def _post(
@@ -1365,11 +1416,9 @@ class Relay:
                 sms = texts.render("welcome_expert", dept=self.options.department)
                 await self.enqueue(
                     conn, "notice", person["phone"], sms, None, now,
-                    not_before=self._send_time(person, now),
+                    not_before=self.send_time(person, now),
                 )  # fmt: skip
                 await store.mark_welcomed(conn, person["id"], iso(now))
-        if people:
-            self.outbox_changed.set()
         return len(people)
 
     async def handoff(self, from_id: str, to_id: str, actor: str) -> int:
@@ -1409,13 +1458,12 @@ class Relay:
                 )  # fmt: skip
                 await self.enqueue(
                     conn, "notice", handler["phone"], sms, None, now,
-                    not_before=self._send_time(handler, now),
+                    not_before=self.send_time(handler, now),
                 )  # fmt: skip
             await store.mark_left(conn, from_id, iso(now))
             await self.db.audit(
                 conn, actor, "expert.handoff", from_id, {"to": to_id, "threads": len(moved)}
             )
-        self.outbox_changed.set()
         return len(moved)
 
     # -- time --------------------------------------------------------------------------------
@@ -1459,7 +1507,10 @@ class Relay:
                 await self.db.audit(
                     conn, "relay", "alert", str(thread["id"]), {"reason": effect.reason}
                 )
-            # NotifyPatient: the thread page shows the notice for the status it names
+            elif isinstance(effect, lifecycle.NotifyPatient):
+                # the page shows it while its cause stands (lifecycle.page_notice reads the
+                # status and the outbox written above): nothing more to store, no SMS
+                log.info("thread %d: the page says %s", thread["id"], effect.key)
         row = await store.thread(conn, int(thread["id"]))
         assert row is not None
         return row
@@ -1501,7 +1552,6 @@ class Relay:
                 conn, actor, "inbound.assign", str(inbound_id), {"thread": thread_id}
             )
         log.info("inbound %d: assigned to thread %d by an admin", inbound_id, thread_id)
-        self.outbox_changed.set()
 
     async def monitoring_counts(self) -> dict[str, dict[str, int]]:
         """Parts sent per modem and SMS received per outcome (for /metrics)."""
@@ -1596,7 +1646,7 @@ class Relay:
                 holder = thread["handler_id"] or thread["expert_id"] if thread else person["id"]
                 if person["left_at"] or person["id"] != holder:
                     raise Conflict("retry_moved")
-                not_before = self._send_time(person, now)
+                not_before = self.send_time(person, now)
             await monitoring.requeue(conn, outbox_id, iso(not_before or now))
             if thread is not None and kind == "to_expert":
                 if Status(thread["status"]) is Status.FAILED:
@@ -1604,18 +1654,27 @@ class Relay:
                 if not_before is not None and Status(thread["status"]) is Status.QUEUED:
                     await self._step(conn, thread, lifecycle.Held("schedule"), now)
             await self.db.audit(conn, actor, "sms.retry", str(outbox_id), {"kind": kind})
+            self.wake_pump()
         log.info("outbox %d: queued again by an admin", outbox_id)
-        self.outbox_changed.set()
 
 
 _LINK_TOKEN = re.compile(r"(/t/[0-9]+/)[A-Za-z0-9_-]{16,}")
 
 
-def _correlate(open_threads: list[aiosqlite.Row], code: int | None) -> list[aiosqlite.Row]:
-    """The threads a reply may answer: the one with its code, else the only open one."""
-    if code is not None:
-        return [t for t in open_threads if t["code"] == code]
-    return open_threads if len(open_threads) == 1 else []
+def _correlate(
+    open_threads: list[aiosqlite.Row], code: int | None, *, waiting: frozenset[Status]
+) -> aiosqlite.Row | None:
+    """The thread a reply answers, by :func:`.correlation.correlate`; ``waiting``: the statuses
+    in which a thread waits for the sender's reply."""
+    by_id = {int(t["id"]): t for t in open_threads}
+    chosen = correlation.correlate(
+        [
+            correlation.OpenThread(int(t["id"]), int(t["code"]), Status(t["status"]) in waiting)
+            for t in open_threads
+        ],
+        code,
+    )
+    return None if chosen is None else by_id[chosen.id]
 
 
 def _mobile(raw: str) -> str:

@@ -12,7 +12,7 @@ import contextlib
 import json
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -97,6 +97,7 @@ class Database:
         self._conn = conn
         self._write_lock = asyncio.Lock()
         self._writer: asyncio.Task[Any] | None = None  # the task holding the connection
+        self._on_commit: list[Callable[[], object]] | None = None  # the open transaction's
 
     @classmethod
     @asynccontextmanager
@@ -120,9 +121,15 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A serialised ``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on any exception)."""
+        """A serialised ``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on any exception).
+
+        What :meth:`after_commit` registered inside it runs once the COMMIT is done, and is
+        dropped on a rollback.
+        """
         async with self._write_lock:
             self._writer = asyncio.current_task()
+            callbacks: list[Callable[[], object]] = []
+            self._on_commit = callbacks
             try:
                 await self._conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -133,6 +140,17 @@ class Database:
                 await self._conn.execute("COMMIT")
             finally:
                 self._writer = None
+                self._on_commit = None
+        for callback in callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` once the calling task's transaction has committed (not at all if
+        it rolls back); registered twice, it runs once. Outside a transaction: RuntimeError."""
+        if self._on_commit is None or self._writer is not asyncio.current_task():
+            raise RuntimeError("after_commit outside a transaction")
+        if callback not in self._on_commit:
+            self._on_commit.append(callback)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:

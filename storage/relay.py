@@ -72,10 +72,11 @@ async def hold_questions(conn: Conn, recipient: str, until: str) -> None:
 
 
 async def release_questions(conn: Conn, recipient: str, release: str, paused_until: str) -> None:
-    """Only what a pause held goes at ``release`` (a daily cap's wait stays), as 恢复 does."""
+    """Only what a pause held goes at ``release`` (a daily cap's wait stays), as 恢复 does:
+    questions, and notices that waited for the pause's end (a weekly digest)."""
     await conn.execute(
         "UPDATE outbox SET next_attempt_at = ? WHERE status = 'queued'"
-        " AND kind = 'to_expert' AND recipient = ? AND next_attempt_at > ?"
+        " AND kind IN ('to_expert', 'notice') AND recipient = ? AND next_attempt_at > ?"
         " AND next_attempt_at <= ?",
         (release, recipient, release, paused_until),
     )
@@ -365,6 +366,16 @@ async def messages(db: Database, thread_id: int) -> list[aiosqlite.Row]:
     return await db.fetchall(
         "SELECT sender, text, at FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,)
     )
+
+
+async def latest_to_patient_failed(db: Database, thread_id: int) -> bool:
+    """Whether the thread's latest SMS to the patient's phone failed for good."""
+    rows = await db.fetchall(
+        "SELECT status FROM outbox WHERE thread_id = ? AND kind = 'to_patient'"
+        " ORDER BY id DESC LIMIT 1",
+        (thread_id,),
+    )
+    return bool(rows) and rows[0]["status"] == "failed"
 
 
 async def thread_messages(conn: Conn, thread_id: int) -> list[aiosqlite.Row]:

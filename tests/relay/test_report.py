@@ -21,7 +21,7 @@ import pytest
 
 from smscat.relay.admin_cli import add_commands
 from smscat.relay.reporting import DigestOptions, queue_digests
-from smscat.relay.service import iso
+from smscat.relay.service import Relay, RelayOptions, iso
 from smscat.relay.texts import render
 from smscat.storage import relay as store
 from smscat.storage.db import Database, ExpertRow
@@ -245,6 +245,11 @@ def test_a_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 # -- the weekly digest ---------------------------------------------------------------------------
 
+
+def _relay(db: Database) -> Relay:
+    return Relay(db, RelayOptions("心内科"), clock=lambda: MONDAY_10)
+
+
 MONDAY_10 = utc(2026, 11, 23, 2)  # Monday 23 Nov, 10:00 in Beijing: last week is 2026-W47
 
 
@@ -274,17 +279,17 @@ async def test_the_digest_is_queued_once_a_week_and_only_for_who_wants_it(db: Da
         expected
     )
     quiet_week = render("weekly_digest", dept="心内科", name="王芳", asked=0, answered=0, thanks=0)
-    assert await queue_digests(db, options, MONDAY_10) == 2
+    assert await queue_digests(_relay(db), options, MONDAY_10) == 2
     # li opted out, zhao is an assistant, qian is inactive: wang (a quiet week) and zhang
     assert await digests(db) == [
         (WANG.phone, "notice", 3, quiet_week),
         (ZHANG.phone, "notice", 3, expected),
     ]
-    assert await queue_digests(db, options, MONDAY_10 + timedelta(hours=3)) == 0
-    assert await queue_digests(db, options, utc(2026, 11, 27, 5)) == 0  # Friday, same week
+    assert await queue_digests(_relay(db), options, MONDAY_10 + timedelta(hours=3)) == 0
+    assert await queue_digests(_relay(db), options, utc(2026, 11, 27, 5)) == 0  # Friday, same week
     assert len(await digests(db)) == 2
     next_monday = MONDAY_10 + timedelta(days=7)  # W48: only the 23 Nov question, answered
-    assert await queue_digests(db, options, next_monday) == 2
+    assert await queue_digests(_relay(db), options, next_monday) == 2
     assert (await digests(db))[-1] == (
         ZHANG.phone,
         "notice",
@@ -294,7 +299,7 @@ async def test_the_digest_is_queued_once_a_week_and_only_for_who_wants_it(db: Da
 
 
 async def test_the_digest_is_recorded_in_the_audit_log_without_a_number(db: Database) -> None:
-    await queue_digests(db, DigestOptions("心内科"), MONDAY_10)
+    await queue_digests(_relay(db), DigestOptions("心内科"), MONDAY_10)
     rows = await db.fetchall("SELECT actor, action, subject, detail FROM audit_log")
     digest = [dict(r) for r in rows if r["action"] == "digest.queued"]
     assert digest == [
@@ -315,7 +320,7 @@ async def test_the_digest_is_recorded_in_the_audit_log_without_a_number(db: Data
     ids=["08:59 local", "21:00 local", "04:00 local"],
 )
 async def test_no_digest_outside_local_daytime(db: Database, now: datetime) -> None:
-    assert await queue_digests(db, DigestOptions("心内科"), now) == 0
+    assert await queue_digests(_relay(db), DigestOptions("心内科"), now) == 0
     assert await digests(db) == []
 
 
@@ -325,14 +330,16 @@ async def test_no_digest_for_a_week_that_ended_before_the_expert_joined(db: Data
     zhou = ExpertRow("zhou", "周雪", "主治医师", "心血管内科", "+8613800138006", None)
     await db.sync_experts([sun], at=utc(2026, 11, 22, 15, 59))  # the week's last minute
     await db.sync_experts([zhou], at=utc(2026, 11, 22, 16))  # the next week's first
-    assert await queue_digests(db, DigestOptions("心内科"), MONDAY_10) == 3
+    assert await queue_digests(_relay(db), DigestOptions("心内科"), MONDAY_10) == 3
     assert [recipient for recipient, *_ in await digests(db)] == [
         sun.phone,
         WANG.phone,
         ZHANG.phone,
     ]
     # the week after, zhou was there: a digest for W48 too
-    assert await queue_digests(db, DigestOptions("心内科"), MONDAY_10 + timedelta(days=7)) == 4
+    assert (
+        await queue_digests(_relay(db), DigestOptions("心内科"), MONDAY_10 + timedelta(days=7)) == 4
+    )
     assert zhou.phone in [recipient for recipient, *_ in await digests(db)]
 
 
@@ -340,22 +347,73 @@ async def test_an_expert_who_joins_minutes_before_a_daytime_check_gets_nothing(
     db: Database,
 ) -> None:
     sun = ExpertRow("sun", "孙立", "主治医师", "心血管内科", "+8613800138005", None)
-    await queue_digests(db, DigestOptions("心内科"), MONDAY_10)  # the others' W47 digests
+    await queue_digests(_relay(db), DigestOptions("心内科"), MONDAY_10)  # the others' W47 digests
     before = await digests(db)
     await db.sync_experts([sun], at=MONDAY_10 + timedelta(hours=1))
     assert (
-        await queue_digests(db, DigestOptions("心内科"), MONDAY_10 + timedelta(hours=1, minutes=1))
+        await queue_digests(
+            _relay(db), DigestOptions("心内科"), MONDAY_10 + timedelta(hours=1, minutes=1)
+        )
         == 0
     )
     assert await digests(db) == before
 
 
 async def test_an_expert_who_opts_out_later_gets_no_more_digests(db: Database) -> None:
-    assert await queue_digests(db, DigestOptions("心内科"), MONDAY_10) == 2
+    assert await queue_digests(_relay(db), DigestOptions("心内科"), MONDAY_10) == 2
     await db.admin_edit_expert("zhang", "admin", digest=0)
-    assert await queue_digests(db, DigestOptions("心内科"), MONDAY_10 + timedelta(days=7)) == 1
+    assert (
+        await queue_digests(_relay(db), DigestOptions("心内科"), MONDAY_10 + timedelta(days=7)) == 1
+    )
     assert [recipient for recipient, *_ in await digests(db)] == [
         WANG.phone,
         ZHANG.phone,
         WANG.phone,
     ]
+
+
+async def digest_due(db: Database, phone: str) -> list[str]:
+    rows = await db.fetchall(
+        "SELECT next_attempt_at FROM outbox WHERE kind = 'notice' AND recipient = ? ORDER BY id",
+        (phone,),
+    )
+    return [r["next_attempt_at"] for r in rows]
+
+
+async def test_a_digest_due_in_the_experts_quiet_hours_waits_for_their_end(db: Database) -> None:
+    await db.admin_edit_expert("zhang", "test", quiet_hours=json.dumps(["09:30-12:00"]))
+    assert await queue_digests(_relay(db), DigestOptions("心内科"), MONDAY_10) == 2
+    assert await digest_due(db, ZHANG.phone) == [iso(utc(2026, 11, 23, 4))]  # 12:00 in Beijing
+    assert await digest_due(db, WANG.phone) == [iso(MONDAY_10)]
+
+
+async def test_a_paused_experts_digest_waits_for_the_pause_like_a_question(db: Database) -> None:
+    relay = _relay(db)
+    async with db.transaction() as conn:
+        for expert_id, hours in (("zhang", 5), ("wang", None)):  # 5 hours; until 恢复
+            person = await store.expert(conn, expert_id)
+            assert person is not None
+            await relay.pause_expert(conn, person, hours, "test", MONDAY_10)
+    assert await queue_digests(relay, DigestOptions("心内科"), MONDAY_10) == 2
+    assert await digest_due(db, ZHANG.phone) == [iso(MONDAY_10 + timedelta(hours=5))]
+    [held] = await digest_due(db, WANG.phone)
+    assert held > iso(MONDAY_10 + timedelta(days=365))
+    resumed_at = MONDAY_10 + timedelta(hours=1)
+    async with db.transaction() as conn:
+        person = await store.expert(conn, "wang")
+        assert person is not None
+        await relay.resume_expert(conn, person, "test", resumed_at)
+    assert await digest_due(db, WANG.phone) == [iso(resumed_at)]  # 恢复 lets it go
+
+
+async def test_the_same_digest_text_goes_to_a_number_once_a_day(db: Database) -> None:
+    # Sunday 29 Nov 20:00 in Beijing: W47's digest; Monday 30 Nov 09:30: W48's, 13.5 hours
+    # later, with the same figures (two quiet weeks): the duplicate guard keeps it back
+    sunday, monday = utc(2026, 11, 29, 12), utc(2026, 11, 30, 1, 30)
+    assert await queue_digests(_relay(db), DigestOptions("心内科"), sunday) == 2
+    assert await queue_digests(_relay(db), DigestOptions("心内科"), monday) == 0
+    assert [recipient for recipient, *_ in await digests(db)] == [WANG.phone, ZHANG.phone]
+    assert (
+        await queue_digests(_relay(db), DigestOptions("心内科"), monday + timedelta(hours=2)) == 0
+    )
+    assert len(await digests(db)) == 2

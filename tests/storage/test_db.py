@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import sqlite3
 from pathlib import Path
@@ -113,3 +114,33 @@ async def test_concurrent_writers_are_serialised(tmp_path: Path) -> None:
     pairs = [(rows[i]["subject"], rows[i + 1]["subject"]) for i in range(0, len(rows), 2)]
     assert len(rows) == 40
     assert all(a == b for a, b in pairs)  # no transaction interleaved with another
+
+
+async def test_after_commit_runs_once_after_the_commit_and_never_after_a_rollback(
+    tmp_path: Path,
+) -> None:
+    async with Database.open(tmp_path / "db") as db:
+        seen: list[int] = []
+
+        def committed() -> None:  # what is committed is visible to another reader now
+            with contextlib.closing(sqlite3.connect(tmp_path / "db")) as other:
+                rows = other.execute("SELECT * FROM audit_log WHERE action = 'kept'").fetchall()
+            seen.append(len(rows))
+
+        async with db.transaction() as conn:
+            await db.audit(conn, "test", "kept")
+            db.after_commit(committed)
+            db.after_commit(committed)  # registered twice: runs once
+            assert seen == []
+        assert seen == [1]
+
+        async def rolled_back() -> None:
+            async with db.transaction():
+                db.after_commit(committed)
+                raise ZeroDivisionError
+
+        with pytest.raises(ZeroDivisionError):
+            await rolled_back()
+        assert seen == [1]
+        with pytest.raises(RuntimeError):
+            db.after_commit(committed)  # no transaction

@@ -1,0 +1,116 @@
+"""Every SMS goes through one enqueue (``Relay.enqueue``): it wakes the pump after the commit,
+applies the duplicate guard, and asks the one "may this phone be texted" rule.
+
+Issue 15: the weekly digest wrote to the outbox by itself, and the alerter queued its SMS
+without waking the pump (they waited up to the pump's 30 s idle look).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from smscat.relay.app import running_daemon
+from smscat.relay.config import Settings
+from smscat.relay.retry import OutboxKind
+from smscat.relay.service import Relay, RelayOptions
+from smscat.storage import relay as store
+from smscat.storage.db import Database, ExpertRow, iso
+from tests.support.daemon import Client, settings, settled
+
+ADMIN = "+8613700009999"
+
+
+async def test_an_alert_sms_leaves_within_a_second_of_the_check(tmp_path: Path) -> None:
+    config = settings(tmp_path).model_dump()
+    config["alerts"] = {"phones": [ADMIN]}
+    async with (
+        running_daemon(Settings.model_validate(config)) as running,
+        aiohttp.ClientSession() as http,
+    ):
+        client = Client(http, running.url, running.simulators["sim1"])
+        await settled(running)  # the welcome SMS have gone; the pump is idle
+        relay = running.relay
+        async with relay.db.transaction() as conn:  # an SMS that failed for good: an incident
+            sms = store.NewSms("notice", 3, "+8613912345678", "测试", None)
+            outbox_id = await store.enqueue(conn, sms, iso(relay.clock()))
+            await store.mark_failed(conn, outbox_id, 8, "cms_500")
+        assert running.alerter is not None
+        await running.alerter.check()
+        async with asyncio.timeout(1):
+            while not await client.received_by(ADMIN):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+
+
+# -- who gets which SMS: one rule in Relay.enqueue ------------------------------------------
+
+EXPERT = "+8613800138001"
+STOPPED, ERASED, UNVERIFIED, VERIFIED = (f"+86139123400{n:02d}" for n in range(1, 5))
+RECIPIENTS = ("stopped", "erased", "unverified", "verified", "expert", "admin")
+# each path's SMS as it asks Relay.enqueue for it, and who gets it (README: "STOP stops every
+# SMS to that number, SMS codes too, until START (each confirmed once; a number that was only
+# ever sent a code may say them too)"; experts get questions; admins get alerts)
+KINDS: dict[str, tuple[OutboxKind, dict[str, bool], str]] = {
+    "verification code": ("verification", {}, "..TT.."),
+    "answer to the patient": ("to_patient", {"typed": True}, "...T.."),
+    "link to the thread": ("notice", {"guard": False, "patient": True}, "...T.."),
+    "open codes to a patient": ("notice", {"patient": True}, "...T.."),
+    "STOP/START confirmation": ("notice", {"confirms_command": True}, "T.TT.."),
+    "question or follow-up": ("to_expert", {"typed": True}, "....T."),
+    "welcome, hand-off, list": ("notice", {}, "...TTT"),
+    "alert": ("notice", {"guard": False}, "...TTT"),
+    "weekly digest": ("notice", {}, "...TTT"),
+}
+
+
+@pytest.fixture
+async def people(tmp_path: Path) -> AsyncIterator[tuple[Relay, dict[str, str]]]:
+    now = datetime(2026, 12, 6, 2, tzinfo=UTC)
+    async with Database.open(tmp_path / "smscat.db") as db:
+        zhang = ExpertRow("zhang", "张明", "主任医师", "心血管内科", EXPERT, None)
+        await db.sync_experts([zhang], at=now)
+        relay = Relay(
+            db, RelayOptions("心内科", admin_phones=frozenset({ADMIN})), clock=lambda: now
+        )
+        async with db.transaction() as conn:
+            for e164 in (STOPPED, ERASED, UNVERIFIED, VERIFIED):
+                phone_id = await store.ensure_phone(conn, e164, iso(now))
+                if e164 != UNVERIFIED:
+                    await store.mark_phone_verified(conn, phone_id, iso(now))
+                if e164 == STOPPED:
+                    await store.stop_phone(conn, phone_id, iso(now))
+                if e164 == ERASED:  # as the retention purge and `smscat erase` leave it
+                    await conn.execute(
+                        "UPDATE phones SET e164 = 'erased:' || id, erased_at = ? WHERE id = ?",
+                        (iso(now), phone_id),
+                    )
+                    erased = f"erased:{phone_id}"
+        numbers = dict(
+            zip(RECIPIENTS, (STOPPED, erased, UNVERIFIED, VERIFIED, EXPERT, ADMIN), strict=True)
+        )
+        yield relay, numbers
+
+
+@pytest.mark.parametrize("name", KINDS)
+async def test_every_kind_of_sms_asks_the_one_rule_of_who_may_be_texted(
+    people: tuple[Relay, dict[str, str]], name: str
+) -> None:
+    relay, numbers = people
+    kind, flags, expected = KINDS[name]
+    got = ""
+    for who in RECIPIENTS:
+        async with relay.db.transaction() as conn:
+            queued = await relay.enqueue(
+                conn, kind, numbers[who], f"{name}：您好", None, relay.clock(), **flags
+            )
+        rows = await relay.db.fetchall(
+            "SELECT 1 FROM outbox WHERE recipient = ? AND kind = ?", (numbers[who], kind)
+        )
+        assert queued == bool(rows)
+        got += "T" if queued else "."
+    assert dict(zip(RECIPIENTS, got, strict=True)) == dict(zip(RECIPIENTS, expected, strict=True))
