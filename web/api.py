@@ -13,10 +13,11 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.json_schema import models_json_schema
 
 from smscat.relay import texts
@@ -31,13 +32,18 @@ log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
 PER_PAGE = 20
 RELAY_KEY: web.AppKey[Relay] = web.AppKey("relay")
+MODELS_KEY: web.AppKey[RequestModels] = web.AppKey("request_models")
+DOCUMENT_KEY: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 PROBLEM = "application/problem+json"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_max_length=4000)
+    """A request body: every string field carries its own ``max_length`` (published as
+    ``maxLength``); no limit of the model's that the document would not show."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class VerificationIn(_In):
@@ -49,9 +55,11 @@ class VerificationOut(BaseModel):
 
 
 class QuestionIn(_In):
+    """A question; ``nickname`` and ``text`` take the relay's limits in :func:`request_models`."""
+
     expert_id: str = Field(min_length=1, max_length=32)
-    nickname: str = Field(min_length=1, max_length=40)
-    text: str = Field(min_length=1, max_length=4000)
+    nickname: str = Field(min_length=1)
+    text: str = Field(min_length=1)
     public: bool
     phone: str | None = Field(None, max_length=32)
     verification_id: str | None = Field(None, max_length=64)
@@ -83,7 +91,36 @@ class ThreadOut(BaseModel):
 
 
 class FollowUpIn(_In):
-    text: str = Field(min_length=1, max_length=4000)
+    """A follow-up; ``text`` takes the relay's limit in :func:`request_models`."""
+
+    text: str = Field(min_length=1)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestModels:
+    """The request bodies as this daemon validates them, and as its OpenAPI document shows them."""
+
+    verification: type[VerificationIn]
+    question: type[QuestionIn]
+    follow_up: type[FollowUpIn]
+
+
+def request_models(max_nickname: int, max_text: int) -> RequestModels:
+    """The request models with the relay's limits (``RelayOptions.max_nickname``, ``max_text``,
+    the latter from ``relay.max_text`` in config): a body over them is refused here with the
+    field named, and the document publishes the same numbers."""
+    text = (str, Field(min_length=1, max_length=max_text))
+    return RequestModels(
+        verification=VerificationIn,
+        question=create_model(
+            "QuestionIn",
+            __base__=QuestionIn,
+            __module__=__name__,
+            nickname=(str, Field(min_length=1, max_length=max_nickname)),
+            text=text,
+        ),
+        follow_up=create_model("FollowUpIn", __base__=FollowUpIn, __module__=__name__, text=text),
+    )
 
 
 class ExpertOut(BaseModel):
@@ -241,13 +278,13 @@ async def get_experts(request: web.Request) -> web.Response:
 
 
 async def post_verification(request: web.Request) -> web.Response:
-    body = await _body(request, VerificationIn)
+    body = await _body(request, request.app[MODELS_KEY].verification)
     verification_id = await request.app[RELAY_KEY].start_verification(body.phone)
     return _json(VerificationOut(verification_id=verification_id), 202)
 
 
 async def post_question(request: web.Request) -> web.Response:
-    body = await _body(request, QuestionIn)
+    body = await _body(request, request.app[MODELS_KEY].question)
     asked = await request.app[RELAY_KEY].ask(**body.model_dump())
     return _json(QuestionOut(id=asked.id, token=asked.token, status=asked.status), 201)
 
@@ -271,7 +308,7 @@ async def get_question(request: web.Request) -> web.Response:
 async def post_message(request: web.Request) -> web.Response:
     thread_id = _thread_id(request)
     token = _bearer(request)
-    body = await _body(request, FollowUpIn)
+    body = await _body(request, request.app[MODELS_KEY].follow_up)
     await request.app[RELAY_KEY].follow_up(thread_id, token, body.text)
     return web.Response(status=201)
 
@@ -303,7 +340,7 @@ async def get_board(request: web.Request) -> web.Response:
 
 
 async def get_openapi(request: web.Request) -> web.Response:
-    return web.json_response(openapi())
+    return web.json_response(request.app[DOCUMENT_KEY])
 
 
 # -- the OpenAPI document -----------------------------------------------------------------------
@@ -317,15 +354,17 @@ def _content(schema: dict[str, Any], media: str = "application/json") -> dict[st
     return {"content": {media: {"schema": schema}}}
 
 
-def openapi() -> dict[str, Any]:
+def openapi(requests: RequestModels) -> dict[str, Any]:
+    """The document for a daemon whose request bodies are ``requests``: their schemas are
+    pydantic's, so a published limit is the one that refuses a request."""
     models: list[type[BaseModel]] = [
-        VerificationIn,
+        requests.verification,
         VerificationOut,
-        QuestionIn,
+        requests.question,
         QuestionOut,
         MessageOut,
         ThreadOut,
-        FollowUpIn,
+        requests.follow_up,
         ExpertOut,
         BoardThread,
         BoardOut,
@@ -449,6 +488,8 @@ def openapi() -> dict[str, Any]:
 
 def add_routes(app: web.Application, relay: Relay) -> None:
     app[RELAY_KEY] = relay
+    app[MODELS_KEY] = request_models(relay.options.max_nickname, relay.options.max_text)
+    app[DOCUMENT_KEY] = openapi(app[MODELS_KEY])
     app.middlewares.append(problems)
     app.router.add_get("/api/experts", get_experts)
     app.router.add_post("/api/verifications", post_verification)

@@ -69,6 +69,37 @@ class DashboardOptions:
     simulators: Mapping[str, str] = field(default_factory=dict)  # modem id → virtual phones URL
 
 
+@dataclass(frozen=True, slots=True)
+class Numbers:
+    """The dashboard's numbers, as the summary on top counts them."""
+
+    modems: int = 1  # configured
+    modems_ready: int = 1  # of them, those that may send now
+    queued: int = 0  # SMS waiting to go (the queue moving is no trouble: a stall is an alert)
+    overdue: int = 0  # questions unanswered past ``answer_within``
+    unmatched: int = 0  # an expert's reply held for an admin to assign
+    failed: int = 0  # SMS that failed for good and an admin may send again
+    incomplete: int = 0  # SMS posted without a part (nothing to do: a late part completes it)
+    alerts: int = 0  # open alerts (a modem down, a stalled queue, an operator SMS…)
+
+
+def needs_attention(n: Numbers) -> bool:
+    """Whether the verdict is 需要处理: something waits for an admin, or nothing can send.
+
+    Counted: no modem, a modem that cannot send, an overdue question, an unmatched SMS, a failed
+    SMS, an open alert. Not counted: the queue (it moves on its own; a stalled one opens an
+    alert) and SMS that lost a part (posted as they are; no admin action completes them).
+    """
+    return (
+        n.modems == 0
+        or n.modems_ready < n.modems
+        or n.overdue > 0
+        or n.unmatched > 0
+        or n.failed > 0
+        or n.alerts > 0
+    )
+
+
 def signal_bars(dbm: int | None) -> int:
     """0–4 bars for a signal level, as a phone would draw them."""
     if dbm is None:
@@ -173,6 +204,7 @@ async def snapshot(
             "error": r["error"] or "",
             "attempts": r["attempts"],
             "at": _when(_stored(str(r["created_at"])), zone, today),
+            "resendable": r["kind"] != "verification",
         }
         for r in await relay.failed_outbox(LIST_LIMIT)
     ]
@@ -234,7 +266,20 @@ async def snapshot(
         for a in await relay.open_alerts()
     ]
     ready = sum(1 for m in rows if m["ok"])
+    numbers = Numbers(
+        modems=len(rows),
+        modems_ready=ready,
+        queued=counts.get("queued", 0),
+        overdue=len(waiting),
+        unmatched=len(unmatched),
+        # a code is never sent again (the patient has asked for a new one by then): no action
+        failed=sum(1 for f in failed if f["resendable"]),
+        incomplete=len(incomplete),
+        alerts=len(alerts),
+    )
+    attention = needs_attention(numbers)
     return {
+        "numbers": numbers,
         "modems": rows,
         "modems_ready": ready,
         "queue": [(s, counts.get(s, 0)) for s in QUEUE_STATUSES],
@@ -249,6 +294,6 @@ async def snapshot(
         "incomplete": incomplete,
         "inbound_days": INBOUND_DAYS,
         "alerts": alerts,
-        "healthy": bool(rows) and ready == len(rows) and not alerts,
+        "healthy": not attention,
         "updated": _when(now, zone, today),
     }

@@ -337,6 +337,89 @@ def documented_schema(doc: dict[str, Any], schema: dict[str, Any]) -> Any:
     return jsonschema_rs.Draft202012Validator({**schema, "components": doc["components"]})
 
 
+# -- the published limits are the enforced ones --------------------------------------------------
+
+BODIES: dict[str, tuple[str, dict[str, Any]]] = {  # request schema → its path and a valid body
+    "VerificationIn": ("/api/verifications", {"phone": PATIENT}),
+    "QuestionIn": (
+        "/api/questions",
+        {"expert_id": "zhang", "nickname": "小王", "text": "头疼", "public": True},
+    ),
+    "FollowUpIn": ("/api/questions/{id}/messages", {"text": "还是疼"}),
+}
+LENGTH_REFUSALS = {"invalid_field", "nickname_length", "text_length"}  # the problem's title
+
+
+def _max_length(schema: dict[str, Any]) -> int | None:
+    """The ``maxLength`` of a string property (``anyOf`` string or null for an optional one)."""
+    for option in schema.get("anyOf", [schema]):
+        if option.get("type") == "string":
+            assert "maxLength" in option, schema  # no string without a published limit
+            return int(option["maxLength"])
+    return None
+
+
+async def published_limits_hold(client: Client) -> dict[str, dict[str, int]]:
+    """For each request body's string field: at its published ``maxLength`` it is not refused
+    for its length, one character more is a 422 naming it. The limits, by schema and field."""
+    _, doc = await client.call("GET", "/api/openapi.json")
+    schemas = doc["components"]["schemas"]
+    asked = await ask(client)
+    limits: dict[str, dict[str, int]] = {}
+    for name, (path, valid) in BODIES.items():
+        properties = schemas[name]["properties"]
+        limits[name] = {
+            field: limit
+            for field, schema in properties.items()
+            if (limit := _max_length(schema)) is not None
+        }
+        for n, (field, limit) in enumerate(limits[name].items()):
+            for length in (limit, limit + 1):
+                body = (
+                    {**valid, "verification_id": "v", "code": "1"}
+                    if "code" in properties
+                    else {**valid}
+                )
+                body[field] = chr(0x4E00 + 37 * n + length % 7) * length  # never one text twice
+                answer = await request(
+                    client, "POST", path.format(id=asked["id"]), body=body, token=asked["token"]
+                )
+                status, _, raw = answer
+                if length > limit:
+                    assert problem(answer, 422, field=field)["title"] == "invalid_field"
+                elif field in {"nickname", "text"}:
+                    assert status == 201, (name, field, raw.decode())
+                else:  # refused for what it says (no such expert, not a phone…), not its length
+                    refusal = json.loads(raw) if status >= 400 else {}
+                    assert refusal.get("title") not in LENGTH_REFUSALS, (name, field, refusal)
+    return limits
+
+
+async def test_the_published_limits_are_the_relays_by_default(
+    api: tuple[Daemon, Client],
+) -> None:
+    running, client = api
+
+    limits = await published_limits_hold(client)
+
+    options = running.relay.options
+    assert limits["QuestionIn"]["nickname"] == options.max_nickname == 20
+    assert limits["QuestionIn"]["text"] == limits["FollowUpIn"]["text"] == options.max_text == 500
+    assert limits["VerificationIn"] == {"phone": 32}
+    assert limits["QuestionIn"].keys() == {
+        "expert_id", "nickname", "text", "phone", "verification_id", "code"
+    }  # fmt: skip
+
+
+async def test_the_published_limits_follow_a_configured_max_text(tmp_path: Path) -> None:
+    async with daemon(tmp_path, relay={"max_text": 60}) as (running, client):
+        limits = await published_limits_hold(client)
+
+        assert running.relay.options.max_text == 60
+        assert limits["QuestionIn"]["text"] == limits["FollowUpIn"]["text"] == 60
+        assert limits["QuestionIn"]["nickname"] == running.relay.options.max_nickname
+
+
 # -- refusals ------------------------------------------------------------------------------------
 
 

@@ -20,8 +20,8 @@ import pytest
 from smscat.relay.app import Daemon
 from smscat.relay.retention import erase_phone
 from smscat.relay.texts import render
-from smscat.web.dashboard import signal_bars
-from tests.support.admin import ADMINS, Browser
+from smscat.web.dashboard import Numbers, needs_attention, signal_bars
+from tests.support.admin import ADMINS, Browser, two_questions, unmatched
 from tests.support.daemon import EXPERT_LI, EXPERT_ZHANG, PATIENT, TIMEOUT, Client, daemon, settled
 
 LIVE_WAIT = 20.0  # seconds a test waits for the stream to show a change
@@ -34,6 +34,43 @@ LIVE_WAIT = 20.0  # seconds a test waits for the stream to show a change
 )  # fmt: skip
 def test_signal_bars_follow_the_csq_steps(dbm: int | None, bars: int) -> None:
     assert signal_bars(dbm) == bars
+
+
+# -- the verdict on top ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("numbers", "attention"),
+    [
+        (Numbers(), False),
+        (Numbers(modems=2, modems_ready=2), False),
+        (Numbers(queued=40), False),  # moving on its own; a stalled queue is an alert
+        (Numbers(incomplete=3), False),  # posted as it came; nothing for an admin to do
+        (Numbers(modems=0, modems_ready=0), True),  # nothing can send at all
+        (Numbers(modems=2, modems_ready=1), True),
+        (Numbers(modems_ready=0), True),
+        (Numbers(overdue=1), True),
+        (Numbers(unmatched=1), True),
+        (Numbers(failed=1), True),
+        (Numbers(alerts=1), True),
+        (Numbers(queued=5, incomplete=1, unmatched=2, failed=1), True),
+    ],
+)
+def test_the_verdict_needs_attention_exactly_when_something_waits_for_an_admin(
+    numbers: Numbers, attention: bool
+) -> None:
+    assert needs_attention(numbers) is attention
+
+
+VERDICT = re.compile(
+    r'<section class="summary (healthy|trouble)".*?<p class="verdict">([^<]*)</p>', re.S
+)
+
+
+def _verdict(body: str) -> tuple[str, str]:
+    found = VERDICT.search(body)
+    assert found, body
+    return found.group(1), found.group(2)
 
 
 @pytest.fixture
@@ -94,6 +131,8 @@ async def test_a_refused_sms_is_listed_and_sent_again_by_an_admin(
     modem = re.search(r'<article class="modem[^"]*" data-modem="sim1">(.*?)</article>', body, re.S)
     assert modem
     assert "+CMS ERROR 1" in modem.group(1)
+    assert _verdict(body) == ("trouble", render("admin.needs_attention"))
+    assert re.search(r'data-tile="failed">1<', body)  # the verdict says why
 
     await client.simulator("/unassigned", {"numbers": []})  # the number works again
     status, headers, page, _ = await admin.post(f"/admin/outbox/{row['id']}/retry", {"csrf": csrf})
@@ -106,6 +145,7 @@ async def test_a_refused_sms_is_listed_and_sent_again_by_an_admin(
     body, _ = await admin.dashboard()
     assert render("admin.retried") in body
     assert f'data-outbox="{row["id"]}"' not in body
+    assert 'data-tile="failed"' not in body
     audit = await running.relay.db.fetchall(
         "SELECT actor, subject FROM audit_log WHERE action = 'sms.retry'"
     )
@@ -128,6 +168,35 @@ async def test_retry_needs_the_csrf_token_and_a_failed_sms(
     assert status == 404
     statuses = await running.relay.outbox_counts()
     assert not statuses.get("queued")  # nothing was queued again
+
+
+# -- the verdict, through the daemon ---------------------------------------------------------------
+
+
+async def test_an_unmatched_sms_needs_attention_until_it_is_assigned(
+    admin: Browser, app: tuple[Daemon, Client]
+) -> None:
+    running, client = app
+    await settled(running)
+    async with asyncio.timeout(15):
+        while running.supervisors["sim1"].health is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)  # the supervisor's first probe
+    first, _ = await two_questions(client)
+    body, _ = await admin.dashboard()
+    assert _verdict(body) == ("healthy", render("admin.all_well"))  # two questions, just asked
+
+    inbound_id = await unmatched(running, client, "多喝水，一周后复查")  # no code, two threads
+    body, csrf = await admin.dashboard()
+    assert _verdict(body) == ("trouble", render("admin.needs_attention"))
+    assert re.search(r'data-tile="unmatched">1<', body)
+
+    status, _, page, _ = await admin.post(
+        f"/admin/inbound/{inbound_id}/assign", {"csrf": csrf, "thread_id": str(first)}
+    )
+    assert status == 303, page
+    body, _ = await admin.dashboard()
+    assert _verdict(body) == ("healthy", render("admin.all_well"))
+    assert re.search(r'data-tile="unmatched">0<', body)
 
 
 # -- waiting threads and operator SMS -----------------------------------------------------------
