@@ -76,21 +76,20 @@ async def resolve_notices(conn: aiosqlite.Connection, now: str) -> int:
 
 async def short_code_sms(db: Database, since: str, limit: int) -> list[aiosqlite.Row]:
     """SMS from short codes (operator notices: balance, package) not yet handled, newest first."""
-    return await db.fetchall(
-        "SELECT id, modem_id, sender, text, received_at FROM inbound"
-        " WHERE outcome = 'short_code' AND resolved_at IS NULL AND received_at >= ?"
-        " ORDER BY id DESC LIMIT ?",
-        (since, limit),
-    )
+    return await _unhandled(db, "short_code", since, limit)
 
 
 async def unknown_sender_sms(db: Database, since: str, limit: int) -> list[aiosqlite.Row]:
     """SMS from numbers neither an expert's nor a verified patient's, not yet handled."""
+    return await _unhandled(db, "unknown_sender", since, limit)
+
+
+async def _unhandled(db: Database, outcome: str, since: str, limit: int) -> list[aiosqlite.Row]:
     return await db.fetchall(
         "SELECT id, modem_id, sender, text, received_at FROM inbound"
-        " WHERE outcome = 'unknown_sender' AND resolved_at IS NULL AND received_at >= ?"
+        " WHERE outcome = ? AND resolved_at IS NULL AND received_at >= ?"
         " ORDER BY id DESC LIMIT ?",
-        (since, limit),
+        (outcome, since, limit),
     )
 
 

@@ -32,13 +32,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
 
 async def ask_with_phone(world: World) -> Asked:
-    verification_id = await world.relay.start_verification(PATIENT)
-    (row,) = await world.db.fetchall("SELECT text FROM outbox WHERE recipient = ?", (PATIENT,))
-    digits = "".join(c if c.isdigit() else " " for c in row["text"]).split()
-    code = next(d for d in digits if len(d) == 6)
     return await world.relay.ask(
         expert_id="zhang", nickname="小王", text="头晕怎么办？", public=False,
-        phone=PATIENT, verification_id=verification_id, code=code,
+        **await world.verified(PATIENT),
     )  # fmt: skip
 
 

@@ -80,15 +80,7 @@ class World(support.World):
         return [str(r["text"]) for r in rows]
 
     async def ask(self, *, phone: bool = False) -> Asked:
-        extra = {}
-        if phone:
-            verification_id = await self.relay.start_verification(PATIENT)
-            (row,) = await self.db.fetchall(
-                "SELECT text FROM outbox WHERE recipient = ? ORDER BY id DESC LIMIT 1", (PATIENT,)
-            )
-            digits = "".join(c if c.isdigit() else " " for c in row["text"]).split()
-            code = next(d for d in digits if len(d) == 6)
-            extra = {"phone": PATIENT, "verification_id": verification_id, "code": code}
+        extra = await self.verified(PATIENT) if phone else {}
         return await self.relay.ask(
             expert_id="zhang", nickname="小王", text="头晕怎么办？", public=False, **extra
         )
