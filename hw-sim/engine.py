@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Final, Literal
 
 from smscat.hwsim import pdu, textmode
+from smscat.hwsim.profiles import PROFILES
 
 CTRL_Z: Final = 0x1A
 ESC: Final = 0x1B
@@ -209,21 +210,6 @@ def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-PROFILES: Final = (
-    "generic",
-    "huawei",
-    "busy",
-    "flaky",
-    "silent",
-    "garbage",
-    "unplug",
-    "reboot",
-    "network-down",
-    "slow",
-    "sim-full",
-    "barred",  # the operator bars the SIM: every submit gets +CMS ERROR: 8
-    "reject",  # the network refuses submits (of part ``part`` only, if given) with ``code``
-)
 _HUAWEI_URCS: Final = (
     b"^RSSI:20",
     b"^BOOT:20952548,0,0,0,72",

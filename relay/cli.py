@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from smscat.hwsim.engine import PROFILES
+from smscat.hwsim.profiles import PROFILES
 from smscat.relay.config import ConfigError, Settings, load_config
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2

@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from smscat.hwsim.engine import PROFILES
+from smscat.hwsim.profiles import PROFILES
 from smscat.modem.address import AddressError, is_short_code, normalise
 from smscat.modem.quirks import QuirkConfigError, Quirks, override
 

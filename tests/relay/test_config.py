@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -219,3 +221,10 @@ def test_timeouts_have_bounded_defaults_and_take_fractions(tmp_path: Path) -> No
     assert load_config(write(tmp_path, short)).web.timeouts.idle_seconds == 0.5
     never = MINIMAL.replace("port: 8081,", "port: 8081, timeouts: {body_seconds: 0},")
     assert "web.timeouts.body_seconds" in problems(write(tmp_path, never))
+
+
+def test_reading_a_config_does_not_import_the_simulator() -> None:
+    """config.py needs the fault profiles' names, not the 1,300-line interpreter (issue 15)."""
+    probe = "import sys, smscat.relay.config; print('smscat.hwsim.engine' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
