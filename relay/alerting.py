@@ -138,12 +138,11 @@ class Alerter:
     ) -> None:
         kind, subject = key
         block = str(detail.get("state", ""))
-        who = f"alert.sender.{subject}"
         what = texts.render(
             f"alert.{kind}",
             subject=subject,
-            who=texts.render(who) if who in texts.TEXTS else subject,
-            why=texts.render(f"block.{block}") if f"block.{block}" in texts.TEXTS else block,
+            who=texts.render_or(f"alert.sender.{subject}", subject),
+            why=texts.render_or(f"block.{block}", block),
             count=detail.get("count", 0),
             minutes=int(self.options.queue_stalled.total_seconds() // 60),
         )

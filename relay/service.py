@@ -492,11 +492,11 @@ class Relay:
     async def may_still_text(self, kind: str, recipient: str) -> bool:
         """At submit time: may this queued SMS still go? A patient may have sent STOP or been
         erased since it was queued (:meth:`_refusal` decides; experts' and admins' SMS go)."""
-        if kind not in ("to_patient", "verification"):
-            return True
+        if kind not in PATIENT_KINDS:
+            return True  # (a notice's flags are gone by now: enqueue decided for it)
         async with self.db.reading() as conn:
-            phone = await store.phone(conn, recipient)
-        return self._refusal(recipient, phone, code=kind == "verification") is None
+            refused = await self._recipient_refusal(conn, kind, recipient, True, False)
+        return refused is None
 
     def _refusal(self, e164: str, phone: aiosqlite.Row | None, *, code: bool = False) -> str | None:
         """Why the relay may not text ``e164`` as a patient; None: it may. The one answer to

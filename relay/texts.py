@@ -1376,6 +1376,12 @@ def placeholders(template: str) -> frozenset[str]:
     )
 
 
+def render_or(key: str, fallback: str, lang: str = DEFAULT_LANG, **params: object) -> str:
+    """The text ``key`` (see :func:`render`), or ``fallback`` as it is when there is no such
+    text (a status, a reason or a state this catalogue has no words for yet)."""
+    return render(key, lang, **params) if key in TEXTS else fallback
+
+
 def render(key: str, lang: str = DEFAULT_LANG, **params: object) -> str:
     """The text ``key`` in ``lang`` with ``params`` filled in; extra params are ignored.
 

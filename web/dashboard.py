@@ -113,10 +113,6 @@ def mask_number(number: str) -> str:
     return "•••• " + "".join(digits[-4:]) if len(digits) > 4 else "••••"
 
 
-def _words(key: str, lang: str, fallback: str) -> str:
-    return texts.render(key, lang) if key in texts.TEXTS else fallback
-
-
 def _when(at: datetime, zone: tzinfo, today: datetime) -> str:
     local = at.astimezone(zone)
     if local.date() == today.date():
@@ -157,13 +153,15 @@ async def snapshot(
                 if health
                 else None,
                 "state": supervisor.state,
-                "state_words": _words(f"admin.state.{supervisor.state}", lang, supervisor.state),
+                "state_words": texts.render_or(
+                    f"admin.state.{supervisor.state}", supervisor.state, lang
+                ),
                 "ok": (block := supervisor.blocked()) is None,
-                "why": _words(f"block.{block}", lang, block) if block else None,
+                "why": texts.render_or(f"block.{block}", block, lang) if block else None,
                 "signal": health.signal_dbm if health else None,
                 "bars": signal_bars(health.signal_dbm if health else None),
-                "registration": _words(
-                    f"admin.reg.{health.registration}", lang, health.registration
+                "registration": texts.render_or(
+                    f"admin.reg.{health.registration}", health.registration, lang
                 )
                 if health
                 else None,
@@ -198,7 +196,7 @@ async def snapshot(
     failed = [
         {
             "id": r["id"],
-            "kind": _words(f"admin.kind.{r['kind']}", lang, str(r["kind"])),
+            "kind": texts.render_or(f"admin.kind.{r['kind']}", str(r["kind"]), lang),
             "recipient": mask_number(str(r["recipient"])),
             "thread": r["thread_id"],
             "error": r["error"] or "",
@@ -213,7 +211,7 @@ async def snapshot(
             "id": r["id"],
             "code": r["code"],
             "expert": r["expert"],
-            "status": _words(f"status.{r['status']}", lang, str(r["status"])),
+            "status": texts.render_or(f"status.{r['status']}", str(r["status"]), lang),
             "since": _when(_stored(str(r["last_message_at"])), zone, today),
             "hours": int((now - _stored(str(r["last_message_at"]))).total_seconds() // 3600),
         }
@@ -259,7 +257,7 @@ async def snapshot(
     ]
     alerts = [
         {
-            "label": _words(f"admin.alert.{a['kind']}", lang, str(a["kind"])),
+            "label": texts.render_or(f"admin.alert.{a['kind']}", str(a["kind"]), lang),
             "subject": a["subject"],
             "at": _when(_stored(str(a["opened_at"])), zone, today),
         }

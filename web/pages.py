@@ -164,8 +164,7 @@ def _message(
 
 
 def _status_words(status: str, lang: str) -> str:
-    key = f"status.{status}"
-    return texts.render(key, lang) if key in texts.TEXTS else status
+    return texts.render_or(f"status.{status}", status, lang)
 
 
 def _board_thread(
