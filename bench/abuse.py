@@ -25,8 +25,8 @@ import common
 import yaml
 
 from smscat.modem import pdu
-from smscat.relay.app import running_daemon
-from smscat.relay.config import Settings
+from smscat.relay.daemon.app import running_daemon
+from smscat.relay.daemon.config import Settings
 
 ROOT = common.BENCH.parent
 TEXT = "请问" + "胸闷心悸气短，夜里加重，" * 41  # 500 characters, the most a message may have

@@ -34,8 +34,8 @@ from typing import IO, Any
 import aiohttp
 import yaml
 
-from smscat.relay import codes, texts
-from smscat.relay.config import load_config
+from smscat.relay.core import codes, texts
+from smscat.relay.daemon.config import load_config
 
 BENCH = Path(__file__).resolve().parent
 CONFIG = BENCH / "config.yaml"  # the bench configuration: every safety limit off

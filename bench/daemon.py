@@ -3,7 +3,7 @@ its own).
 
 Usage: python bench/daemon.py -c CONFIG [--welcomed] [--profile FILE]
 
-Runs exactly what ``smscat run`` runs (``smscat.relay.app.running_daemon``), then prints one
+Runs exactly what ``smscat run`` runs (``smscat.relay.daemon.app.running_daemon``), then prints one
 line ``READY {"url": …, "pid": …, "simulators": {…}}`` on stdout. It stops like ``smscat run``
 (the part in flight finishes) on SIGTERM or SIGINT, and also when its stdin closes, so that it
 never outlives the script that started it. The log goes to stderr at the config's log_level.
@@ -31,8 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from smscat.relay.app import expert_rows, running_daemon
-from smscat.relay.config import Settings, load_config
+from smscat.relay.daemon.app import expert_rows, running_daemon
+from smscat.relay.daemon.config import Settings, load_config
 from smscat.storage.db import Database
 
 

@@ -29,7 +29,13 @@ async def sim_process(*extra: str) -> AsyncIterator[tuple[str, str]]:
     """
     with tempfile.TemporaryDirectory(prefix="smscat-sim-") as tmp:
         proc = await common.start(
-            sys.executable, "-m", "smscat.relay.cli", "sim", "--link", str(Path(tmp) / "m"), *extra
+            sys.executable,
+            "-m",
+            "smscat.relay.daemon.cli",
+            "sim",
+            "--link",
+            str(Path(tmp) / "m"),
+            *extra,
         )
         try:
             assert proc.stdout is not None

@@ -1,7 +1,7 @@
 """The queries behind the admin's management pages: experts, moderation, the audit log.
 
 Reads and writes, no decisions (which edits are allowed, what a pause holds, which dates a
-filter means belong to :mod:`smscat.relay.management`). Writes take the connection of the
+filter means belong to :mod:`smscat.relay.services.management`). Writes take the connection of the
 caller's ``async with db.transaction()``; reads that need no transaction take the
 :class:`Database`. Times are compared as stored (UTC ISO-8601 text with milliseconds).
 
@@ -18,6 +18,7 @@ from typing import Any
 import aiosqlite
 
 from smscat.storage.db import EXPERT_CONFIG_FIELDS, Database, ExpertRow
+from smscat.storage.sql import placeholders
 
 Conn = aiosqlite.Connection
 
@@ -29,7 +30,7 @@ async def experts_overview(db: Database, open_statuses: Iterable[str]) -> list[a
     """Every expert and assistant (left ones too), with the count of open threads each owns or
     holds, and the name of their assistant; by role, then name."""
     wanted = tuple(open_statuses)
-    marks = ", ".join("?" * len(wanted))
+    marks = placeholders(wanted)
     return await db.fetchall(
         "SELECT e.*, a.name AS assistant_name,"
         " (SELECT COUNT(*) FROM threads t WHERE (t.expert_id = e.id OR t.handler_id = e.id)"
@@ -43,7 +44,7 @@ async def experts_overview(db: Database, open_statuses: Iterable[str]) -> list[a
 async def insert_expert(conn: Conn, expert: ExpertRow, now: str) -> None:
     """A new expert owned by nobody's config: an admin added it (``config_fields`` empty)."""
     columns = ", ".join(EXPERT_CONFIG_FIELDS)
-    marks = ", ".join("?" * len(EXPERT_CONFIG_FIELDS))
+    marks = placeholders(EXPERT_CONFIG_FIELDS)
     await conn.execute(
         f"INSERT INTO experts (id, {columns}, config_fields, created_at, updated_at)"
         f" VALUES (?, {marks}, '[]', ?, ?)",
@@ -63,7 +64,7 @@ async def experts_naming_assistant(conn: Conn, assistant_id: str) -> list[str]:
 async def threads_held(conn: Conn, person_id: str, statuses: Iterable[str]) -> int:
     """Open threads whose SMS go to ``person_id`` although another expert owns them."""
     wanted = tuple(statuses)
-    marks = ", ".join("?" * len(wanted))
+    marks = placeholders(wanted)
     async with conn.execute(
         f"SELECT COUNT(*) FROM threads WHERE handler_id = ? AND expert_id != ?"
         f" AND status IN ({marks})",
@@ -76,7 +77,7 @@ async def threads_held(conn: Conn, person_id: str, statuses: Iterable[str]) -> i
 async def redirect_queued(conn: Conn, old: str, new: str, kinds: Iterable[str]) -> int:
     """Unsent SMS of ``kinds`` to an expert's old number go to the new one; how many."""
     wanted = tuple(kinds)
-    marks = ", ".join("?" * len(wanted))
+    marks = placeholders(wanted)
     async with conn.execute(
         f"UPDATE outbox SET recipient = ? WHERE recipient = ? AND status = 'queued'"
         f" AND kind IN ({marks})",

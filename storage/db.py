@@ -23,6 +23,7 @@ from typing import Any, Self
 import aiosqlite
 
 from smscat.storage.errors import MigrationError, NotFound
+from smscat.storage.sql import placeholders
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 EXPERT_CONFIG_FIELDS = (
@@ -233,7 +234,7 @@ class Database:
                 now = utcnow() if at is None else iso(at)
                 if row is None:
                     columns = ", ".join(EXPERT_CONFIG_FIELDS)
-                    marks = ", ".join("?" * len(EXPERT_CONFIG_FIELDS))
+                    marks = placeholders(EXPERT_CONFIG_FIELDS)
                     await conn.execute(
                         f"INSERT INTO experts (id, {columns}, config_fields, created_at,"
                         f" updated_at) VALUES (?, {marks}, ?, ?, ?)",

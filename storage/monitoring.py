@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import aiosqlite
 
 from smscat.storage.db import Database
+from smscat.storage.sql import placeholders
 
 
 async def failed_outbox(db: Database, limit: int) -> list[aiosqlite.Row]:
@@ -54,7 +55,7 @@ async def waiting_since(
 ) -> list[aiosqlite.Row]:
     """Threads in ``statuses`` whose last message is older than ``before``, oldest first."""
     wanted = tuple(statuses)
-    marks = ", ".join("?" * len(wanted))
+    marks = placeholders(wanted)
     return await db.fetchall(
         "SELECT t.id, t.code, t.status, t.last_message_at, e.name AS expert"
         " FROM threads t JOIN experts e ON e.id = t.expert_id"
@@ -101,3 +102,14 @@ async def incomplete_sms(db: Database, since: str, limit: int) -> list[aiosqlite
         " FROM inbound WHERE complete = 0 AND received_at >= ? ORDER BY id DESC LIMIT ?",
         (since, limit),
     )
+
+
+async def counts(db: Database) -> dict[str, dict[str, int]]:
+    """Totals for monitoring: parts sent per modem, SMS received per outcome."""
+    out: dict[str, dict[str, int]] = {}
+    for name, sql in (
+        ("parts_by_modem", "SELECT modem_id, COUNT(*) FROM outbox_parts GROUP BY modem_id"),
+        ("received_by_outcome", "SELECT outcome, COUNT(*) FROM inbound GROUP BY outcome"),
+    ):
+        out[name] = {str(r[0]): int(r[1]) for r in await db.fetchall(sql)}
+    return out

@@ -1,7 +1,7 @@
 """The retention job's reads and writes: erase phone numbers, delete old private threads.
 
 No decisions: which numbers and threads go, what an SMS's sender normalises to and which text
-holds a number (in whatever form it was typed) are :mod:`smscat.relay.retention`'s business
+holds a number (in whatever form it was typed) are :mod:`smscat.relay.services.retention`'s business
 (a text is judged by the ``match`` it hands :func:`cells_where`, run inside SQLite); the
 columns where a number can be are listed here (:data:`TEXT_COLUMNS`, :data:`JSON_COLUMNS`,
 :data:`NUMBER_COLUMNS`, and :data:`NO_PATIENT_TEXT` for every other text column). This

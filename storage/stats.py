@@ -1,7 +1,7 @@
 """The queries behind the monthly report and the weekly digest: rows in, :mod:`relay.stats` out.
 
 Reads only, and no decisions: which threads count, how a median is taken and what a month is
-belong to :mod:`smscat.relay.stats`. The SQL narrows the rows to those that can matter for a
+belong to :mod:`smscat.relay.core.stats`. The SQL narrows the rows to those that can matter for a
 period; the pure code counts them exactly. Times are compared as stored (UTC ISO-8601 text with
 milliseconds, see :func:`smscat.storage.db.utcnow`), so the bounds are formatted the same way.
 Nothing here returns or logs a phone number except :func:`digest_recipients` (the SMS needs it).
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from smscat.relay.stats import ANSWER_SENDERS, ThreadFacts
+from smscat.relay.core.stats import ANSWER_SENDERS, ThreadFacts
 from smscat.storage.db import Database
 
 _ANSWERS = ", ".join(f"'{sender}'" for sender in ANSWER_SENDERS)

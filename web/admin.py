@@ -1,8 +1,8 @@
 """The admin pages: login, the dashboard (modems, queue, unmatched SMS, alerts) and its forms.
 
 Thin like the patient pages (:mod:`.pages`, whose Jinja2 environment, CSP and friendly error
-pages it shares): request → a :class:`~smscat.relay.service.Relay` call → a page in words from
-:mod:`smscat.relay.texts` (``admin.*``). A session is a cookie signed with ``web.secret_key``
+pages it shares): request → a :class:`Relay` call → a page in words from
+:mod:`smscat.relay.core.texts` (``admin.*``). A session is a cookie signed with ``web.secret_key``
 (:class:`~smscat.web.admin_auth.Signer`): its id, the username, when it started and was last
 used (re-signed at most every minute), and a fingerprint of the admin's password hash, so it
 outlives a restart and ends when config changes the password or drops the admin. HttpOnly,
@@ -16,7 +16,7 @@ client network, 20 per network, a slow-down for everyone past 50, never for a br
 logged in as that admin before: its device cookie), which reserves each attempt before its
 argon2 check; at most :data:`CHECKS_AT_ONCE` checks (64 MiB each) run at once, in worker
 threads. Every login, failure, lock, setup and logout is audited with the username and the
-client's network (:class:`~smscat.relay.admin_access.AccessLog`).
+client's network (:class:`~smscat.relay.services.admin_access.AccessLog`).
 
 With no admin configured, :func:`add_routes` returns a one-time setup path
 (``/admin/setup/<token>``) for the composition root to log: it lets one admin be created for this
@@ -46,16 +46,16 @@ from aiohttp import hdrs, web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from smscat.relay import texts
-from smscat.relay.admin_access import AccessLog
-from smscat.relay.errors import RelayError
+from smscat.relay.core import texts
+from smscat.relay.core.errors import RelayError
+from smscat.relay.services.admin_access import AccessLog
 from smscat.web.admin_auth import LoginGuard, Refused, Signer, network_of
 from smscat.web.dashboard import DashboardOptions, ModemView, snapshot
 from smscat.web.pages import JINJA_KEY, _form_value, _lang, _page_context, _render, _same_origin
 
 if TYPE_CHECKING:
-    from smscat.relay.config import Settings
-    from smscat.relay.service import Relay
+    from smscat.relay.daemon.config import Settings
+    from smscat.relay.services.service import Relay
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The admin's management pages: experts, moderation, monthly statistics, the audit log.
 
 Thin like :mod:`.admin`, whose sessions, CSRF check, pages and refusals it uses: request → a call
-to :mod:`smscat.relay.management` → a page in words from :mod:`smscat.relay.texts`
+to :mod:`smscat.relay.services.management` → a page in words from :mod:`smscat.relay.core.texts`
 (``admin.*``), or a 303 with a word for the next page. A form with wrong fields comes back with
 each field's error (422), nothing changed; a page asked for without a session is the login.
 
@@ -22,10 +22,10 @@ from typing import Any
 
 from aiohttp import web
 
-from smscat.relay import texts
-from smscat.relay.errors import RelayError
-from smscat.relay.lifecycle import Status
-from smscat.relay.management import (
+from smscat.relay.core import texts
+from smscat.relay.core.errors import RelayError
+from smscat.relay.core.lifecycle import Status
+from smscat.relay.services.management import (
     AuditLog,
     ExpertDirectory,
     ExpertEntry,
@@ -36,7 +36,7 @@ from smscat.relay.management import (
     month_csv,
     neighbour_months,
 )
-from smscat.relay.reporting import csv_rows
+from smscat.relay.services.reporting import csv_rows
 from smscat.web.admin import (
     ADMIN_KEY,
     Session,

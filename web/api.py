@@ -1,6 +1,6 @@
 """The JSON API: the contract a hospital's own front end (a WeChat account, an app) codes against.
 
-Thin: request body → pydantic model → a :class:`~smscat.relay.service.Relay` call → response.
+Thin: request body → pydantic model → a :class:`Relay` call → response.
 Errors are ``application/problem+json`` with a Chinese ``detail`` (``Accept-Language: en`` for
 English), the field at fault in ``field``, never a stack trace and never what was typed. The
 OpenAPI document (``GET /api/openapi.json``) is generated from the same models. Public views mask
@@ -20,12 +20,12 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.json_schema import models_json_schema
 
-from smscat.relay import texts
-from smscat.relay.errors import Invalid, RelayError
-from smscat.relay.masking import mask_numbers
+from smscat.relay.core import texts
+from smscat.relay.core.errors import Invalid, RelayError
+from smscat.relay.core.masking import mask_numbers
 
 if TYPE_CHECKING:
-    from smscat.relay.service import Relay
+    from smscat.relay.services.service import Relay
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def _lang(request: web.Request) -> str:
     return "en" if accept.lower().startswith("en") else "zh-CN"
 
 
-# The last resort when :mod:`smscat.relay.texts` has no ``error.<key>`` text: rendering an error
+# The last resort when ``relay.core.texts`` has no ``error.<key>`` text: rendering an error
 # must never itself fail, or every refusal would become a 500.
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _ASCII_DIGITS = re.compile(r"[0-9]{1,18}")

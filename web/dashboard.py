@@ -4,7 +4,7 @@
 outbox, the inbound SMS and the alerts, and returns plain values for the templates
 (``admin/live.html`` renders them; the page includes it, and the live stream sends it again
 whenever it changes). Times are rendered in the department's zone; words come from
-:mod:`smscat.relay.texts`.
+:mod:`smscat.relay.core.texts`.
 
 It must never: show a patient's or an expert's full number (the last four digits at most; short
 codes, which belong to operators, are shown whole), or write anything.
@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
-from smscat.relay import texts
-from smscat.relay.masking import mask_numbers
+from smscat.relay.core import texts
+from smscat.relay.core.masking import mask_numbers
 
 if TYPE_CHECKING:
-    from smscat.relay.service import Relay
+    from smscat.relay.services.service import Relay
 
 QUEUE_STATUSES = ("queued", "sent", "delivered", "failed", "cancelled")
 LIST_LIMIT = 20  # rows per list on the dashboard

@@ -17,20 +17,17 @@ It must never cut an answer the server is still writing.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-if TYPE_CHECKING:
-    from smscat.relay.config import WebTimeouts
-
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def server_options(timeouts: WebTimeouts) -> dict[str, Any]:
+def server_options(idle_seconds: float) -> dict[str, Any]:
     """Keyword arguments for :class:`aiohttp.web.AppRunner` (its request handler's)."""
-    return {"keepalive_timeout": timeouts.idle_seconds}
+    return {"keepalive_timeout": idle_seconds}
 
 
 def body_deadline(seconds: float) -> Middleware:

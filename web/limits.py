@@ -3,7 +3,7 @@
 A question, a follow-up (the API and the thread page's form), an SMS code (the API and the
 board's "send code"), an SMS of thread links (the department page's "find my links" and the
 thread page's "send the link to my phone"): each is counted per client and hour, and over its
-limit answered 429 with Retry-After and the reason (:class:`~smscat.relay.errors.TooMany`, so
+limit answered 429 with Retry-After and the reason (:class:`~smscat.relay.core.errors.TooMany`, so
 problem+json on the API and the friendly page on the board).
 
 A client is its network (:func:`~smscat.web.admin_auth.network_of`, the one the admin login
@@ -30,8 +30,8 @@ from typing import Final
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from smscat.relay.errors import TooMany
-from smscat.relay.limits import RateLimit
+from smscat.relay.core.errors import TooMany
+from smscat.relay.core.limits import RateLimit
 from smscat.web.admin import client_ip
 from smscat.web.admin_auth import network_of
 

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from smscat.relay.service import Relay
+from smscat.relay.services.service import Relay
 from smscat.web.admin import client_ip
 
 Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]

@@ -1,11 +1,11 @@
 """The patient's pages: the department board, an expert's page with the ask form, a thread's page.
 
-Thin like the API (:mod:`.api`): request → a :class:`~smscat.relay.service.Relay` call → a page
+Thin like the API (:mod:`.api`): request → a :class:`Relay` call → a page
 rendered by Jinja2 with autoescape on for every template. No front-end build: one CSS file and
 one vanilla JS file from ``web/static/``. The script asks through the JSON API and keeps the
 thread page up to date by polling it; without the script every form still works by a plain POST
 to a page route that answers 303 (or the form again, with the error in words from
-:mod:`smscat.relay.texts`, Chinese by default, English with ``?lang=en`` or Accept-Language).
+:mod:`smscat.relay.core.texts`, Chinese by default, English with ``?lang=en`` or Accept-Language).
 The small forms beside a conversation (helpful, thanks, the link by SMS, "find my links") are
 posted by the script to the same routes, which answer JSON when it asks for it.
 
@@ -13,7 +13,7 @@ Every response here carries a Content-Security-Policy without inline script or s
 error on a page route (404, 405, 413, 500…) is a friendly HTML page.
 
 It must never: show a phone number on a public page (nicknames and texts go through
-:func:`~smscat.relay.masking.mask_numbers`, though the board is masked already), put a thread's
+:func:`~smscat.relay.core.masking.mask_numbers`, though the board is masked already), put a thread's
 token (it is in the thread page's path) into a log line, or show an exception's text.
 """
 
@@ -33,13 +33,13 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from smscat.relay import texts
-from smscat.relay.errors import Invalid, RelayError, TooMany
-from smscat.relay.lifecycle import OPEN, Status
-from smscat.relay.masking import mask_numbers
+from smscat.relay.core import texts
+from smscat.relay.core.errors import Invalid, RelayError, TooMany
+from smscat.relay.core.lifecycle import OPEN, Status
+from smscat.relay.core.masking import mask_numbers
 
 if TYPE_CHECKING:
-    from smscat.relay.service import Relay
+    from smscat.relay.services.service import Relay
 
 log = logging.getLogger(__name__)
 

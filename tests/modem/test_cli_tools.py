@@ -27,7 +27,7 @@ async def smscat_modem(*args: str, feed: Any = None) -> tuple[int, list[dict[str
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "smscat.relay.cli",
+        "smscat.relay.daemon.cli",
         "modem",
         *args,
         stdout=asyncio.subprocess.PIPE,

@@ -186,7 +186,7 @@ async def test_cli_send_and_probe_through_a_simulator_process(tmp_path: Path) ->
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "smscat.relay.cli",
+                "smscat.relay.daemon.cli",
                 "modem",
                 args[0],
                 "--port",

@@ -16,10 +16,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from smscat.relay.alerting import Alerter, AlertOptions
-from smscat.relay.retry import PRIORITY
-from smscat.relay.service import Relay, RelayOptions, iso
-from smscat.storage import relay as store
+from smscat.relay.core.retry import PRIORITY
+from smscat.relay.services.alerting import Alerter, AlertOptions
+from smscat.relay.services.service import Relay, RelayOptions, iso
+from smscat.storage import outbox as outbox_db
 from smscat.storage.db import Database
 from tests.support.relay import Clock, received
 
@@ -129,9 +129,11 @@ async def test_a_modem_without_network_alerts_in_words_that_say_so(rig: Rig) -> 
 
 async def test_sms_failed_for_good_alert_once_and_clear_when_sent_again(rig: Rig) -> None:
     async with rig.relay.db.transaction() as conn:
-        sms = store.NewSms("to_patient", PRIORITY["to_patient"], "+8613900001111", "答", None, 1)
-        outbox_id = await store.enqueue(conn, sms, iso(rig.clock()))
-        await store.mark_failed(conn, outbox_id, 1, "+CMS ERROR 28")
+        sms = outbox_db.NewSms(
+            "to_patient", PRIORITY["to_patient"], "+8613900001111", "答", None, 1
+        )
+        outbox_id = await outbox_db.enqueue(conn, sms, iso(rig.clock()))
+        await outbox_db.mark_failed(conn, outbox_id, 1, "+CMS ERROR 28")
     await rig.tick(0)
     await rig.tick(30)
     assert [(p["state"], p["kind"], p["detail"]) for p in rig.posts] == [
@@ -157,15 +159,15 @@ async def test_a_stalled_queue_alerts_and_clears_when_it_moves(rig: Rig) -> None
     options = replace(rig.alerter.options, queue_stalled=timedelta(minutes=15))
     rig.alerter = Alerter(rig.relay, rig.modems, options, http=rig.alerter.http)
     async with rig.relay.db.transaction() as conn:
-        sms = store.NewSms("notice", PRIORITY["notice"], "+8613900001111", "提醒", None, 1)
-        outbox_id = await store.enqueue(conn, sms, iso(rig.clock()))
+        sms = outbox_db.NewSms("notice", PRIORITY["notice"], "+8613900001111", "提醒", None, 1)
+        outbox_id = await outbox_db.enqueue(conn, sms, iso(rig.clock()))
     await rig.tick(10)
     assert rig.posts == []
     await rig.tick(6)
     assert [(p["state"], p["kind"]) for p in rig.posts] == [("open", "queue_stalled")]
     async with rig.relay.db.transaction() as conn:  # a part goes out: the queue moves
-        await store.record_part(conn, outbox_id, 1, 1, "a", 7, iso(rig.clock()))
-        await store.mark_sent(conn, outbox_id, "a", iso(rig.clock()))
+        await outbox_db.record_part(conn, outbox_id, 1, 1, "a", 7, iso(rig.clock()))
+        await outbox_db.mark_sent(conn, outbox_id, "a", iso(rig.clock()))
     await rig.tick(1)
     assert [(p["state"], p["kind"]) for p in rig.posts] == [
         ("open", "queue_stalled"),

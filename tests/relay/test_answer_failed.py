@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from smscat.modem.errors import CmsError
-from smscat.relay.alerting import Alerter, AlertOptions
-from smscat.relay.service import Asked, Relay, RelayOptions
-from smscat.relay.texts import render
+from smscat.relay.core.texts import render
+from smscat.relay.services.alerting import Alerter, AlertOptions
+from smscat.relay.services.service import Asked, Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
 from tests.relay.test_outbox import FakeModem, pump
 from tests.support.relay import Clock, World

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from smscat.relay.service import Relay, RelayOptions
+from smscat.relay.services.service import Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
 from tests.support.numbers import FORMATS, NOT_NUMBERS, own_digit_runs
 from tests.support.relay import Clock

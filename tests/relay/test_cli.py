@@ -82,7 +82,7 @@ async def test_run_starts_database_simulator_and_web(tmp_path: Path) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "smscat.relay.cli",
+        "smscat.relay.daemon.cli",
         "run",
         "-c",
         "config.yaml",

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from smscat.relay.errors import Conflict, Forbidden, Invalid, RelayError
-from smscat.relay.service import Relay, RelayOptions
-from smscat.relay.texts import render
+from smscat.relay.core.errors import Conflict, Forbidden, Invalid, RelayError
+from smscat.relay.core.texts import render
+from smscat.relay.services.service import Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
 from tests.support import relay as support
 from tests.support.relay import Clock

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smscat.relay.codes import MAX_CODE, REUSE_AFTER, CodesExhausted, allocate, format_code
-from smscat.relay.commands import Reply, parse_expert
+from smscat.relay.core.codes import MAX_CODE, REUSE_AFTER, CodesExhausted, allocate, format_code
+from smscat.relay.core.commands import Reply, parse_expert
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from smscat.relay.commands import Command, Reply, normalise, parse_expert, parse_patient
+from smscat.relay.core.commands import Command, Reply, normalise, parse_expert, parse_patient
 
 # --- commands ---------------------------------------------------------------------------------
 

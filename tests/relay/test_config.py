@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from smscat.relay.cli import main
-from smscat.relay.config import ConfigError, Settings, dump_effective, load_config
+from smscat.relay.daemon.cli import main
+from smscat.relay.daemon.config import ConfigError, Settings, dump_effective, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -225,6 +225,6 @@ def test_timeouts_have_bounded_defaults_and_take_fractions(tmp_path: Path) -> No
 
 def test_reading_a_config_does_not_import_the_simulator() -> None:
     """config.py needs the fault profiles' names, not the 1,300-line interpreter (issue 15)."""
-    probe = "import sys, smscat.relay.config; print('smscat.hwsim.engine' in sys.modules)"
+    probe = "import sys, smscat.relay.daemon.config; print('smscat.hwsim.engine' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from smscat.relay.errors import Conflict
-from smscat.relay.service import Relay, RelayOptions
+from smscat.relay.core.errors import Conflict
+from smscat.relay.services.service import Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
 from tests.support import relay as support
 from tests.support.relay import Clock

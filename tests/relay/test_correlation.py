@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from smscat.relay.correlation import OpenThread, correlate
-from smscat.relay.service import Asked, Relay, RelayOptions
-from smscat.relay.texts import render
+from smscat.relay.core.correlation import OpenThread, correlate
+from smscat.relay.core.texts import render
+from smscat.relay.services.service import Asked, Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
 from tests.support import relay as support
 from tests.support.relay import Clock

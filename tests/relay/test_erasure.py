@@ -28,9 +28,9 @@ from smscat.hwsim import pdu as simpdu
 from smscat.modem import pdu
 from smscat.modem.errors import PduError
 from smscat.modem.inbox import StoredPart
-from smscat.relay.admin_cli import add_commands
-from smscat.relay.retention import purge
-from smscat.relay.service import Relay, RelayOptions
+from smscat.relay.daemon.admin_cli import add_commands
+from smscat.relay.services.retention import purge
+from smscat.relay.services.service import Relay, RelayOptions
 from smscat.storage import retention as retention_store
 from smscat.storage.db import Database, ExpertRow
 from tests.support.numbers import FORMATS, own_digit_runs

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from smscat.relay.texts import render
+from smscat.relay.core.texts import render
 from tests.support.daemon import EXPERT_ZHANG, PATIENT_2, Client, daemon, settled
 
 FLOODER = "203.0.113.{}"  # one /24: every address of it is one client

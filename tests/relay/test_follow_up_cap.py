@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smscat.relay import lifecycle
-from smscat.relay.lifecycle import FOLLOW_UPS_BEFORE_ANSWER, waiting_follow_ups
-from smscat.relay.service import Asked, Relay, RelayOptions
-from smscat.relay.texts import render
+from smscat.relay.core import lifecycle
+from smscat.relay.core.lifecycle import FOLLOW_UPS_BEFORE_ANSWER, waiting_follow_ups
+from smscat.relay.core.texts import render
+from smscat.relay.services.service import Asked, Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
 from tests.support import relay as support
 from tests.support.relay import Clock

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from smscat.relay.errors import Forbidden, Invalid, TooMany
-from smscat.relay.service import Relay, RelayOptions
-from smscat.relay.texts import render
+from smscat.relay.core.errors import Forbidden, Invalid, TooMany
+from smscat.relay.core.texts import render
+from smscat.relay.services.service import Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
 from tests.support.relay import Clock, received
 

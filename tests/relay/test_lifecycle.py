@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smscat.relay.lifecycle import (
+from smscat.relay.core.lifecycle import (
     ANSWER_UNDELIVERED,
     DELIVERY_DELAYED,
     EVENT_TYPES,

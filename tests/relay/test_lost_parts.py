@@ -23,10 +23,10 @@ import pytest
 from smscat.hwsim import pdu as simpdu
 from smscat.modem import pdu
 from smscat.modem.inbox import StoredPart
-from smscat.relay.app import relay_options
-from smscat.relay.config import ConfigError, load_config
-from smscat.relay.service import Relay, RelayOptions
-from smscat.relay.texts import render
+from smscat.relay.core.texts import render
+from smscat.relay.daemon.app import relay_options
+from smscat.relay.daemon.config import ConfigError, load_config
+from smscat.relay.services.service import Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
 from tests.support.admin import ADMINS, Browser
 from tests.support.daemon import EXPERT_ZHANG, PATIENT, TIMEOUT, daemon, settled

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from smscat.relay import numbers
-from smscat.relay.masking import erase_number, mask_numbers
-from smscat.relay.numbers import NumberSpan, find_numbers, holds
+from smscat.relay.core import numbers
+from smscat.relay.core.masking import erase_number, mask_numbers
+from smscat.relay.core.numbers import NumberSpan, find_numbers, holds
 from tests.support.numbers import FORMATS, NOT_NUMBERS, own_digit_runs, survivors
 
 

@@ -20,9 +20,9 @@ from typing import Any
 import aiohttp
 
 from smscat.modem.supervisor import SupervisorSettings
-from smscat.relay.app import Daemon, running_daemon
-from smscat.relay.config import Settings
-from smscat.relay.texts import render
+from smscat.relay.core.texts import render
+from smscat.relay.daemon.app import Daemon, running_daemon
+from smscat.relay.daemon.config import Settings
 from tests.support.admin import ADMINS, Browser
 from tests.support.daemon import DEPARTMENT, NO_LIMITS, TIMEOUT
 from tests.support.relay import Clock

@@ -18,11 +18,11 @@ import pytest
 
 from smscat.hwsim.service import SimOptions, Simulator, running
 from smscat.modem.supervisor import ModemSupervisor
-from smscat.relay import routing
-from smscat.relay.outbox import OutboxPump
-from smscat.relay.retry import PRIORITY
-from smscat.relay.service import Relay, RelayOptions, iso
-from smscat.storage import relay as store
+from smscat.relay.core import routing
+from smscat.relay.core.retry import PRIORITY
+from smscat.relay.services.outbox import OutboxPump
+from smscat.relay.services.service import Relay, RelayOptions, iso
+from smscat.storage import outbox as outbox_db
 from smscat.storage.db import Database
 from tests.support.relay import Clock
 from tests.support.supervision import FAST, fault, until
@@ -40,8 +40,8 @@ class Rig:
 
     async def queue(self, recipient: str, text: str) -> None:
         async with self.relay.db.transaction() as conn:
-            sms = store.NewSms("notice", PRIORITY["notice"], recipient, text, None, 1)
-            await store.enqueue(conn, sms, iso(self.clock()))
+            sms = outbox_db.NewSms("notice", PRIORITY["notice"], recipient, text, None, 1)
+            await outbox_db.enqueue(conn, sms, iso(self.clock()))
         self.relay.outbox_changed.set()
 
     def sent_by(self, modem_id: str) -> dict[str, list[str]]:

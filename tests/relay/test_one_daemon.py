@@ -1,6 +1,6 @@
 """One daemon per database: ``smscat run`` twice on one config, and on a web port in use.
 
-Real processes (``python -m smscat.relay.cli run``), as an operator starts them: the second is
+Real processes (``smscat run``), as an operator starts them: the second is
 refused with one line and exit status 2 before it touches anything, and the first one goes on
 as if nothing happened — its simulated modem's link is the same pty, its web server answers.
 """
@@ -21,8 +21,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from smscat.relay import cli, daemonlock
-from smscat.relay.daemonlock import AlreadyRunning, hold, lock_path
+from smscat.relay.daemon import cli, daemonlock
+from smscat.relay.daemon.daemonlock import AlreadyRunning, hold, lock_path
 
 ROOT = Path(__file__).resolve().parents[2]
 START_SECONDS = 30.0  # a daemon's start-up, its modem registered (two shared cores in CI)
@@ -45,7 +45,7 @@ def free_port() -> int:
 
 async def spawn(folder: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "smscat.relay.cli", "run", "-c", "config.yaml",
+        sys.executable, "-m", "smscat.relay.daemon.cli", "run", "-c", "config.yaml",
         cwd=folder,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
@@ -191,7 +191,7 @@ def test_the_lock_of_a_killed_daemon_blocks_nobody(tmp_path: Path) -> None:
         [
             sys.executable, "-c",
             "import sys, time; from pathlib import Path;"
-            " from smscat.relay.daemonlock import hold\n"
+            " from smscat.relay.daemon.daemonlock import hold\n"
             "with hold(Path(sys.argv[1])):\n print('held', flush=True); time.sleep(60)",
             str(database),
         ],

@@ -15,11 +15,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from smscat.relay.app import running_daemon
-from smscat.relay.config import Settings
-from smscat.relay.retry import OutboxKind
-from smscat.relay.service import Relay, RelayOptions
-from smscat.storage import relay as store
+from smscat.relay.core.retry import OutboxKind
+from smscat.relay.daemon.app import running_daemon
+from smscat.relay.daemon.config import Settings
+from smscat.relay.services.service import Relay, RelayOptions
+from smscat.storage import outbox as outbox_db
+from smscat.storage import phones as phones_db
 from smscat.storage.db import Database, ExpertRow, iso
 from tests.support.daemon import Client, settings, settled
 
@@ -37,9 +38,9 @@ async def test_an_alert_sms_leaves_within_a_second_of_the_check(tmp_path: Path) 
         await settled(running)  # the welcome SMS have gone; the pump is idle
         relay = running.relay
         async with relay.db.transaction() as conn:  # an SMS that failed for good: an incident
-            sms = store.NewSms("notice", 3, "+8613912345678", "测试", None)
-            outbox_id = await store.enqueue(conn, sms, iso(relay.clock()))
-            await store.mark_failed(conn, outbox_id, 8, "cms_500")
+            sms = outbox_db.NewSms("notice", 3, "+8613912345678", "测试", None)
+            outbox_id = await outbox_db.enqueue(conn, sms, iso(relay.clock()))
+            await outbox_db.mark_failed(conn, outbox_id, 8, "cms_500")
         assert running.alerter is not None
         await running.alerter.check()
         async with asyncio.timeout(1):
@@ -79,11 +80,11 @@ async def people(tmp_path: Path) -> AsyncIterator[tuple[Relay, dict[str, str]]]:
         )
         async with db.transaction() as conn:
             for e164 in (STOPPED, ERASED, UNVERIFIED, VERIFIED):
-                phone_id = await store.ensure_phone(conn, e164, iso(now))
+                phone_id = await phones_db.ensure_phone(conn, e164, iso(now))
                 if e164 != UNVERIFIED:
-                    await store.mark_phone_verified(conn, phone_id, iso(now))
+                    await phones_db.mark_phone_verified(conn, phone_id, iso(now))
                 if e164 == STOPPED:
-                    await store.stop_phone(conn, phone_id, iso(now))
+                    await phones_db.stop_phone(conn, phone_id, iso(now))
                 if e164 == ERASED:  # as the retention purge and `smscat erase` leave it
                     await conn.execute(
                         "UPDATE phones SET e164 = 'erased:' || id, erased_at = ? WHERE id = ?",

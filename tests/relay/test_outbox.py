@@ -17,12 +17,13 @@ from smscat.modem import pdu
 from smscat.modem.device import SentPart
 from smscat.modem.errors import CmsError, ModemError, ModemTimeout
 from smscat.modem.supervisor import ModemSupervisor
-from smscat.relay import routing
-from smscat.relay.errors import Conflict
-from smscat.relay.outbox import OutboxPump
-from smscat.relay.retry import MAX_ATTEMPTS
-from smscat.relay.service import Relay, RelayOptions
-from smscat.storage import relay as store
+from smscat.relay.core import routing
+from smscat.relay.core.errors import Conflict
+from smscat.relay.core.retry import MAX_ATTEMPTS
+from smscat.relay.services.outbox import OutboxPump
+from smscat.relay.services.service import Relay, RelayOptions
+from smscat.storage import outbox as outbox_db
+from smscat.storage import phones as phones_db
 from smscat.storage.db import Database, ExpertRow
 from tests.support.relay import Clock
 
@@ -253,8 +254,8 @@ async def test_a_long_sms_whose_modem_vanished_goes_again_whole_from_another(
     assert first_b.concat.ref != first_a.concat.ref
     (spent,) = await relay.db.fetchall("SELECT modem_id, seq FROM outbox_parts_spent")
     assert (spent["modem_id"], spent["seq"]) == ("a", 1)  # a's part still counts against a
-    assert await store.parts_sent_since(relay.db, "a", ["2000-01-01"]) == [1]
-    assert await store.parts_sent_since(relay.db, "b", ["2000-01-01"]) == [total]
+    assert await outbox_db.parts_sent_since(relay.db, "a", ["2000-01-01"]) == [1]
+    assert await outbox_db.parts_sent_since(relay.db, "b", ["2000-01-01"]) == [total]
 
 
 async def test_an_sms_longer_than_a_cap_allows_fails_instead_of_waiting_forever(
@@ -283,9 +284,9 @@ async def test_a_verification_code_goes_to_a_number_that_sent_stop_once_it_sent_
     with pytest.raises(Conflict):  # STOP stops codes too (issue 14) ...
         await relay.start_verification(PATIENT)
     async with relay.db.transaction() as conn:
-        phone = await store.phone(conn, PATIENT)
+        phone = await phones_db.phone(conn, PATIENT)
         assert phone is not None
-        assert await store.start_phone(conn, int(phone["id"]))  # ... until 开通/START
+        assert await phones_db.start_phone(conn, int(phone["id"]))  # ... until 开通/START
     await relay.start_verification(PATIENT)
     modem = FakeModem()
     await pump(relay, modem).send_due()
@@ -337,8 +338,8 @@ async def test_a_code_goes_between_the_parts_of_a_long_question(relay: Relay) ->
 async def test_an_sms_that_cannot_be_encoded_fails_and_the_queue_moves_on(relay: Relay) -> None:
     now = relay.clock()
     async with relay.db.transaction() as conn:  # a row no modem can take: a recipient erased
-        sms = store.NewSms("notice", 3, "erased", "您的咨询链接：…", None, 7)
-        await store.enqueue(conn, sms, now.isoformat())
+        sms = outbox_db.NewSms("notice", 3, "erased", "您的咨询链接：…", None, 7)
+        await outbox_db.enqueue(conn, sms, now.isoformat())
     await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
     modem = FakeModem()
     await pump(relay, modem).send_due()

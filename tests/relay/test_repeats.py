@@ -22,8 +22,8 @@ import pytest
 
 from smscat.hwsim import service as simulator
 from smscat.hwsim.engine import SimModem
-from smscat.relay.app import Daemon
-from smscat.relay.texts import render
+from smscat.relay.core.texts import render
+from smscat.relay.daemon.app import Daemon
 from tests.support.daemon import (
     DEPARTMENT,
     EXPERT_ZHANG,

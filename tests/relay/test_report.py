@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from smscat.relay.admin_cli import add_commands
-from smscat.relay.reporting import DigestOptions, queue_digests
-from smscat.relay.service import Relay, RelayOptions, iso
-from smscat.relay.texts import render
-from smscat.storage import relay as store
+from smscat.relay.core.texts import render
+from smscat.relay.daemon.admin_cli import add_commands
+from smscat.relay.services.reporting import DigestOptions, queue_digests
+from smscat.relay.services.service import Relay, RelayOptions, iso
+from smscat.storage import experts as experts_db
+from smscat.storage import threads as threads_db
 from smscat.storage.db import Database, ExpertRow
 
 ZHAO = ExpertRow("zhao", "赵敏", "护士长", "心血管内科", "+8613800138009", None, role="assistant")
@@ -61,13 +62,17 @@ async def seed_thread(
     """A thread asked at ``created``, then ``(sender, seconds after created)`` posts."""
     code = next(_codes)
     async with db.transaction() as conn:
-        thread_id = await store.insert_thread(
+        thread_id = await threads_db.insert_thread(
             conn,
-            store.NewThread(expert, code, f"t{code}", "小王", False, None, "sent", iso(created)),
+            threads_db.NewThread(
+                expert, code, f"t{code}", "小王", False, None, "sent", iso(created)
+            ),
         )
         for sender, after in [("patient", 0), *posts]:
             at = iso(created + timedelta(seconds=after))
-            await store.insert_message(conn, store.NewMessage(thread_id, sender, "……", "……", at))
+            await threads_db.insert_message(
+                conn, threads_db.NewMessage(thread_id, sender, "……", "……", at)
+            )
         if thanked is not None:
             await conn.execute(
                 "UPDATE threads SET thanked_at = ? WHERE id = ?", (iso(thanked), thread_id)
@@ -391,7 +396,7 @@ async def test_a_paused_experts_digest_waits_for_the_pause_like_a_question(db: D
     relay = _relay(db)
     async with db.transaction() as conn:
         for expert_id, hours in (("zhang", 5), ("wang", None)):  # 5 hours; until 恢复
-            person = await store.expert(conn, expert_id)
+            person = await experts_db.expert(conn, expert_id)
             assert person is not None
             await relay.pause_expert(conn, person, hours, "test", MONDAY_10)
     assert await queue_digests(relay, DigestOptions("心内科"), MONDAY_10) == 2
@@ -400,7 +405,7 @@ async def test_a_paused_experts_digest_waits_for_the_pause_like_a_question(db: D
     assert held > iso(MONDAY_10 + timedelta(days=365))
     resumed_at = MONDAY_10 + timedelta(hours=1)
     async with db.transaction() as conn:
-        person = await store.expert(conn, "wang")
+        person = await experts_db.expert(conn, "wang")
         assert person is not None
         await relay.resume_expert(conn, person, "test", resumed_at)
     assert await digest_due(db, WANG.phone) == [iso(resumed_at)]  # 恢复 lets it go

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smscat.relay.management import month_csv
-from smscat.relay.reporting import (
+from smscat.relay.services.management import month_csv
+from smscat.relay.services.reporting import (
     FORMULA_START,
     csv_bytes,
     month_report,

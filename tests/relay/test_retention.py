@@ -23,10 +23,10 @@ import pytest
 from smscat.hwsim import pdu as simpdu
 from smscat.modem import pdu
 from smscat.modem.inbox import StoredPart
-from smscat.relay.admin_cli import add_commands
-from smscat.relay.errors import Conflict, Invalid
-from smscat.relay.retention import erase_phone, purge
-from smscat.relay.service import Relay, RelayOptions, iso
+from smscat.relay.core.errors import Conflict, Invalid
+from smscat.relay.daemon.admin_cli import add_commands
+from smscat.relay.services.retention import erase_phone, purge
+from smscat.relay.services.service import Relay, RelayOptions, iso
 from smscat.storage.db import Database, ExpertRow, backup
 from tests.support.relay import Clock
 

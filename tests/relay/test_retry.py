@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smscat.relay.retry import (
+from smscat.relay.core.retry import (
     MAX_ATTEMPTS,
     PRIORITY,
     FailureKind,

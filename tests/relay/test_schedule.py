@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smscat.relay.schedule import question_time, quiet_until, send_time
+from smscat.relay.core.schedule import question_time, quiet_until, send_time
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NIGHT = ["22:00-07:30"]

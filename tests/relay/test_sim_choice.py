@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smscat.relay.routing import (
+from smscat.relay.core.routing import (
     BULK_SHARE,
     SPILL_AFTER,
     Limits,

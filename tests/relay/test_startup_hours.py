@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from smscat.relay.app import Daemon, running_daemon
-from smscat.relay.config import RetentionConfig
-from smscat.relay.service import iso
-from smscat.relay.texts import render
+from smscat.relay.core.texts import render
+from smscat.relay.daemon.app import Daemon, running_daemon
+from smscat.relay.daemon.config import RetentionConfig
+from smscat.relay.services.service import iso
 from tests.support.daemon import DEPARTMENT, EXPERT_LI, EXPERT_ZHANG, settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smscat.relay.stats import (
+from smscat.relay.core.stats import (
     Figures,
     Period,
     ThreadFacts,

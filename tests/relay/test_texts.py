@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smscat.relay.lifecycle import Status
-from smscat.relay.texts import DEFAULT_LANG, LANGS, TEXTS, placeholders, render
+from smscat.relay.core.lifecycle import Status
+from smscat.relay.core.texts import DEFAULT_LANG, LANGS, TEXTS, placeholders, render
 
 NEEDED = {
     "question_to_expert": {"dept", "code", "nickname", "text"},

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from smscat.relay.cli import main
+from smscat.relay.daemon.cli import main
 from smscat.storage.db import Database, backup
 
 

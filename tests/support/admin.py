@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 from argon2 import PasswordHasher
 
-from smscat.relay.app import Daemon
+from smscat.relay.daemon.app import Daemon
 from tests.support.daemon import EXPERT_ZHANG, PATIENT, Client
 
 PASSWORD = "correct horse battery"

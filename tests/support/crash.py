@@ -165,7 +165,7 @@ def write_config(directory: Path, link: str, *, sim_caps: bool = True) -> Path:
 async def simulator(directory: Path, preexec: PreExec = None) -> AsyncIterator[tuple[str, str]]:
     """``smscat sim`` at 38400 baud in its own session; yields (link, control URL)."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "smscat.relay.cli", "sim",
+        sys.executable, "-m", "smscat.relay.daemon.cli", "sim",
         "--link", str(directory / "modem"), "--baud", "38400", "--report-delay", "0.2",
         stdout=asyncio.subprocess.PIPE,
         stdin=asyncio.subprocess.DEVNULL,
@@ -196,7 +196,7 @@ async def start_daemon(
     offset = len(await asyncio.to_thread(log.read_bytes)) if log.exists() else 0  # noqa: ASYNC240
     with log.open("ab") as out:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "smscat.relay.cli", "run", "-c", str(config),
+            sys.executable, "-m", "smscat.relay.daemon.cli", "run", "-c", str(config),
             stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out, preexec_fn=preexec,
         )  # fmt: skip
     try:

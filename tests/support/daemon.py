@@ -13,8 +13,8 @@ import aiohttp
 
 from smscat.modem.address import normalise
 from smscat.modem.supervisor import SupervisorSettings
-from smscat.relay.app import RETRY_BASE, Daemon, running_daemon
-from smscat.relay.config import Settings
+from smscat.relay.daemon.app import RETRY_BASE, Daemon, running_daemon
+from smscat.relay.daemon.config import Settings
 
 EXPERT_ZHANG = "+8613800138001"
 EXPERT_LI = "+8613800138002"

@@ -8,7 +8,7 @@ from datetime import datetime
 from smscat.hwsim import pdu as simpdu
 from smscat.modem import pdu
 from smscat.modem.inbox import StoredPart
-from smscat.relay.service import Relay
+from smscat.relay.services.service import Relay
 from smscat.storage.db import Database
 
 

@@ -26,7 +26,7 @@ async def sim_process(tmp: Path, *extra: str) -> AsyncIterator[SimProcess]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "smscat.relay.cli",
+        "smscat.relay.daemon.cli",
         "sim",
         "--link",
         str(tmp / "modem"),

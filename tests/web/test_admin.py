@@ -23,10 +23,10 @@ from argon2 import PasswordHasher
 from pydantic import ValidationError
 from yarl import URL
 
-from smscat.relay.app import Daemon
-from smscat.relay.cli import main
-from smscat.relay.config import ModemLimits, Settings
-from smscat.relay.texts import render
+from smscat.relay.core.texts import render
+from smscat.relay.daemon.app import Daemon
+from smscat.relay.daemon.cli import main
+from smscat.relay.daemon.config import ModemLimits, Settings
 from smscat.web.dashboard import signal_bars
 from tests.support.admin import ADMINS, CSRF, HASH, PASSWORD, Browser, two_questions, unmatched
 from tests.support.daemon import EXPERT_ZHANG, PATIENT, TIMEOUT, Client, daemon, settled

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, expect
 
-from smscat.relay.app import Daemon
-from smscat.relay.texts import render
+from smscat.relay.core.texts import render
+from smscat.relay.daemon.app import Daemon
 from smscat.web.dashboard import signal_bars
 from tests.support.admin import ADMINS, PASSWORD, two_questions, unmatched
 from tests.support.browser import ARTIFACTS, chromium

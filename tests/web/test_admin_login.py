@@ -29,8 +29,8 @@ from aiohttp import web
 from argon2 import PasswordHasher
 from yarl import URL
 
-from smscat.relay.app import Daemon, relay_options
-from smscat.relay.service import Relay
+from smscat.relay.daemon.app import Daemon, relay_options
+from smscat.relay.services.service import Relay
 from smscat.storage.db import Database
 from smscat.web.admin import CHECKS_AT_ONCE, DEVICE_COOKIE, SESSION_COOKIE
 from smscat.web.admin import add_routes as add_admin

@@ -25,9 +25,9 @@ import aiohttp
 import pytest
 import yaml
 
-from smscat.relay.app import Daemon, expert_rows
-from smscat.relay.cli import main
-from smscat.relay.texts import render
+from smscat.relay.core.texts import render
+from smscat.relay.daemon.app import Daemon, expert_rows
+from smscat.relay.daemon.cli import main
 from tests.support.admin import ADMINS, CSRF, Browser
 from tests.support.daemon import (
     DEPARTMENT,

@@ -20,7 +20,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 
-from smscat.relay.app import Daemon
+from smscat.relay.daemon.app import Daemon
 from smscat.web.api import MAX_BODY, PROBLEM, add_routes
 from tests.support.daemon import EXPERT_LI, EXPERT_ZHANG, PATIENT, PATIENT_2, Client, daemon
 

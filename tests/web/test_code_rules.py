@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from smscat.relay.texts import render
+from smscat.relay.core.texts import render
 from tests.support.daemon import EXPERT_ZHANG, PATIENT, Client, daemon, settled
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from smscat.relay.app import Daemon
-from smscat.relay.retention import erase_phone
-from smscat.relay.texts import render
+from smscat.relay.core.texts import render
+from smscat.relay.daemon.app import Daemon
+from smscat.relay.services.retention import erase_phone
 from smscat.web.dashboard import Numbers, needs_attention, signal_bars
 from tests.support.admin import ADMINS, Browser, two_questions, unmatched
 from tests.support.daemon import EXPERT_LI, EXPERT_ZHANG, PATIENT, TIMEOUT, Client, daemon, settled

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from yarl import URL
 
-from smscat.relay.app import Daemon
+from smscat.relay.daemon.app import Daemon
 from tests.support.daemon import Client, daemon
 
 TIMEOUTS = {"timeouts": {"idle_seconds": 0.5, "body_seconds": 0.5}}

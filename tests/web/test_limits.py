@@ -19,9 +19,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from smscat.relay.config import CODE_BUDGET_NETWORKS, Settings
-from smscat.relay.limits import RateLimit
-from smscat.relay.texts import render
+from smscat.relay.core.limits import RateLimit
+from smscat.relay.core.texts import render
+from smscat.relay.daemon.config import CODE_BUDGET_NETWORKS, Settings
 from smscat.web.admin_auth import network_of
 from tests.support.daemon import Client, daemon
 

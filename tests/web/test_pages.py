@@ -19,8 +19,8 @@ import pytest
 from markupsafe import escape
 from multidict import CIMultiDictProxy
 
-from smscat.relay.app import Daemon
-from smscat.relay.texts import render
+from smscat.relay.core.texts import render
+from smscat.relay.daemon.app import Daemon
 from smscat.web.pages import _accepting_words, _median_words
 from tests.support.daemon import EXPERT_ZHANG, PATIENT, Client, daemon
 

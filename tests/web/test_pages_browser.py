@@ -17,7 +17,7 @@ from playwright.async_api import (
     expect,
 )
 
-from smscat.relay.app import Daemon
+from smscat.relay.daemon.app import Daemon
 from tests.support.browser import ARTIFACTS, chromium
 from tests.support.daemon import EXPERT_ZHANG, PATIENT, Client, daemon
 

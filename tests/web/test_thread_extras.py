@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
-from smscat.relay.app import Daemon
-from smscat.relay.retention import erase_phone
-from smscat.relay.stats import Period, week_figures
-from smscat.relay.texts import render
+from smscat.relay.core.stats import Period, week_figures
+from smscat.relay.core.texts import render
+from smscat.relay.daemon.app import Daemon
+from smscat.relay.services.retention import erase_phone
 from smscat.storage import stats as stats_store
 from tests.support.daemon import DEPARTMENT, EXPERT_ZHANG, PATIENT, PATIENT_2, Client, daemon
 from tests.web.test_pages import Page, assert_escaped, friendly, get, html_page, post

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from smscat.relay.app import Daemon
+from smscat.relay.daemon.app import Daemon
 from tests.support.daemon import PATIENT, Client, daemon
 from tests.web.test_pages import get, html_page, post
 from tests.web.test_thread_extras import STRANGER, ask, link_sms, neutral

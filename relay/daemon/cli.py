@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from smscat.hwsim.profiles import PROFILES
-from smscat.relay.config import ConfigError, Settings, load_config
+from smscat.relay.daemon.config import ConfigError, Settings, load_config
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -119,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="list the SIM again every S seconds (lost notifications)",
     )
-    from smscat.relay.admin_cli import add_commands
+    from smscat.relay.daemon.admin_cli import add_commands
 
     parser.set_defaults(admin=add_commands(sub))  # report, erase: their handlers
     return parser
@@ -138,7 +138,7 @@ def _check_config(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_USAGE
     if args.show:
-        from smscat.relay.config import dump_effective
+        from smscat.relay.daemon.config import dump_effective
 
         print(dump_effective(settings))
     print(
@@ -205,8 +205,8 @@ def _run(args: argparse.Namespace) -> int:
     settings = _load(args.config)
     if settings is None:
         return EXIT_USAGE
-    from smscat.relay.app import serve
-    from smscat.relay.daemonlock import StartRefused, WebPortInUse
+    from smscat.relay.daemon.app import serve
+    from smscat.relay.daemon.daemonlock import StartRefused, WebPortInUse
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
@@ -249,9 +249,9 @@ def _handoff(args: argparse.Namespace) -> int:
     settings = _load(args.config)
     if settings is None:
         return EXIT_USAGE
-    from smscat.relay.app import relay_options
-    from smscat.relay.errors import RelayError
-    from smscat.relay.service import Relay
+    from smscat.relay.core.errors import RelayError
+    from smscat.relay.daemon.app import relay_options
+    from smscat.relay.services.service import Relay
     from smscat.storage.db import Database
 
     async def move() -> int:
@@ -269,7 +269,7 @@ def _handoff(args: argparse.Namespace) -> int:
 
 
 def _modem(args: argparse.Namespace) -> int:
-    from smscat.relay.modemtool import run_tool
+    from smscat.relay.daemon.modemtool import run_tool
 
     return run_tool(args)
 

@@ -2,15 +2,15 @@
 
 One worker per modem. A worker whose modem may send (its supervisor's ``blocked()`` is None:
 ready, SIM ready, registered, not barred) claims the next due SMS (highest priority, oldest
-first) that :func:`smscat.relay.routing.choose` gives to its modem — the recipient's usual SIM
+first) that :func:`smscat.relay.core.routing.choose` gives to its modem — the recipient's usual SIM
 while it can send and has room, another one otherwise; caps are counted in parts. The SMS is
 planned into parts; the parts a modem has already accepted (``outbox_parts``) are skipped, each
 other part is submitted and its TP-MR committed before the next part goes. So after a crash
 only the part that was in flight can go twice. A half-sent SMS whose SIM cannot go on goes
-again, whole, from another SIM (:func:`smscat.relay.routing.after_start`).
+again, whole, from another SIM (:func:`smscat.relay.core.routing.after_start`).
 
 A failure is sorted by :func:`smscat.modem.failures.classify` and handled by
-:func:`smscat.relay.retry.after_failure`: a modem-level failure marks the modem (the
+:func:`smscat.relay.core.retry.after_failure`: a modem-level failure marks the modem (the
 supervisor does) and costs the message nothing — it is due again at once, for another SIM;
 transient failures back off and count; a suspect refusal goes once to another SIM; a permanent
 one fails the SMS. Every change in a modem's ability to send wakes the workers. Nothing here
@@ -31,9 +31,9 @@ from smscat.modem import pdu
 from smscat.modem.errors import EncodeError, ModemError
 from smscat.modem.failures import classify, summary
 from smscat.modem.supervisor import ModemSupervisor
-from smscat.relay import retry, routing
-from smscat.relay.service import Relay, iso
-from smscat.storage import relay as store
+from smscat.relay.core import retry, routing
+from smscat.relay.services.service import Relay, iso
+from smscat.storage import outbox as outbox_db
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class OutboxPump:
         if self.stopping:
             return
         seconds = IDLE_WAIT
-        due = await store.next_due_at(self.relay.db)
+        due = await outbox_db.next_due_at(self.relay.db)
         if due is not None:
             until_due = (datetime.fromisoformat(due) - self.relay.clock()).total_seconds()
             # due but not taken (the modem is down or at a cap): look again soon
@@ -156,7 +156,7 @@ class OutboxPump:
         now = self.relay.clock()
         out = []
         for modem_id, supervisor in self.modems.items():
-            minute, hour, day = await store.parts_sent_since(
+            minute, hour, day = await outbox_db.parts_sent_since(
                 self.relay.db, modem_id, [iso(now - w) for w in WINDOWS]
             )
             out.append(
@@ -177,7 +177,7 @@ class OutboxPump:
             return None
         if self._rest_until.get(modem_id, 0.0) > asyncio.get_running_loop().time():
             return None
-        rows = await store.due(self.relay.db, iso(self.relay.clock()), LOOKAHEAD)
+        rows = await outbox_db.due(self.relay.db, iso(self.relay.clock()), LOOKAHEAD)
         views: list[routing.ModemView] | None = None
         for row in rows:
             outbox_id = int(row["id"])
@@ -190,7 +190,7 @@ class OutboxPump:
             whole, left = planned
             share = routing.share_of(row["kind"])
             again = False
-            started = await store.parts_modem(self.relay.db, outbox_id)
+            started = await outbox_db.parts_modem(self.relay.db, outbox_id)
             if started is not None:
                 # the recipient's phone joins parts from one sender: the rest goes the same way
                 chosen, again = routing.after_start(
@@ -200,7 +200,7 @@ class OutboxPump:
                 if not any(routing.fits_ever(v, len(whole), share) for v in views):
                     await self.relay.failed(outbox_id, int(row["attempts"]), "over_every_cap")
                     continue
-                home = await store.home_modem(self.relay.db, row["recipient"])
+                home = await outbox_db.home_modem(self.relay.db, row["recipient"])
                 due = datetime.fromisoformat(row["next_attempt_at"])
                 waited = (self.relay.clock() - due).total_seconds()
                 chosen = routing.choose(views, home, len(whole), waited, row["avoid_modem"], share)
@@ -215,8 +215,8 @@ class OutboxPump:
     async def _send_whole_again(self, row: aiosqlite.Row, why: str) -> aiosqlite.Row:
         """Start the SMS over (a new reference, its first part next); the row as it is now."""
         async with self.relay.db.transaction() as conn:
-            await store.send_whole_again(conn, int(row["id"]), row["recipient"])
-            fresh = await store.outbox_row(conn, int(row["id"]))
+            await outbox_db.send_whole_again(conn, int(row["id"]), row["recipient"])
+            fresh = await outbox_db.outbox_row(conn, int(row["id"]))
         assert fresh is not None
         log.info("outbox %d: sent again whole (%s)", row["id"], why)
         return fresh
@@ -231,14 +231,14 @@ class OutboxPump:
         except EncodeError as exc:  # (a number erased after it failed, then retried)
             await self.relay.failed(int(row["id"]), int(row["attempts"]), summary(exc))
             return None
-        done = await store.sent_parts(self.relay.db, int(row["id"]))
+        done = await outbox_db.sent_parts(self.relay.db, int(row["id"]))
         return parts, [part for part in parts if part.seq not in done]
 
     # -- sending -----------------------------------------------------------------------------
 
     async def _send(self, row: aiosqlite.Row, modem_id: str) -> None:
         outbox_id = int(row["id"])
-        if await store.outbox_status(self.relay.db, outbox_id) != "queued":
+        if await outbox_db.outbox_status(self.relay.db, outbox_id) != "queued":
             return  # withdrawn, handed off or erased since it was picked
         if self._code_expired(row) or not await self.relay.may_still_text(
             row["kind"], row["recipient"]
@@ -261,11 +261,11 @@ class OutboxPump:
                 return
             async with self.relay.db.transaction() as conn:
                 now = iso(self.relay.clock())
-                await store.record_part(
+                await outbox_db.record_part(
                     conn, outbox_id, part.seq, part.total, modem_id, sent.mr, now
                 )
                 if part.seq == 1:  # (the rest of a message goes where its first part went)
-                    await store.set_home_modem(conn, row["recipient"], modem_id, now)
+                    await outbox_db.set_home_modem(conn, row["recipient"], modem_id, now)
             self.sent_parts += 1
             if self.stopping:
                 return  # the rest goes after the restart; what went is recorded
@@ -277,7 +277,7 @@ class OutboxPump:
         """A bulk SMS in flight and a code or an answer due that no worker has taken."""
         if row["kind"] in routing.URGENT:
             return False
-        due = await store.due_of_kinds(
+        due = await outbox_db.due_of_kinds(
             self.relay.db, iso(self.relay.clock()), sorted(routing.URGENT), LOOKAHEAD
         )
         return any(int(r["id"]) not in self._claimed for r in due)
@@ -315,14 +315,14 @@ class OutboxPump:
             next_at = retry.next_attempt(
                 attempts, now, self.rng, base=self.retry_base, cap=self.retry_cap
             )
-        started = await store.sent_parts(self.relay.db, outbox_id)
+        started = await outbox_db.sent_parts(self.relay.db, outbox_id)
         # a half-sent SMS goes again whole where it must leave this SIM and another can take it
         whole_again = bool(started) and (
             action == "elsewhere" or (action == "move" and any(v.healthy for v in others))
         )
         async with self.relay.db.transaction() as conn:
             if action == "elsewhere":
-                await store.avoid_modem(conn, outbox_id, modem_id)
+                await outbox_db.avoid_modem(conn, outbox_id, modem_id)
             if whole_again:
-                await store.send_whole_again(conn, outbox_id, row["recipient"])
-            await store.reschedule(conn, outbox_id, attempts, iso(next_at), reason)
+                await outbox_db.send_whole_again(conn, outbox_id, row["recipient"])
+            await outbox_db.reschedule(conn, outbox_id, attempts, iso(next_at), reason)

@@ -14,7 +14,7 @@ import re
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import phonenumbers
 import yaml
@@ -30,12 +30,10 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from smscat.hwsim.profiles import PROFILES
-from smscat.modem.address import AddressError, is_short_code, normalise
 from smscat.modem.quirks import QuirkConfigError, Quirks, override
+from smscat.relay.services.expert_record import ExpertConfig, Slug, mobile
 
 ENV_PREFIX = "SMSCAT_"
-_SLUG = r"^[a-z0-9][a-z0-9_-]{0,31}$"
-Slug = Annotated[str, Field(pattern=_SLUG, description="lower-case id: letters, digits, - _")]
 
 
 class ConfigError(Exception):
@@ -134,51 +132,6 @@ class ModemConfig(_Frozen):
 def _calling_code(code: str) -> bool:
     """True for a country calling code the phone-number metadata knows (86, 852, 44…)."""
     return int(code) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
-
-
-def _mobile(value: str) -> str:
-    try:
-        number = normalise(value)
-    except AddressError as exc:
-        raise ValueError(str(exc)) from None
-    if is_short_code(number):
-        raise ValueError("an expert's phone must be a full mobile number, not a short code")
-    return number
-
-
-_WINDOW = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
-
-
-class ExpertConfig(_Frozen):
-    id: Slug
-    name: str = Field(min_length=1, max_length=40)
-    title: str = Field(min_length=1, max_length=40)
-    department: str = Field(min_length=1, max_length=60)
-    phone: str = Field(description="the expert's mobile; stored as E.164, never shown")
-    specialty: str | None = Field(None, max_length=200)
-    role: Literal["expert", "assistant"] = Field(
-        "expert", description="an assistant answers the routine first and is not on the board"
-    )
-    assistant: Slug | None = Field(None, description="id of this expert's assistant")
-    quiet_hours: list[str] = Field(
-        default_factory=list, description='local windows with no SMS, e.g. ["22:00-07:30"]'
-    )
-    daily_cap: int | None = Field(None, ge=0, le=1000, description="questions per local day")
-    confirm_replies: bool = Field(False, description='an SMS "已回复 #12" after each answer')
-    digest: bool = Field(True, description="a weekly SMS digest")
-
-    _phone = field_validator("phone")(lambda cls, v: _mobile(v))
-
-    @field_validator("quiet_hours")
-    @classmethod
-    def _windows(cls, value: list[str]) -> list[str]:
-        for window in value:
-            if not _WINDOW.match(window):
-                raise ValueError(f"{window!r} is not a window like 22:00-07:30")
-        return value
-
-    def __repr_args__(self) -> Any:  # the phone number never reaches a repr
-        return [(k, v) for k, v in super().__repr_args__() if k != "phone"]
 
 
 class StorageConfig(_Frozen):
@@ -321,7 +274,7 @@ class AlertsConfig(_Frozen):
     @field_validator("phones")
     @classmethod
     def _mobiles(cls, value: list[str]) -> list[str]:
-        return [_mobile(v) for v in value]
+        return [mobile(v) for v in value]
 
     @field_validator("webhook")
     @classmethod

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
-from smscat.storage import relay as store
+from smscat.storage import modems as modems_db
 from smscat.storage.db import Database, iso
 
 
@@ -29,8 +29,10 @@ class StoredPins:
         self._hash = hashlib.sha256(f"{modem_id}\0{pin}".encode()).hexdigest()
 
     async def refused(self) -> bool:
-        return await store.pin_refused(self.db, self.modem_id, self._hash)
+        return await modems_db.pin_refused(self.db, self.modem_id, self._hash)
 
     async def remember(self, *, refused: bool) -> None:
         async with self.db.transaction() as conn:
-            await store.remember_pin(conn, self.modem_id, self._hash, refused, iso(self.clock()))
+            await modems_db.remember_pin(
+                conn, self.modem_id, self._hash, refused, iso(self.clock())
+            )

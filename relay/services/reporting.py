@@ -1,8 +1,8 @@
 """The monthly statistics report (a CSV Excel opens) and the experts' weekly SMS digest.
 
-The figures come from :mod:`smscat.relay.stats` (pure) over rows that :mod:`smscat.storage.stats`
+The figures come from ``relay.core.stats`` (pure) over rows that :mod:`smscat.storage.stats`
 reads; this module picks the experts, renders the rows with the column names of
-:mod:`smscat.relay.texts`, and queues the digest SMS.
+:mod:`smscat.relay.core.texts`, and queues the digest SMS.
 
 * :func:`month_report` / :func:`write_csv`: one row per expert (every active expert, and any
   other with a question or a thanks in the month), then the department's total row. The file is
@@ -37,11 +37,10 @@ from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from smscat.relay import stats, texts
-from smscat.relay.config import Settings
-from smscat.relay.service import Relay
-from smscat.relay.stats import Figures, Period
-from smscat.storage import relay as relay_store
+from smscat.relay.core import stats, texts
+from smscat.relay.core.stats import Figures, Period
+from smscat.relay.services.service import Relay
+from smscat.storage import experts as experts_db
 from smscat.storage import stats as store
 from smscat.storage.db import Database
 
@@ -146,10 +145,6 @@ class DigestOptions:
     send_from: time = time(9, 0)  # local; before this nothing is queued
     send_until: time = time(21, 0)  # local; from this on nothing is queued
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> DigestOptions:
-        return cls(settings.department.name, settings.timezone)
-
 
 async def queue_digests(relay: Relay, options: DigestOptions, now: datetime) -> int:
     """Queue last week's digest for every expert who wants one and has none yet; how many."""
@@ -174,7 +169,7 @@ async def queue_digests(relay: Relay, options: DigestOptions, now: datetime) -> 
                 answered=figures.answered,
                 thanks=figures.thanks,
             )
-            person = await relay_store.expert(conn, expert["id"])
+            person = await experts_db.expert(conn, expert["id"])
             assert person is not None
             # (one the duplicate guard skips is done for the week too: the text went today)
             if await relay.enqueue(

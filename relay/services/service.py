@@ -36,14 +36,18 @@ from smscat.modem.address import AddressError, is_short_code, line_kind, normali
 from smscat.modem.errors import EncodeError, PduError
 from smscat.modem.inbox import StoredPart
 from smscat.modem.reassembly import Message, Reassembler
-from smscat.relay import codes, commands, correlation, lifecycle, schedule, texts
-from smscat.relay.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
-from smscat.relay.lifecycle import Status
-from smscat.relay.masking import mask_numbers
-from smscat.relay.retry import PRIORITY, OutboxKind
+from smscat.relay.core import codes, commands, correlation, lifecycle, schedule, texts
+from smscat.relay.core.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
+from smscat.relay.core.lifecycle import Status
+from smscat.relay.core.masking import mask_numbers
+from smscat.relay.core.retry import PRIORITY, OutboxKind
 from smscat.storage import alerts as alert_store
+from smscat.storage import experts as experts_db
+from smscat.storage import inbound as inbound_db
 from smscat.storage import monitoring
-from smscat.storage import relay as store
+from smscat.storage import outbox as outbox_db
+from smscat.storage import phones as phones_db
+from smscat.storage import threads as threads_db
 from smscat.storage.db import Database
 from smscat.storage.db import iso as iso  # re-exported: the relay's modules stamp times with it
 
@@ -137,18 +141,20 @@ class Relay:
         verification_id = secrets.token_urlsafe(16)
         code = f"{secrets.randbelow(10**6):06d}"
         async with self.db.transaction() as conn:
-            phone_id = await store.ensure_phone(conn, e164, iso(now))
-            refused = self._refusal(e164, await store.phone_by_id(conn, phone_id), code=True)
+            phone_id = await phones_db.ensure_phone(conn, e164, iso(now))
+            refused = self._refusal(e164, await phones_db.phone_by_id(conn, phone_id), code=True)
             _refuse(refused)
-            recent = await store.verifications_since(conn, phone_id, iso(now - timedelta(hours=1)))
+            recent = await phones_db.verifications_since(
+                conn, phone_id, iso(now - timedelta(hours=1))
+            )
             if recent >= self.options.codes_per_hour:
                 raise TooMany("codes_per_hour", retry_after=3600, field="phone")
             # and for everyone together: codes for many numbers must not eat the SIMs' caps
-            if await store.verifications_total_since(conn, iso(now - timedelta(hours=1))) >= (
+            if await phones_db.verifications_total_since(conn, iso(now - timedelta(hours=1))) >= (
                 self.options.codes_all_per_hour
             ):
                 raise TooMany("codes_per_hour", retry_after=600, field="phone")
-            await store.insert_verification(
+            await phones_db.insert_verification(
                 conn,
                 verification_id,
                 phone_id,
@@ -183,7 +189,7 @@ class Relay:
         token = secrets.token_urlsafe(24)
         wrong_code = False
         async with self.db.transaction() as conn:
-            expert = await store.expert(conn, expert_id)
+            expert = await experts_db.expert(conn, expert_id)
             if expert is None or not expert["active"]:
                 raise NotFound("expert", field="expert_id")
             phone_id = None
@@ -217,7 +223,7 @@ class Relay:
         e164 = _mobile(phone)
         if not verification_id or not code:
             raise Invalid("code_required", field="code")
-        row = await store.verification(conn, verification_id)
+        row = await phones_db.verification(conn, verification_id)
         if row is None or not hmac.compare_digest(row["e164"], e164):
             raise Forbidden("verification_unknown", field="verification_id")
         if row["used_at"] is not None:
@@ -227,17 +233,17 @@ class Relay:
         if row["attempts"] >= self.options.code_attempts:
             raise TooMany("code_attempts", retry_after=3600, field="code")
         if not hmac.compare_digest(row["code_hash"], _hash(f"{verification_id}:{code.strip()}")):
-            await store.count_attempt(conn, verification_id)
+            await phones_db.count_attempt(conn, verification_id)
             return None
         phone_id = int(row["phone_id"])
         # STOP since the code went (only START ends it), or a number that is no patient's now
-        refused = self._refusal(e164, await store.phone_by_id(conn, phone_id), code=True)
+        refused = self._refusal(e164, await phones_db.phone_by_id(conn, phone_id), code=True)
         if refused == "phone_staff":  # its code was never sent: a lucky guess is a wrong code
-            await store.count_attempt(conn, verification_id)
+            await phones_db.count_attempt(conn, verification_id)
             return None
         _refuse(refused)
-        await store.use_verification(conn, verification_id, iso(now))
-        await store.mark_phone_verified(conn, phone_id, iso(now))
+        await phones_db.use_verification(conn, verification_id, iso(now))
+        await phones_db.mark_phone_verified(conn, phone_id, iso(now))
         return phone_id
 
     async def _open_thread(
@@ -257,12 +263,12 @@ class Relay:
         # asked two experts replies to "#1" and "#2", never to two different "#1".
         since = iso(now - codes.REUSE_AFTER)
         people = {expert["id"], handler["id"]}
-        code = codes.allocate(await store.codes_in_use(conn, people, phone_id, since))
+        code = codes.allocate(await threads_db.codes_in_use(conn, people, phone_id, since))
         not_before = await self._question_time(conn, handler, now)
         status = Status.HELD if not_before else Status.QUEUED
-        thread_id = await store.insert_thread(
+        thread_id = await threads_db.insert_thread(
             conn,
-            store.NewThread(
+            threads_db.NewThread(
                 expert["id"], code, _hash(token), nickname, public, phone_id, status, iso(now),
                 handler_id=handler["id"],
             ),
@@ -286,7 +292,7 @@ class Relay:
     ) -> aiosqlite.Row | None:
         if not expert["assistant_id"]:
             return None
-        assistant = await store.expert(conn, expert["assistant_id"])
+        assistant = await experts_db.expert(conn, expert["assistant_id"])
         if assistant is None or not assistant["active"] or assistant["left_at"]:
             return None
         return assistant
@@ -301,7 +307,7 @@ class Relay:
         scheduled = []
         if person["daily_cap"] is not None:  # (without a cap, what is scheduled does not matter)
             since = iso(now - timedelta(days=2))
-            times = await store.question_times(conn, person["phone"], since)
+            times = await threads_db.question_times(conn, person["phone"], since)
             scheduled = [_parse(t) for t in times]
         return schedule.question_time(
             now,
@@ -328,7 +334,7 @@ class Relay:
         """The thread for its patient: status, messages, ``waiting`` (follow-ups kept until the
         expert answers) and a ``notice`` in ``lang`` when something is held up."""
         row = await self._thread_for(thread_id, token)
-        posts = await store.messages(self.db, thread_id)
+        posts = await threads_db.messages(self.db, thread_id)
         waiting = len(lifecycle.waiting_follow_ups([str(p["sender"]) for p in posts]))
         view: dict[str, Any] = {
             "id": thread_id,
@@ -337,7 +343,7 @@ class Relay:
             "waiting": waiting,
         }
         notice = lifecycle.page_notice(
-            Status(row["status"]), await store.latest_to_patient_failed(self.db, thread_id)
+            Status(row["status"]), await threads_db.latest_to_patient_failed(self.db, thread_id)
         )
         if notice is not None:
             view["notice"] = texts.render(notice, lang)
@@ -353,7 +359,7 @@ class Relay:
         await self._thread_for(thread_id, token)
         now = self.clock()
         async with self.db.transaction() as conn:
-            row = await store.thread(conn, thread_id)
+            row = await threads_db.thread(conn, thread_id)
             assert row is not None
             if Status(row["status"]) not in lifecycle.OPEN:
                 raise Conflict("thread_closed")
@@ -363,7 +369,7 @@ class Relay:
         await self._thread_for(thread_id, token)
         now = self.clock()
         async with self.db.transaction() as conn:
-            row = await store.thread(conn, thread_id)
+            row = await threads_db.thread(conn, thread_id)
             assert row is not None
             if Status(row["status"]) not in lifecycle.OPEN:
                 raise Conflict("thread_closed")
@@ -377,7 +383,7 @@ class Relay:
         thread has a phone that takes SMS, so a new link can go to it)."""
         row = await self._thread_for(thread_id, token)
         async with self.db.reading() as conn:
-            answered = await store.has_answer(conn, thread_id)
+            answered = await threads_db.has_answer(conn, thread_id)
             phone = await self._link_phone(conn, row)
         helpful = row["helpful"]
         return {
@@ -396,9 +402,9 @@ class Relay:
         await self._thread_for(thread_id, token)
         now = self.clock()
         async with self.db.transaction() as conn:
-            if not await store.has_answer(conn, thread_id):
+            if not await threads_db.has_answer(conn, thread_id):
                 raise Conflict("not_answered")
-            thanked = await store.thank(conn, thread_id, iso(now))
+            thanked = await threads_db.thank(conn, thread_id, iso(now))
             if thanked:
                 await self.db.audit(conn, "patient", "thread.thank", str(thread_id))
         if thanked:
@@ -408,9 +414,9 @@ class Relay:
         """The patient says whether the answer helped (and may change their mind). No SMS."""
         await self._thread_for(thread_id, token)
         async with self.db.transaction() as conn:
-            if not await store.has_answer(conn, thread_id):
+            if not await threads_db.has_answer(conn, thread_id):
                 raise Conflict("not_answered")
-            if await store.set_helpful(conn, thread_id, helpful):
+            if await threads_db.set_helpful(conn, thread_id, helpful):
                 detail = {"helpful": helpful}
                 await self.db.audit(conn, "patient", "thread.helpful", str(thread_id), detail)
 
@@ -420,7 +426,7 @@ class Relay:
         await self._thread_for(thread_id, token)
         now = self.clock()
         async with self.db.transaction() as conn:
-            row = await store.thread(conn, thread_id)
+            row = await threads_db.thread(conn, thread_id)
             assert row is not None
             phone = await self._link_phone(conn, row)
             if phone is None:
@@ -466,9 +472,9 @@ class Relay:
         now = self.clock()
         sent = 0
         async with self.db.transaction() as conn:
-            phone = await store.phone(conn, e164)
+            phone = await phones_db.phone(conn, e164)
             if phone is not None and self._takes_sms(phone):
-                threads = await store.threads_for_links(
+                threads = await threads_db.threads_for_links(
                     conn,
                     int(phone["id"]),
                     [str(s) for s in lifecycle.OPEN],
@@ -539,18 +545,18 @@ class Relay:
         """The thread's phone when a link may go to it: verified, not stopped, not erased."""
         if thread["phone_id"] is None:
             return None
-        phone = await store.phone_by_id(conn, int(thread["phone_id"]))
+        phone = await phones_db.phone_by_id(conn, int(thread["phone_id"]))
         return phone if phone is not None and self._takes_sms(phone) else None
 
     async def _check_link_limits(
         self, conn: aiosqlite.Connection, phone_id: int, now: datetime
     ) -> None:
         day = iso(now - timedelta(days=1))
-        if await store.link_sms_since(conn, phone_id, day) >= self.options.links_per_day:
+        if await phones_db.link_sms_since(conn, phone_id, day) >= self.options.links_per_day:
             raise TooMany("links_per_day", retry_after=3600)
         # and for everyone together: links for many numbers must not eat the SIMs' caps
         hour = iso(now - timedelta(hours=1))
-        if await store.link_sms_since(conn, None, hour) >= self.options.links_all_per_hour:
+        if await phones_db.link_sms_since(conn, None, hour) >= self.options.links_all_per_hour:
             log.warning("links by SMS: the hourly cap for all phones is reached")
             raise TooMany("links_per_day", retry_after=600)
 
@@ -570,7 +576,7 @@ class Relay:
         for thread in threads:
             assert thread["phone_id"] == phone["id"]  # never another patient's thread
             token = secrets.token_urlsafe(24)
-            await store.insert_link(conn, int(thread["id"]), _hash(token), iso(now))
+            await threads_db.insert_link(conn, int(thread["id"]), _hash(token), iso(now))
             urls.append((codes.format_code(thread["code"]), f"{base}/t/{thread['id']}/{token}"))
         dept = self.options.department
         if len(urls) == 1:
@@ -578,7 +584,7 @@ class Relay:
         else:
             links = "；".join(f"{code} {url}" for code, url in urls)
             sms = texts.render("links_to_patient", dept=dept, links=links)
-        await store.insert_link_sms(conn, int(phone["id"]), len(urls), iso(now))
+        await phones_db.insert_link_sms(conn, int(phone["id"]), len(urls), iso(now))
         await self.enqueue(conn, "notice", phone["e164"], sms, None, now, guard=False, patient=True)
         await self.db.audit(
             conn, "patient", "thread.link_sms", str(phone["id"]),
@@ -591,7 +597,7 @@ class Relay:
         if not rows:
             raise NotFound("thread")
         given = _hash(token)
-        hashes = [rows[0]["token_hash"], *await store.link_hashes(self.db, thread_id)]
+        hashes = [rows[0]["token_hash"], *await threads_db.link_hashes(self.db, thread_id)]
         if not any(hmac.compare_digest(h, given) for h in hashes):
             raise NotFound("thread")  # the same answer for a wrong token: ids are not secrets
         return rows[0]
@@ -603,7 +609,7 @@ class Relay:
         medians = await self._median_first_answers(now)
         out = []
         async with self.db.reading() as conn:
-            for e in await store.experts(self.db):
+            for e in await experts_db.experts(self.db):
                 reason = await self._not_accepting(conn, e, now)
                 out.append(
                     {
@@ -623,7 +629,7 @@ class Relay:
         """Each expert's median time to a first answer lately, worked out every few minutes."""
         if self._medians is None or not now - MEDIAN_FRESH < self._medians[0] <= now:
             since = iso(now - MEDIAN_WINDOW)
-            self._medians = (now, await store.median_first_answer(self.db, since))
+            self._medians = (now, await threads_db.median_first_answer(self.db, since))
         return self._medians[1]
 
     async def _not_accepting(
@@ -642,7 +648,7 @@ class Relay:
         self, expert_id: str | None, q: str | None, page: int, per_page: int
     ) -> dict[str, Any]:
         """Public threads (the caller masks numbers in what it shows)."""
-        found = await store.board(self.db, expert_id, q, page, per_page)
+        found = await threads_db.board(self.db, expert_id, q, page, per_page)
         threads = [
             {
                 **t,
@@ -699,15 +705,15 @@ class Relay:
             since = iso(now - timedelta(days=1))
             if typed:
                 text = await self._numbered(conn, recipient, text, since)
-            elif await store.same_sms_since(conn, recipient, text, since):
+            elif await outbox_db.same_sms_since(conn, recipient, text, since):
                 await self.db.audit(conn, "relay", "sms.duplicate_skipped", kind)
                 return False
         try:
             pdu.plan_submit(recipient, text, ref=0)
         except EncodeError:
             raise Invalid("text_length", field="text") from None
-        sms = store.NewSms(kind, PRIORITY[kind], recipient, text, thread_id)
-        await store.enqueue(conn, sms, iso(max(now, not_before or now)))
+        sms = outbox_db.NewSms(kind, PRIORITY[kind], recipient, text, thread_id)
+        await outbox_db.enqueue(conn, sms, iso(max(now, not_before or now)))
         self.wake_pump()
         return True
 
@@ -725,7 +731,7 @@ class Relay:
         confirms: bool,
     ) -> str | None:
         """Why :meth:`enqueue` may not text ``recipient`` (None: it may)."""
-        expert = await store.expert_by_phone(conn, recipient) is not None  # or assistant
+        expert = await experts_db.expert_by_phone(conn, recipient) is not None  # or assistant
         if patient and expert:
             return "phone_staff"  # (a number without a phones row has no ``staff`` in it)
         if not patient:
@@ -735,7 +741,7 @@ class Relay:
                 return "not_staff"  # a question goes to an expert (or an assistant) only
             if recipient in self.options.admin_phones:
                 return None
-        phone = await store.phone(conn, recipient)
+        phone = await phones_db.phone(conn, recipient)
         refused = self._refusal(recipient, phone, code=kind == "verification" or confirms)
         if confirms and refused == "phone_stopped":
             return None  # the confirmation of its own STOP
@@ -745,7 +751,7 @@ class Relay:
     async def _numbered(conn: aiosqlite.Connection, recipient: str, text: str, since: str) -> str:
         """``text``, or ``text`` with the first repeat number not yet sent to ``recipient``."""
         numbered, n = text, 1
-        while await store.same_sms_since(conn, recipient, numbered, since):
+        while await outbox_db.same_sms_since(conn, recipient, numbered, since):
             n += 1
             numbered = text + texts.render("sms_repeat", n=n)
         return numbered
@@ -754,14 +760,16 @@ class Relay:
         """Every part of an outbox SMS was accepted by a modem (the pump calls this)."""
         now = self.clock()
         async with self.db.transaction() as conn:
-            row = await store.outbox_row(conn, outbox_id)
+            row = await outbox_db.outbox_row(conn, outbox_id)
             assert row is not None
-            await store.mark_sent(conn, outbox_id, modem_id, iso(now))
+            await outbox_db.mark_sent(conn, outbox_id, modem_id, iso(now))
             if row["kind"] == "notice" and _LINK_TOKEN.search(row["text"]):
                 # the links work for whoever holds them: once on the phone, none in the database
-                await store.set_outbox_text(conn, outbox_id, _LINK_TOKEN.sub(r"\1…", row["text"]))
+                await outbox_db.set_outbox_text(
+                    conn, outbox_id, _LINK_TOKEN.sub(r"\1…", row["text"])
+                )
             if row["kind"] == "to_expert" and row["thread_id"] is not None:
-                thread = await store.thread(conn, int(row["thread_id"]))
+                thread = await threads_db.thread(conn, int(row["thread_id"]))
                 assert thread is not None
                 # held (a pause ended) or failed (a later follow-up went through): going again
                 if Status(thread["status"]) in (Status.HELD, Status.FAILED):
@@ -773,9 +781,9 @@ class Relay:
         """An outbox SMS will not go (a permanent error, or too many attempts)."""
         now = self.clock()
         async with self.db.transaction() as conn:
-            row = await store.outbox_row(conn, outbox_id)
+            row = await outbox_db.outbox_row(conn, outbox_id)
             assert row is not None
-            await store.mark_failed(conn, outbox_id, attempts, reason)
+            await outbox_db.mark_failed(conn, outbox_id, attempts, reason)
             await self.db.audit(conn, "relay", "sms.failed", str(outbox_id), {"error": reason})
             event: lifecycle.Event | None = None
             if row["kind"] == "to_expert":
@@ -783,7 +791,7 @@ class Relay:
             elif row["kind"] == "to_patient":
                 event = lifecycle.AnswerFailed(reason)
             if event is not None and row["thread_id"] is not None:
-                thread = await store.thread(conn, int(row["thread_id"]))
+                thread = await threads_db.thread(conn, int(row["thread_id"]))
                 assert thread is not None
                 await self._step(conn, thread, event, now)  # the table decides, in any status
         log.warning("outbox %d failed after %d attempt(s): %s", outbox_id, attempts, reason)
@@ -795,18 +803,18 @@ class Relay:
         except AddressError:
             return
         async with self.db.transaction() as conn:
-            part = await store.match_report(
+            part = await outbox_db.match_report(
                 conn, modem_id, report.mr, recipient, iso(now - self.options.report_window)
             )
             if part is None:
                 return
             if not report.delivered:
                 return  # a failure report; the SMS stays "sent" (admins see it in issue 7)
-            whole = await store.mark_part_delivered(
+            whole = await outbox_db.mark_part_delivered(
                 conn, int(part["outbox_id"]), int(part["seq"]), report.status, iso(now)
             )
             if whole and part["kind"] == "to_expert" and part["thread_id"] is not None:
-                thread = await store.thread(conn, int(part["thread_id"]))
+                thread = await threads_db.thread(conn, int(part["thread_id"]))
                 assert thread is not None
                 if Status(thread["status"]) is Status.SENT:
                     await self._step(conn, thread, lifecycle.Delivered(), now)
@@ -816,7 +824,7 @@ class Relay:
     async def store_part(self, modem_id: str, part: StoredPart) -> None:
         """The receiver's consumer: commit the raw part (once); then the SIM copy may go."""
         async with self.db.transaction() as conn:
-            await store.store_part(
+            await inbound_db.store_part(
                 conn, f"{modem_id}:{part.pdu_hex}", modem_id, part.pdu_hex, iso(self.clock())
             )
         self.inbound_changed.set()
@@ -831,7 +839,7 @@ class Relay:
         """
         now = self.clock()
         by_modem: dict[str, list[tuple[int, pdu.Deliver, datetime]]] = defaultdict(list)
-        for row in await store.pending_parts(self.db):
+        for row in await inbound_db.pending_parts(self.db):
             try:
                 deliver = pdu.decode_deliver(row["pdu"])
             except PduError:
@@ -862,7 +870,7 @@ class Relay:
         received = iso(message.first_received)
         try:
             async with self.db.transaction() as conn:
-                inbound = store.NewInbound(
+                inbound = inbound_db.NewInbound(
                     modem_id,
                     message.sender,
                     message.text,
@@ -874,14 +882,14 @@ class Relay:
                     concat_ref=message.ref,
                     missing=message.missing,
                 )
-                inbound_id = await store.insert_inbound(conn, inbound, part_ids)
-                before = await store.last_outbox_id(conn) if not message.complete else 0
+                inbound_id = await inbound_db.insert_inbound(conn, inbound, part_ids)
+                before = await outbox_db.last_outbox_id(conn) if not message.complete else 0
                 outcome, thread_id = await self._dispatch(conn, message, inbound_id, now)
-                await store.set_inbound_outcome(conn, inbound_id, outcome, thread_id)
+                await inbound_db.set_inbound_outcome(conn, inbound_id, outcome, thread_id)
                 if not message.complete and thread_id is not None:
                     # the SMS that carries the marked text on: a late part may replace it
-                    await store.note_forwarded(conn, inbound_id, thread_id, before)
-        except store.AlreadyAssembled:
+                    await inbound_db.note_forwarded(conn, inbound_id, thread_id, before)
+        except inbound_db.AlreadyAssembled:
             return False
         if message.complete:
             log.info("inbound %d: %s (thread %s)", inbound_id, outcome, thread_id)
@@ -899,7 +907,7 @@ class Relay:
         if concat is None or not 1 <= concat.seq <= concat.total:
             return None
         since = iso(now - self.options.late_part_window)
-        return await store.incomplete_awaiting(
+        return await inbound_db.incomplete_awaiting(
             self.db, modem_id, deliver.sender, concat.ref, concat.total, concat.seq, since
         )
 
@@ -916,14 +924,14 @@ class Relay:
         now = self.clock()
         try:
             async with self.db.transaction() as conn:
-                row = await store.inbound_row(conn, inbound_id)
+                row = await inbound_db.inbound_row(conn, inbound_id)
                 if row is None or row["complete"]:
                     return False  # completed meanwhile: the parts wait for the next pass
-                await store.attach_parts(conn, inbound_id, part_ids)
+                await inbound_db.attach_parts(conn, inbound_id, part_ids)
                 message = await self._reassembled(conn, inbound_id)
                 if message is None:
                     return True  # its parts cannot be read any more (erased): nothing to show
-                await store.set_inbound_text(
+                await inbound_db.set_inbound_text(
                     conn, inbound_id, message.text, message.missing, iso(now)
                 )
                 outcome, thread_id = str(row["outcome"]), row["thread_id"]
@@ -932,7 +940,7 @@ class Relay:
                     forwarded = await self._repost(conn, row, message, now)
                 elif outcome == "unmatched" and row["resolved_at"] is None and message.complete:
                     outcome, thread_id = await self._dispatch(conn, message, inbound_id, now)
-                    await store.set_inbound_outcome(conn, inbound_id, outcome, thread_id)
+                    await inbound_db.set_inbound_outcome(conn, inbound_id, outcome, thread_id)
                     forwarded = "routed"
                 action = "inbound.completed" if message.complete else "inbound.late_part"
                 detail = {
@@ -942,7 +950,7 @@ class Relay:
                     "forwarded": forwarded,
                 }
                 await self.db.audit(conn, "relay", action, str(inbound_id), detail)
-        except store.AlreadyAssembled:
+        except inbound_db.AlreadyAssembled:
             return False
         log.info(
             "inbound %d: %d late part(s) joined it (%s, thread %s, SMS on: %s)",
@@ -954,7 +962,7 @@ class Relay:
     async def _reassembled(self, conn: aiosqlite.Connection, inbound_id: int) -> Message | None:
         """The message as its stored parts make it now (complete, or marked where parts lack)."""
         parts = []
-        for row in await store.inbound_parts_of(conn, inbound_id):
+        for row in await inbound_db.inbound_parts_of(conn, inbound_id):
             try:
                 deliver = pdu.decode_deliver(row["pdu"])
             except PduError:
@@ -978,29 +986,29 @@ class Relay:
           as the complete version (``complete_version``), to whoever holds the thread now.
         * ``none``: nothing went on (no phone, STOP, erased, cancelled) or parts still lack.
         """
-        posted = await store.posted_message(conn, int(inbound["id"]))
+        posted = await threads_db.posted_message(conn, int(inbound["id"]))
         if posted is None:
             return "none"
         role = str(posted["sender"])
         text = self._posted_text(role, message.text)
-        await store.set_message_text(conn, int(posted["id"]), text, mask_numbers(text))
+        await threads_db.set_message_text(conn, int(posted["id"]), text, mask_numbers(text))
         if not message.complete:
             return "none"
-        thread = await store.thread(conn, int(posted["thread_id"]))
+        thread = await threads_db.thread(conn, int(posted["thread_id"]))
         assert thread is not None
         sms_id = inbound["forwarded_outbox_id"]
-        sms = await store.outbox_row(conn, int(sms_id)) if sms_id is not None else None
+        sms = await outbox_db.outbox_row(conn, int(sms_id)) if sms_id is not None else None
         carrier = "to_expert" if role == "patient" else "to_patient"
         if sms is None or sms["status"] == "cancelled" or sms["kind"] != carrier:
             return "none"  # (to_expert after an answer: what waited for it, not the answer)
         gone = sms["status"] in ("sent", "delivered")
-        gone = gone or await store.parts_sent_of(conn, int(sms["id"])) > 0  # (half-sent)
+        gone = gone or await outbox_db.parts_sent_of(conn, int(sms["id"])) > 0  # (half-sent)
         if not gone and sms["status"] == "failed":
             whole = await self._forward_text(conn, thread, role, text)
-            await store.set_outbox_text(conn, int(sms["id"]), whole)
+            await outbox_db.set_outbox_text(conn, int(sms["id"]), whole)
             return "replaced"
         if not gone:
-            await store.cancel_outbox(conn, int(sms["id"]))
+            await outbox_db.cancel_outbox(conn, int(sms["id"]))
         else:
             text = texts.render("complete_version", text=text)
         if role == "patient":
@@ -1034,10 +1042,10 @@ class Relay:
             return "short_code", None  # an alphanumeric sender: an operator or a service
         if is_short_code(sender):
             return "short_code", None  # 10086 balance, suspension warnings: for admins
-        expert = await store.expert_by_phone(conn, sender)
+        expert = await experts_db.expert_by_phone(conn, sender)
         if expert is not None:
             return await self._from_expert(conn, expert, message.text, inbound_id, now)
-        phone = await store.phone(conn, sender)
+        phone = await phones_db.phone(conn, sender)
         if phone is not None and phone["verified_at"] is not None:
             return await self._from_patient(conn, phone, message.text, inbound_id, now)
         said = commands.parse_patient(message.text)
@@ -1063,7 +1071,7 @@ class Relay:
         if isinstance(said, commands.Command):
             await self._expert_command(conn, person, said, now)
             return "command", None
-        open_threads = await store.open_threads_of_expert(
+        open_threads = await threads_db.open_threads_of_expert(
             conn, person["id"], [str(s) for s in lifecycle.OPEN]
         )
         chosen = _correlate(open_threads, said.code, waiting=lifecycle.AWAITING_ANSWER)
@@ -1111,7 +1119,7 @@ class Relay:
         phone_id = thread["phone_id"]
         if phone_id is None:
             return
-        patient = await store.phone_by_id(conn, int(phone_id))
+        patient = await phones_db.phone_by_id(conn, int(phone_id))
         if patient is None or not self._takes_sms(patient):
             return
         sms = await self._forward_text(conn, thread, role, answer)
@@ -1129,7 +1137,7 @@ class Relay:
                 nickname=thread["nickname"],
                 text=text,
             )
-        expert = await store.expert(conn, thread["expert_id"])
+        expert = await experts_db.expert(conn, thread["expert_id"])
         assert expert is not None
         return texts.render(
             "answer_to_patient" if role == "expert" else "answer_to_patient_assistant",
@@ -1148,7 +1156,7 @@ class Relay:
     ) -> None:
         to = person["phone"]
         if command.name == "list":  # what still waits for this person's answer
-            open_threads = await store.open_threads_of_expert(
+            open_threads = await threads_db.open_threads_of_expert(
                 conn, person["id"], [str(s) for s in lifecycle.AWAITING_ANSWER]
             )
             if open_threads:
@@ -1179,9 +1187,9 @@ class Relay:
     ) -> str:
         """No new question reaches ``person`` for ``hours`` (None: until resumed); the SMS."""
         until = FOREVER if hours is None else now + timedelta(hours=hours)
-        await store.set_paused(conn, person["id"], iso(until))
+        await experts_db.set_paused(conn, person["id"], iso(until))
         # what is already waiting is held too ("questions wait until the pause ends")
-        await store.hold_questions(conn, person["phone"], iso(until))
+        await outbox_db.hold_questions(conn, person["phone"], iso(until))
         detail = {"until_resumed": True} if hours is None else {"hours": hours}
         await self.db.audit(conn, actor, "expert.pause", person["id"], detail)
         if hours is None:
@@ -1193,12 +1201,12 @@ class Relay:
     ) -> str:
         """The pause ends now: what it held goes (after quiet hours); the SMS that says so."""
         paused_until = person["paused_until"]
-        await store.set_paused(conn, person["id"], None)
-        resumed = await store.expert(conn, person["id"])
+        await experts_db.set_paused(conn, person["id"], None)
+        resumed = await experts_db.expert(conn, person["id"])
         assert resumed is not None
         release = self.send_time(resumed, now) or now  # quiet hours still hold
         if paused_until is not None:  # only what the pause held: a cap's wait stays
-            await store.release_questions(conn, person["phone"], iso(release), paused_until)
+            await outbox_db.release_questions(conn, person["phone"], iso(release), paused_until)
             self.wake_pump()
         await self.db.audit(conn, actor, "expert.resume", person["id"])
         return texts.render("resumed")
@@ -1252,14 +1260,14 @@ class Relay:
         """转 #n: an expert gives a thread to their assistant; 升 #n: the assistant escalates
         it to the expert. The receiver gets the thread's latest question; returns the SMS text
         for the sender."""
-        held = await store.open_threads_of_expert(
+        held = await threads_db.open_threads_of_expert(
             conn, person["id"], [str(s) for s in lifecycle.OPEN]
         )
         thread = next((t for t in held if t["code"] == code), None)
         if thread is None:
             listing = "、".join(codes.format_code(t["code"]) for t in held) or "—"
             return texts.render("unmatched_list_to_expert", codes=listing)
-        expert = await store.expert(conn, thread["expert_id"])
+        expert = await experts_db.expert(conn, thread["expert_id"])
         assert expert is not None
         if how == "transfer":
             target = await self._assistant_of(conn, expert)
@@ -1269,7 +1277,7 @@ class Relay:
             if person["role"] != "assistant":
                 return texts.render("help_to_expert")
             target = expert
-        await store.set_handler(conn, thread["id"], target["id"])
+        await threads_db.set_handler(conn, thread["id"], target["id"])
         key = "question_to_expert" if how == "transfer" else "escalated_to_expert"
         await self._question_again(conn, thread, code, target, now, key=key)
         await self.db.audit(conn, person["id"], f"thread.{how}", str(thread["id"]))
@@ -1289,7 +1297,7 @@ class Relay:
         if isinstance(said, commands.Command):  # STOP / TD / 退订, START / 开通
             await self._patient_command(conn, phone, said, now)
             return "command", None
-        open_threads = await store.open_threads_of_phone(
+        open_threads = await threads_db.open_threads_of_phone(
             conn, int(phone["id"]), [str(s) for s in lifecycle.OPEN]
         )
         chosen = _correlate(open_threads, said.code, waiting=frozenset())  # a patient owes none
@@ -1312,13 +1320,15 @@ class Relay:
         """STOP: nothing more to this number (a code neither) until START; each confirmed once."""
         e164, phone_id = str(phone["e164"]), int(phone["id"])
         if command.name == "start":
-            if await store.start_phone(conn, phone_id):
+            if await phones_db.start_phone(conn, phone_id):
                 await self.db.audit(conn, "patient", "phone.start", str(phone_id))
                 sms = texts.render("start_confirmed")
                 await self.enqueue(conn, "notice", e164, sms, None, now, confirms_command=True)
             return
-        if await store.stop_phone(conn, phone_id, iso(now)):
-            await store.cancel_for_recipient(conn, e164, ["to_patient", "notice", "verification"])
+        if await phones_db.stop_phone(conn, phone_id, iso(now)):
+            await outbox_db.cancel_for_recipient(
+                conn, e164, ["to_patient", "notice", "verification"]
+            )
             await self.db.audit(conn, "patient", "phone.stop", str(phone_id))
             sms = texts.render("stop_confirmed")
             await self.enqueue(conn, "notice", e164, sms, None, now, confirms_command=True)
@@ -1336,7 +1346,7 @@ class Relay:
         phone now, or kept until the answer when enough went already
         (:func:`.lifecycle.waiting_follow_ups`, released by :meth:`_send_waited`)."""
         await self._post(conn, thread["id"], "patient", text, now, inbound_id)
-        posts = await store.thread_messages(conn, int(thread["id"]))
+        posts = await threads_db.thread_messages(conn, int(thread["id"]))
         if len(posts) - 1 in lifecycle.waiting_follow_ups([str(p["sender"]) for p in posts]):
             log.info("thread %d: a follow-up waits for the answer", thread["id"])
             return
@@ -1345,7 +1355,7 @@ class Relay:
 
     async def _waiting(self, conn: aiosqlite.Connection, thread_id: int) -> list[str]:
         """The patient's messages on the thread that wait for the expert's answer."""
-        posts = await store.thread_messages(conn, thread_id)
+        posts = await threads_db.thread_messages(conn, thread_id)
         waiting = lifecycle.waiting_follow_ups([str(p["sender"]) for p in posts])
         return [str(posts[i]["text"]) for i in waiting]
 
@@ -1360,7 +1370,7 @@ class Relay:
         """
         if not waited:
             return
-        handler = await store.expert(conn, thread["handler_id"] or thread["expert_id"])
+        handler = await experts_db.expert(conn, thread["handler_id"] or thread["expert_id"])
         assert handler is not None
         sms = texts.render(
             "followups_waited_to_expert",
@@ -1380,7 +1390,7 @@ class Relay:
         self, conn: aiosqlite.Connection, thread: aiosqlite.Row, text: str, now: datetime
     ) -> None:
         """The patient's follow-up by SMS to whoever holds the thread (after quiet hours)."""
-        handler = await store.expert(conn, thread["handler_id"] or thread["expert_id"])
+        handler = await experts_db.expert(conn, thread["handler_id"] or thread["expert_id"])
         assert handler is not None
         sms = await self._forward_text(conn, thread, "patient", text)
         await self.enqueue(
@@ -1398,10 +1408,10 @@ class Relay:
         inbound_id: int | None = None,
     ) -> None:
         """A message on a thread, with the masked form public pages show and search."""
-        message = store.NewMessage(
+        message = threads_db.NewMessage(
             thread_id, sender, text, mask_numbers(text), iso(now), inbound_id
         )
-        await store.insert_message(conn, message)
+        await threads_db.insert_message(conn, message)
         if sender == "expert":
             self._medians = None  # perhaps a first answer: work the medians out again
 
@@ -1411,14 +1421,14 @@ class Relay:
         """A short SMS to each expert or assistant not yet welcomed: how to reply, commands."""
         now = self.clock()
         async with self.db.transaction() as conn:
-            people = await store.unwelcomed(conn)
+            people = await experts_db.unwelcomed(conn)
             for person in people:
                 sms = texts.render("welcome_expert", dept=self.options.department)
                 await self.enqueue(
                     conn, "notice", person["phone"], sms, None, now,
                     not_before=self.send_time(person, now),
                 )  # fmt: skip
-                await store.mark_welcomed(conn, person["id"], iso(now))
+                await experts_db.mark_welcomed(conn, person["id"], iso(now))
         return len(people)
 
     async def handoff(self, from_id: str, to_id: str, actor: str) -> int:
@@ -1430,8 +1440,8 @@ class Relay:
         """
         now = self.clock()
         async with self.db.transaction() as conn:
-            leaving = await store.expert(conn, from_id)
-            colleague = await store.expert(conn, to_id)
+            leaving = await experts_db.expert(conn, from_id)
+            colleague = await experts_db.expert(conn, to_id)
             if leaving is None or colleague is None:
                 raise NotFound("expert")
             if from_id == to_id or colleague["role"] != "expert" or colleague["left_at"]:
@@ -1439,15 +1449,15 @@ class Relay:
             handler = await self._assistant_of(conn, colleague) or colleague
             since = iso(now - codes.REUSE_AFTER)
             moved: list[str] = []
-            for thread in await store.threads_owned_by(
+            for thread in await threads_db.threads_owned_by(
                 conn, from_id, [str(s) for s in lifecycle.OPEN]
             ):
-                in_use = await store.codes_in_use(
+                in_use = await threads_db.codes_in_use(
                     conn, {to_id, handler["id"]}, thread["phone_id"], since
                 )
                 code = codes.allocate(in_use)
-                await store.move_thread(conn, thread["id"], to_id, handler["id"], code)
-                await store.cancel_for_thread(conn, thread["id"])  # queued SMS to the old phone
+                await threads_db.move_thread(conn, thread["id"], to_id, handler["id"], code)
+                await outbox_db.cancel_for_thread(conn, thread["id"])  # queued SMS to the old phone
                 moved.append(f"{codes.format_code(code)} {await self._gist(conn, thread)}")
                 if Status(thread["status"]) is not Status.ANSWERED:
                     await self._question_again(conn, thread, code, handler, now)
@@ -1460,7 +1470,7 @@ class Relay:
                     conn, "notice", handler["phone"], sms, None, now,
                     not_before=self.send_time(handler, now),
                 )  # fmt: skip
-            await store.mark_left(conn, from_id, iso(now))
+            await experts_db.mark_left(conn, from_id, iso(now))
             await self.db.audit(
                 conn, actor, "expert.handoff", from_id, {"to": to_id, "threads": len(moved)}
             )
@@ -1473,11 +1483,11 @@ class Relay:
         now = self.clock()
         changed = 0
         async with self.db.transaction() as conn:
-            due = await store.threads_due_for_close(
+            due = await threads_db.threads_due_for_close(
                 conn, iso(now - self.options.auto_close), [str(s) for s in lifecycle.OPEN]
             )
             for thread_id in due:
-                row = await store.thread(conn, thread_id)
+                row = await threads_db.thread(conn, thread_id)
                 assert row is not None
                 after = await self._step(conn, row, lifecycle.AutoClose(), now)
                 changed += after["status"] != row["status"]
@@ -1499,10 +1509,10 @@ class Relay:
             auto_close=self.options.auto_close,
         )
         if status != thread["status"]:
-            await store.set_status(conn, int(thread["id"]), str(status), iso(now))
+            await threads_db.set_status(conn, int(thread["id"]), str(status), iso(now))
         for effect in effects:
             if isinstance(effect, lifecycle.CancelPending):
-                await store.cancel_for_thread(conn, int(thread["id"]))
+                await outbox_db.cancel_for_thread(conn, int(thread["id"]))
             elif isinstance(effect, lifecycle.AlertAdmins):
                 await self.db.audit(
                     conn, "relay", "alert", str(thread["id"]), {"reason": effect.reason}
@@ -1511,7 +1521,7 @@ class Relay:
                 # the page shows it while its cause stands (lifecycle.page_notice reads the
                 # status and the outbox written above): nothing more to store, no SMS
                 log.info("thread %d: the page says %s", thread["id"], effect.key)
-        row = await store.thread(conn, int(thread["id"]))
+        row = await threads_db.thread(conn, int(thread["id"]))
         assert row is not None
         return row
 
@@ -1525,13 +1535,13 @@ class Relay:
         """
         now = self.clock()
         async with self.db.transaction() as conn:
-            inbound = await store.unresolved_unmatched(conn, inbound_id)
-            thread = await store.thread(conn, thread_id)
+            inbound = await inbound_db.unresolved_unmatched(conn, inbound_id)
+            thread = await threads_db.thread(conn, thread_id)
             if inbound is None or thread is None:
                 raise NotFound("inbound" if inbound is None else "thread")
             if Status(thread["status"]) not in lifecycle.OPEN:
                 raise Conflict("assign_closed")
-            person = await store.expert_by_phone(conn, str(inbound["sender"]))
+            person = await experts_db.expert_by_phone(conn, str(inbound["sender"]))
             holders = {thread["expert_id"], thread["handler_id"]}
             if person is None or person["id"] not in holders:
                 raise Conflict("assign_sender")
@@ -1544,10 +1554,10 @@ class Relay:
             await self._post(conn, thread_id, role, answer, now, inbound_id)
             thread = await self._step(conn, thread, lifecycle.ExpertReplied(), now)
             await self._send_waited(conn, thread, waited, now)
-            before = await store.last_outbox_id(conn)
+            before = await outbox_db.last_outbox_id(conn)
             await self._forward_answer(conn, thread, role, answer, now)
-            await store.note_forwarded(conn, inbound_id, thread_id, before)  # (a late part)
-            await store.resolve_inbound(conn, inbound_id, "reply", thread_id, iso(now))
+            await inbound_db.note_forwarded(conn, inbound_id, thread_id, before)  # (a late part)
+            await inbound_db.resolve_inbound(conn, inbound_id, "reply", thread_id, iso(now))
             await self.db.audit(
                 conn, actor, "inbound.assign", str(inbound_id), {"thread": thread_id}
             )
@@ -1555,15 +1565,15 @@ class Relay:
 
     async def monitoring_counts(self) -> dict[str, dict[str, int]]:
         """Parts sent per modem and SMS received per outcome (for /metrics)."""
-        return await store.counts(self.db)
+        return await monitoring.counts(self.db)
 
     async def outbox_counts(self) -> dict[str, int]:
         """SMS in the outbox by status."""
-        return await store.outbox_counts(self.db)
+        return await outbox_db.outbox_counts(self.db)
 
     async def unmatched_inbound(self, limit: int = 100) -> list[dict[str, Any]]:
         """Unresolved unmatched SMS, oldest first: id, modem, sender (E.164), text, time."""
-        return [dict(r) for r in await store.unmatched(self.db, limit)]
+        return [dict(r) for r in await inbound_db.unmatched(self.db, limit)]
 
     async def open_alerts(self) -> list[dict[str, Any]]:
         """Alerts not yet cleared, oldest first: kind, subject, opened_at."""
@@ -1573,7 +1583,7 @@ class Relay:
 
     async def parts_sent_since(self, modem_id: str, since: datetime) -> int:
         """SMS parts ``modem_id`` has sent since ``since``."""
-        return (await store.parts_sent_since(self.db, modem_id, [iso(since)]))[0]
+        return (await outbox_db.parts_sent_since(self.db, modem_id, [iso(since)]))[0]
 
     async def failed_outbox(self, limit: int) -> list[dict[str, Any]]:
         """SMS that failed for good, newest first (recipients in E.164: mask before showing)."""
@@ -1625,7 +1635,7 @@ class Relay:
         """
         now = self.clock()
         async with self.db.transaction() as conn:
-            row = await store.outbox_row(conn, outbox_id)
+            row = await outbox_db.outbox_row(conn, outbox_id)
             if row is None or row["status"] != "failed":
                 raise NotFound("outbox")
             kind, recipient = row["kind"], str(row["recipient"])
@@ -1633,13 +1643,13 @@ class Relay:
                 raise Conflict("retry_code")  # a code that comes late has expired
             thread = None
             if row["thread_id"] is not None:
-                thread = await store.thread(conn, int(row["thread_id"]))
+                thread = await threads_db.thread(conn, int(row["thread_id"]))
                 if thread is not None and Status(thread["status"]) not in lifecycle.OPEN:
                     raise Conflict("retry_closed")
             not_before = None
-            person = await store.expert_by_phone(conn, recipient)
+            person = await experts_db.expert_by_phone(conn, recipient)
             if person is None:  # a patient (or a number erased since)
-                patient = await store.phone(conn, recipient)
+                patient = await phones_db.phone(conn, recipient)
                 if patient is None or not self._takes_sms(patient):
                     raise Conflict("retry_stopped")
             else:

@@ -27,15 +27,16 @@ from smscat.modem.errors import PduError
 from smscat.modem.inbox import StoredPart
 from smscat.modem.receiver import Receiver
 from smscat.modem.supervisor import ModemSupervisor, SupervisorSettings
-from smscat.relay import daemonlock, routing
-from smscat.relay.alerting import Alerter, AlertOptions
-from smscat.relay.config import ModemConfig, Settings
-from smscat.relay.management import expert_row
-from smscat.relay.outbox import OutboxPump
-from smscat.relay.pins import StoredPins
-from smscat.relay.reporting import DigestOptions, queue_digests
-from smscat.relay.retention import purge
-from smscat.relay.service import Relay, RelayOptions
+from smscat.relay.core import routing
+from smscat.relay.daemon import daemonlock
+from smscat.relay.daemon.config import ModemConfig, Settings
+from smscat.relay.services.alerting import Alerter, AlertOptions
+from smscat.relay.services.management import expert_row
+from smscat.relay.services.outbox import OutboxPump
+from smscat.relay.services.pins import StoredPins
+from smscat.relay.services.reporting import DigestOptions, queue_digests
+from smscat.relay.services.retention import purge
+from smscat.relay.services.service import Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
 from smscat.web.admin import add_routes as add_admin
 from smscat.web.api import MAX_BODY
@@ -118,7 +119,7 @@ async def running_daemon(
     ``supervision`` (the modem supervisors' timings) and ``retry_base`` (seconds before an SMS
     whose send failed is tried again) are for tests that must not wait as long as a hospital;
     ``clock`` (aware UTC) is the relay's clock; it also stamps the experts config adds now.
-    Raises :class:`~smscat.relay.daemonlock.StartRefused` when another daemon holds the
+    Raises :class:`~smscat.relay.daemon.daemonlock.StartRefused` when another daemon holds the
     database or the web port is taken.
     """
     async with contextlib.AsyncExitStack() as stack:
@@ -165,7 +166,9 @@ async def running_daemon(
         # in by then (the board's "send code" and "ask" differ by a form field)
         per_client = settings.web.rate_limits.model_dump(exclude={"codes_all_per_hour"})
         app.middlewares.append(rate_limits(**per_client))
-        runner = web.AppRunner(app, access_log=None, **server_options(settings.web.timeouts))
+        runner = web.AppRunner(
+            app, access_log=None, **server_options(settings.web.timeouts.idle_seconds)
+        )
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, settings.web.host, settings.web.port)
@@ -260,7 +263,7 @@ async def _closer(relay: Relay) -> None:
 
 async def _housekeeping(relay: Relay, settings: Settings) -> None:
     """Hourly: the weekly digests (each goes once a week); daily: the retention purge."""
-    digests = DigestOptions.from_settings(settings)
+    digests = DigestOptions(settings.department.name, settings.timezone)
     last_purge: datetime | None = None
     while True:
         now = relay.clock()

@@ -3,14 +3,14 @@ from a text.
 
 Patients type their own numbers into questions ("请打电话 138 0013 8000"), in every form:
 E.164, national, spaced, hyphenated, slashed, full-width, in Chinese numerals, across a line
-break. :func:`~smscat.relay.numbers.find_numbers` finds them; on public pages each digit of a
+break. :func:`~smscat.relay.core.numbers.find_numbers` finds them; on public pages each digit of a
 number (in whatever script it was typed) becomes ``*`` and the separators stay, so the shape
 shows and the number does not; doses, dates, blood pressures and other short numbers stay as
 typed. The board's search runs over the masked text, so a query never confirms a hidden number.
 
 :func:`erase_number` replaces a given number, in every form it was written, with a
 placeholder: the same reading of digits and separators
-(:func:`~smscat.relay.numbers.find_number`), so erasure reaches whatever masking hides, and
+(:func:`~smscat.relay.core.numbers.find_number`), so erasure reaches whatever masking hides, and
 more (the number being known, digits that would read as values side by side go too). Pure:
 no I/O.
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from smscat.relay.numbers import NumberSpan, find_number, find_numbers, is_digit
+from smscat.relay.core.numbers import NumberSpan, find_number, find_numbers, is_digit
 
 MASK: Final = "*"
 

@@ -2,7 +2,7 @@
 ``smscat hash-password`` (an argon2id hash for ``admins:`` in config.yaml).
 
 Outer ring: :func:`add_commands` adds the subcommands to ``smscat``'s parser and returns their
-handlers; :mod:`smscat.relay.cli` dispatches to them. Exit codes as in cli.py: 0 success,
+handlers; :mod:`smscat.relay.daemon.cli` dispatches to them. Exit codes as in cli.py: 0 success,
 1 runtime failure (no database), 2 bad configuration or usage (a malformed month or number).
 
 It must never: print a phone number, not even the one being erased (counts only), nor echo a
@@ -22,11 +22,11 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from smscat.modem.address import AddressError, is_short_code, normalise
-from smscat.relay.config import ConfigError, Settings, load_config
-from smscat.relay.errors import Conflict
-from smscat.relay.reporting import MonthReport, month_report, write_csv
-from smscat.relay.retention import PurgeReport, erase_phone
-from smscat.relay.stats import month_period
+from smscat.relay.core.errors import Conflict
+from smscat.relay.core.stats import month_period
+from smscat.relay.daemon.config import ConfigError, Settings, load_config
+from smscat.relay.services.reporting import MonthReport, month_report, write_csv
+from smscat.relay.services.retention import PurgeReport, erase_phone
 from smscat.storage.db import Database
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2

@@ -9,7 +9,7 @@ A daily job, :func:`purge`, does two things, in this order:
     from it and their raw parts (a PDU carries the sender's number in semi-octets), and wherever
     it was written, in whatever form: every free-text cell (messages, SMS texts in and out, SMS
     errors, nicknames, audit and alert entries) is read by the same detector that masks public
-    pages (:func:`~smscat.relay.numbers.find_number`: spaced, slashed, full-width, Chinese
+    pages (:func:`~smscat.relay.core.numbers.find_number`: spaced, slashed, full-width, Chinese
     numerals, across a line break…) and each form of the number becomes ``[号码已删除]``; the
     raw parts of an SMS whose text held it are blanked, and a part still waiting for the rest
     of its message goes when it came from the number or its text so far holds it. Its threads
@@ -52,12 +52,13 @@ import phonenumbers
 from smscat.modem import pdu
 from smscat.modem.address import AddressError, is_short_code, normalise
 from smscat.modem.errors import PduError
-from smscat.relay import texts
-from smscat.relay.errors import Conflict, Invalid
-from smscat.relay.masking import erase_number
-from smscat.relay.numbers import holds
-from smscat.relay.service import iso
-from smscat.storage import relay as relay_store
+from smscat.relay.core import texts
+from smscat.relay.core.errors import Conflict, Invalid
+from smscat.relay.core.masking import erase_number
+from smscat.relay.core.numbers import holds
+from smscat.relay.services.service import iso
+from smscat.storage import experts as experts_db
+from smscat.storage import phones as phones_db
 from smscat.storage import retention as store
 from smscat.storage.db import Database
 from smscat.storage.retention import DeletedRows, ErasedRows, TextCell
@@ -125,9 +126,9 @@ async def erase_phone(db: Database, e164: str, actor: str, now: datetime) -> Pur
     """
     number = _mobile(e164)
     async with store.secure_delete(db), db.transaction() as conn:
-        if await relay_store.expert_by_phone(conn, number) is not None:
+        if await experts_db.expert_by_phone(conn, number) is not None:
             raise Conflict("expert_phone", field="phone")
-        row = await relay_store.phone(conn, number)
+        row = await phones_db.phone(conn, number)
         phone_ids = [int(row["id"])] if row is not None else []
         erased = await _erase(conn, phone_ids, [number], now)
         report = PurgeReport(erased)

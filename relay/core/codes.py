@@ -3,7 +3,7 @@
 A code is the smallest positive number not used by that expert's threads created within the last
 :data:`REUSE_AFTER` (the caller passes those codes in), so codes stay short, and a code is never
 reused while an old reply to it could still arrive. Codes have at most four digits, because that
-is all :mod:`smscat.relay.commands` recognises.
+is all :mod:`smscat.relay.core.commands` recognises.
 
 It must never: do I/O, read a clock, or choose a code the parser could not read back.
 """

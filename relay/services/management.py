@@ -7,7 +7,7 @@ transactions and audits each change (actor ``admin:<username>``).
   no config, welcomed by SMS), edited (through :meth:`Database.admin_edit_expert`, so config.yaml
   stops owning what was edited), paused and resumed as the SMS commands 暂停/恢复 do, and taken
   off the board with a hand-off (:meth:`Relay.handoff`). A form is checked with the very rules
-  config.yaml's experts are checked with (:class:`~smscat.relay.config.ExpertConfig`), plus what
+  config.yaml's experts are checked with (``ExpertConfig``), plus what
   only the database knows (ids and numbers in use, who is an assistant).
 * :class:`Moderation`: threads by expert, status and id; public ones hidden from the board.
 * :class:`Statistics`: a month's figures as ``smscat report`` computes them, and its CSV bytes.
@@ -32,15 +32,16 @@ from typing import Any, Final
 import aiosqlite
 from pydantic import ValidationError
 
-from smscat.relay.config import ExpertConfig
-from smscat.relay.errors import Conflict, Invalid, NotFound
-from smscat.relay.lifecycle import OPEN, Status
-from smscat.relay.masking import mask_numbers
-from smscat.relay.reporting import MonthReport, csv_bytes, month_report
-from smscat.relay.service import FOREVER, Relay, iso
-from smscat.relay.stats import FIRST_YEAR, LAST_YEAR, month_period
+from smscat.relay.core.errors import Conflict, Invalid, NotFound
+from smscat.relay.core.lifecycle import OPEN, Status
+from smscat.relay.core.masking import mask_numbers
+from smscat.relay.core.stats import FIRST_YEAR, LAST_YEAR, month_period
+from smscat.relay.services.expert_record import ExpertConfig
+from smscat.relay.services.reporting import MonthReport, csv_bytes, month_report
+from smscat.relay.services.service import FOREVER, Relay, iso
 from smscat.storage import admin as store
-from smscat.storage import relay as relay_store
+from smscat.storage import experts as experts_db
+from smscat.storage import threads as threads_db
 from smscat.storage.db import ExpertRow
 
 log = logging.getLogger(__name__)
@@ -240,11 +241,11 @@ class ExpertDirectory:
     ) -> None:
         """What only the database knows: numbers in use, who is an assistant, who relies on it."""
         problems: dict[str, str] = {}
-        owner = await relay_store.expert_by_phone(conn, config.phone)
+        owner = await experts_db.expert_by_phone(conn, config.phone)
         if owner is not None and (current is None or owner["id"] != current["id"]):
             problems["phone"] = "phone_taken"
         if config.assistant:
-            assistant = await relay_store.expert(conn, config.assistant)
+            assistant = await experts_db.expert(conn, config.assistant)
             if (
                 assistant is None
                 or assistant["role"] != "assistant"
@@ -257,7 +258,7 @@ class ExpertDirectory:
                 conn, current["id"]
             ):
                 problems["role"] = "role_in_use"
-            owned = await relay_store.threads_owned_by(conn, current["id"], _OPEN)
+            owned = await threads_db.threads_owned_by(conn, current["id"], _OPEN)
             if current["role"] == "expert" and owned:
                 problems["role"] = "role_busy"
         if problems:
@@ -270,7 +271,7 @@ class ExpertDirectory:
         now = self.relay.clock()
         try:
             async with self.db.transaction() as conn:
-                if await relay_store.expert(conn, expert_id) is not None:
+                if await experts_db.expert(conn, expert_id) is not None:
                     raise FormInvalid({"id": "id_taken"})
                 await self._check_people(conn, config, None)
                 await store.insert_expert(conn, expert_row(config), iso(now))
@@ -289,7 +290,7 @@ class ExpertDirectory:
         """
         try:
             async with self.db.transaction() as conn:
-                current = await relay_store.expert(conn, expert_id)
+                current = await experts_db.expert(conn, expert_id)
                 if current is None:
                     raise NotFound("expert")
                 config = self._checked(form, expert_id, form.phone.strip() or current["phone"])
@@ -344,7 +345,7 @@ class ExpertDirectory:
         return await self.relay.handoff(expert_id, colleague_id, actor)
 
     async def _present(self, conn: aiosqlite.Connection, expert_id: str) -> aiosqlite.Row:
-        person = await relay_store.expert(conn, expert_id)
+        person = await experts_db.expert(conn, expert_id)
         if person is None:
             raise NotFound("expert")
         if person["left_at"] is not None or not person["active"]:
@@ -468,7 +469,7 @@ class Moderation:
     async def set_hidden(self, thread_id: int, hidden: bool, actor: str) -> bool:
         """Hide a public thread from the board (or show it again); False when it already was."""
         async with self.db.transaction() as conn:
-            thread = await relay_store.thread(conn, thread_id)
+            thread = await threads_db.thread(conn, thread_id)
             if thread is None:
                 raise NotFound("thread")
             if not thread["public"]:
@@ -520,7 +521,7 @@ def neighbour_months(month: str) -> tuple[str, str]:
 
 
 def month_csv(report: MonthReport) -> bytes:
-    """The bytes :func:`smscat.relay.reporting.write_csv` writes (one helper for both)."""
+    """The bytes :func:`smscat.relay.services.reporting.write_csv` writes (one helper for both)."""
     return csv_bytes(report)
 
 

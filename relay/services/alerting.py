@@ -20,9 +20,9 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from smscat.relay import routing, texts
-from smscat.relay.outbox import OutboxPump
-from smscat.relay.service import Relay, iso
+from smscat.relay.core import routing, texts
+from smscat.relay.services.outbox import OutboxPump
+from smscat.relay.services.service import Relay, iso
 from smscat.storage import alerts as store
 
 log = logging.getLogger(__name__)

@@ -166,7 +166,7 @@ EVENT_TYPES: Final[tuple[type[Event], ...]] = (
 # --- effects ----------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class NotifyPatient:
-    key: str  # a smscat.relay.texts key the page shows: DELIVERY_DELAYED, ANSWER_UNDELIVERED
+    key: str  # a smscat.relay.core.texts key the page shows: DELIVERY_DELAYED, ANSWER_UNDELIVERED
 
 
 @dataclass(frozen=True, slots=True)
