@@ -20,14 +20,24 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from smscat.hwsim.engine import Output
+from smscat.hwsim.engine import Output, SimModem
 
-if TYPE_CHECKING:
-    from smscat.hwsim.service import Simulator
+
+class Simulator(Protocol):
+    """What the control API needs of the running simulator (:class:`.service.Simulator`)."""
+
+    engine: SimModem
+
+    @property
+    def link(self) -> Path: ...
+
+    async def call(self, fn: Callable[[], tuple[Any, list[Output]]]) -> Any: ...
+
 
 MAX_TEXT = 1530  # ten GSM-7 parts; a longer "phone" message is a test mistake
 _NUMBER = re.compile(r"^\+?\d{3,20}$")
