@@ -6,7 +6,6 @@ list). The lifecycle table decides (``AnswerFailed``); the service does not filt
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,10 +13,10 @@ import pytest
 from smscat.modem.errors import CmsError
 from smscat.relay.core.texts import render
 from smscat.relay.services.alerting import Alerter, AlertOptions
-from smscat.relay.services.service import Asked, Relay, RelayOptions
-from smscat.storage.db import Database, ExpertRow
+from smscat.relay.services.service import Asked
+from smscat.storage.db import ExpertRow
 from tests.relay.test_outbox import FakeModem, pump
-from tests.support.relay import Clock, World
+from tests.support.relay import World, world_on
 
 ZHANG = ExpertRow("zhang", "张明", "主任医师", "心血管内科", "+8613800138001", "高血压")
 PATIENT = "+8613912345678"
@@ -25,10 +24,8 @@ PATIENT = "+8613912345678"
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    clock = Clock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
-    async with Database.open(tmp_path / "smscat.db") as db:
-        await db.sync_experts([ZHANG])
-        yield World(Relay(db, RelayOptions(department="心内科"), clock=clock), db, clock)
+    async with world_on(tmp_path, [ZHANG]) as opened:
+        yield opened
 
 
 async def ask_with_phone(world: World) -> Asked:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,9 @@ import pytest
 from smscat.relay.core.errors import Conflict, Forbidden, Invalid, RelayError
 from smscat.relay.core.texts import render
 from smscat.relay.services.service import Relay, RelayOptions
-from smscat.storage.db import Database, ExpertRow
+from smscat.storage.db import ExpertRow
 from tests.support import relay as support
-from tests.support.relay import Clock
+from tests.support.relay import world_on
 
 ZHANG = ExpertRow("zhang", "张明", "主任医师", "心血管内科", "+8613800138001", "高血压")
 HELPER = ExpertRow("wang", "王芳", "护士", "心血管内科", "+8613800138003", None, role="assistant")
@@ -59,11 +58,13 @@ class World(support.World):
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    clock = Clock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
-    async with Database.open(tmp_path / "smscat.db") as db:
-        await db.sync_experts([ZHANG, HELPER])
-        options = RelayOptions(department="心内科", admin_phones=frozenset({ADMIN}))
-        yield World(Relay(db, options, clock=clock), db, clock)
+    async with world_on(
+        tmp_path,
+        [ZHANG, HELPER],
+        RelayOptions(department="心内科", admin_phones=frozenset({ADMIN})),
+        kind=World,
+    ) as opened:
+        yield opened
 
 
 async def refused(world: World, number: str, error: type[RelayError] = Invalid) -> str:

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from smscat.relay.core.errors import Conflict
-from smscat.relay.services.service import Relay, RelayOptions
-from smscat.storage.db import Database, ExpertRow
+from smscat.relay.services.service import RelayOptions
+from smscat.storage.db import ExpertRow
 from tests.support import relay as support
-from tests.support.relay import Clock
+from tests.support.relay import world_on
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WANG = ExpertRow("wang", "王芳", "护士长", "心血管内科", "+8613800138009", None, role="assistant")
@@ -68,12 +68,15 @@ class World(support.World):
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    clock = Clock(local(23, 10))  # a Monday morning in Shanghai
-    async with Database.open(tmp_path / "smscat.db") as db:
-        await db.sync_experts([ZHANG, LI, ZHAO, WANG])
-        options = RelayOptions(department="心内科", zone=SHANGHAI, quick_replies=QUICK)
-        yield World(Relay(db, options, clock=clock), db, clock)
+async def world(tmp_path: Path) -> AsyncIterator[World]:  # a Monday morning in Shanghai
+    async with world_on(
+        tmp_path,
+        [ZHANG, LI, ZHAO, WANG],
+        RelayOptions(department="心内科", zone=SHANGHAI, quick_replies=QUICK),
+        now=local(23, 10),
+        kind=World,
+    ) as opened:
+        yield opened
 
 
 async def test_quiet_hours_hold_a_question_until_the_window_opens(world: World) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,10 @@ from hypothesis import strategies as st
 from smscat.relay.core import lifecycle
 from smscat.relay.core.lifecycle import FOLLOW_UPS_BEFORE_ANSWER, waiting_follow_ups
 from smscat.relay.core.texts import render
-from smscat.relay.services.service import Asked, Relay, RelayOptions
-from smscat.storage.db import Database, ExpertRow
+from smscat.relay.services.service import Asked
+from smscat.storage.db import ExpertRow
 from tests.support import relay as support
-from tests.support.relay import Clock
+from tests.support.relay import world_on
 
 ZHANG = ExpertRow("zhang", "张明", "主任医师", "心血管内科", "+8613800138001", "高血压")
 PATIENT = "+8613912345678"
@@ -88,10 +87,8 @@ class World(support.World):
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    clock = Clock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
-    async with Database.open(tmp_path / "smscat.db") as db:
-        await db.sync_experts([ZHANG])
-        yield World(Relay(db, RelayOptions(department="心内科"), clock=clock), db, clock)
+    async with world_on(tmp_path, [ZHANG], kind=World) as opened:
+        yield opened
 
 
 def followups(texts: list[str]) -> list[str]:

@@ -16,9 +16,9 @@ import pytest
 
 from smscat.relay.core.errors import Forbidden, Invalid, TooMany
 from smscat.relay.core.texts import render
-from smscat.relay.services.service import Relay, RelayOptions
+from smscat.relay.services.service import Relay
 from smscat.storage.db import Database, ExpertRow
-from tests.support.relay import Clock, received
+from tests.support.relay import Clock, received, world_on
 
 ZHANG = ExpertRow("zhang", "张明", "主任医师", "心血管内科", "+8613800138001", "高血压")
 LI = ExpertRow("li", "李华", "副主任医师", "心血管内科", "+8613800138002", None)
@@ -94,10 +94,8 @@ def _digit_runs(text: str) -> list[str]:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    clock = Clock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
-    async with Database.open(tmp_path / "smscat.db") as db:
-        await db.sync_experts([ZHANG, LI])
-        yield World(Relay(db, RelayOptions(department="心内科"), clock=clock), db, clock)
+    async with world_on(tmp_path, [ZHANG, LI], kind=World) as opened:
+        yield opened
 
 
 async def test_a_reply_with_a_code_answers_that_thread(world: World) -> None:

@@ -30,7 +30,7 @@ from smscat.relay.services.service import Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
 from tests.support.admin import ADMINS, Browser
 from tests.support.daemon import EXPERT_ZHANG, PATIENT, TIMEOUT, daemon, settled
-from tests.support.relay import Clock
+from tests.support.relay import Clock, world_on
 
 ZHANG = ExpertRow("zhang", "张明", "主任医师", "心血管内科", EXPERT_ZHANG, "高血压")
 UCS2_PART = 67  # characters of a Chinese text in each part of a long SMS
@@ -114,10 +114,8 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    clock = Clock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
-    async with Database.open(tmp_path / "smscat.db") as db:
-        await db.sync_experts([ZHANG])
-        yield World(Relay(db, RelayOptions(department="心内科"), clock=clock), db, clock)
+    async with world_on(tmp_path, [ZHANG], kind=World) as opened:
+        yield opened
 
 
 # -- the timeout ---------------------------------------------------------------------------------

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
 
 from smscat.hwsim import pdu as simpdu
 from smscat.modem import pdu
 from smscat.modem.inbox import StoredPart
-from smscat.relay.services.service import Relay
-from smscat.storage.db import Database
+from smscat.relay.services.service import Relay, RelayOptions
+from smscat.storage.db import Database, ExpertRow
 
 
 @dataclass
@@ -59,3 +63,24 @@ class World:
         digits = "".join(c if c.isdigit() else " " for c in row["text"]).split()
         code = next(d for d in digits if len(d) == 6)
         return {"phone": phone, "verification_id": verification_id, "code": code}
+
+
+W = TypeVar("W")
+MONDAY_MORNING = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+
+
+@asynccontextmanager
+async def world_on(
+    tmp_path: Path,
+    experts: Iterable[ExpertRow],
+    options: RelayOptions | None = None,
+    *,
+    now: datetime = MONDAY_MORNING,
+    kind: Callable[[Relay, Database, Clock], W] = World,  # type: ignore[assignment]
+) -> AsyncIterator[W]:
+    """A ``kind`` of :class:`World` on a new database file with ``experts`` (a fixture's body)."""
+    async with Database.open(tmp_path / "smscat.db") as db:
+        await db.sync_experts(list(experts))
+        clock = Clock(now)
+        options = options or RelayOptions(department="心内科")
+        yield kind(Relay(db, options, clock=clock), db, clock)
