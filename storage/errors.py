@@ -1,8 +1,9 @@
 """Storage exceptions.
 
 StorageError
-├── MigrationError   a migration failed or the file is newer than this program
-└── NotFound         a row the caller named does not exist
+├── MigrationError     a migration failed or the file is newer than this program
+├── NotFound           a row the caller named does not exist
+└── AlreadyAssembled   an SMS's parts were joined by another attempt meanwhile: roll this one back
 """
 
 
@@ -16,3 +17,7 @@ class MigrationError(StorageError):
 
 class NotFound(StorageError):
     pass
+
+
+class AlreadyAssembled(StorageError):
+    """The parts were assembled by someone else meanwhile; roll back this attempt."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import aiosqlite
 
 from smscat.storage.db import Database
+from smscat.storage.errors import AlreadyAssembled as AlreadyAssembled  # (callers: use errors)
 from smscat.storage.sql import Conn, fetch_all, fetch_one, insert, placeholders
 
 
@@ -81,10 +82,6 @@ async def attach_parts(conn: Conn, inbound_id: int, part_ids: Iterable[int]) -> 
         if cur.rowcount != len(ids):
             # another task assembled these parts first: this message is already posted
             raise AlreadyAssembled
-
-
-class AlreadyAssembled(Exception):
-    """The parts were assembled by someone else meanwhile; roll back this attempt."""
 
 
 async def incomplete_awaiting(
