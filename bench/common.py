@@ -35,7 +35,7 @@ import aiohttp
 import yaml
 
 from smscat.relay.core import codes, texts
-from smscat.relay.daemon.config import load_config
+from smscat.relay.daemon.config_file import load_config
 
 BENCH = Path(__file__).resolve().parent
 CONFIG = BENCH / "config.yaml"  # the bench configuration: every safety limit off

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from smscat.relay.daemon.app import expert_rows, running_daemon
-from smscat.relay.daemon.config import Settings, load_config
+from smscat.relay.daemon.config import Settings
+from smscat.relay.daemon.config_file import load_config
 from smscat.storage.db import Database
 
 

@@ -49,7 +49,7 @@ from simproc import sim_process  # bench/simproc.py
 from smscat.relay.core import texts
 from smscat.relay.core.masking import mask_numbers
 from smscat.relay.daemon.app import expert_rows
-from smscat.relay.daemon.config import load_config
+from smscat.relay.daemon.config_file import load_config
 from smscat.storage.db import Database, migrations
 
 GENERATOR = 2  # bump when the generated data changes

@@ -17,8 +17,11 @@ from typing import Any
 
 import aiosqlite
 
+from smscat.relay.core.outbox_states import OutboxStatus
 from smscat.storage.db import EXPERT_CONFIG_FIELDS, Database, ExpertRow
+from smscat.storage.experts import PRESENT
 from smscat.storage.sql import placeholders
+from smscat.storage.threads import HOLDER
 
 Conn = aiosqlite.Connection
 
@@ -27,16 +30,18 @@ Conn = aiosqlite.Connection
 
 
 async def experts_overview(db: Database, open_statuses: Iterable[str]) -> list[aiosqlite.Row]:
-    """Every expert and assistant (left ones too), with the count of open threads each owns or
-    holds, and the name of their assistant; by role, then name."""
+    """Every expert and assistant (absent ones too), with the count of open threads each owns
+    or holds (:data:`.threads.HOLDER`), and the name of their assistant; present ones first
+    (:data:`.experts.PRESENT`), then by role and name."""
     wanted = tuple(open_statuses)
     marks = placeholders(wanted)
     return await db.fetchall(
         "SELECT e.*, a.name AS assistant_name,"
-        " (SELECT COUNT(*) FROM threads t WHERE (t.expert_id = e.id OR t.handler_id = e.id)"
+        f" (SELECT COUNT(*) FROM threads t WHERE (t.expert_id = e.id OR {HOLDER} = e.id)"
         f" AND t.status IN ({marks})) AS open_threads"
-        " FROM experts e LEFT JOIN experts a ON a.id = e.assistant_id"
-        " ORDER BY e.left_at IS NOT NULL, e.role, e.name, e.id",
+        f" FROM (SELECT *, {PRESENT} AS present FROM experts) e"
+        " LEFT JOIN experts a ON a.id = e.assistant_id"
+        " ORDER BY e.present DESC, e.role, e.name, e.id",
         wanted,
     )
 
@@ -53,20 +58,22 @@ async def insert_expert(conn: Conn, expert: ExpertRow, now: str) -> None:
 
 
 async def experts_naming_assistant(conn: Conn, assistant_id: str) -> list[str]:
-    """Ids of the experts still present (not left) who name ``assistant_id`` as assistant."""
+    """Ids of the present experts (:data:`.experts.PRESENT`) who name ``assistant_id`` as
+    assistant."""
     async with conn.execute(
-        "SELECT id FROM experts WHERE assistant_id = ? AND left_at IS NULL ORDER BY id",
+        f"SELECT id FROM experts WHERE assistant_id = ? AND {PRESENT} ORDER BY id",
         (assistant_id,),
     ) as cur:
         return [str(r["id"]) for r in await cur.fetchall()]
 
 
 async def threads_held(conn: Conn, person_id: str, statuses: Iterable[str]) -> int:
-    """Open threads whose SMS go to ``person_id`` although another expert owns them."""
+    """Open threads ``person_id`` holds (:data:`.threads.HOLDER`) although another expert
+    owns them."""
     wanted = tuple(statuses)
     marks = placeholders(wanted)
     async with conn.execute(
-        f"SELECT COUNT(*) FROM threads WHERE handler_id = ? AND expert_id != ?"
+        f"SELECT COUNT(*) FROM threads WHERE {HOLDER} = ? AND expert_id != ?"
         f" AND status IN ({marks})",
         (person_id, person_id, *wanted),
     ) as cur:
@@ -79,9 +86,8 @@ async def redirect_queued(conn: Conn, old: str, new: str, kinds: Iterable[str]) 
     wanted = tuple(kinds)
     marks = placeholders(wanted)
     async with conn.execute(
-        f"UPDATE outbox SET recipient = ? WHERE recipient = ? AND status = 'queued'"
-        f" AND kind IN ({marks})",
-        (new, old, *wanted),
+        f"UPDATE outbox SET recipient = ? WHERE recipient = ? AND status = ? AND kind IN ({marks})",
+        (new, old, OutboxStatus.QUEUED.value, *wanted),
     ) as cur:
         return cur.rowcount
 

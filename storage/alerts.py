@@ -7,6 +7,7 @@ from typing import Any
 
 import aiosqlite
 
+from smscat.relay.core.outbox_states import OutboxStatus
 from smscat.storage.db import Database
 
 Key = tuple[str, str]  # (kind, subject)
@@ -37,8 +38,8 @@ async def clear_alert(conn: aiosqlite.Connection, alert_id: int, now: str) -> No
 async def queue_stalled(db: Database, now: str, since: str) -> bool:
     """SMS have been due since before ``since`` and no part went out after it."""
     waiting = await db.fetchall(
-        "SELECT 1 FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? LIMIT 1",
-        (since,),
+        "SELECT 1 FROM outbox WHERE status = ? AND next_attempt_at <= ? LIMIT 1",
+        (OutboxStatus.QUEUED.value, since),
     )
     if not waiting:
         return False
@@ -51,7 +52,8 @@ async def queue_stalled(db: Database, now: str, since: str) -> bool:
 async def failed_since(db: Database, since: str) -> int:
     """SMS failed for good whose last attempt was due since ``since`` (not sent again)."""
     rows = await db.fetchall(
-        "SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND next_attempt_at >= ?", (since,)
+        "SELECT COUNT(*) FROM outbox WHERE status = ? AND next_attempt_at >= ?",
+        (OutboxStatus.FAILED.value, since),
     )
     return int(rows[0][0])
 

@@ -7,17 +7,64 @@ change and the SMS it causes commit together; reads that need no transaction tak
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from typing import Final
+
 import aiosqlite
 
+from smscat.relay.core.types import ROLES, Expert
 from smscat.storage.db import Database
 from smscat.storage.sql import Conn, fetch_all, fetch_one
+
+# policy.is_present in SQL, over a row of ``experts`` (unqualified: use it where only one
+# table has these columns). Every query that asks who is present uses this.
+PRESENT: Final = "(active = 1 AND left_at IS NULL)"
+
+
+def moment(value: str) -> datetime:
+    """A stored time (UTC ISO-8601 text) as an aware datetime."""
+    when = datetime.fromisoformat(value)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def moment_or_none(value: str | None) -> datetime | None:
+    """:func:`moment` of a column that may be NULL."""
+    return None if value is None else moment(value)
+
+
+def as_expert(row: aiosqlite.Row) -> Expert:
+    """A row of ``experts`` (``SELECT *``, extra columns ignored) as the core's fact."""
+    role = str(row["role"])
+    if role not in ROLES:  # (the schema's CHECK allows nothing else)
+        raise ValueError(f"not a role: {role!r}")
+    return Expert(
+        id=str(row["id"]),
+        name=str(row["name"]),
+        phone=str(row["phone"]),
+        created_at=moment(row["created_at"]),
+        role="assistant" if role == "assistant" else "expert",
+        title=str(row["title"]),
+        department=str(row["department"]),
+        specialty=row["specialty"],
+        active=bool(row["active"]),
+        left_at=moment_or_none(row["left_at"]),
+        assistant_id=row["assistant_id"],
+        paused_until=moment_or_none(row["paused_until"]),
+        quiet_hours=tuple(str(w) for w in json.loads(row["quiet_hours"] or "[]")),
+        daily_cap=None if row["daily_cap"] is None else int(row["daily_cap"]),
+        digest=bool(row["digest"]),
+        confirm_replies=bool(row["confirm_replies"]),
+        welcomed_at=moment_or_none(row["welcomed_at"]),
+        config_fields=tuple(str(f) for f in json.loads(row["config_fields"] or "[]")),
+        updated_at=moment_or_none(row["updated_at"]),
+    )
 
 
 async def experts(db: Database) -> list[aiosqlite.Row]:
     """Experts patients can ask (assistants work behind them and are not listed)."""
     return await db.fetchall(
-        "SELECT * FROM experts WHERE active = 1 AND role = 'expert' AND left_at IS NULL"
-        " ORDER BY name"
+        f"SELECT * FROM experts WHERE {PRESENT} AND role = 'expert' ORDER BY name"
     )
 
 
@@ -34,9 +81,8 @@ async def set_paused(conn: Conn, expert_id: str, until: str | None) -> None:
 
 
 async def unwelcomed(conn: Conn) -> list[aiosqlite.Row]:
-    return await fetch_all(
-        conn, "SELECT * FROM experts WHERE active = 1 AND left_at IS NULL AND welcomed_at IS NULL"
-    )
+    """Present experts and assistants not yet welcomed by SMS."""
+    return await fetch_all(conn, f"SELECT * FROM experts WHERE {PRESENT} AND welcomed_at IS NULL")
 
 
 async def mark_welcomed(conn: Conn, expert_id: str, now: str) -> None:
@@ -44,4 +90,5 @@ async def mark_welcomed(conn: Conn, expert_id: str, now: str) -> None:
 
 
 async def mark_left(conn: Conn, expert_id: str, now: str) -> None:
+    """The expert leaves: no longer present (both columns, as :data:`PRESENT` reads them)."""
     await conn.execute("UPDATE experts SET left_at = ?, active = 0 WHERE id = ?", (now, expert_id))

@@ -2,8 +2,10 @@
 
 Failed SMS (to retry), traffic of the last hour, threads waiting too long for an answer, the
 short-code SMS the SIM got (operator notices), SMS from unknown numbers and SMS that lost a
-part. Reading only, except :func:`requeue`, which the relay calls inside its transaction. It
-decides nothing: the caller says what is "too long".
+part. Reading only, except :func:`resolve_notices` and :func:`requeue` (which is
+:func:`smscat.storage.outbox.requeue`, the outbox's own move, named here too for the relay's
+retry), each inside the caller's transaction. It decides nothing: the caller says what is
+"too long".
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from collections.abc import Iterable
 
 import aiosqlite
 
+from smscat.relay.core.outbox_states import OutboxStatus
 from smscat.storage.db import Database
+from smscat.storage.outbox import requeue as requeue
 from smscat.storage.sql import placeholders
 
 
@@ -20,20 +24,9 @@ async def failed_outbox(db: Database, limit: int) -> list[aiosqlite.Row]:
     """SMS that failed for good, newest first."""
     return await db.fetchall(
         "SELECT id, kind, recipient, thread_id, modem_id, attempts, error, created_at"
-        " FROM outbox WHERE status = 'failed' ORDER BY id DESC LIMIT ?",
-        (limit,),
+        " FROM outbox WHERE status = ? ORDER BY id DESC LIMIT ?",
+        (OutboxStatus.FAILED, limit),
     )
-
-
-async def requeue(conn: aiosqlite.Connection, outbox_id: int, now: str) -> bool:
-    """A failed SMS back in the queue with fresh attempts; False unless it had failed."""
-    cursor = await conn.execute(
-        "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, error = NULL,"
-        " avoid_modem = NULL"
-        " WHERE id = ? AND status = 'failed'",
-        (now, outbox_id),
-    )
-    return cursor.rowcount == 1
 
 
 async def traffic_since(db: Database, since: str) -> dict[str, int]:

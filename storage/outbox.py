@@ -2,27 +2,53 @@
 
 Writes take the connection of the caller's ``async with db.transaction()``, so that a state
 change and the SMS it causes commit together; reads that need no transaction take the
-:class:`Database`. Nothing here logs.
+:class:`Database`. Every change of ``outbox.status`` is made here, by :func:`_move`, as
+:mod:`smscat.relay.core.outbox_states` says: the target and the statuses it may leave from
+come from its table, so a move the table lacks changes no row, even in a race. Nothing here
+logs.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiosqlite
 
+from smscat.relay.core.outbox_states import INITIAL, OutboxEvent, OutboxStatus, sources, target
 from smscat.storage.db import Database
 from smscat.storage.sql import Conn, fetch_one, insert, placeholders
+
+
+async def _move(
+    conn: Conn,
+    event: OutboxEvent,
+    where: str,
+    params: Sequence[Any] = (),
+    *,
+    also: str = "",
+    also_params: Sequence[Any] = (),
+) -> int:
+    """Move the rows ``where`` picks that are in a source status of ``event`` to its target,
+    setting ``also`` (``", column = ?, …"``) with them; how many rows moved."""
+    came_from = sorted(sources(event))
+    async with conn.execute(
+        f"UPDATE outbox SET status = ?{also}"
+        f" WHERE ({where}) AND status IN ({placeholders(came_from)})",
+        (target(event), *also_params, *params, *came_from),
+    ) as cur:
+        return cur.rowcount
 
 
 async def hold_questions(conn: Conn, recipient: str, until: str) -> None:
     """What already waits for ``recipient`` is held until ``until`` too (a pause)."""
     await conn.execute(
-        "UPDATE outbox SET next_attempt_at = ? WHERE status = 'queued'"
+        "UPDATE outbox SET next_attempt_at = ? WHERE status = ?"
         " AND kind = 'to_expert' AND recipient = ? AND next_attempt_at < ?",
-        (until, recipient, until),
+        (until, OutboxStatus.QUEUED, recipient, until),
     )
 
 
@@ -30,10 +56,10 @@ async def release_questions(conn: Conn, recipient: str, release: str, paused_unt
     """Only what a pause held goes at ``release`` (a daily cap's wait stays), as 恢复 does:
     questions, and notices that waited for the pause's end (a weekly digest)."""
     await conn.execute(
-        "UPDATE outbox SET next_attempt_at = ? WHERE status = 'queued'"
+        "UPDATE outbox SET next_attempt_at = ? WHERE status = ?"
         " AND kind IN ('to_expert', 'notice') AND recipient = ? AND next_attempt_at > ?"
         " AND next_attempt_at <= ?",
-        (release, recipient, release, paused_until),
+        (release, OutboxStatus.QUEUED, recipient, release, paused_until),
     )
 
 
@@ -52,8 +78,8 @@ async def enqueue(conn: Conn, sms: NewSms, now: str) -> int:
     return await insert(
         conn,
         "INSERT INTO outbox (kind, priority, recipient, text, thread_id, ref, status,"
-        " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-        (sms.kind, sms.priority, sms.recipient, sms.text, sms.thread_id, ref, now, now),
+        " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (sms.kind, sms.priority, sms.recipient, sms.text, sms.thread_id, ref, INITIAL, now, now),
     )
 
 
@@ -75,17 +101,17 @@ async def same_sms_since(conn: Conn, recipient: str, text: str, since: str) -> b
     row = await fetch_one(
         conn,
         "SELECT 1 FROM outbox WHERE recipient = ? AND text = ? AND created_at >= ?"
-        " AND status != 'cancelled' LIMIT 1",
-        (recipient, text, since),
+        " AND status != ? LIMIT 1",
+        (recipient, text, since, OutboxStatus.CANCELLED),
     )
     return row is not None
 
 
 async def due(db: Database, now: str, limit: int) -> list[aiosqlite.Row]:
     return await db.fetchall(
-        "SELECT * FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?"
+        "SELECT * FROM outbox WHERE status = ? AND next_attempt_at <= ?"
         " ORDER BY priority, id LIMIT ?",
-        (now, limit),
+        (OutboxStatus.QUEUED, now, limit),
     )
 
 
@@ -93,9 +119,9 @@ async def due_of_kinds(db: Database, now: str, kinds: list[str], limit: int) -> 
     """Queued SMS of these kinds that are due, in the order :func:`due` gives them."""
     marks = placeholders(kinds)
     return await db.fetchall(
-        f"SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?"
+        f"SELECT id FROM outbox WHERE status = ? AND next_attempt_at <= ?"
         f" AND kind IN ({marks}) ORDER BY priority, id LIMIT ?",
-        (now, *kinds, limit),
+        (OutboxStatus.QUEUED, now, *kinds, limit),
     )
 
 
@@ -132,7 +158,9 @@ async def set_home_modem(conn: Conn, recipient: str, modem_id: str, now: str) ->
 
 
 async def next_due_at(db: Database) -> str | None:
-    rows = await db.fetchall("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued'")
+    rows = await db.fetchall(
+        "SELECT MIN(next_attempt_at) FROM outbox WHERE status = ?", (OutboxStatus.QUEUED,)
+    )
     return rows[0][0] if rows else None
 
 
@@ -166,9 +194,9 @@ async def avoid_modem(conn: Conn, outbox_id: int, modem_id: str) -> None:
     await conn.execute("UPDATE outbox SET avoid_modem = ? WHERE id = ?", (modem_id, outbox_id))
 
 
-async def outbox_status(db: Database, outbox_id: int) -> str | None:
+async def outbox_status(db: Database, outbox_id: int) -> OutboxStatus | None:
     rows = await db.fetchall("SELECT status FROM outbox WHERE id = ?", (outbox_id,))
-    return str(rows[0]["status"]) if rows else None
+    return OutboxStatus(rows[0]["status"]) if rows else None
 
 
 async def sent_parts(db: Database, outbox_id: int) -> set[int]:
@@ -191,9 +219,14 @@ async def record_part(
 
 
 async def mark_sent(conn: Conn, outbox_id: int, modem_id: str, now: str) -> None:
-    await conn.execute(
-        "UPDATE outbox SET status = 'sent', modem_id = ?, sent_at = ?, error = NULL WHERE id = ?",
-        (modem_id, now, outbox_id),
+    """A modem accepted every part (whatever was decided while the last one was in flight)."""
+    await _move(
+        conn,
+        OutboxEvent.SENT,
+        "id = ?",
+        (outbox_id,),
+        also=", modem_id = ?, sent_at = ?, error = NULL",
+        also_params=(modem_id, now),
     )
 
 
@@ -209,28 +242,39 @@ async def set_outbox_text(conn: Conn, outbox_id: int, text: str) -> None:
 
 
 async def mark_failed(conn: Conn, outbox_id: int, attempts: int, error: str) -> None:
-    await conn.execute(
-        "UPDATE outbox SET status = 'failed', attempts = ?, error = ? WHERE id = ?",
-        (attempts, error, outbox_id),
+    await _move(
+        conn,
+        OutboxEvent.FAILED,
+        "id = ?",
+        (outbox_id,),
+        also=", attempts = ?, error = ?",
+        also_params=(attempts, error),
     )
 
 
 async def cancel_for_thread(conn: Conn, thread_id: int) -> None:
     """Drop the thread's unsent SMS to the expert side (an answer to the patient still goes)."""
-    await conn.execute(
-        "UPDATE outbox SET status = 'cancelled' WHERE thread_id = ? AND status = 'queued'"
-        " AND kind = 'to_expert'",
-        (thread_id,),
-    )
+    await _move(conn, OutboxEvent.CANCELLED, "thread_id = ? AND kind = 'to_expert'", (thread_id,))
 
 
 async def cancel_for_recipient(conn: Conn, recipient: str, kinds: Iterable[str]) -> None:
     wanted = tuple(kinds)
     marks = placeholders(wanted)
-    await conn.execute(
-        f"UPDATE outbox SET status = 'cancelled' WHERE recipient = ? AND status = 'queued'"
-        f" AND kind IN ({marks})",
-        (recipient, *wanted),
+    await _move(
+        conn, OutboxEvent.CANCELLED, f"recipient = ? AND kind IN ({marks})", (recipient, *wanted)
+    )
+
+
+async def cancel_for_recipients(conn: Conn, recipients: Sequence[str]) -> int:
+    """Drop every unsent SMS to these numbers, of any kind (they are being erased); how many.
+
+    The numbers travel as one JSON parameter: a long list never meets SQLite's variable limit.
+    """
+    return await _move(
+        conn,
+        OutboxEvent.CANCELLED,
+        "recipient IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(recipients)),),
     )
 
 
@@ -262,9 +306,7 @@ async def mark_part_delivered(conn: Conn, outbox_id: int, seq: int, status: int,
     )
     if row is None or row["done"] != row["total"] or row["n"] != row["total"]:
         return False
-    await conn.execute(
-        "UPDATE outbox SET status = 'delivered' WHERE id = ? AND status = 'sent'", (outbox_id,)
-    )
+    await _move(conn, OutboxEvent.DELIVERED, "id = ?", (outbox_id,))
     return True
 
 
@@ -274,10 +316,21 @@ async def last_outbox_id(conn: Conn) -> int:
 
 
 async def cancel_outbox(conn: Conn, outbox_id: int) -> None:
-    """An SMS that has not gone will not (another takes its place)."""
-    await conn.execute(
-        "UPDATE outbox SET status = 'cancelled' WHERE id = ? AND status = 'queued'", (outbox_id,)
+    """An SMS that has not gone will not (another takes its place, or nobody may get it now)."""
+    await _move(conn, OutboxEvent.CANCELLED, "id = ?", (outbox_id,))
+
+
+async def requeue(conn: Conn, outbox_id: int, now: str) -> bool:
+    """A failed SMS back in the queue with fresh attempts; False unless it had failed."""
+    moved = await _move(
+        conn,
+        OutboxEvent.REQUEUED,
+        "id = ?",
+        (outbox_id,),
+        also=", attempts = 0, next_attempt_at = ?, error = NULL, avoid_modem = NULL",
+        also_params=(now,),
     )
+    return moved == 1
 
 
 async def parts_sent_of(conn: Conn, outbox_id: int) -> int:

@@ -9,12 +9,27 @@ from __future__ import annotations
 
 import aiosqlite
 
+from smscat.relay.core.types import Phone
+from smscat.storage.experts import moment, moment_or_none
 from smscat.storage.sql import Conn, fetch_one
 
 # A patient's phone row, and ``staff``: whether the number is an expert's (or an assistant's).
 _PHONE = (
     "SELECT p.*, EXISTS (SELECT 1 FROM experts e WHERE e.phone = p.e164) AS staff FROM phones p"
 )
+
+
+def as_phone(row: aiosqlite.Row) -> Phone:
+    """A row of :func:`phone` / :func:`phone_by_id` (with ``staff``) as the core's fact."""
+    return Phone(
+        id=int(row["id"]),
+        e164=str(row["e164"]),
+        created_at=moment(row["created_at"]),
+        verified_at=moment_or_none(row["verified_at"]),
+        stopped_at=moment_or_none(row["stopped_at"]),
+        erased_at=moment_or_none(row["erased_at"]),
+        staff=bool(row["staff"]),
+    )
 
 
 async def phone(conn: Conn, e164: str) -> aiosqlite.Row | None:

@@ -26,6 +26,7 @@ from typing import Any, Final
 
 import aiosqlite
 
+from smscat.storage import outbox as outbox_db
 from smscat.storage.db import Database
 
 Conn = aiosqlite.Connection
@@ -218,12 +219,9 @@ async def erase_numbers(
     unlinked = await _count(
         conn, f"UPDATE threads SET phone_id = NULL WHERE phone_id {_IN}", (phones,)
     )
+    await outbox_db.cancel_for_recipients(conn, numbers)  # what has not gone will not
     outbox = await _count(
-        conn,
-        "UPDATE outbox SET recipient = ?,"
-        " status = CASE status WHEN 'queued' THEN 'cancelled' ELSE status END"
-        f" WHERE recipient {_IN}",
-        (ERASED_SENDER, nums),
+        conn, f"UPDATE outbox SET recipient = ? WHERE recipient {_IN}", (ERASED_SENDER, nums)
     )
     recipient_modem = await _count(
         conn, f"DELETE FROM recipient_modem WHERE recipient {_IN}", (nums,)

@@ -13,65 +13,59 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from smscat.relay.core.stats import ANSWER_SENDERS, ThreadFacts
+from smscat.relay.core.stats import ThreadFacts
 from smscat.storage.db import Database
-
-_ANSWERS = ", ".join(f"'{sender}'" for sender in ANSWER_SENDERS)
+from smscat.storage.experts import PRESENT, moment, moment_or_none
+from smscat.storage.threads import ANSWER, ANSWER_PARAMS
 
 
 def _stored(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
-def _parsed(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    when = datetime.fromisoformat(value)
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
 async def thread_facts(db: Database, start: datetime, end: datetime) -> list[ThreadFacts]:
-    """Every thread created, thanked, or answered by an expert/assistant in ``[start, end)``."""
+    """Every thread created, thanked, or answered (:data:`.threads.ANSWER`) in ``[start, end)``."""
+    bounds = (_stored(start), _stored(end))
     rows = await db.fetchall(
         "SELECT t.expert_id, t.created_at, t.thanked_at,"
-        f" (SELECT MIN(m.at) FROM messages m WHERE m.thread_id = t.id AND m.sender IN ({_ANSWERS}))"
+        f" (SELECT MIN(m.at) FROM messages m WHERE m.thread_id = t.id AND m.{ANSWER})"
         " AS first_answer_at"
         " FROM threads t"
         " WHERE (t.created_at >= ? AND t.created_at < ?)"
         " OR (t.thanked_at >= ? AND t.thanked_at < ?)"
         " OR EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id"
-        f" AND m.sender IN ({_ANSWERS}) AND m.at >= ? AND m.at < ?)"
+        f" AND m.{ANSWER} AND m.at >= ? AND m.at < ?)"
         " ORDER BY t.id",
-        (_stored(start), _stored(end)) * 3,
+        (*ANSWER_PARAMS, *bounds, *bounds, *ANSWER_PARAMS, *bounds),
     )
     facts = []
     for row in rows:
-        created = _parsed(row["created_at"])
-        assert created is not None  # NOT NULL in the schema
         facts.append(
             ThreadFacts(
                 str(row["expert_id"]),
-                created,
-                _parsed(row["first_answer_at"]),
-                _parsed(row["thanked_at"]),
+                moment(row["created_at"]),
+                moment_or_none(row["first_answer_at"]),
+                moment_or_none(row["thanked_at"]),
             )
         )
     return facts
 
 
 async def experts(db: Database) -> list[aiosqlite.Row]:
-    """Every expert and assistant, without phone numbers, by name."""
+    """Every expert and assistant, without phone numbers, by name; ``present`` is
+    :data:`.experts.PRESENT` (0 or 1)."""
     return await db.fetchall(
-        "SELECT id, name, title, department, role, active, left_at FROM experts ORDER BY name, id"
+        f"SELECT id, name, title, department, role, {PRESENT} AS present FROM experts"
+        " ORDER BY name, id"
     )
 
 
 async def digest_recipients(db: Database, joined_before: datetime) -> list[aiosqlite.Row]:
-    """Active experts (not assistants) who have not opted out of the weekly digest and who
+    """Present experts (not assistants) who have not opted out of the weekly digest and who
     joined before ``joined_before`` (the reported week's end)."""
     return await db.fetchall(
-        "SELECT id, name, phone FROM experts WHERE active = 1 AND role = 'expert'"
-        " AND left_at IS NULL AND digest = 1 AND created_at < ? ORDER BY id",
+        f"SELECT id, name, phone FROM experts WHERE {PRESENT} AND role = 'expert'"
+        " AND digest = 1 AND created_at < ? ORDER BY id",
         (_stored(joined_before),),
     )
 

@@ -9,36 +9,69 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import aiosqlite
 
 from smscat.relay.core.masking import mask_numbers
 from smscat.relay.core.numbers import is_digit
+from smscat.relay.core.outbox_states import OutboxStatus
+from smscat.relay.core.policy import ANSWER_SENDERS
+from smscat.relay.core.stats import ThreadFacts, median_first_answers
+from smscat.relay.core.types import Thread
 from smscat.storage.db import Database
+from smscat.storage.experts import moment, moment_or_none
 from smscat.storage.sql import Conn, fetch_all, fetch_one, insert, placeholders
+
+# policy.holder in SQL, over a row of ``threads``: who holds the thread now. Unqualified: use
+# it where only ``threads`` has these columns.
+HOLDER: Final = "COALESCE(handler_id, expert_id)"
+# policy.is_answer in SQL, over a row of ``messages``; its parameters are ANSWER_PARAMS.
+ANSWER_PARAMS: Final = tuple(sorted(ANSWER_SENDERS))
+ANSWER: Final = f"sender IN ({placeholders(ANSWER_PARAMS)})"
+
+
+def as_thread(row: aiosqlite.Row) -> Thread:
+    """A row of ``threads`` (``SELECT *``) as the core's fact."""
+    helpful = row["helpful"]
+    return Thread(
+        id=int(row["id"]),
+        code=int(row["code"]),
+        status=str(row["status"]),
+        expert_id=str(row["expert_id"]),
+        handler_id=row["handler_id"],
+        phone_id=None if row["phone_id"] is None else int(row["phone_id"]),
+        nickname=str(row["nickname"]),
+        public=bool(row["public"]),
+        hidden=bool(row["hidden"]),
+        created_at=moment(row["created_at"]),
+        last_message_at=moment(row["last_message_at"]),
+        closed_at=moment_or_none(row["closed_at"]),
+        thanked_at=moment_or_none(row["thanked_at"]),
+        helpful=None if helpful is None else bool(helpful),
+        token_hash=str(row["token_hash"]),
+    )
 
 
 async def median_first_answer(db: Database, since: str) -> dict[str, float]:
-    """Seconds from a thread's creation to its first expert message, median per expert, over
-    the threads created since ``since`` (how fast they answer lately; bounded work)."""
+    """Seconds from a thread's creation to its first answer (:data:`ANSWER`), median per
+    expert, over the threads created since ``since`` (how fast they answer lately; bounded
+    work). The arithmetic is the monthly report's (:func:`.stats.median_first_answers`)."""
     rows = await db.fetchall(
-        "SELECT t.expert_id, (julianday(MIN(m.at)) - julianday(t.created_at)) * 86400 AS s"
+        "SELECT t.expert_id, t.created_at, MIN(m.at) AS first_answer_at"
         # recent threads first, then their messages: the index, or a scan of every message
         " FROM threads t INDEXED BY threads_created"
-        " CROSS JOIN messages m ON m.thread_id = t.id AND m.sender = 'expert'"
+        f" CROSS JOIN messages m ON m.thread_id = t.id AND m.{ANSWER}"
         " WHERE t.created_at >= ? GROUP BY t.id",
-        (since,),
+        (*ANSWER_PARAMS, since),
     )
-    by_expert: dict[str, list[float]] = {}
-    for row in rows:
-        by_expert.setdefault(row["expert_id"], []).append(float(row["s"]))
-    out = {}
-    for expert_id, values in by_expert.items():
-        values.sort()
-        mid = len(values) // 2
-        out[expert_id] = values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
-    return out
+    answered = [
+        ThreadFacts(
+            str(r["expert_id"]), moment(r["created_at"]), moment(r["first_answer_at"]), None
+        )  # (thanks are not read: the board shows none)
+        for r in rows
+    ]
+    return median_first_answers(answered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +84,7 @@ class NewThread:
     phone_id: int | None
     status: str
     now: str
-    handler_id: str | None = None  # who gets the thread's SMS: the expert or their assistant
+    handler_id: str | None = None  # who holds it (gets its SMS); None: the owner (HOLDER)
 
 
 async def codes_in_use(
@@ -63,7 +96,7 @@ async def codes_in_use(
     marks = placeholders(ids)
     rows = await fetch_all(
         conn,
-        f"SELECT code FROM threads WHERE (expert_id IN ({marks}) OR handler_id IN ({marks})"
+        f"SELECT code FROM threads WHERE (expert_id IN ({marks}) OR {HOLDER} IN ({marks})"
         f" OR phone_id = ?) AND (created_at >= ? OR status NOT IN ('closed', 'expired'))",
         (*ids, *ids, phone_id, since),  # an open thread keeps its code however old
     )
@@ -85,7 +118,7 @@ async def insert_thread(conn: Conn, t: NewThread) -> int:
             t.status,
             t.now,
             t.now,
-            t.handler_id or t.expert_id,
+            t.handler_id,
         ),
     )
 
@@ -118,11 +151,11 @@ async def insert_link(conn: Conn, thread_id: int, token_hash: str, now: str) -> 
 
 
 async def has_answer(conn: Conn, thread_id: int) -> bool:
-    """Whether the expert (or their assistant) has written in this thread."""
+    """Whether the thread has an answer (:data:`ANSWER`: the expert's or their assistant's)."""
     row = await fetch_one(
         conn,
-        "SELECT 1 FROM messages WHERE thread_id = ? AND sender IN ('expert', 'assistant') LIMIT 1",
-        (thread_id,),
+        f"SELECT 1 FROM messages WHERE thread_id = ? AND {ANSWER} LIMIT 1",
+        (thread_id, *ANSWER_PARAMS),
     )
     return row is not None
 
@@ -192,7 +225,7 @@ async def latest_to_patient_failed(db: Database, thread_id: int) -> bool:
         " ORDER BY id DESC LIMIT 1",
         (thread_id,),
     )
-    return bool(rows) and rows[0]["status"] == "failed"
+    return bool(rows) and rows[0]["status"] == OutboxStatus.FAILED
 
 
 async def thread_messages(conn: Conn, thread_id: int) -> list[aiosqlite.Row]:
@@ -200,6 +233,19 @@ async def thread_messages(conn: Conn, thread_id: int) -> list[aiosqlite.Row]:
     return await fetch_all(
         conn, "SELECT id, sender, text FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,)
     )
+
+
+async def since_last_answer(conn: Conn, thread_id: int) -> list[str]:
+    """What the patient wrote after the thread's latest answer (:data:`ANSWER`; before the
+    first answer, the question and every follow-up), oldest first."""
+    rows = await fetch_all(
+        conn,
+        "SELECT text FROM messages WHERE thread_id = ? AND sender = 'patient' AND id > ("
+        f"SELECT COALESCE(MAX(id), 0) FROM messages WHERE thread_id = ? AND {ANSWER})"
+        " ORDER BY id",
+        (thread_id, thread_id, *ANSWER_PARAMS),
+    )
+    return [str(r["text"]) for r in rows]
 
 
 async def open_threads_of_expert(
@@ -210,8 +256,7 @@ async def open_threads_of_expert(
     marks = placeholders(wanted)
     return await fetch_all(
         conn,
-        f"SELECT * FROM threads WHERE COALESCE(handler_id, expert_id) = ?"
-        f" AND status IN ({marks}) ORDER BY code",
+        f"SELECT * FROM threads WHERE {HOLDER} = ? AND status IN ({marks}) ORDER BY code",
         (expert_id, *wanted),
     )
 
@@ -249,9 +294,9 @@ async def question_times(conn: Conn, recipient: str, since: str) -> list[str]:
         "SELECT MIN(o.next_attempt_at) AS at FROM threads t INDEXED BY threads_created"
         " CROSS JOIN outbox o ON o.thread_id = t.id"  # (as in median_first_answer)
         " WHERE t.created_at >= ? AND o.kind = 'to_expert' AND o.recipient = ?"
-        " AND o.status != 'cancelled'"
+        " AND o.status != ?"
         " GROUP BY t.id",  # one per new thread: follow-ups do not count toward a cap
-        (since, recipient),
+        (since, recipient, OutboxStatus.CANCELLED.value),
     )
     return [str(r["at"]) for r in rows]
 

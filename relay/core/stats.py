@@ -8,11 +8,12 @@ question although it is still 31 October in UTC.
 What counts:
 
 * a **question** is a thread created in the period;
-* it is **answered** when it has at least one expert or assistant message (at any time, as of
-  the facts given: a question of 30 November answered on 1 December counts as answered);
-* **time to first answer** runs from the thread's creation to its first expert/assistant message;
-  the median is taken over the period's answered questions (the mean of the two middle values
-  for an even count);
+* it is **answered** when it has at least one answer (:func:`.policy.is_answer`: the expert's
+  or the assistant's message) at any time, as of the facts given: a question of 30 November
+  answered on 1 December counts as answered;
+* **time to first answer** runs from the thread's creation to its first answer; the median
+  (:func:`median`, also the board's "usually answers within") is taken over the period's
+  answered questions (the mean of the two middle values for an even count);
 * **thanks** are threads whose ``thanked_at`` falls in the period, whenever they were asked.
 
 It must never: do I/O, read the clock, or import anything outside the standard library.
@@ -27,7 +28,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-ANSWER_SENDERS: Final = ("expert", "assistant")
 _MONTH: Final = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 FIRST_YEAR, LAST_YEAR = 1900, 9998  # dates people mean (and room for a day either side)
@@ -132,6 +132,25 @@ def percent(part: int, whole: int) -> float | None:
     return None if whole == 0 else 100 * part / whole
 
 
+def first_answer_delay(thread: ThreadFacts) -> float | None:
+    """Seconds from the question to its first answer; None while it has none."""
+    if thread.first_answer_at is None:
+        return None
+    return (thread.first_answer_at - thread.created_at).total_seconds()
+
+
+def median_first_answers(threads: Iterable[ThreadFacts]) -> dict[str, float]:
+    """Each expert's median time to a first answer over their answered ``threads`` (the
+    board's "usually answers within"; the report's figure over the same threads)."""
+    delays: dict[str, list[float]] = {}
+    for thread in threads:
+        delay = first_answer_delay(thread)
+        if delay is not None:
+            delays.setdefault(thread.expert_id, []).append(delay)
+    medians = {expert_id: median(values) for expert_id, values in delays.items()}
+    return {expert_id: m for expert_id, m in medians.items() if m is not None}
+
+
 def figures(threads: Iterable[ThreadFacts], period: Period) -> Figures:
     """Questions, answered, median time to first answer and thanks of ``threads`` in ``period``."""
     questions = answered = thanks = 0
@@ -142,9 +161,10 @@ def figures(threads: Iterable[ThreadFacts], period: Period) -> Figures:
         if thread.created_at not in period:
             continue
         questions += 1
-        if thread.first_answer_at is not None:
+        delay = first_answer_delay(thread)
+        if delay is not None:
             answered += 1
-            delays.append((thread.first_answer_at - thread.created_at).total_seconds())
+            delays.append(delay)
     return Figures(questions, answered, median(delays), thanks)
 
 

@@ -24,7 +24,8 @@ from argon2 import PasswordHasher
 from smscat.modem.address import AddressError, is_short_code, normalise
 from smscat.relay.core.errors import Conflict
 from smscat.relay.core.stats import month_period
-from smscat.relay.daemon.config import ConfigError, Settings, load_config
+from smscat.relay.daemon.config import Settings
+from smscat.relay.daemon.config_file import ConfigError, load_config
 from smscat.relay.services.reporting import MonthReport, month_report, write_csv
 from smscat.relay.services.retention import PurgeReport, erase_phone
 from smscat.storage.db import Database

@@ -31,16 +31,19 @@ from smscat.relay.core import routing
 from smscat.relay.daemon import daemonlock
 from smscat.relay.daemon.config import ModemConfig, Settings
 from smscat.relay.services.alerting import Alerter, AlertOptions
+from smscat.relay.services.context import RelayOptions
 from smscat.relay.services.management import expert_row
 from smscat.relay.services.outbox import OutboxPump
 from smscat.relay.services.pins import StoredPins
+from smscat.relay.services.relay import Relay
 from smscat.relay.services.reporting import DigestOptions, queue_digests
 from smscat.relay.services.retention import purge
-from smscat.relay.services.service import Relay, RelayOptions
 from smscat.storage.db import Database, ExpertRow
+from smscat.web.admin import AdminOptions
 from smscat.web.admin import add_routes as add_admin
 from smscat.web.api import MAX_BODY
 from smscat.web.api import add_routes as add_api
+from smscat.web.dashboard import DashboardOptions
 from smscat.web.deadlines import body_deadline, server_options
 from smscat.web.health import add_routes as add_health
 from smscat.web.limits import rate_limits
@@ -69,6 +72,22 @@ def relay_options(settings: Settings) -> RelayOptions:
         codes_all_per_hour=settings.web.rate_limits.codes_all_per_hour,
         code_countries=frozenset(settings.relay.code_countries),
         admin_phones=frozenset(settings.alerts.phones),
+    )
+
+
+def admin_options(settings: Settings, simulators: dict[str, str] | None = None) -> AdminOptions:
+    """What the admin pages take from config (``simulators``: modem id → virtual phones URL)."""
+    key = settings.web.secret_key
+    return AdminOptions(
+        secret_key=key.get_secret_value().encode() if key is not None else None,
+        admins={a.username: a.password_hash.get_secret_value() for a in settings.admins},
+        trusted_proxies=tuple(settings.web.trusted_proxies),
+        board=DashboardOptions(
+            ports={m.id: m.port for m in settings.modems},
+            day_caps={m.id: m.limits.per_day for m in settings.modems},
+            answer_within=timedelta(hours=settings.relay.answer_within_hours),
+            simulators=dict(simulators or {}),
+        ),
     )
 
 
@@ -135,7 +154,7 @@ async def running_daemon(
             len(report.updated),
         )
         relay = Relay(db, relay_options(settings), clock=clock)
-        welcomed = await relay.welcome_new()
+        welcomed = await relay.experts.welcome_new()
         if welcomed:
             log.info("%d new expert(s) or assistant(s) get a welcome SMS", welcomed)
         modems: list[dict[str, Any]] = []
@@ -160,7 +179,7 @@ async def running_daemon(
         add_api(app, relay)
         add_pages(app, relay, settings.department.name, public_url=settings.web.public_url)
         simulators = {m["id"]: m["simulator"] for m in modems if "simulator" in m}
-        setup = add_admin(app, relay, settings, supervisors, simulators=simulators)
+        setup = add_admin(app, relay, admin_options(settings, simulators), supervisors)
         app.middlewares.append(body_deadline(settings.web.timeouts.body_seconds))
         # innermost: its 429 becomes a problem (API) or the friendly page (board); the body is
         # in by then (the board's "send code" and "ask" differ by a form field)
@@ -188,7 +207,7 @@ async def running_daemon(
                 *(tasks.create_task(s.run(), name=f"modem-{i}") for i, s in supervisors.items()),
                 tasks.create_task(_inbound(relay), name="inbound"),
                 tasks.create_task(_closer(relay), name="closer"),
-                tasks.create_task(relay.serve_link_requests(), name="link-requests"),
+                tasks.create_task(relay.links.serve_link_requests(), name="link-requests"),
                 tasks.create_task(alerter.run(), name="alerts"),
                 tasks.create_task(_housekeeping(relay, settings), name="housekeeping"),
             ]
@@ -214,10 +233,10 @@ def _supervisor(
             except PduError:
                 log.warning("modem %s: a status report could not be decoded", modem.id)
                 return
-            await relay.on_report(modem.id, report)
+            await relay.delivery.on_report(modem.id, report)
 
     async def consume(part: StoredPart) -> None:
-        await relay.store_part(modem.id, part)
+        await relay.inbound.store_part(modem.id, part)
 
     pin = modem.pin.get_secret_value() if modem.pin else None
     return ModemSupervisor(
@@ -246,18 +265,18 @@ def _health(
 async def _inbound(relay: Relay) -> None:
     """Route stored parts whenever one arrives (and every minute, for reassembly time-outs)."""
     while True:
-        relay.inbound_changed.clear()
+        relay.inbound.changed.clear()
         with _survive("inbound router"):
-            await relay.process_inbound()
+            await relay.inbound.process_inbound()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(60):
-                await relay.inbound_changed.wait()
+                await relay.inbound.changed.wait()
 
 
 async def _closer(relay: Relay) -> None:
     while True:
         with _survive("auto-close"):
-            await relay.close_due()
+            await relay.threads.close_due()
         await asyncio.sleep(600)
 
 
@@ -268,7 +287,7 @@ async def _housekeeping(relay: Relay, settings: Settings) -> None:
     while True:
         now = relay.clock()
         with _survive("weekly digest"):
-            await queue_digests(relay, digests, now)  # (Relay.enqueue wakes the pump)
+            await queue_digests(relay, digests, now)  # (Sender.enqueue wakes the pump)
         if last_purge is None or now - last_purge >= timedelta(days=1):
             with _survive("retention purge"):
                 retention = settings.retention

@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from smscat.hwsim.profiles import PROFILES
-from smscat.relay.daemon.config import ConfigError, Settings, load_config
+from smscat.relay.daemon.config import Settings
+from smscat.relay.daemon.config_file import ConfigError, load_config
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -138,7 +139,7 @@ def _check_config(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_USAGE
     if args.show:
-        from smscat.relay.daemon.config import dump_effective
+        from smscat.relay.daemon.config_file import dump_effective
 
         print(dump_effective(settings))
     print(
@@ -251,13 +252,13 @@ def _handoff(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from smscat.relay.core.errors import RelayError
     from smscat.relay.daemon.app import relay_options
-    from smscat.relay.services.service import Relay
+    from smscat.relay.services.relay import Relay
     from smscat.storage.db import Database
 
     async def move() -> int:
         async with Database.open(settings.storage.path) as db:
             relay = Relay(db, relay_options(settings))
-            return await relay.handoff(args.from_id, args.to_id, actor="cli")
+            return await relay.experts.handoff(args.from_id, args.to_id, actor="cli")
 
     try:
         moved = asyncio.run(move())

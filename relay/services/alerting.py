@@ -22,8 +22,9 @@ import aiohttp
 
 from smscat.relay.core import routing, texts
 from smscat.relay.services.outbox import OutboxPump
-from smscat.relay.services.service import Relay, iso
+from smscat.relay.services.relay import Relay
 from smscat.storage import alerts as store
+from smscat.storage.db import iso
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ class Alerter:
         sms = texts.render("alert_open" if state == "open" else "alert_cleared", what=what)
         for phone in self.options.phones:
             # reminders repeat the text on purpose: past the duplicate guard
-            await self.relay.enqueue(conn, "notice", phone, sms, None, now, guard=False)
+            await self.relay.sending.enqueue(conn, "notice", phone, sms, None, now, guard=False)
         self.sent.append((state, kind, subject))
         self._pending.append({"state": state, "kind": kind, "subject": subject, "at": iso(now),
                               "detail": detail})  # fmt: skip

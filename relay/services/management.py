@@ -1,17 +1,17 @@
-"""What an admin manages on the web: experts, the public board, monthly statistics, the audit log.
+"""What an admin manages on the web: the experts and assistants (the board, the threads, the
+statistics and the audit log are :mod:`.oversight`'s).
 
 Outer ring of the relay, beside :mod:`.service`: it runs the admin's decisions inside storage
-transactions and audits each change (actor ``admin:<username>``).
+transactions and audits each change (actor ``admin:<username>``); who is present, paused or
+quiet, and who may assist, is :mod:`smscat.relay.core.policy`'s to say.
 
 * :class:`ExpertDirectory`: experts and assistants listed with their controls; added (owned by
   no config, welcomed by SMS), edited (through :meth:`Database.admin_edit_expert`, so config.yaml
   stops owning what was edited), paused and resumed as the SMS commands 暂停/恢复 do, and taken
-  off the board with a hand-off (:meth:`Relay.handoff`). A form is checked with the very rules
+  off the board with a hand-off (:meth:`Experts.handoff`). A form is checked with the very rules
   config.yaml's experts are checked with (``ExpertConfig``), plus what
   only the database knows (ids and numbers in use, who is an assistant).
-* :class:`Moderation`: threads by expert, status and id; public ones hidden from the board.
-* :class:`Statistics`: a month's figures as ``smscat report`` computes them, and its CSV bytes.
-* :class:`AuditLog`: the log, newest first, filtered; dates are local to the department.
+* :class:`FormInvalid`, :func:`local_time`, :func:`page_number`: shared with :mod:`.oversight`.
 
 It must never: put a phone number into an audit entry, a log line, an exception or anything it
 returns for display (an expert's number leaves only in :class:`ExpertEntry`, whose repr hides
@@ -22,37 +22,32 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, tzinfo
 from typing import Any, Final
 
 import aiosqlite
 from pydantic import ValidationError
 
+from smscat.relay.core import policy
 from smscat.relay.core.errors import Conflict, Invalid, NotFound
-from smscat.relay.core.lifecycle import OPEN, Status
-from smscat.relay.core.masking import mask_numbers
-from smscat.relay.core.stats import FIRST_YEAR, LAST_YEAR, month_period
+from smscat.relay.core.lifecycle import OPEN
 from smscat.relay.services.expert_record import ExpertConfig
-from smscat.relay.services.reporting import MonthReport, csv_bytes, month_report
-from smscat.relay.services.service import FOREVER, Relay, iso
+from smscat.relay.services.relay import Relay
 from smscat.storage import admin as store
 from smscat.storage import experts as experts_db
 from smscat.storage import threads as threads_db
-from smscat.storage.db import ExpertRow
+from smscat.storage.db import ExpertRow, iso
+from smscat.storage.experts import as_expert
 
 log = logging.getLogger(__name__)
 
-THREADS_PER_PAGE: Final = 30
-AUDIT_PER_PAGE: Final = 50
 MAX_PAUSE_HOURS: Final = 720  # thirty days; longer is "until resumed"
 MAX_PAGE: Final = 10_000
 _OPEN = tuple(sorted(str(s) for s in OPEN))
 _WINDOW_SEPARATORS = re.compile(r"[\s,，;；、]+")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # ExpertConfig's fields → the admin.error.<key> that says what is wrong with each
 _FIELD_ERRORS: Final = {
     "id": "expert_id",
@@ -76,13 +71,15 @@ class FormInvalid(Invalid):
         self.problems = dict(problems)
 
 
-def _local(at: str | None, relay: Relay, spec: str = "%Y-%m-%d %H:%M") -> str:
-    if not at:
+def local_time(at: datetime | None, zone: tzinfo, spec: str = "%Y-%m-%d %H:%M") -> str:
+    """``at`` as the department's clock showed it ("" for None): admins read local times."""
+    if at is None:
         return ""
-    return datetime.fromisoformat(at).astimezone(relay.options.zone).strftime(spec)
+    return at.astimezone(zone).strftime(spec)
 
 
-def _page(page: int) -> int:
+def page_number(page: int) -> int:
+    """A page asked for, within 1 … :data:`MAX_PAGE` (a huge one would cost a huge OFFSET)."""
     return min(max(page, 1), MAX_PAGE)
 
 
@@ -161,30 +158,33 @@ class ExpertDirectory:
         self.db = relay.db
 
     def _entry(self, row: aiosqlite.Row, now: datetime) -> ExpertEntry:
-        until = row["paused_until"]
-        paused = until is not None and datetime.fromisoformat(until) > now
-        forever = paused and datetime.fromisoformat(until) >= FOREVER
+        """``row`` of :func:`.admin.experts_overview` (an expert with ``assistant_name`` and
+        ``open_threads``) as the pages show it."""
+        expert = as_expert(row)
+        zone = self.relay.options.zone
+        until = policy.paused_until(expert, now)
+        forever = until is not None and until >= policy.FOREVER
         return ExpertEntry(
-            id=row["id"],
-            name=row["name"],
-            title=row["title"],
-            department=row["department"],
-            specialty=row["specialty"],
-            role=row["role"],
-            assistant_id=row["assistant_id"],
+            id=expert.id,
+            name=expert.name,
+            title=expert.title,
+            department=expert.department,
+            specialty=expert.specialty,
+            role=expert.role,
+            assistant_id=expert.assistant_id,
             assistant_name=row["assistant_name"],
-            quiet_hours=tuple(json.loads(row["quiet_hours"] or "[]")),
-            daily_cap=row["daily_cap"],
-            confirm_replies=bool(row["confirm_replies"]),
-            digest=bool(row["digest"]),
-            paused=paused,
+            quiet_hours=expert.quiet_hours,
+            daily_cap=expert.daily_cap,
+            confirm_replies=expert.confirm_replies,
+            digest=expert.digest,
+            paused=until is not None,
             paused_forever=forever,
-            paused_until=_local(until, self.relay) if paused and not forever else "",
-            left=row["left_at"] is not None or not row["active"],
-            left_at=_local(row["left_at"], self.relay),
+            paused_until="" if forever else local_time(until, zone),
+            left=not policy.is_present(expert),
+            left_at=local_time(expert.left_at, zone),
             open_threads=int(row["open_threads"]),
-            config_owned=tuple(json.loads(row["config_fields"])),
-            phone=row["phone"],
+            config_owned=expert.config_fields,
+            phone=expert.phone,
         )
 
     async def entries(self) -> list[ExpertEntry]:
@@ -246,12 +246,7 @@ class ExpertDirectory:
             problems["phone"] = "phone_taken"
         if config.assistant:
             assistant = await experts_db.expert(conn, config.assistant)
-            if (
-                assistant is None
-                or assistant["role"] != "assistant"
-                or assistant["left_at"] is not None
-                or not assistant["active"]
-            ):
+            if not policy.can_assist(None if assistant is None else as_expert(assistant)):
                 problems["assistant"] = "assistant"
         if current is not None and current["role"] != config.role:
             if current["role"] == "assistant" and await store.experts_naming_assistant(
@@ -279,7 +274,7 @@ class ExpertDirectory:
         except aiosqlite.IntegrityError:  # another admin, at the same moment
             raise FormInvalid({"id": "id_taken"}) from None
         log.info("expert %s added by an admin", expert_id)
-        await self.relay.welcome_new()
+        await self.relay.experts.welcome_new()
         return expert_id
 
     async def edit(self, expert_id: str, form: ExpertForm, actor: str) -> list[str]:
@@ -304,7 +299,7 @@ class ExpertDirectory:
                     await store.redirect_queued(
                         conn, current["phone"], changes["phone"], ("to_expert", "notice")
                     )
-                    self.relay.wake_pump()
+                    self.relay.sending.wake_pump()
         except aiosqlite.IntegrityError:  # the number was taken meanwhile
             raise FormInvalid({"phone": "phone_taken"}) from None
         log.info("expert %s edited by an admin: %s", expert_id, ", ".join(sorted(changes)))
@@ -317,7 +312,7 @@ class ExpertDirectory:
         now = self.relay.clock()
         async with self.db.transaction() as conn:
             person = await self._present(conn, expert_id)
-            sms = await self.relay.pause_expert(conn, person, hours, actor, now)
+            sms = await self.relay.experts.pause_expert(conn, person, hours, actor, now)
             await self._tell(conn, person, sms, now)
 
     async def resume(self, expert_id: str, actor: str) -> None:
@@ -325,14 +320,13 @@ class ExpertDirectory:
         now = self.relay.clock()
         async with self.db.transaction() as conn:
             person = await self._present(conn, expert_id)
-            paused_until = person["paused_until"]
-            if paused_until is None or datetime.fromisoformat(paused_until) <= now:
+            if policy.paused_until(as_expert(person), now) is None:
                 raise Conflict("not_paused")
-            sms = await self.relay.resume_expert(conn, person, actor, now)
+            sms = await self.relay.experts.resume_expert(conn, person, actor, now)
             await self._tell(conn, person, sms, now)
 
     async def leave(self, expert_id: str, colleague_id: str, actor: str) -> int:
-        """The expert leaves: open threads go to ``colleague_id`` (:meth:`Relay.handoff`)."""
+        """The expert leaves: open threads go to ``colleague_id`` (:meth:`Experts.handoff`)."""
         if not colleague_id:
             raise FormInvalid({"to": "colleague_required"})
         async with self.db.reading() as conn:
@@ -342,13 +336,14 @@ class ExpertDirectory:
                 or await store.threads_held(conn, expert_id, _OPEN)
             ):
                 raise Conflict("assistant_busy")
-        return await self.relay.handoff(expert_id, colleague_id, actor)
+        return await self.relay.experts.handoff(expert_id, colleague_id, actor)
 
     async def _present(self, conn: aiosqlite.Connection, expert_id: str) -> aiosqlite.Row:
+        """The expert's row, when they are present (:func:`.policy.is_present`)."""
         person = await experts_db.expert(conn, expert_id)
         if person is None:
             raise NotFound("expert")
-        if person["left_at"] is not None or not person["active"]:
+        if not policy.is_present(as_expert(person)):
             raise Conflict("already_left")
         return person
 
@@ -356,10 +351,10 @@ class ExpertDirectory:
         self, conn: aiosqlite.Connection, person: aiosqlite.Row, sms: str, now: datetime
     ) -> None:
         """An SMS to the expert about their controls (after their quiet hours; not held)."""
-        await self.relay.enqueue(
-            conn, "notice", person["phone"], sms, None, now,
-            not_before=self.relay.quiet_until(person, now),
-        )  # fmt: skip
+        quiet = policy.quiet_until(as_expert(person), self.relay.options.zone, now)
+        await self.relay.sending.enqueue(
+            conn, "notice", person["phone"], sms, None, now, not_before=quiet
+        )
 
 
 def _changes(current: aiosqlite.Row, config: ExpertConfig) -> dict[str, Any]:
@@ -395,223 +390,3 @@ def expert_row(config: ExpertConfig) -> ExpertRow:
         confirm_replies=int(config.confirm_replies),
         digest=int(config.digest),
     )
-
-
-# -- moderation -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadEntry:
-    id: int
-    expert_id: str
-    expert_name: str
-    nickname: str  # numbers masked
-    status: str
-    public: bool
-    hidden: bool
-    question: str  # the first message as public pages show it (numbers masked)
-    created_at: str  # local
-    last_message_at: str  # local
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadsPage:
-    threads: list[ThreadEntry]
-    total: int
-    page: int
-    pages: int
-
-
-class Moderation:
-    """Threads for the admin, and hiding public ones from the board."""
-
-    def __init__(self, relay: Relay) -> None:
-        self.relay = relay
-        self.db = relay.db
-
-    async def threads(
-        self, *, expert_id: str = "", status: str = "", search: str = "", page: int = 1
-    ) -> ThreadsPage:
-        """Newest first; ``search`` is a thread's id (``#`` allowed before it)."""
-        if status and status not in {str(s) for s in Status}:
-            raise FormInvalid({"status": "status"})
-        wanted_id = None
-        search = search.strip().removeprefix("#").strip()
-        if search:
-            if not (search.isascii() and search.isdigit() and len(search) <= 18):
-                raise FormInvalid({"q": "thread_search"})
-            wanted_id = int(search)
-        page = _page(page)
-        found = await store.threads_page(
-            self.db,
-            store.ThreadFilter(expert_id or None, status or None, wanted_id),
-            THREADS_PER_PAGE,
-            (page - 1) * THREADS_PER_PAGE,
-        )
-        threads = [
-            ThreadEntry(
-                id=int(r["id"]),
-                expert_id=r["expert_id"],
-                expert_name=r["expert_name"],
-                nickname=mask_numbers(str(r["nickname"])),
-                status=r["status"],
-                public=bool(r["public"]),
-                hidden=bool(r["hidden"]),
-                question=str(r["question"] or ""),
-                created_at=_local(r["created_at"], self.relay),
-                last_message_at=_local(r["last_message_at"], self.relay),
-            )
-            for r in found.rows
-        ]
-        pages = max(1, math.ceil(found.total / THREADS_PER_PAGE))
-        return ThreadsPage(threads, found.total, page, pages)
-
-    async def set_hidden(self, thread_id: int, hidden: bool, actor: str) -> bool:
-        """Hide a public thread from the board (or show it again); False when it already was."""
-        async with self.db.transaction() as conn:
-            thread = await threads_db.thread(conn, thread_id)
-            if thread is None:
-                raise NotFound("thread")
-            if not thread["public"]:
-                raise Conflict("thread_private")
-            if bool(thread["hidden"]) == hidden:
-                return False
-            await store.set_hidden(conn, thread_id, hidden)
-            action = "thread.hide" if hidden else "thread.unhide"
-            await self.db.audit(conn, actor, action, str(thread_id))
-        log.info("thread %d: %s by an admin", thread_id, "hidden" if hidden else "shown")
-        return True
-
-
-# -- statistics -----------------------------------------------------------------------------------
-
-
-class Statistics:
-    """A month's figures as ``smscat report --month`` computes them (:mod:`.reporting`)."""
-
-    def __init__(self, relay: Relay) -> None:
-        self.relay = relay
-
-    @property
-    def timezone(self) -> str:
-        return self.relay.options.zone_name
-
-    def current_month(self) -> str:
-        return self.relay.clock().astimezone(self.relay.options.zone).strftime("%Y-%m")
-
-    async def month(self, month: str) -> MonthReport:
-        try:
-            month_period(month, self.timezone)
-        except ValueError:
-            raise FormInvalid({"month": "month"}) from None
-        return await month_report(
-            self.relay.db,
-            month,
-            timezone=self.timezone,
-            department=self.relay.options.department,
-        )
-
-
-def neighbour_months(month: str) -> tuple[str, str]:
-    """The months before and after ``YYYY-MM`` (a valid one)."""
-    year, number = int(month[:4]), int(month[5:7])
-    before = f"{year - 1:04d}-12" if number == 1 else f"{year:04d}-{number - 1:02d}"
-    after = f"{year + 1:04d}-01" if number == 12 else f"{year:04d}-{number + 1:02d}"
-    return before, after
-
-
-def month_csv(report: MonthReport) -> bytes:
-    """The bytes :func:`smscat.relay.services.reporting.write_csv` writes (one helper for both)."""
-    return csv_bytes(report)
-
-
-# -- the audit log --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: int
-    at: str  # local, to the second
-    actor: str
-    action: str
-    subject: str
-    detail: str  # compact JSON, numbers masked
-
-
-@dataclass(frozen=True, slots=True)
-class AuditPage:
-    entries: list[AuditEntry]
-    total: int
-    page: int
-    pages: int
-    actions: list[str]
-
-
-class AuditLog:
-    """The audit log for the admin: newest first, filtered, 50 to a page."""
-
-    def __init__(self, relay: Relay) -> None:
-        self.relay = relay
-
-    def _bound(self, value: str, name: str, *, end: bool) -> str | None:
-        """A local date (``YYYY-MM-DD``) as the stored UTC bound: its start, or the next day's."""
-        value = value.strip()
-        if not value:
-            return None
-        try:
-            if not _DATE.fullmatch(value):
-                raise ValueError(value)
-            day = date.fromisoformat(value) + (timedelta(days=1) if end else timedelta())
-            if not FIRST_YEAR <= day.year <= LAST_YEAR:  # (year 1 in UTC is before year 1)
-                raise ValueError(value)
-        except (ValueError, OverflowError):
-            raise FormInvalid({name: "date"}) from None
-        local = datetime.combine(day, time(0), self.relay.options.zone)
-        return iso(local)
-
-    async def page(
-        self,
-        *,
-        action: str = "",
-        actor: str = "",
-        subject: str = "",
-        date_from: str = "",
-        date_to: str = "",
-        page: int = 1,
-    ) -> AuditPage:
-        since = self._bound(date_from, "from", end=False)
-        until = self._bound(date_to, "to", end=True)
-        if since and until and since >= until:
-            raise FormInvalid({"to": "date_order"})
-        page = _page(page)
-        wanted = store.AuditFilter(
-            action.strip() or None, actor.strip() or None, subject.strip() or None, since, until
-        )
-        found = await store.audit_page(
-            self.relay.db, wanted, AUDIT_PER_PAGE, (page - 1) * AUDIT_PER_PAGE
-        )
-        entries = [
-            AuditEntry(
-                id=int(r["id"]),
-                at=_local(r["at"], self.relay, "%Y-%m-%d %H:%M:%S"),
-                actor=mask_numbers(str(r["actor"])),
-                action=str(r["action"]),
-                subject=mask_numbers(str(r["subject"] or "")),
-                detail=mask_numbers(compact_detail(r["detail"])),
-            )
-            for r in found.rows
-        ]
-        pages = max(1, math.ceil(found.total / AUDIT_PER_PAGE))
-        actions = await store.audit_actions(self.relay.db)
-        return AuditPage(entries, found.total, page, pages, actions)
-
-
-def compact_detail(detail: str | None) -> str:
-    """An entry's JSON detail on one line, keys sorted ("" when there is none)."""
-    if not detail:
-        return ""
-    try:
-        value = json.loads(detail)
-    except ValueError:
-        return detail
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)

@@ -32,8 +32,9 @@ from smscat.modem.errors import EncodeError, ModemError
 from smscat.modem.failures import classify, summary
 from smscat.modem.supervisor import ModemSupervisor
 from smscat.relay.core import retry, routing
-from smscat.relay.services.service import Relay, iso
+from smscat.relay.services.relay import Relay
 from smscat.storage import outbox as outbox_db
+from smscat.storage.db import iso
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +199,9 @@ class OutboxPump:
                 )
             else:
                 if not any(routing.fits_ever(v, len(whole), share) for v in views):
-                    await self.relay.failed(outbox_id, int(row["attempts"]), "over_every_cap")
+                    await self.relay.delivery.failed(
+                        outbox_id, int(row["attempts"]), "over_every_cap"
+                    )
                     continue
                 home = await outbox_db.home_modem(self.relay.db, row["recipient"])
                 due = datetime.fromisoformat(row["next_attempt_at"])
@@ -229,7 +232,7 @@ class OutboxPump:
         try:
             parts = pdu.plan_submit(row["recipient"], row["text"], ref=int(row["ref"]), report=True)
         except EncodeError as exc:  # (a number erased after it failed, then retried)
-            await self.relay.failed(int(row["id"]), int(row["attempts"]), summary(exc))
+            await self.relay.delivery.failed(int(row["id"]), int(row["attempts"]), summary(exc))
             return None
         done = await outbox_db.sent_parts(self.relay.db, int(row["id"]))
         return parts, [part for part in parts if part.seq not in done]
@@ -240,13 +243,11 @@ class OutboxPump:
         outbox_id = int(row["id"])
         if await outbox_db.outbox_status(self.relay.db, outbox_id) != "queued":
             return  # withdrawn, handed off or erased since it was picked
-        if self._code_expired(row) or not await self.relay.may_still_text(
+        if self._code_expired(row) or not await self.relay.sending.may_still_text(
             row["kind"], row["recipient"]
         ):
             async with self.relay.db.transaction() as conn:
-                await conn.execute(
-                    "UPDATE outbox SET status = 'cancelled' WHERE id = ?", (outbox_id,)
-                )
+                await outbox_db.cancel_outbox(conn, outbox_id)
             return
         supervisor = self.modems[modem_id]
         planned = await self._plan(row)
@@ -271,7 +272,7 @@ class OutboxPump:
                 return  # the rest goes after the restart; what went is recorded
             if n < len(left) and await self._urgent_waits(row):
                 return  # a code goes between two parts; the rest follows (same SIM, same ref)
-        await self.relay.sent(outbox_id, modem_id)
+        await self.relay.delivery.sent(outbox_id, modem_id)
 
     async def _urgent_waits(self, row: aiosqlite.Row) -> bool:
         """A bulk SMS in flight and a code or an answer due that no worker has taken."""
@@ -303,7 +304,7 @@ class OutboxPump:
         )
         log.info("outbox %d: failed on %s (%s, %s): %s", outbox_id, modem_id, kind, reason, action)
         if action == "fail":
-            await self.relay.failed(outbox_id, attempts, reason)
+            await self.relay.delivery.failed(outbox_id, attempts, reason)
             return
         if action == "move":
             loop = asyncio.get_running_loop()

@@ -4,13 +4,13 @@ The figures come from ``relay.core.stats`` (pure) over rows that :mod:`smscat.st
 reads; this module picks the experts, renders the rows with the column names of
 :mod:`smscat.relay.core.texts`, and queues the digest SMS.
 
-* :func:`month_report` / :func:`write_csv`: one row per expert (every active expert, and any
+* :func:`month_report` / :func:`write_csv`: one row per expert (every present expert, and any
   other with a question or a thanks in the month), then the department's total row. The file is
   UTF-8 with a byte-order mark: without it Excel on a Chinese Windows reads UTF-8 as GBK.
   :func:`csv_bytes` makes it, for ``smscat report`` and the admin's download alike; each cell
   goes through :func:`spreadsheet_text`, so that a name like ``=HYPERLINK(…)`` (an admin types
   the experts' names) stays text in Excel instead of becoming a formula.
-* :func:`queue_digests`: each active expert who has not opted out (``digest``) gets one SMS
+* :func:`queue_digests`: each present expert who has not opted out (``digest``) gets one SMS
   about the previous ISO week: questions received, answered (first answer in the week), thanks.
   Only for a week the expert was there for: one who joined after it ended (``created_at``, set
   when config or an admin adds them) gets nothing about it, so a daemon started in the daytime
@@ -18,9 +18,9 @@ reads; this module picks the experts, renders the rows with the column names of
   At most one per expert per week, however often it is called: each digest is recorded in the
   audit log (``digest.queued``, ``{"week": "2026-W47"}``) in the transaction that queues it, and
   an expert who has one for that week is skipped. Only within the send window (local daytime),
-  so a daemon may call it every hour. Queued through :meth:`Relay.enqueue`, like every SMS (the
+  so a daemon may call it every hour. Queued through :meth:`Sender.enqueue`, like every SMS (the
   duplicate guard: the same text to one number once a day), for when the expert may be texted
-  (:meth:`Relay.send_time`: after their quiet hours, and after a pause, which 恢复 ends).
+  (:func:`.policy.send_time`: after their quiet hours, and after a pause, which 恢复 ends).
 
 Outer ring of the relay. It must never: put a phone number in the report, a log line or an
 audit entry (only the digest SMS's recipient holds one).
@@ -37,12 +37,13 @@ from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from smscat.relay.core import stats, texts
+from smscat.relay.core import policy, stats, texts
 from smscat.relay.core.stats import Figures, Period
-from smscat.relay.services.service import Relay
+from smscat.relay.services.relay import Relay
 from smscat.storage import experts as experts_db
 from smscat.storage import stats as store
 from smscat.storage.db import Database
+from smscat.storage.experts import as_expert
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ async def month_report(db: Database, month: str, *, timezone: str, department: s
     rows = []
     for expert in experts:
         figures = computed.experts[expert["id"]]
-        listed = expert["role"] == "expert" and expert["active"] and expert["left_at"] is None
+        listed = expert["role"] == "expert" and expert["present"]  # (policy.is_present, in SQL)
         if listed or figures.questions or figures.thanks:
             rows.append(ReportRow(expert["name"], expert["title"], expert["department"], figures))
     total = ReportRow(texts.render("report.total"), "", department, computed.total)
@@ -171,11 +172,10 @@ async def queue_digests(relay: Relay, options: DigestOptions, now: datetime) -> 
             )
             person = await experts_db.expert(conn, expert["id"])
             assert person is not None
+            after = policy.send_time(as_expert(person), relay.options.zone, now)
             # (one the duplicate guard skips is done for the week too: the text went today)
-            if await relay.enqueue(
-                conn, "notice", person["phone"], text, None, now,
-                not_before=relay.send_time(person, now),
-            ):  # fmt: skip
+            to = person["phone"]
+            if await relay.sending.enqueue(conn, "notice", to, text, None, now, not_before=after):
                 queued += 1
             await db.audit(conn, "digest", DIGEST_ACTION, expert["id"], {"week": week.label})
     if queued:

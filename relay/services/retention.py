@@ -56,11 +56,10 @@ from smscat.relay.core import texts
 from smscat.relay.core.errors import Conflict, Invalid
 from smscat.relay.core.masking import erase_number
 from smscat.relay.core.numbers import holds
-from smscat.relay.services.service import iso
 from smscat.storage import experts as experts_db
 from smscat.storage import phones as phones_db
 from smscat.storage import retention as store
-from smscat.storage.db import Database
+from smscat.storage.db import Database, iso
 from smscat.storage.retention import DeletedRows, ErasedRows, TextCell
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from smscat.hwsim.service import SimOptions, Simulator, running
 from smscat.modem.device import Modem
 from smscat.modem.quirks import QuirkConfigError
 from smscat.modem.session import AtSession
-from smscat.relay.daemon.config import ConfigError, load_config
+from smscat.relay.daemon.config_file import ConfigError, load_config
 
 LONG = "请按时服药。" * 30  # 180 UCS2 units: 3 parts
 

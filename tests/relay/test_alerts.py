@@ -18,9 +18,10 @@ from aiohttp import web
 
 from smscat.relay.core.retry import PRIORITY
 from smscat.relay.services.alerting import Alerter, AlertOptions
-from smscat.relay.services.service import Relay, RelayOptions, iso
+from smscat.relay.services.context import RelayOptions
+from smscat.relay.services.relay import Relay
 from smscat.storage import outbox as outbox_db
-from smscat.storage.db import Database
+from smscat.storage.db import Database, iso
 from tests.support.relay import Clock, received
 
 ADMIN = "+8613700009999"
@@ -185,8 +186,8 @@ async def test_operator_sms_open_one_incident_without_their_text_until_handled(r
     ]
     for ref, (sender, text) in enumerate(sent, 1):
         [part] = received(sender, text, rig.clock(), ref)
-        await rig.relay.store_part("a", replace(part, index=ref))
-    await rig.relay.process_inbound()
+        await rig.relay.inbound.store_part("a", replace(part, index=ref))
+    await rig.relay.inbound.process_inbound()
     await rig.tick(1)
     for _ in range(6):
         await rig.tick(60)  # six hours: no reminder for these
@@ -201,7 +202,7 @@ async def test_operator_sms_open_one_incident_without_their_text_until_handled(r
         ("open", "operator"),
         ("open", "unknown"),
     ]
-    assert await rig.relay.mark_notices_handled("admin:root") == 4  # the dashboard's button
+    assert await rig.relay.admin.mark_notices_handled("admin:root") == 4  # the dashboard's button
     await rig.tick(1)
     assert sorted(p["state"] for p in rig.posts) == ["cleared", "cleared", "open", "open"]
     rows = await rig.relay.db.fetchall(

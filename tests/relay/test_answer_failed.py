@@ -13,7 +13,7 @@ import pytest
 from smscat.modem.errors import CmsError
 from smscat.relay.core.texts import render
 from smscat.relay.services.alerting import Alerter, AlertOptions
-from smscat.relay.services.service import Asked
+from smscat.relay.services.context import Asked
 from smscat.storage.db import ExpertRow
 from tests.relay.test_outbox import FakeModem, pump
 from tests.support.relay import World, world_on
@@ -29,7 +29,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
 
 async def ask_with_phone(world: World) -> Asked:
-    return await world.relay.ask(
+    return await world.relay.asking.ask(
         expert_id="zhang", nickname="小王", text="头晕怎么办？", public=False,
         **await world.verified(PATIENT),
     )  # fmt: skip
@@ -50,10 +50,10 @@ async def test_an_answer_that_cannot_reach_the_patients_phone_is_told_on_the_pag
         "SELECT id, status FROM outbox WHERE kind = 'to_patient' AND thread_id = ?", (asked.id,)
     )
     assert answer["status"] == "failed"
-    view = await world.relay.thread_view(asked.id, asked.token)
+    view = await world.relay.patient_page.thread_view(asked.id, asked.token)
     assert view["status"] == "answered"  # the answer is on the thread all the same
     assert view["notice"] == render("page.answer_undelivered")
-    english = await world.relay.thread_view(asked.id, asked.token, "en")
+    english = await world.relay.patient_page.thread_view(asked.id, asked.token, "en")
     assert english["notice"] == render("page.answer_undelivered", "en")
 
     # the admins: the thread's alert in the audit log, the failed list, and an incident
@@ -61,16 +61,16 @@ async def test_an_answer_that_cannot_reach_the_patients_phone_is_told_on_the_pag
         "SELECT subject FROM audit_log WHERE action = 'alert' AND subject = ?", (str(asked.id),)
     )
     assert len(alerts) == 1
-    failed = await world.relay.failed_outbox(10)
+    failed = await world.relay.read.failed_outbox(10)
     assert [(r["id"], r["kind"]) for r in failed] == [(answer["id"], "to_patient")]
     alerter = Alerter(world.relay, {}, AlertOptions())
     await alerter.check()
     assert alerter.sent == [("open", "sms_failed", "outbox")]
 
     # an admin sends it again and it goes: the page has nothing to say any more
-    await world.relay.retry_outbox(int(answer["id"]), "admin")
+    await world.relay.admin.retry_outbox(int(answer["id"]), "admin")
     await outbox.send_due()
-    view = await world.relay.thread_view(asked.id, asked.token)
+    view = await world.relay.patient_page.thread_view(asked.id, asked.token)
     assert "notice" not in view
 
 
@@ -85,9 +85,9 @@ async def test_a_failed_answer_after_the_patient_followed_up_keeps_the_thread_qu
     asked = await ask_with_phone(world)
     await outbox.send_due()
     await world.sms(ZHANG.phone, "多喝水")
-    await world.relay.follow_up(asked.id, asked.token, "喝多少？")
+    await world.relay.patient_page.follow_up(asked.id, asked.token, "喝多少？")
     (answer,) = await world.db.fetchall("SELECT id FROM outbox WHERE kind = 'to_patient'")
-    await world.relay.failed(int(answer["id"]), 8, "+CMS ERROR 42")
-    view = await world.relay.thread_view(asked.id, asked.token)
+    await world.relay.delivery.failed(int(answer["id"]), 8, "+CMS ERROR 42")
+    view = await world.relay.patient_page.thread_view(asked.id, asked.token)
     assert view["status"] == "queued"
     assert view["notice"] == render("page.answer_undelivered")

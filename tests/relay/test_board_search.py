@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from smscat.relay.services.service import Relay, RelayOptions
+from smscat.relay.services.context import RelayOptions
+from smscat.relay.services.relay import Relay
 from smscat.storage.db import Database, ExpertRow
 from tests.support.numbers import FORMATS, NOT_NUMBERS, own_digit_runs
 from tests.support.relay import Clock
@@ -32,7 +33,7 @@ async def relay(tmp_path: Path) -> AsyncIterator[Relay]:
 
 
 async def found(relay: Relay, q: str) -> int:
-    return int((await relay.board("zhang", q, 1, 10))["total"])
+    return int((await relay.read.board("zhang", q, 1, 10))["total"])
 
 
 def pieces(row: dict[str, str]) -> set[str]:
@@ -51,7 +52,9 @@ def pieces(row: dict[str, str]) -> set[str]:
 
 async def test_no_piece_of_a_masked_number_finds_its_thread(relay: Relay) -> None:
     for row in FORMATS:
-        await relay.ask(expert_id="zhang", nickname="访客", text=f"问：{row['text']}", public=True)
+        await relay.asking.ask(
+            expert_id="zhang", nickname="访客", text=f"问：{row['text']}", public=True
+        )
     assert await found(relay, "问：") == len(FORMATS)  # the search works
 
     probes = sorted({piece for row in FORMATS for piece in pieces(row)})
@@ -62,13 +65,15 @@ async def test_no_piece_of_a_masked_number_finds_its_thread(relay: Relay) -> Non
 
 async def test_what_only_looks_like_a_number_is_still_found(relay: Relay) -> None:
     for text in NOT_NUMBERS:
-        await relay.ask(expert_id="zhang", nickname="访客", text=f"记录：{text}", public=True)
+        await relay.asking.ask(
+            expert_id="zhang", nickname="访客", text=f"记录：{text}", public=True
+        )
     for probe in ("160/95", "2026-12-06", "7.8mmol", "1500-2000ml", "#12"):
         assert await found(relay, probe) >= 1, probe
 
 
 async def test_text_masked_by_an_older_rule_is_searched_as_masked_now(relay: Relay) -> None:
-    asked = await relay.ask(
+    asked = await relay.asking.ask(
         expert_id="zhang", nickname="访客", text="请回电 139 - 0517 - 2486 谢谢", public=True
     )
     async with relay.db.transaction() as conn:  # as the masking of before 2026-12 stored it

@@ -17,7 +17,8 @@ import pytest
 
 from smscat.relay.core.errors import Conflict, Forbidden, Invalid, RelayError
 from smscat.relay.core.texts import render
-from smscat.relay.services.service import Relay, RelayOptions
+from smscat.relay.services.context import RelayOptions
+from smscat.relay.services.relay import Relay
 from smscat.storage.db import ExpertRow
 from tests.support import relay as support
 from tests.support.relay import world_on
@@ -40,13 +41,13 @@ class World(support.World):
 
     async def code_for(self, number: str) -> tuple[str, str]:
         """(verification id, the code read back from the SMS the relay queued)."""
-        verification_id = await self.relay.start_verification(number)
+        verification_id = await self.relay.asking.start_verification(number)
         text = (await self.outbox(number))[-1]
         digits = "".join(c if c.isdigit() else " " for c in text).split()
         return verification_id, next(d for d in digits if len(d) == 6)
 
     async def ask_with(self, number: str, verification_id: str, code: str) -> int:
-        asked = await self.relay.ask(
+        asked = await self.relay.asking.ask(
             expert_id="zhang", nickname="小王", text="头晕怎么办？", public=False,
             phone=number, verification_id=verification_id, code=code,
         )  # fmt: skip
@@ -71,7 +72,7 @@ async def refused(world: World, number: str, error: type[RelayError] = Invalid) 
     """Ask for a code for ``number``: refused with ``error``; nothing queued; the reason's key."""
     before = await world.db.fetchall("SELECT id FROM outbox")
     with pytest.raises(error) as raised:
-        await world.relay.start_verification(number)
+        await world.relay.asking.start_verification(number)
     assert await world.db.fetchall("SELECT id FROM outbox") == before
     assert raised.value.field == "phone"
     return str(raised.value.key)
@@ -93,7 +94,7 @@ async def test_a_landline_gets_no_code(world: World, number: str) -> None:
 
 async def test_the_countries_that_get_codes_are_configurable(world: World) -> None:
     world.with_options(code_countries=frozenset({"86", "44"}))
-    await world.relay.start_verification("+447911123456")
+    await world.relay.asking.start_verification("+447911123456")
     assert len(await world.outbox("+447911123456")) == 1
     assert await refused(world, "+442079460000") == "phone_not_mobile"  # a London landline
     assert await refused(world, "+12025550123") == "phone_country"
@@ -103,8 +104,8 @@ async def test_the_countries_that_get_codes_are_configurable(world: World) -> No
 
 @pytest.mark.parametrize("number", [ZHANG.phone, HELPER.phone, ADMIN])
 async def test_staff_numbers_get_nothing_and_nobody_learns_why(world: World, number: str) -> None:
-    verification_id = await world.relay.start_verification(number)
-    ordinary = await world.relay.start_verification(STRANGER)
+    verification_id = await world.relay.asking.start_verification(number)
+    ordinary = await world.relay.asking.start_verification(STRANGER)
     assert len(verification_id) == len(ordinary)  # the same answer as for anyone
     assert await world.outbox(number) == []
     audit = await world.db.fetchall(
@@ -137,7 +138,7 @@ async def test_stop_means_no_code_until_start(world: World) -> None:
 
 
 async def test_a_number_that_only_got_codes_can_stop_them(world: World) -> None:
-    await world.relay.start_verification(STRANGER)  # someone typed a stranger's number
+    await world.relay.asking.start_verification(STRANGER)  # someone typed a stranger's number
     await world.sms(STRANGER, "退订")
     assert (await world.outbox(STRANGER))[-1] == render("stop_confirmed")
     assert await refused(world, STRANGER, Conflict) == "phone_stopped"

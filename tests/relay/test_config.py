@@ -10,7 +10,8 @@ import pytest
 from pydantic import SecretStr
 
 from smscat.relay.daemon.cli import main
-from smscat.relay.daemon.config import ConfigError, Settings, dump_effective, load_config
+from smscat.relay.daemon.config import Settings
+from smscat.relay.daemon.config_file import ConfigError, dump_effective, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from smscat.relay.core.errors import Conflict
-from smscat.relay.services.service import RelayOptions
+from smscat.relay.services.context import RelayOptions
 from smscat.storage.db import ExpertRow
 from tests.support import relay as support
 from tests.support.relay import world_on
@@ -42,7 +42,9 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
 @dataclass
 class World(support.World):
     async def ask(self, expert: str, text: str = "胸闷") -> int:
-        asked = await self.relay.ask(expert_id=expert, nickname="小王", text=text, public=True)
+        asked = await self.relay.asking.ask(
+            expert_id=expert, nickname="小王", text=text, public=True
+        )
         return asked.id
 
     async def outbox(self, person: ExpertRow) -> list[tuple[str, datetime]]:
@@ -86,7 +88,7 @@ async def test_quiet_hours_hold_a_question_until_the_window_opens(world: World) 
     [(text, at)] = await world.outbox(LI)
     assert "胸闷" in text
     assert at == local(24, 7, 30)
-    [li] = [e for e in await world.relay.experts_view() if e["id"] == "li"]
+    [li] = [e for e in await world.relay.read.experts_view() if e["id"] == "li"]
     assert (li["accepting"], li["accepting_reason"]) == (False, "quiet")
 
 
@@ -96,7 +98,7 @@ async def test_the_daily_cap_moves_the_third_question_to_the_next_morning(world:
     assert times[:2] == [local(23, 10), local(23, 10)]
     assert times[2] == local(24, 7, 30)  # tomorrow, after the quiet window
     assert (await world.thread(third))["status"] == "held"
-    [li] = [e for e in await world.relay.experts_view() if e["id"] == "li"]
+    [li] = [e for e in await world.relay.read.experts_view() if e["id"] == "li"]
     assert (li["accepting"], li["accepting_reason"]) == (False, "cap")
     assert (await world.thread(first))["status"] == "queued"
     assert (await world.thread(second))["status"] == "queued"
@@ -107,7 +109,7 @@ async def test_pause_and_resume(world: World) -> None:
     assert "3" in await world.last(ZHAO)
     thread_id = await world.ask("zhao")
     assert (await world.thread(thread_id))["status"] == "held"
-    [zhao] = [e for e in await world.relay.experts_view() if e["id"] == "zhao"]
+    [zhao] = [e for e in await world.relay.read.experts_view() if e["id"] == "zhao"]
     assert zhao["accepting_reason"] == "paused"
     question_at = [at for text, at in await world.outbox(ZHAO) if "胸闷" in text]
     assert question_at == [local(23, 13)]
@@ -172,8 +174,8 @@ async def test_reply_confirmation_when_the_expert_wants_it(world: World) -> None
 
 
 async def test_each_new_expert_is_welcomed_once(world: World) -> None:
-    assert await world.relay.welcome_new() == 4
-    assert await world.relay.welcome_new() == 0
+    assert await world.relay.experts.welcome_new() == 4
+    assert await world.relay.experts.welcome_new() == 0
     assert "回复" in (await world.outbox(ZHAO))[0][0]
     [(_, at)] = await world.outbox(LI)
     assert at == local(23, 10)  # not in a quiet window now: at once
@@ -183,7 +185,7 @@ async def test_hand_off_moves_every_open_thread_in_one_step(world: World) -> Non
     asked = [await world.ask("zhao", f"问题{i}：最近两周经常胸闷气短，夜间加重") for i in range(3)]
     await world.sms(ZHAO.phone, "#2 按时吃药")  # answered: moves, but no question again
     await world.ask("li", "李医生的问题")  # li's own #1: the moved threads get other codes
-    moved = await world.relay.handoff("zhao", "li", actor="admin")
+    moved = await world.relay.experts.handoff("zhao", "li", actor="admin")
     assert moved == 3
     codes = [(await world.thread(t))["code"] for t in asked]
     assert sorted(codes) == [2, 3, 4]
@@ -196,11 +198,11 @@ async def test_hand_off_moves_every_open_thread_in_one_step(world: World) -> Non
     assert ["最近两周经常胸闷气短，夜间加重" in text for text in again] == [True, True], again
     await world.sms(LI.phone, f"#{codes[0]} 我来回答")
     assert (await world.posts(asked[0]))[-1] == ("expert", "我来回答")
-    assert all(e["id"] != "zhao" for e in await world.relay.experts_view())
+    assert all(e["id"] != "zhao" for e in await world.relay.read.experts_view())
     audit = await world.db.fetchall("SELECT action FROM audit_log WHERE action = 'expert.handoff'")
     assert len(audit) == 1
     with pytest.raises(Conflict):
-        await world.relay.handoff("li", "li", actor="admin")
+        await world.relay.experts.handoff("li", "li", actor="admin")
 
 
 async def test_the_same_text_twice_a_day_goes_once(world: World) -> None:
@@ -228,9 +230,11 @@ async def test_resume_releases_what_the_pause_held_but_not_what_the_cap_holds(
 
 
 async def test_a_handed_off_question_carries_the_follow_ups_too(world: World) -> None:
-    asked = await world.relay.ask(expert_id="zhao", nickname="小王", text="胸闷", public=True)
-    await world.relay.follow_up(asked.id, asked.token, "补充：今天加重了")
-    await world.relay.handoff("zhao", "li", actor="admin")
+    asked = await world.relay.asking.ask(
+        expert_id="zhao", nickname="小王", text="胸闷", public=True
+    )
+    await world.relay.patient_page.follow_up(asked.id, asked.token, "补充：今天加重了")
+    await world.relay.experts.handoff("zhao", "li", actor="admin")
     [again] = [text for text, _ in await world.outbox(LI) if "提问" in text]
     assert "胸闷" in again
     assert "补充：今天加重了" in again

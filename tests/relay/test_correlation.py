@@ -13,7 +13,7 @@ import pytest
 
 from smscat.relay.core.correlation import OpenThread, correlate
 from smscat.relay.core.texts import render
-from smscat.relay.services.service import Asked
+from smscat.relay.services.context import Asked
 from smscat.storage.db import ExpertRow
 from tests.support import relay as support
 from tests.support.relay import world_on
@@ -62,7 +62,7 @@ class World(support.World):
     async def ask(self, text: str, *, phone: bool = False) -> Asked:
         # a verified phone: the answer goes to it by SMS
         extra = await self.verified(PATIENT) if phone else {}
-        return await self.relay.ask(
+        return await self.relay.asking.ask(
             expert_id="zhang", nickname="小王", text=text, public=False, **extra
         )
 
@@ -77,7 +77,7 @@ class World(support.World):
         return str(rows[0]["text"])
 
     async def said_by_expert(self, asked: Asked) -> list[str]:
-        view = await self.relay.thread_view(asked.id, asked.token)
+        view = await self.relay.patient_page.thread_view(asked.id, asked.token)
         return [m["text"] for m in view["messages"] if m["from"] == "expert"]
 
     async def outcomes(self) -> list[str]:
@@ -107,7 +107,9 @@ async def test_list_names_only_the_threads_still_waiting_for_the_expert(world: W
     await world.sms(ZHANG.phone, "LIST")
     assert await world.last_to_expert() == render("list_empty")
 
-    await world.relay.follow_up(first.id, first.token, "喝多少？")  # waits for the expert again
+    await world.relay.patient_page.follow_up(
+        first.id, first.token, "喝多少？"
+    )  # waits for the expert again
     await world.sms(ZHANG.phone, "待办")
     listing = await world.last_to_expert()
     assert first_code in listing

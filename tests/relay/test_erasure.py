@@ -29,8 +29,9 @@ from smscat.modem import pdu
 from smscat.modem.errors import PduError
 from smscat.modem.inbox import StoredPart
 from smscat.relay.daemon.admin_cli import add_commands
+from smscat.relay.services.context import RelayOptions
+from smscat.relay.services.relay import Relay
 from smscat.relay.services.retention import purge
-from smscat.relay.services.service import Relay, RelayOptions
 from smscat.storage import retention as retention_store
 from smscat.storage.db import Database, ExpertRow
 from tests.support.numbers import FORMATS, own_digit_runs
@@ -128,17 +129,17 @@ async def seed(path: Path) -> Seeded:
             for tpdu in simpdu.deliver_parts(sender, text, clock.now, refs)[:parts]:
                 pdu_hex = (simpdu.encode_smsc(None) + tpdu).hex().upper()
                 deliver = pdu.decode_deliver(pdu_hex)
-                await relay.store_part("m1", StoredPart(None, deliver, pdu_hex))
-            await relay.process_inbound()
+                await relay.inbound.store_part("m1", StoredPart(None, deliver, pdu_hex))
+            await relay.inbound.process_inbound()
 
         questions = packed(FORMS, 480)
         nicknames = [form.strip() for form in FORMS if len(form.strip()) <= 20]
-        verification = await relay.start_verification(PATIENT)
+        verification = await relay.asking.start_verification(PATIENT)
         (row,) = await db.fetchall(
             "SELECT text FROM outbox WHERE recipient = ? ORDER BY id DESC", (PATIENT,)
         )
         code = re.findall(r"\d{6}", row["text"])[0]
-        own = await relay.ask(
+        own = await relay.asking.ask(
             expert_id="zhang",
             nickname=nicknames[0],
             text=questions[0],
@@ -150,7 +151,7 @@ async def seed(path: Path) -> Seeded:
         threads = [own]
         for i, question in enumerate(questions[1:], start=1):
             threads.append(
-                await relay.ask(
+                await relay.asking.ask(
                     expert_id="zhang",
                     nickname=nicknames[i % len(nicknames)],
                     text=question,
@@ -159,7 +160,7 @@ async def seed(path: Path) -> Seeded:
             )
         clock.now += timedelta(minutes=5)
         for asked, text in zip(threads, packed(FORMS[::-1], 480), strict=False):
-            await relay.follow_up(asked.id, asked.token, text)
+            await relay.patient_page.follow_up(asked.id, asked.token, text)
         clock.now += timedelta(minutes=5)
         codes = {
             int(r["id"]): int(r["code"]) for r in await db.fetchall("SELECT id, code FROM threads")

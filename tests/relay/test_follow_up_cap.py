@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from smscat.relay.core import lifecycle
 from smscat.relay.core.lifecycle import FOLLOW_UPS_BEFORE_ANSWER, waiting_follow_ups
 from smscat.relay.core.texts import render
-from smscat.relay.services.service import Asked
+from smscat.relay.services.context import Asked
 from smscat.storage.db import ExpertRow
 from tests.support import relay as support
 from tests.support.relay import world_on
@@ -80,7 +80,7 @@ class World(support.World):
 
     async def ask(self, *, phone: bool = False) -> Asked:
         extra = await self.verified(PATIENT) if phone else {}
-        return await self.relay.ask(
+        return await self.relay.asking.ask(
             expert_id="zhang", nickname="小王", text="头晕怎么办？", public=False, **extra
         )
 
@@ -100,15 +100,15 @@ async def test_a_fourth_follow_up_waits_for_the_answer_then_goes_with_the_rest(
 ) -> None:
     asked = await world.ask()
     for n in range(1, 6):
-        await world.relay.follow_up(asked.id, asked.token, f"补充{n}：还是头晕")
+        await world.relay.patient_page.follow_up(asked.id, asked.token, f"补充{n}：还是头晕")
     sent = await world.to_expert()
     assert len(sent) == 1 + 3  # the question and three follow-ups
     assert [t for t in followups(sent) if "补充4" in t or "补充5" in t] == []
-    view = await world.relay.thread_view(asked.id, asked.token)
+    view = await world.relay.patient_page.thread_view(asked.id, asked.token)
     assert view["waiting"] == 2
     assert view["notice"] == render("page.followups_waiting", count=2)
     assert [m["text"] for m in view["messages"]][-2:] == ["补充4：还是头晕", "补充5：还是头晕"]
-    english = await world.relay.thread_view(asked.id, asked.token, "en")
+    english = await world.relay.patient_page.thread_view(asked.id, asked.token, "en")
     assert english["notice"] == render("page.followups_waiting", "en", count=2)
 
     await world.sms(ZHANG.phone, "多喝水，明天来门诊")
@@ -117,11 +117,13 @@ async def test_a_fourth_follow_up_waits_for_the_answer_then_goes_with_the_rest(
     assert "另有2条追问" in sent[-1]
     assert "补充4" in sent[-1]
     assert "补充5" in sent[-1]
-    view = await world.relay.thread_view(asked.id, asked.token)
+    view = await world.relay.patient_page.thread_view(asked.id, asked.token)
     assert view["waiting"] == 0
     assert "notice" not in view
 
-    await world.relay.follow_up(asked.id, asked.token, "补充6：明天几点？")  # after an answer
+    await world.relay.patient_page.follow_up(
+        asked.id, asked.token, "补充6：明天几点？"
+    )  # after an answer
     assert "补充6" in (await world.to_expert())[-1]
 
 
@@ -147,7 +149,9 @@ async def test_by_sms_the_same(world: World) -> None:
 async def test_what_waited_is_no_longer_than_a_question(world: World) -> None:
     asked = await world.ask()
     for n in range(12):
-        await world.relay.follow_up(asked.id, asked.token, f"第{n}条" + "很长的描述" * 99)
+        await world.relay.patient_page.follow_up(
+            asked.id, asked.token, f"第{n}条" + "很长的描述" * 99
+        )
     await world.sms(ZHANG.phone, "收到")
     last = (await world.to_expert())[-1]
     fixed = render(
@@ -161,11 +165,11 @@ async def test_what_waited_is_no_longer_than_a_question(world: World) -> None:
 async def test_an_admins_assignment_is_an_answer_too(world: World) -> None:
     first, second = await world.ask(), await world.ask()
     for n in range(5):
-        await world.relay.follow_up(first.id, first.token, f"一号补充{n}")
+        await world.relay.patient_page.follow_up(first.id, first.token, f"一号补充{n}")
     await world.sms(ZHANG.phone, "没有编号的回复")  # two open threads: unmatched
     (row,) = await world.db.fetchall("SELECT id FROM inbound WHERE outcome = 'unmatched'")
     before = len(await world.to_expert())
-    await world.relay.assign_inbound(int(row["id"]), first.id, "admin")
+    await world.relay.admin.assign_inbound(int(row["id"]), first.id, "admin")
     sent = (await world.to_expert())[before:]
     assert len(sent) == 1
     assert "另有2条追问" in sent[0]

@@ -16,7 +16,7 @@ import pytest
 
 from smscat.relay.core.errors import Forbidden, Invalid, TooMany
 from smscat.relay.core.texts import render
-from smscat.relay.services.service import Relay
+from smscat.relay.services.relay import Relay
 from smscat.storage.db import Database, ExpertRow
 from tests.support.relay import Clock, received, world_on
 
@@ -37,8 +37,8 @@ class World:
         """``sender`` texts the hospital's SIM; the parts are stored and routed."""
         self.refs += 1
         for part in received(sender, text, self.clock.now.astimezone(UTC), self.refs):
-            await self.relay.store_part("m1", part)
-        return await self.relay.process_inbound()
+            await self.relay.inbound.store_part("m1", part)
+        return await self.relay.inbound.process_inbound()
 
     async def outbox(self, recipient: str) -> list[str]:
         rows = await self.db.fetchall(
@@ -63,7 +63,7 @@ class World:
 
     async def verified_phone(self, number: str = PATIENT) -> tuple[str, str]:
         """(verification id, code) — the code read back from the SMS the relay queued."""
-        verification_id = await self.relay.start_verification(number)
+        verification_id = await self.relay.asking.start_verification(number)
         text = (await self.outbox(number))[-1]
         code = next(word for word in _digit_runs(text) if len(word) == 6)
         return verification_id, code
@@ -75,7 +75,7 @@ class World:
         if phone:
             verification_id, code = await self.verified_phone()
             extra = {"phone": PATIENT, "verification_id": verification_id, "code": code}
-        asked = await self.relay.ask(
+        asked = await self.relay.asking.ask(
             expert_id=expert, nickname="小王", text=text, public=True, **extra
         )
         return asked.id
@@ -149,8 +149,8 @@ async def test_the_same_sms_read_twice_is_posted_once(world: World) -> None:
     thread_id = await world.ask()
     [part] = received(ZHANG.phone, "一次就好", world.clock.now, 1)
     for _ in range(2):  # a sweep after the consumer stored it, before the delete went through
-        await world.relay.store_part("m1", replace(part, index=3))
-        await world.relay.process_inbound()
+        await world.relay.inbound.store_part("m1", replace(part, index=3))
+        await world.relay.inbound.process_inbound()
     assert await world.messages(thread_id) == [("patient", "头晕怎么办？"), ("expert", "一次就好")]
 
 
@@ -228,7 +228,7 @@ async def test_a_reply_to_a_closed_thread_is_unmatched(world: World) -> None:
     thread_id = await world.ask()
     await world.sms(ZHANG.phone, "多休息")
     world.clock.now += timedelta(days=8)
-    assert await world.relay.close_due() == 1
+    assert await world.relay.threads.close_due() == 1
     assert await world.status(thread_id) == "closed"
     await world.sms(ZHANG.phone, "#1 补充一句")
     assert (await world.inbound())[-1]["outcome"] == "unmatched"
@@ -238,7 +238,7 @@ async def test_a_verification_code_expires(world: World) -> None:
     verification_id, code = await world.verified_phone()
     world.clock.now += timedelta(minutes=11)
     with pytest.raises(Invalid) as raised:
-        await world.relay.ask(
+        await world.relay.asking.ask(
             expert_id="zhang",
             nickname="小王",
             text="问题",
@@ -255,7 +255,7 @@ async def test_wrong_codes_are_counted_and_limited(world: World) -> None:
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     for _ in range(5):
         with pytest.raises(Forbidden):
-            await world.relay.ask(
+            await world.relay.asking.ask(
                 expert_id="zhang",
                 nickname="小王",
                 text="问题",
@@ -265,7 +265,7 @@ async def test_wrong_codes_are_counted_and_limited(world: World) -> None:
                 code=wrong,
             )
     with pytest.raises(TooMany):  # even the right code: the verification is spent
-        await world.relay.ask(
+        await world.relay.asking.ask(
             expert_id="zhang",
             nickname="小王",
             text="问题",
@@ -278,11 +278,11 @@ async def test_wrong_codes_are_counted_and_limited(world: World) -> None:
 
 async def test_codes_per_phone_and_hour_are_limited(world: World) -> None:
     for _ in range(5):
-        await world.relay.start_verification(PATIENT)
+        await world.relay.asking.start_verification(PATIENT)
     with pytest.raises(TooMany):
-        await world.relay.start_verification(PATIENT)
+        await world.relay.asking.start_verification(PATIENT)
     world.clock.now += timedelta(hours=1, minutes=1)
-    await world.relay.start_verification(PATIENT)
+    await world.relay.asking.start_verification(PATIENT)
 
 
 async def test_parts_stored_before_a_restart_complete_after_it(world: World) -> None:
@@ -291,12 +291,12 @@ async def test_parts_stored_before_a_restart_complete_after_it(world: World) -> 
     parts = received(ZHANG.phone, answer, world.clock.now, 77)
     assert len(parts) >= 3
     for part in parts[:-1]:
-        await world.relay.store_part("m1", part)
-    assert await world.relay.process_inbound() == 0  # incomplete: waits, stored
+        await world.relay.inbound.store_part("m1", part)
+    assert await world.relay.inbound.process_inbound() == 0  # incomplete: waits, stored
     # a new daemon on the same database: the stored parts are the reassembly state
     restarted = Relay(world.db, world.relay.options, clock=world.clock)
-    await restarted.store_part("m1", parts[-1])
-    assert await restarted.process_inbound() == 1
+    await restarted.inbound.store_part("m1", parts[-1])
+    assert await restarted.inbound.process_inbound() == 1
     assert await world.messages(thread_id) == [("patient", "头晕怎么办？"), ("expert", answer)]
 
 
@@ -304,10 +304,10 @@ async def test_a_message_missing_a_part_comes_out_marked_after_the_timeout(world
     thread_id = await world.ask()
     answer = "缺一条：" + "多喝温水，" * 40
     for part in received(ZHANG.phone, answer, world.clock.now, 78)[:-1]:
-        await world.relay.store_part("m1", part)  # the network never delivers the last part
-    assert await world.relay.process_inbound() == 0
+        await world.relay.inbound.store_part("m1", part)  # the network never delivers the last part
+    assert await world.relay.inbound.process_inbound() == 0
     world.clock.now += timedelta(minutes=30)  # the default timeout: half an hour, not a day
-    assert await world.relay.process_inbound() == 1
+    assert await world.relay.inbound.process_inbound() == 1
     [(sender, text)] = (await world.messages(thread_id))[1:]
     assert sender == "expert"
     # the missing part is marked in words people read, never silently dropped

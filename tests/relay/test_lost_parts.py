@@ -25,8 +25,9 @@ from smscat.modem import pdu
 from smscat.modem.inbox import StoredPart
 from smscat.relay.core.texts import render
 from smscat.relay.daemon.app import relay_options
-from smscat.relay.daemon.config import ConfigError, load_config
-from smscat.relay.services.service import Relay, RelayOptions
+from smscat.relay.daemon.config_file import ConfigError, load_config
+from smscat.relay.services.context import RelayOptions
+from smscat.relay.services.relay import Relay
 from smscat.storage.db import Database, ExpertRow
 from tests.support.admin import ADMINS, Browser
 from tests.support.daemon import EXPERT_ZHANG, PATIENT, TIMEOUT, daemon, settled
@@ -67,19 +68,19 @@ class World:
 
     async def deliver(self, parts: dict[int, StoredPart], *seqs: int) -> int:
         for seq in seqs:
-            await self.relay.store_part("m1", parts[seq])
-        return await self.relay.process_inbound()
+            await self.relay.inbound.store_part("m1", parts[seq])
+        return await self.relay.inbound.process_inbound()
 
     async def ask(self, text: str = "头晕怎么办？", *, phone: bool = True) -> int:
         extra: dict[str, Any] = {}
         if phone:
-            verification_id = await self.relay.start_verification(PATIENT)
+            verification_id = await self.relay.asking.start_verification(PATIENT)
             (row,) = await self.db.fetchall(
                 "SELECT text FROM outbox WHERE recipient = ? ORDER BY id DESC LIMIT 1", (PATIENT,)
             )
             code = re.findall(r"\d{6}", row["text"])[0]
             extra = {"phone": PATIENT, "verification_id": verification_id, "code": code}
-        asked = await self.relay.ask(
+        asked = await self.relay.asking.ask(
             expert_id="zhang", nickname="小王", text=text, public=True, **extra
         )
         return asked.id
@@ -129,10 +130,10 @@ async def test_after_half_an_hour_what_arrived_is_posted_and_forwarded_with_the_
     parts = world.parts(ZHANG.phone, ANSWER, 41)
     assert await world.deliver(parts, 1, 3) == 0  # part 2 is lost on the way
     world.clock.now += timedelta(minutes=29)
-    assert await world.relay.process_inbound() == 0
+    assert await world.relay.inbound.process_inbound() == 0
     assert await world.messages(thread_id) == [("patient", "头晕怎么办？")]
     world.clock.now += timedelta(minutes=1)
-    assert await world.relay.process_inbound() == 1
+    assert await world.relay.inbound.process_inbound() == 1
     # the marker stands where part 2 would be, in words the patient reads
     assert await world.messages(thread_id) == [("patient", "头晕怎么办？"), ("expert", WITHOUT_2)]
     [sms] = await world.sms_to(PATIENT)
@@ -166,7 +167,7 @@ async def _posted_without_part_2(world: World, ref: int = 42) -> tuple[int, dict
     parts = world.parts(ZHANG.phone, ANSWER, ref)
     await world.deliver(parts, 1, 3)
     world.clock.now += timedelta(minutes=30)
-    assert await world.relay.process_inbound() == 1
+    assert await world.relay.inbound.process_inbound() == 1
     return thread_id, parts
 
 
@@ -194,7 +195,7 @@ async def test_a_late_part_completes_the_answer_and_a_queued_sms_goes_whole_inst
         "missing": [],
         "forwarded": "replaced",
     }
-    assert await world.relay.process_inbound() == 0  # nothing left over
+    assert await world.relay.inbound.process_inbound() == 0  # nothing left over
     assert len(await world.sms_to(PATIENT, "queued")) == 1
 
 
@@ -203,7 +204,7 @@ async def test_a_late_part_after_the_marked_sms_went_sends_the_complete_version_
 ) -> None:
     thread_id, parts = await _posted_without_part_2(world)
     [marked] = await world.sms_to(PATIENT)
-    await world.relay.sent(int(marked["id"]), "m1")  # the patient has the marked text
+    await world.relay.delivery.sent(int(marked["id"]), "m1")  # the patient has the marked text
     world.clock.now += timedelta(days=2)
     assert await world.deliver(parts, 2) == 1
     assert await world.messages(thread_id) == [("patient", "头晕怎么办？"), ("expert", ANSWER)]
@@ -213,8 +214,8 @@ async def test_a_late_part_after_the_marked_sms_went_sends_the_complete_version_
     [audit] = await world.audit("inbound.completed")
     assert audit["forwarded"] == "sent_again"
     # the same part read again (another SIM index) changes nothing more
-    await world.relay.store_part("m1", StoredPart(7, parts[2].deliver, parts[2].pdu_hex))
-    assert await world.relay.process_inbound() == 0
+    await world.relay.inbound.store_part("m1", StoredPart(7, parts[2].deliver, parts[2].pdu_hex))
+    assert await world.relay.inbound.process_inbound() == 0
     assert len(await world.sms_to(PATIENT)) == 2
 
 
@@ -227,13 +228,13 @@ async def test_a_patients_follow_up_that_lost_a_part_is_completed_for_the_expert
     parts = world.parts(PATIENT, follow_up, 9)
     await world.deliver(parts, 2, 3)  # part 1 lost
     world.clock.now += timedelta(minutes=30)
-    assert await world.relay.process_inbound() == 1
+    assert await world.relay.inbound.process_inbound() == 1
     marked = MARK + follow_up[UCS2_PART:]
     assert (await world.messages(thread_id))[-1] == ("patient", marked)
     [question, to_expert] = await world.sms_to(ZHANG.phone)
     assert marked in to_expert["text"]
-    await world.relay.sent(int(question["id"]), "m1")
-    await world.relay.sent(int(to_expert["id"]), "m1")
+    await world.relay.delivery.sent(int(question["id"]), "m1")
+    await world.relay.delivery.sent(int(to_expert["id"]), "m1")
     assert await world.deliver(parts, 1) == 1
     assert await world.messages(thread_id) == [
         ("patient", "头晕怎么办？"),
@@ -254,7 +255,7 @@ async def test_an_unmatched_reply_completed_by_its_late_first_part_finds_its_thr
     parts = world.parts(ZHANG.phone, reply, 50)
     await world.deliver(parts, 2, 3)  # the code was in part 1: lost
     world.clock.now += timedelta(minutes=30)
-    assert await world.relay.process_inbound() == 1
+    assert await world.relay.inbound.process_inbound() == 1
     [inbound] = await world.inbound()
     assert (inbound["outcome"], inbound["thread_id"]) == ("unmatched", None)
     assert await world.deliver(parts, 1) == 1
@@ -313,10 +314,10 @@ async def test_a_lost_part_through_the_daemon_posted_marked_seen_by_admins_then_
             return len(rows) == 2
 
         await _until(stored)
-        assert await relay.process_inbound() == 0  # within the 5 minutes: it waits
+        assert await relay.inbound.process_inbound() == 0  # within the 5 minutes: it waits
         later = datetime.now(UTC) + timedelta(minutes=6)
         relay.clock = lambda: later
-        await relay.process_inbound()
+        await relay.inbound.process_inbound()
 
         view = await client.thread(asked["id"], asked["token"])
         assert [(m["from"], m["text"]) for m in view["messages"]][1:] == [("expert", WITHOUT_2)]

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from smscat.relay.core import numbers
+from smscat.relay.core import numbers, numerals
 from smscat.relay.core.masking import erase_number, mask_numbers
 from smscat.relay.core.numbers import NumberSpan, find_numbers, holds
 from tests.support.numbers import FORMATS, NOT_NUMBERS, own_digit_runs, survivors
@@ -188,23 +188,23 @@ def test_look_alikes_side_by_side_stay_as_typed(parts: list[str], between: str) 
 
 
 def test_the_quick_look_knows_every_character_that_reads_as_a_digit_or_a_gap() -> None:
-    """numbers.py keeps two character classes for its first, quick look at a text; both must
-    agree with what its normalisation makes of every code point (for this Python's Unicode)."""
-    digit = re.compile(f"[{numbers._DIGIT_CLASS}]")
-    gap = re.compile(f"[{numbers._TYPED_GAP_CLASS}]")
+    """numerals.py keeps two character classes for the detector's first, quick look at a text;
+    both must agree with what its reading makes of every code point (for this Python's Unicode)."""
+    digit = re.compile(f"[{numerals.DIGIT_CLASS}]")
+    gap = re.compile(f"[{numerals.TYPED_GAP_CLASS}]")
     missing_digits, missing_gaps, most = [], [], 0
     for code in range(0x110000):
         ch = chr(code)
         if unicodedata.category(ch) in ("Cn", "Co", "Cs"):
             continue  # unassigned, private use, surrogates: read as themselves
-        form = numbers._normal_form(ch)
+        form = numerals._normal_form(ch)
         runs = re.findall("[0-9]+", form)
         if runs:
             most = max(most, *(len(run) for run in runs))
             if not digit.match(ch):
                 missing_digits.append(hex(code))
-        elif all(c in numbers.SEPARATORS for c in form) and not gap.match(ch):
+        elif all(c in numerals.SEPARATORS for c in form) and not gap.match(ch):
             missing_gaps.append(hex(code))
     assert missing_digits == []
     assert missing_gaps == []
-    assert most == numbers._MOST_DIGITS_PER_CHAR
+    assert most == numerals.MOST_DIGITS_PER_CHAR

@@ -111,7 +111,7 @@ class Sims:
     async def settled(self) -> None:
         """Nothing queued (the welcome SMS went)."""
         async with asyncio.timeout(20):
-            while (await self.running.relay.outbox_counts()).get("queued"):  # noqa: ASYNC110
+            while (await self.running.relay.read.outbox_counts()).get("queued"):  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
 
     async def home(self, number: str) -> str | None:
@@ -178,7 +178,7 @@ async def test_a_sim_that_loses_coverage_takes_nothing_and_the_other_sends_it_al
         for number in EXPERTS:  # each question exactly once
             got = [m for sim in ("sim1", "sim2") for m in await s.sent(sim, number)]
             assert sum(texts[number] in m["text"] for m in got) == 1, number
-        counts = await s.running.relay.outbox_counts()
+        counts = await s.running.relay.read.outbox_counts()
         assert not counts.get("failed")
 
         # SIM 1 back: a new recipient (a patient's first code) goes to it again
@@ -200,7 +200,7 @@ async def test_a_sim_that_loses_coverage_takes_nothing_and_the_other_sends_it_al
 async def _idle(s: Sims) -> bool:
     """No SIM is sending, nothing is queued."""
     busy = any(view.busy for view in await s.running.pump.views())
-    return not busy and not (await s.running.relay.outbox_counts()).get("queued")
+    return not busy and not (await s.running.relay.read.outbox_counts()).get("queued")
 
 
 async def _can_send(s: Sims, sim: str) -> bool:
@@ -246,7 +246,7 @@ async def test_no_network_for_hours_fails_nothing_and_says_why(tmp_path: Path) -
         await alerter.check()
         clock.now += timedelta(minutes=11)
         await alerter.check()  # still one incident, not one per check
-        opened = [a for a in await s.running.relay.open_alerts() if a["kind"] == "modem_down"]
+        opened = [a for a in await s.running.relay.read.open_alerts() if a["kind"] == "modem_down"]
         assert len(opened) == 1
         assert ("open", "modem_down", "sim1") in alerter.sent
         admin_sms = await s.running.relay.db.fetchall(
@@ -258,7 +258,7 @@ async def test_no_network_for_hours_fails_nothing_and_says_why(tmp_path: Path) -
         back = asyncio.get_running_loop().time()
 
         async def all_out() -> bool:
-            counts = await s.running.relay.outbox_counts()
+            counts = await s.running.relay.read.outbox_counts()
             return not counts.get("queued")
 
         await _eventually(all_out, 5)

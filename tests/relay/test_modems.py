@@ -20,10 +20,11 @@ from smscat.hwsim.service import SimOptions, Simulator, running
 from smscat.modem.supervisor import ModemSupervisor
 from smscat.relay.core import routing
 from smscat.relay.core.retry import PRIORITY
+from smscat.relay.services.context import RelayOptions
 from smscat.relay.services.outbox import OutboxPump
-from smscat.relay.services.service import Relay, RelayOptions, iso
+from smscat.relay.services.relay import Relay
 from smscat.storage import outbox as outbox_db
-from smscat.storage.db import Database
+from smscat.storage.db import Database, iso
 from tests.support.relay import Clock
 from tests.support.supervision import FAST, fault, until
 

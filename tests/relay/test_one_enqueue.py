@@ -1,4 +1,4 @@
-"""Every SMS goes through one enqueue (``Relay.enqueue``): it wakes the pump after the commit,
+"""Every SMS goes through one enqueue (``Sender.enqueue``): it wakes the pump after the commit,
 applies the duplicate guard, and asks the one "may this phone be texted" rule.
 
 Issue 15: the weekly digest wrote to the outbox by itself, and the alerter queued its SMS
@@ -18,7 +18,8 @@ import pytest
 from smscat.relay.core.retry import OutboxKind
 from smscat.relay.daemon.app import running_daemon
 from smscat.relay.daemon.config import Settings
-from smscat.relay.services.service import Relay, RelayOptions
+from smscat.relay.services.context import RelayOptions
+from smscat.relay.services.relay import Relay
 from smscat.storage import outbox as outbox_db
 from smscat.storage import phones as phones_db
 from smscat.storage.db import Database, ExpertRow, iso
@@ -48,12 +49,12 @@ async def test_an_alert_sms_leaves_within_a_second_of_the_check(tmp_path: Path) 
                 await asyncio.sleep(0.05)
 
 
-# -- who gets which SMS: one rule in Relay.enqueue ------------------------------------------
+# -- who gets which SMS: one rule in Sender.enqueue ------------------------------------------
 
 EXPERT = "+8613800138001"
 STOPPED, ERASED, UNVERIFIED, VERIFIED = (f"+86139123400{n:02d}" for n in range(1, 5))
 RECIPIENTS = ("stopped", "erased", "unverified", "verified", "expert", "admin")
-# each path's SMS as it asks Relay.enqueue for it, and who gets it (README: "STOP stops every
+# each path's SMS as it asks Sender.enqueue for it, and who gets it (README: "STOP stops every
 # SMS to that number, SMS codes too, until START (each confirmed once; a number that was only
 # ever sent a code may say them too)"; experts get questions; admins get alerts)
 KINDS: dict[str, tuple[OutboxKind, dict[str, bool], str]] = {
@@ -106,7 +107,7 @@ async def test_every_kind_of_sms_asks_the_one_rule_of_who_may_be_texted(
     got = ""
     for who in RECIPIENTS:
         async with relay.db.transaction() as conn:
-            queued = await relay.enqueue(
+            queued = await relay.sending.enqueue(
                 conn, kind, numbers[who], f"{name}：您好", None, relay.clock(), **flags
             )
         rows = await relay.db.fetchall(

@@ -20,8 +20,9 @@ from smscat.modem.supervisor import ModemSupervisor
 from smscat.relay.core import routing
 from smscat.relay.core.errors import Conflict
 from smscat.relay.core.retry import MAX_ATTEMPTS
+from smscat.relay.services.context import RelayOptions
 from smscat.relay.services.outbox import OutboxPump
-from smscat.relay.services.service import Relay, RelayOptions
+from smscat.relay.services.relay import Relay
 from smscat.storage import outbox as outbox_db
 from smscat.storage import phones as phones_db
 from smscat.storage.db import Database, ExpertRow
@@ -86,8 +87,8 @@ async def status_of(relay: Relay, outbox_id: int = 1) -> tuple[str, int, str | N
 
 
 async def test_verification_codes_go_before_questions(relay: Relay) -> None:
-    await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
-    await relay.start_verification(PATIENT)
+    await relay.asking.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
+    await relay.asking.start_verification(PATIENT)
     modem = FakeModem()
     p = pump(relay, modem)
     row = await relay.db.fetchall("SELECT * FROM outbox WHERE status = 'queued'")
@@ -99,7 +100,7 @@ async def test_verification_codes_go_before_questions(relay: Relay) -> None:
 
 
 async def test_a_transient_error_is_retried_later_and_then_sent(relay: Relay) -> None:
-    asked = await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
+    asked = await relay.asking.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
     modem = FakeModem()
     modem.refusals.append(CmsError("AT+CMGS=30", "+CMS ERROR: 42", 42))  # congestion
     p = pump(relay, modem)
@@ -111,19 +112,19 @@ async def test_a_transient_error_is_retried_later_and_then_sent(relay: Relay) ->
     relay.clock.now += timedelta(hours=1)  # type: ignore[attr-defined]
     await p.send_due()
     assert (await status_of(relay))[0] == "sent"
-    view = await relay.thread_view(asked.id, asked.token)
+    view = await relay.patient_page.thread_view(asked.id, asked.token)
     assert view["status"] == "sent"
 
 
 async def test_a_permanent_error_fails_at_once_and_the_patient_page_says_so(
     relay: Relay,
 ) -> None:
-    asked = await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
+    asked = await relay.asking.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
     modem = FakeModem()
     modem.refusals.append(CmsError("AT+CMGS=30", "+CMS ERROR: 1", 1))  # unassigned number
     await pump(relay, modem).send_due()
     assert await status_of(relay) == ("failed", 1, "+CMS ERROR 1")
-    view = await relay.thread_view(asked.id, asked.token)
+    view = await relay.patient_page.thread_view(asked.id, asked.token)
     assert view["status"] == "failed"
     assert "未能送达" in view["notice"]
     alerts = await relay.db.fetchall("SELECT action FROM audit_log WHERE action = 'alert'")
@@ -131,7 +132,7 @@ async def test_a_permanent_error_fails_at_once_and_the_patient_page_says_so(
 
 
 async def test_transient_errors_give_up_after_the_attempts_run_out(relay: Relay) -> None:
-    await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
+    await relay.asking.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
     modem = FakeModem()
     modem.refusals.extend(ModemTimeout("AT+CMGS=30", 120) for _ in range(MAX_ATTEMPTS))
     p = pump(relay, modem)
@@ -144,7 +145,7 @@ async def test_transient_errors_give_up_after_the_attempts_run_out(relay: Relay)
 
 async def test_a_multipart_sms_resumes_after_the_last_part_that_went(relay: Relay) -> None:
     long_question = "请问" + "心悸胸闷气短，" * 30
-    await relay.ask(expert_id="zhang", nickname="小王", text=long_question, public=False)
+    await relay.asking.ask(expert_id="zhang", nickname="小王", text=long_question, public=False)
     modem = FakeModem()
     p = pump(relay, modem)
     (row,) = await relay.db.fetchall("SELECT * FROM outbox")
@@ -171,39 +172,39 @@ async def test_a_multipart_sms_resumes_after_the_last_part_that_went(relay: Rela
 
 
 async def test_a_follow_up_that_goes_through_lifts_a_failed_thread(relay: Relay) -> None:
-    asked = await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
+    asked = await relay.asking.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
     modem = FakeModem()
     modem.refusals.append(CmsError("AT+CMGS=30", "+CMS ERROR: 21", 21))  # rejected
     p = pump(relay, modem)
     await p.send_due()
-    assert (await relay.thread_view(asked.id, asked.token))["status"] == "failed"
-    await relay.follow_up(asked.id, asked.token, "请问收到了吗？")
+    assert (await relay.patient_page.thread_view(asked.id, asked.token))["status"] == "failed"
+    await relay.patient_page.follow_up(asked.id, asked.token, "请问收到了吗？")
     await p.send_due()
-    view = await relay.thread_view(asked.id, asked.token)
+    view = await relay.patient_page.thread_view(asked.id, asked.token)
     assert view["status"] == "sent"
     assert "notice" not in view
     assert "请问收到了吗？" in "".join(part.text for part in modem.accepted)
 
 
 async def test_an_sms_for_a_withdrawn_thread_still_records_its_parts(relay: Relay) -> None:
-    asked = await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
+    asked = await relay.asking.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
     modem = FakeModem()
     p = pump(relay, modem)
     original = modem.submit
 
     async def withdrawn_meanwhile(part: pdu.SubmitPart) -> SentPart:
-        await relay.withdraw(asked.id, asked.token)  # the patient withdraws mid-send
+        await relay.patient_page.withdraw(asked.id, asked.token)  # the patient withdraws mid-send
         return await original(part)
 
     modem.submit = withdrawn_meanwhile  # type: ignore[method-assign]
     await p.send_due()
-    assert (await relay.thread_view(asked.id, asked.token))["status"] == "closed"
+    assert (await relay.patient_page.thread_view(asked.id, asked.token))["status"] == "closed"
     assert (await status_of(relay))[0] == "sent"  # the part went: recorded, not retried
 
 
 async def _half_sent_on_a(relay: Relay) -> tuple[FakeModem, FakeModem, OutboxPump]:
     """A long question whose first part went through modem a, which then stopped answering."""
-    await relay.ask(expert_id="zhang", nickname="小王", text="心悸胸闷，" * 40, public=False)
+    await relay.asking.ask(expert_id="zhang", nickname="小王", text="心悸胸闷，" * 40, public=False)
     a, b = FakeModem(), FakeModem()
     calls = 0
     original = a.submit
@@ -261,7 +262,7 @@ async def test_a_long_sms_whose_modem_vanished_goes_again_whole_from_another(
 async def test_an_sms_longer_than_a_cap_allows_fails_instead_of_waiting_forever(
     relay: Relay,
 ) -> None:
-    asked = await relay.ask(
+    asked = await relay.asking.ask(
         expert_id="zhang", nickname="小王", text="心悸胸闷，" * 40, public=False
     )
     modem = FakeModem()
@@ -269,7 +270,7 @@ async def test_an_sms_longer_than_a_cap_allows_fails_instead_of_waiting_forever(
     p = OutboxPump(relay, fake, limits={"m1": routing.Limits(per_minute=2)})
     await p.send_due()
     assert (await status_of(relay))[0] == "failed"
-    assert (await relay.thread_view(asked.id, asked.token))["status"] == "failed"
+    assert (await relay.patient_page.thread_view(asked.id, asked.token))["status"] == "failed"
 
 
 async def test_a_verification_code_goes_to_a_number_that_sent_stop_once_it_sent_start(
@@ -282,12 +283,12 @@ async def test_a_verification_code_goes_to_a_number_that_sent_stop_once_it_sent_
             (PATIENT,),
         )
     with pytest.raises(Conflict):  # STOP stops codes too (issue 14) ...
-        await relay.start_verification(PATIENT)
+        await relay.asking.start_verification(PATIENT)
     async with relay.db.transaction() as conn:
         phone = await phones_db.phone(conn, PATIENT)
         assert phone is not None
         assert await phones_db.start_phone(conn, int(phone["id"]))  # ... until 开通/START
-    await relay.start_verification(PATIENT)
+    await relay.asking.start_verification(PATIENT)
     modem = FakeModem()
     await pump(relay, modem).send_due()
     assert ["验证码" in part.text for part in modem.accepted] == [True]
@@ -297,8 +298,8 @@ async def test_a_code_that_waited_past_its_lifetime_is_not_sent_but_a_question_w
     relay: Relay,
 ) -> None:
     """With no modem able to send, a question waits as long as it takes; a code expires."""
-    await relay.start_verification(PATIENT)
-    await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
+    await relay.asking.start_verification(PATIENT)
+    await relay.asking.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
     modem = FakeModem()
     modem.block = "no-network"
     p = pump(relay, modem)
@@ -315,14 +316,14 @@ async def test_a_code_that_waited_past_its_lifetime_is_not_sent_but_a_question_w
 
 async def test_a_code_goes_between_the_parts_of_a_long_question(relay: Relay) -> None:
     """Lanes: a patient waiting for a code does not wait for a 5-part question to finish."""
-    await relay.ask(expert_id="zhang", nickname="小王", text="心悸胸闷，" * 40, public=False)
+    await relay.asking.ask(expert_id="zhang", nickname="小王", text="心悸胸闷，" * 40, public=False)
     modem = FakeModem()
     original = modem.submit
 
     async def code_asked_during_part_1(part: pdu.SubmitPart) -> SentPart:
         sent = await original(part)
         if len(modem.accepted) == 1:
-            await relay.start_verification(PATIENT)
+            await relay.asking.start_verification(PATIENT)
         return sent
 
     modem.submit = code_asked_during_part_1  # type: ignore[method-assign]
@@ -340,7 +341,7 @@ async def test_an_sms_that_cannot_be_encoded_fails_and_the_queue_moves_on(relay:
     async with relay.db.transaction() as conn:  # a row no modem can take: a recipient erased
         sms = outbox_db.NewSms("notice", 3, "erased", "您的咨询链接：…", None, 7)
         await outbox_db.enqueue(conn, sms, now.isoformat())
-    await relay.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
+    await relay.asking.ask(expert_id="zhang", nickname="小王", text="问题", public=False)
     modem = FakeModem()
     await pump(relay, modem).send_due()
     assert await status_of(relay, 1) == ("failed", 0, "message cannot be encoded")

@@ -21,11 +21,12 @@ import pytest
 
 from smscat.relay.core.texts import render
 from smscat.relay.daemon.admin_cli import add_commands
+from smscat.relay.services.context import RelayOptions
+from smscat.relay.services.relay import Relay
 from smscat.relay.services.reporting import DigestOptions, queue_digests
-from smscat.relay.services.service import Relay, RelayOptions, iso
 from smscat.storage import experts as experts_db
 from smscat.storage import threads as threads_db
-from smscat.storage.db import Database, ExpertRow
+from smscat.storage.db import Database, ExpertRow, iso
 
 ZHAO = ExpertRow("zhao", "赵敏", "护士长", "心血管内科", "+8613800138009", None, role="assistant")
 ZHANG = ExpertRow(
@@ -398,7 +399,7 @@ async def test_a_paused_experts_digest_waits_for_the_pause_like_a_question(db: D
         for expert_id, hours in (("zhang", 5), ("wang", None)):  # 5 hours; until 恢复
             person = await experts_db.expert(conn, expert_id)
             assert person is not None
-            await relay.pause_expert(conn, person, hours, "test", MONDAY_10)
+            await relay.experts.pause_expert(conn, person, hours, "test", MONDAY_10)
     assert await queue_digests(relay, DigestOptions("心内科"), MONDAY_10) == 2
     assert await digest_due(db, ZHANG.phone) == [iso(MONDAY_10 + timedelta(hours=5))]
     [held] = await digest_due(db, WANG.phone)
@@ -407,7 +408,7 @@ async def test_a_paused_experts_digest_waits_for_the_pause_like_a_question(db: D
     async with db.transaction() as conn:
         person = await experts_db.expert(conn, "wang")
         assert person is not None
-        await relay.resume_expert(conn, person, "test", resumed_at)
+        await relay.experts.resume_expert(conn, person, "test", resumed_at)
     assert await digest_due(db, WANG.phone) == [iso(resumed_at)]  # 恢复 lets it go
 
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smscat.relay.services.management import month_csv
+from smscat.relay.services.oversight import month_csv
 from smscat.relay.services.reporting import (
     FORMULA_START,
     csv_bytes,

@@ -25,9 +25,10 @@ from smscat.modem import pdu
 from smscat.modem.inbox import StoredPart
 from smscat.relay.core.errors import Conflict, Invalid
 from smscat.relay.daemon.admin_cli import add_commands
+from smscat.relay.services.context import RelayOptions
+from smscat.relay.services.relay import Relay
 from smscat.relay.services.retention import erase_phone, purge
-from smscat.relay.services.service import Relay, RelayOptions, iso
-from smscat.storage.db import Database, ExpertRow, backup
+from smscat.storage.db import Database, ExpertRow, backup, iso
 from tests.support.relay import Clock
 
 ZHANG = ExpertRow("zhang", "张明", "主任医师", "心血管内科", "+8613800138001", "高血压")
@@ -70,18 +71,18 @@ class Hospital:
         tpdus = simpdu.deliver_parts(sender, text, self.clock.now, self.refs)
         for tpdu in tpdus[:parts]:
             pdu_hex = (simpdu.encode_smsc(None) + tpdu).hex().upper()
-            await self.relay.store_part(
+            await self.relay.inbound.store_part(
                 "m1", StoredPart(None, pdu.decode_deliver(pdu_hex), pdu_hex)
             )
-        await self.relay.process_inbound()
+        await self.relay.inbound.process_inbound()
 
     async def ask(self, phone: str, text: str, *, public: bool, expert: str = "zhang") -> int:
-        verification_id = await self.relay.start_verification(phone)
+        verification_id = await self.relay.asking.start_verification(phone)
         (row,) = await self.db.fetchall(
             "SELECT text FROM outbox WHERE recipient = ? ORDER BY id DESC LIMIT 1", (phone,)
         )
         code = re.findall(r"\d{6}", row["text"])[0]
-        asked = await self.relay.ask(
+        asked = await self.relay.asking.ask(
             expert_id=expert,
             nickname="小王",
             text=text,
@@ -93,7 +94,9 @@ class Hospital:
         return asked.id
 
     async def anonymous(self, text: str, *, public: bool) -> int:
-        asked = await self.relay.ask(expert_id="li", nickname="路人", text=text, public=public)
+        asked = await self.relay.asking.ask(
+            expert_id="li", nickname="路人", text=text, public=public
+        )
         return asked.id
 
 
@@ -409,7 +412,7 @@ def config(tmp_path: Path) -> Path:
         async with Database.open(tmp_path / "smscat.db") as db:
             await db.sync_experts([ZHANG, LI])
             relay = Relay(db, RelayOptions(department="心内科"), clock=Clock(T0))
-            await relay.start_verification(PATIENT)
+            await relay.asking.start_verification(PATIENT)
 
     asyncio.run(create())
     path = tmp_path / "config.yaml"

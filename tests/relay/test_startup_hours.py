@@ -18,7 +18,7 @@ import pytest
 from smscat.relay.core.texts import render
 from smscat.relay.daemon.app import Daemon, running_daemon
 from smscat.relay.daemon.config import RetentionConfig
-from smscat.relay.services.service import iso
+from smscat.storage.db import iso
 from tests.support.daemon import DEPARTMENT, EXPERT_LI, EXPERT_ZHANG, settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

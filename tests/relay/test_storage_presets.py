@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from smscat.modem.supervisor import SupervisorSettings
-from smscat.relay.daemon.config import ConfigError, load_config
+from smscat.relay.daemon.config_file import ConfigError, load_config
 from tests.support.daemon import EXPERT_ZHANG, Client, daemon
 
 QUESTION = "血压160/100，已经吃了氨氯地平，需要加药吗？"

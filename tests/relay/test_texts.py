@@ -1,70 +1,107 @@
-"""The SMS catalogue: both languages, the same placeholders, short, and no phone numbers."""
+"""Both wording catalogues — the relay's (SMS) and the web's (pages, refusals, admin): both
+languages, the same placeholders, short, no phone numbers, and each key in one catalogue only.
+
+Every check runs over each catalogue (``relay:<key>`` and ``web:<key>`` in the test ids); both
+render through the relay's one checking renderer, so its refusals are checked through both."""
 
 from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable, Mapping
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from smscat.relay.core import texts as relay_texts
 from smscat.relay.core.lifecycle import Status
-from smscat.relay.core.texts import DEFAULT_LANG, LANGS, TEXTS, placeholders, render
+from smscat.relay.core.texts import DEFAULT_LANG, LANGS, placeholders, render
+from smscat.web import texts as web_texts
 
-NEEDED = {
-    "question_to_expert": {"dept", "code", "nickname", "text"},
-    "followup_to_expert": {"dept", "code", "nickname", "text"},
-    "answer_to_patient": {"dept", "code", "expert", "text"},
-    "verification_code": {"dept", "code", "minutes"},
-    "unmatched_list_to_expert": {"codes"},
-    "list_to_expert": {"items"},
-    "list_empty": set(),
-    "paused": {"hours"},
-    "paused_indefinitely": set(),
-    "resumed": set(),
-    "help_to_expert": set(),
-    "stop_confirmed": set(),
-    "welcome_expert": {"dept"},
-    "delivery_delayed": set(),
-    **{f"status.{status.value}": set() for status in Status},
+Render = Callable[..., str]
+CATALOGUES: dict[str, tuple[Mapping[str, Mapping[str, str]], Render]] = {
+    "relay": (relay_texts.TEXTS, relay_texts.render),
+    "web": (web_texts.TEXTS, web_texts.render),
 }
-KEYS = sorted(TEXTS)
+NEEDED = {  # (catalogue, key) → the placeholders its callers fill in
+    ("relay", "question_to_expert"): {"dept", "code", "nickname", "text"},
+    ("relay", "followup_to_expert"): {"dept", "code", "nickname", "text"},
+    ("relay", "answer_to_patient"): {"dept", "code", "expert", "text"},
+    ("relay", "verification_code"): {"dept", "code", "minutes"},
+    ("relay", "unmatched_list_to_expert"): {"codes"},
+    ("relay", "list_to_expert"): {"items"},
+    ("relay", "list_empty"): set(),
+    ("relay", "paused"): {"hours"},
+    ("relay", "paused_indefinitely"): set(),
+    ("relay", "resumed"): set(),
+    ("relay", "help_to_expert"): set(),
+    ("relay", "stop_confirmed"): set(),
+    ("relay", "welcome_expert"): {"dept"},
+    ("relay", "delivery_delayed"): set(),
+    **{("web", f"status.{status.value}"): set() for status in Status},
+}
+ENTRIES = [(name, key) for name, (texts, _) in CATALOGUES.items() for key in sorted(texts)]
 SMS_PART = {"zh-CN": 70, "en": 160}  # one UCS-2 part; one GSM-7 part
+
+
+def entry_id(entry: tuple[str, str]) -> str:
+    return f"{entry[0]}:{entry[1]}"
+
+
+def template(entry: tuple[str, str], lang: str) -> str:
+    name, key = entry
+    return CATALOGUES[name][0][key][lang]
 
 
 def test_default_language_is_chinese() -> None:
     assert DEFAULT_LANG == "zh-CN"
     assert LANGS == ("zh-CN", "en")
+    assert (web_texts.DEFAULT_LANG, web_texts.LANGS) == (DEFAULT_LANG, LANGS)
 
 
-@pytest.mark.parametrize("key", sorted(NEEDED))
-def test_every_needed_text_exists_with_its_placeholders(key: str) -> None:
-    assert placeholders(TEXTS[key][DEFAULT_LANG]) == NEEDED[key]
+def test_a_key_lives_in_one_catalogue_only() -> None:
+    assert not set(relay_texts.TEXTS) & set(web_texts.TEXTS)
 
 
-@pytest.mark.parametrize("key", KEYS)
-def test_every_text_has_every_language_with_the_same_placeholders(key: str) -> None:
-    assert set(TEXTS[key]) == set(LANGS)
-    assert placeholders(TEXTS[key]["en"]) == placeholders(TEXTS[key]["zh-CN"])
+def test_the_web_catalogue_holds_the_web_words_and_the_relay_keeps_what_it_writes() -> None:
+    assert {k.split(".")[0] for k in web_texts.TEXTS} == {"admin", "page", "error", "status"}
+    assert not [k for k in relay_texts.TEXTS if k.startswith(("admin.", "error.", "status."))]
+    # the notices the relay writes into a thread's view, and the reasons its alerts give
+    assert {"page.answer_undelivered", "page.followups_waiting"} <= set(relay_texts.TEXTS)
+    assert any(k.startswith("block.") for k in relay_texts.TEXTS)
 
 
-@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("entry", sorted(NEEDED), ids=entry_id)
+def test_every_needed_text_exists_with_its_placeholders(entry: tuple[str, str]) -> None:
+    assert placeholders(template(entry, DEFAULT_LANG)) == NEEDED[entry]
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=entry_id)
+def test_every_text_has_every_language_with_the_same_placeholders(entry: tuple[str, str]) -> None:
+    name, key = entry
+    assert set(CATALOGUES[name][0][key]) == set(LANGS)
+    assert placeholders(template(entry, "en")) == placeholders(template(entry, "zh-CN"))
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=entry_id)
 @pytest.mark.parametrize("lang", LANGS)
-def test_no_text_holds_a_phone_number_like_digit_run(key: str, lang: str) -> None:
-    assert not re.search(r"[0-9０-９]{7,}", TEXTS[key][lang])
+def test_no_text_holds_a_phone_number_like_digit_run(entry: tuple[str, str], lang: str) -> None:
+    assert not re.search(r"[0-9０-９]{7,}", template(entry, lang))
 
 
-@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("entry", ENTRIES, ids=entry_id)
 @pytest.mark.parametrize("lang", LANGS)
-def test_fixed_wording_fits_one_sms_part(key: str, lang: str) -> None:
-    fixed = "".join(literal for literal, *_ in string.Formatter().parse(TEXTS[key][lang]))
-    assert len(fixed) <= SMS_PART[lang], f"{key}/{lang} has {len(fixed)} fixed characters"
+def test_fixed_wording_fits_one_sms_part(entry: tuple[str, str], lang: str) -> None:
+    fixed = "".join(literal for literal, *_ in string.Formatter().parse(template(entry, lang)))
+    assert len(fixed) <= SMS_PART[lang], (
+        f"{entry_id(entry)}/{lang} has {len(fixed)} fixed characters"
+    )
 
 
-@pytest.mark.parametrize("key", KEYS)
-def test_chinese_is_chinese(key: str) -> None:
-    assert re.search(r"[\u4e00-\u9fff]", TEXTS[key]["zh-CN"])
+@pytest.mark.parametrize("entry", ENTRIES, ids=entry_id)
+def test_chinese_is_chinese(entry: tuple[str, str]) -> None:
+    assert re.search(r"[\u4e00-\u9fff]", template(entry, "zh-CN"))
 
 
 def test_render_fills_placeholders() -> None:
@@ -73,20 +110,30 @@ def test_render_fills_placeholders() -> None:
         "【心内科】王医生回复#12：请空腹来，{code}不用管（回复本短信可追问，回复TD退订）"
     )
     assert render("answer_to_patient", "en", **params).startswith("[心内科] Dr 王 answered #12:")
+    assert web_texts.render("admin.assigned", "en", thread=7) == "Posted as the answer on thread 7."
 
 
 def test_render_ignores_extra_params() -> None:
     assert render("list_empty", unused="x") == "目前没有待回复的问题。"
+    assert web_texts.render("status.closed", unused="x") == "已结束"
 
 
-def test_unknown_key_is_named() -> None:
+@pytest.mark.parametrize("catalogue", sorted(CATALOGUES))
+def test_unknown_key_is_named(catalogue: str) -> None:
     with pytest.raises(KeyError, match="no_such_text"):
-        render("no_such_text")
+        CATALOGUES[catalogue][1]("no_such_text")
 
 
-def test_unknown_language_is_named() -> None:
+@pytest.mark.parametrize(("catalogue", "key"), [("relay", "list_empty"), ("web", "status.closed")])
+def test_unknown_language_is_named(catalogue: str, key: str) -> None:
     with pytest.raises(KeyError, match="fr"):
-        render("list_empty", "fr")
+        CATALOGUES[catalogue][1](key, "fr")
+
+
+def test_render_or_falls_back_to_the_value_as_it_is() -> None:
+    assert relay_texts.render_or("block.no_such_reason", "no-such-reason") == "no-such-reason"
+    assert web_texts.render_or("status.no_such_status", "limbo", "en") == "limbo"
+    assert web_texts.render_or("status.closed", "closed", "en") == "Closed"
 
 
 def test_missing_param_is_named_but_no_value_is_shown() -> None:
@@ -99,16 +146,19 @@ def test_missing_param_is_named_but_no_value_is_shown() -> None:
 def test_every_missing_param_is_named() -> None:
     with pytest.raises(ValueError, match="code, dept, nickname, text"):
         render("question_to_expert")
+    with pytest.raises(ValueError, match=r"admin\.assigned.*thread"):
+        web_texts.render("admin.assigned", "en", username="秘密")
 
 
 @given(
-    key=st.sampled_from(KEYS),
+    entry=st.sampled_from(ENTRIES),
     lang=st.sampled_from(LANGS),
     value=st.text(max_size=20),
 )
-def test_render_inserts_any_value_verbatim(key: str, lang: str, value: str) -> None:
-    names = placeholders(TEXTS[key][lang])
-    rendered = render(key, lang, **dict.fromkeys(names, value))
-    assert rendered == TEXTS[key][lang].format(**dict.fromkeys(names, value))
+def test_render_inserts_any_value_verbatim(entry: tuple[str, str], lang: str, value: str) -> None:
+    name, key = entry
+    names = placeholders(template(entry, lang))
+    rendered = CATALOGUES[name][1](key, lang, **dict.fromkeys(names, value))
+    assert rendered == template(entry, lang).format(**dict.fromkeys(names, value))
     if names:
         assert value in rendered

@@ -87,7 +87,7 @@ async def unmatched(running: Daemon, client: Client, text: str) -> int:
     await client.phone_sends(EXPERT_ZHANG, text)
     async with asyncio.timeout(15):
         while True:
-            for row in await running.relay.unmatched_inbound():
+            for row in await running.relay.read.unmatched_inbound():
                 if row["text"] == text:
                     return int(row["id"])
             await asyncio.sleep(0.1)

@@ -162,7 +162,7 @@ async def settled(running: Daemon) -> dict[str, int]:
     """Wait until nothing is queued (the experts' welcome SMS have gone); the outbox by status."""
     async with asyncio.timeout(15):
         while True:
-            counts = await running.relay.outbox_counts()
+            counts = await running.relay.read.outbox_counts()
             if counts and not counts.get("queued"):
                 return counts
             await asyncio.sleep(0.1)

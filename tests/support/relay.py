@@ -12,7 +12,8 @@ from typing import TypeVar
 from smscat.hwsim import pdu as simpdu
 from smscat.modem import pdu
 from smscat.modem.inbox import StoredPart
-from smscat.relay.services.service import Relay, RelayOptions
+from smscat.relay.services.context import RelayOptions
+from smscat.relay.services.relay import Relay
 from smscat.storage.db import Database, ExpertRow
 
 
@@ -51,12 +52,12 @@ class World:
         """``sender`` texts ``text`` to the hospital's SIM; the relay routes it."""
         self.refs += 1
         for part in received(sender, text, self.clock.now, self.refs):
-            await self.relay.store_part("m1", part)
-        await self.relay.process_inbound()
+            await self.relay.inbound.store_part("m1", part)
+        await self.relay.inbound.process_inbound()
 
     async def verified(self, phone: str) -> dict[str, str]:
-        """Ask a code for ``phone`` and read it off the SMS: what ``relay.ask`` takes for it."""
-        verification_id = await self.relay.start_verification(phone)
+        """Ask a code for ``phone`` and read it off the SMS: what ``Asking.ask`` takes for it."""
+        verification_id = await self.relay.asking.start_verification(phone)
         (row,) = await self.db.fetchall(
             "SELECT text FROM outbox WHERE recipient = ? ORDER BY id DESC LIMIT 1", (phone,)
         )

@@ -1,0 +1,126 @@
+"""What an admin does to the traffic from the dashboard: assign an unmatched SMS to a thread,
+send a failed SMS again, mark the operators' and unknown numbers' SMS as read.
+
+Each is one transaction with its audit entry (the admin as actor) and the SMS it causes, under
+the same rules as the relay's own: a retried SMS goes only where :meth:`.Sender.refusal` and
+the thread's holder still allow. It must never log a number or a text.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from smscat.relay.core import commands, lifecycle
+from smscat.relay.core.errors import Conflict, NotFound
+from smscat.relay.core.lifecycle import Status
+from smscat.relay.services.context import Context
+from smscat.relay.services.forwarding import Forwarding
+from smscat.relay.services.sending import Sender
+from smscat.relay.services.thread_ops import ThreadOps
+from smscat.storage import experts as experts_db
+from smscat.storage import inbound as inbound_db
+from smscat.storage import monitoring
+from smscat.storage import outbox as outbox_db
+from smscat.storage import phones as phones_db
+from smscat.storage import threads as threads_db
+from smscat.storage.db import iso
+
+log = logging.getLogger(__name__)
+
+
+class AdminActions:
+    """The admin's corrections to inbound and outbound SMS."""
+
+    def __init__(
+        self, ctx: Context, sender: Sender, threads: ThreadOps, forwarding: Forwarding
+    ) -> None:
+        self.ctx = ctx
+        self.db = ctx.db
+        self.sender = sender
+        self.threads = threads
+        self.forwarding = forwarding
+
+    async def assign_inbound(self, inbound_id: int, thread_id: int, actor: str) -> None:
+        """Post an unmatched SMS from a thread's expert (or assistant) as the thread's answer.
+
+        Forwarded to the patient like a reply by SMS; the inbound row is resolved as a reply.
+        Only an SMS from the thread's own expert or its handler can be assigned to it.
+        """
+        now = self.ctx.clock()
+        async with self.db.transaction() as conn:
+            inbound = await inbound_db.unresolved_unmatched(conn, inbound_id)
+            thread = await threads_db.thread(conn, thread_id)
+            if inbound is None or thread is None:
+                raise NotFound("inbound" if inbound is None else "thread")
+            if Status(thread["status"]) not in lifecycle.OPEN:
+                raise Conflict("assign_closed")
+            person = await experts_db.expert_by_phone(conn, str(inbound["sender"]))
+            holders = {thread["expert_id"], thread["handler_id"]}
+            if person is None or person["id"] not in holders:
+                raise Conflict("assign_sender")
+            said = commands.parse_expert(str(inbound["text"]))
+            answer = str(inbound["text"]) if isinstance(said, commands.Command) else said.text
+            if not answer.strip():
+                raise Conflict("assign_empty")
+            role = "assistant" if person["role"] == "assistant" else "expert"
+            waited = await self.forwarding.waiting(conn, thread_id)
+            await self.threads.post(conn, thread_id, role, answer, now, inbound_id)
+            thread = await self.threads.step(conn, thread, lifecycle.ExpertReplied(), now)
+            await self.forwarding.send_waited(conn, thread, waited, now)
+            before = await outbox_db.last_outbox_id(conn)
+            await self.forwarding.forward_answer(conn, thread, role, answer, now)
+            await inbound_db.note_forwarded(conn, inbound_id, thread_id, before)  # (a late part)
+            await inbound_db.resolve_inbound(conn, inbound_id, "reply", thread_id, iso(now))
+            await self.db.audit(
+                conn, actor, "inbound.assign", str(inbound_id), {"thread": thread_id}
+            )
+        log.info("inbound %d: assigned to thread %d by an admin", inbound_id, thread_id)
+
+    async def mark_notices_handled(self, actor: str) -> int:
+        """An admin has read the operators' and unknown numbers' SMS: their alert clears."""
+        async with self.db.transaction() as conn:
+            handled = await monitoring.resolve_notices(conn, iso(self.ctx.clock()))
+            await self.db.audit(conn, actor, "notices.handled", None, {"count": handled})
+        return handled
+
+    async def retry_outbox(self, outbox_id: int, actor: str) -> None:
+        """An admin sends a failed SMS again: back in the queue with fresh attempts.
+
+        Refused for a verification code (expired by now), a closed thread, a patient who has
+        sent STOP or been erased, and an expert's SMS whose number is no longer the one that
+        holds it (the expert left, handed the thread on, or changed numbers). A question waits
+        for the expert's quiet hours and pause like any other, and its thread goes with it.
+        """
+        now = self.ctx.clock()
+        async with self.db.transaction() as conn:
+            row = await outbox_db.outbox_row(conn, outbox_id)
+            if row is None or row["status"] != "failed":
+                raise NotFound("outbox")
+            kind, recipient = row["kind"], str(row["recipient"])
+            if kind == "verification":
+                raise Conflict("retry_code")  # a code that comes late has expired
+            thread = None
+            if row["thread_id"] is not None:
+                thread = await threads_db.thread(conn, int(row["thread_id"]))
+                if thread is not None and Status(thread["status"]) not in lifecycle.OPEN:
+                    raise Conflict("retry_closed")
+            not_before = None
+            person = await experts_db.expert_by_phone(conn, recipient)
+            if person is None:  # a patient (or a number erased since)
+                patient = await phones_db.phone(conn, recipient)
+                if patient is None or not self.sender.takes_sms(patient):
+                    raise Conflict("retry_stopped")
+            else:
+                holder = thread["handler_id"] or thread["expert_id"] if thread else person["id"]
+                if person["left_at"] or person["id"] != holder:
+                    raise Conflict("retry_moved")
+                not_before = self.sender.send_time(person, now)
+            await monitoring.requeue(conn, outbox_id, iso(not_before or now))
+            if thread is not None and kind == "to_expert":
+                if Status(thread["status"]) is Status.FAILED:
+                    thread = await self.threads.step(conn, thread, lifecycle.Released(), now)
+                if not_before is not None and Status(thread["status"]) is Status.QUEUED:
+                    await self.threads.step(conn, thread, lifecycle.Held("schedule"), now)
+            await self.db.audit(conn, actor, "sms.retry", str(outbox_id), {"kind": kind})
+            self.sender.wake_pump()
+        log.info("outbox %d: queued again by an admin", outbox_id)

@@ -1,0 +1,265 @@
+"""What an admin oversees on the web: the threads (and hiding one from the board), a month's
+statistics, the audit log.
+
+Outer ring of the relay, beside :mod:`.management` (the experts directory, whose form errors
+and page numbers it shares): it reads through storage, and the one change it makes (hiding a
+thread) is audited with the admin as actor (``admin:<username>``).
+
+* :class:`Moderation`: threads by expert, status and id; public ones hidden from the board.
+* :class:`Statistics`: a month's figures as ``smscat report`` computes them, and its CSV bytes.
+* :class:`AuditLog`: the log, newest first, filtered; dates are local to the department.
+
+It must never: put a phone number or a patient's words into anything it returns for display
+unmasked (nicknames, questions, audit subjects and details go through
+:func:`~smscat.relay.core.masking.mask_numbers`), a log line or an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Final
+
+from smscat.relay.core.errors import Conflict, NotFound
+from smscat.relay.core.lifecycle import Status
+from smscat.relay.core.masking import mask_numbers
+from smscat.relay.core.stats import FIRST_YEAR, LAST_YEAR, month_period
+from smscat.relay.services.management import FormInvalid, local_time, page_number
+from smscat.relay.services.relay import Relay
+from smscat.relay.services.reporting import MonthReport, csv_bytes, month_report
+from smscat.storage import admin as store
+from smscat.storage import threads as threads_db
+from smscat.storage.db import iso
+from smscat.storage.experts import moment
+
+log = logging.getLogger(__name__)
+
+THREADS_PER_PAGE: Final = 30
+AUDIT_PER_PAGE: Final = 50
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+# -- moderation -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadEntry:
+    id: int
+    expert_id: str
+    expert_name: str
+    nickname: str  # numbers masked
+    status: str
+    public: bool
+    hidden: bool
+    question: str  # the first message as public pages show it (numbers masked)
+    created_at: str  # local
+    last_message_at: str  # local
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadsPage:
+    threads: list[ThreadEntry]
+    total: int
+    page: int
+    pages: int
+
+
+class Moderation:
+    """Threads for the admin, and hiding public ones from the board."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+        self.db = relay.db
+
+    async def threads(
+        self, *, expert_id: str = "", status: str = "", search: str = "", page: int = 1
+    ) -> ThreadsPage:
+        """Newest first; ``search`` is a thread's id (``#`` allowed before it)."""
+        if status and status not in {str(s) for s in Status}:
+            raise FormInvalid({"status": "status"})
+        wanted_id = None
+        search = search.strip().removeprefix("#").strip()
+        if search:
+            if not (search.isascii() and search.isdigit() and len(search) <= 18):
+                raise FormInvalid({"q": "thread_search"})
+            wanted_id = int(search)
+        page = page_number(page)
+        zone = self.relay.options.zone
+        found = await store.threads_page(
+            self.db,
+            store.ThreadFilter(expert_id or None, status or None, wanted_id),
+            THREADS_PER_PAGE,
+            (page - 1) * THREADS_PER_PAGE,
+        )
+        threads = [
+            ThreadEntry(
+                id=int(r["id"]),
+                expert_id=r["expert_id"],
+                expert_name=r["expert_name"],
+                nickname=mask_numbers(str(r["nickname"])),
+                status=r["status"],
+                public=bool(r["public"]),
+                hidden=bool(r["hidden"]),
+                question=str(r["question"] or ""),
+                created_at=local_time(moment(r["created_at"]), zone),
+                last_message_at=local_time(moment(r["last_message_at"]), zone),
+            )
+            for r in found.rows
+        ]
+        pages = max(1, math.ceil(found.total / THREADS_PER_PAGE))
+        return ThreadsPage(threads, found.total, page, pages)
+
+    async def set_hidden(self, thread_id: int, hidden: bool, actor: str) -> bool:
+        """Hide a public thread from the board (or show it again); False when it already was."""
+        async with self.db.transaction() as conn:
+            thread = await threads_db.thread(conn, thread_id)
+            if thread is None:
+                raise NotFound("thread")
+            if not thread["public"]:
+                raise Conflict("thread_private")
+            if bool(thread["hidden"]) == hidden:
+                return False
+            await store.set_hidden(conn, thread_id, hidden)
+            action = "thread.hide" if hidden else "thread.unhide"
+            await self.db.audit(conn, actor, action, str(thread_id))
+        log.info("thread %d: %s by an admin", thread_id, "hidden" if hidden else "shown")
+        return True
+
+
+# -- statistics -----------------------------------------------------------------------------------
+
+
+class Statistics:
+    """A month's figures as ``smscat report --month`` computes them (:mod:`.reporting`)."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+
+    @property
+    def timezone(self) -> str:
+        return self.relay.options.zone_name
+
+    def current_month(self) -> str:
+        return self.relay.clock().astimezone(self.relay.options.zone).strftime("%Y-%m")
+
+    async def month(self, month: str) -> MonthReport:
+        try:
+            month_period(month, self.timezone)
+        except ValueError:
+            raise FormInvalid({"month": "month"}) from None
+        return await month_report(
+            self.relay.db,
+            month,
+            timezone=self.timezone,
+            department=self.relay.options.department,
+        )
+
+
+def neighbour_months(month: str) -> tuple[str, str]:
+    """The months before and after ``YYYY-MM`` (a valid one)."""
+    year, number = int(month[:4]), int(month[5:7])
+    before = f"{year - 1:04d}-12" if number == 1 else f"{year:04d}-{number - 1:02d}"
+    after = f"{year + 1:04d}-01" if number == 12 else f"{year:04d}-{number + 1:02d}"
+    return before, after
+
+
+def month_csv(report: MonthReport) -> bytes:
+    """The bytes :func:`smscat.relay.services.reporting.write_csv` writes (one helper for both)."""
+    return csv_bytes(report)
+
+
+# -- the audit log --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: str  # local, to the second
+    actor: str
+    action: str
+    subject: str
+    detail: str  # compact JSON, numbers masked
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    entries: list[AuditEntry]
+    total: int
+    page: int
+    pages: int
+    actions: list[str]
+
+
+class AuditLog:
+    """The audit log for the admin: newest first, filtered, 50 to a page."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+
+    def _bound(self, value: str, name: str, *, end: bool) -> str | None:
+        """A local date (``YYYY-MM-DD``) as the stored UTC bound: its start, or the next day's."""
+        value = value.strip()
+        if not value:
+            return None
+        try:
+            if not _DATE.fullmatch(value):
+                raise ValueError(value)
+            day = date.fromisoformat(value) + (timedelta(days=1) if end else timedelta())
+            if not FIRST_YEAR <= day.year <= LAST_YEAR:  # (year 1 in UTC is before year 1)
+                raise ValueError(value)
+        except (ValueError, OverflowError):
+            raise FormInvalid({name: "date"}) from None
+        local = datetime.combine(day, time(0), self.relay.options.zone)
+        return iso(local)
+
+    async def page(
+        self,
+        *,
+        action: str = "",
+        actor: str = "",
+        subject: str = "",
+        date_from: str = "",
+        date_to: str = "",
+        page: int = 1,
+    ) -> AuditPage:
+        since = self._bound(date_from, "from", end=False)
+        until = self._bound(date_to, "to", end=True)
+        if since and until and since >= until:
+            raise FormInvalid({"to": "date_order"})
+        page = page_number(page)
+        zone = self.relay.options.zone
+        wanted = store.AuditFilter(
+            action.strip() or None, actor.strip() or None, subject.strip() or None, since, until
+        )
+        found = await store.audit_page(
+            self.relay.db, wanted, AUDIT_PER_PAGE, (page - 1) * AUDIT_PER_PAGE
+        )
+        entries = [
+            AuditEntry(
+                id=int(r["id"]),
+                at=local_time(moment(r["at"]), zone, "%Y-%m-%d %H:%M:%S"),
+                actor=mask_numbers(str(r["actor"])),
+                action=str(r["action"]),
+                subject=mask_numbers(str(r["subject"] or "")),
+                detail=mask_numbers(compact_detail(r["detail"])),
+            )
+            for r in found.rows
+        ]
+        pages = max(1, math.ceil(found.total / AUDIT_PER_PAGE))
+        actions = await store.audit_actions(self.relay.db)
+        return AuditPage(entries, found.total, page, pages, actions)
+
+
+def compact_detail(detail: str | None) -> str:
+    """An entry's JSON detail on one line, keys sorted ("" when there is none)."""
+    if not detail:
+        return ""
+    try:
+        value = json.loads(detail)
+    except ValueError:
+        return detail
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
