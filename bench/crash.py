@@ -3,7 +3,7 @@
 Usage: python bench/crash.py [--quick] [--table] [--rounds R] [--questions N] [--seed S]
                              [--settle S] [--workdir DIR]
 
-The crash test's driver (tests/support/crash.py, as tests/relay/test_crash.py runs it with 12
+The crash test's driver (tests/support/crash.py, as tests/relay/daemon/test_crash.py runs it with 12
 rounds and 150 questions): ``smscat sim`` as its own process at 38400 baud, ``smscat run`` as a
 subprocess on it, SIGKILLed R times (20; ``--quick``: 6) — in turn while the modem shows the
 ``> `` prompt, between +CMGR and +CMGD, and at a random moment — and restarted each time, while

@@ -72,7 +72,7 @@ _CACHE_LIMIT: Final = 20_000  # characters whose normal form is remembered
 # Every character that reads as one or more digits: \d (decimal digits of every script) and
 # what else normalises to a digit (superscripts, circled and parenthesized numbers, Chinese
 # numerals and their compatibility forms, fractions…). At most two digits in a row come from
-# one character (⑩). tests/relay/test_masking.py checks this against every code point.
+# one character (⑩). tests/relay/core/test_masking.py checks this against every code point.
 DIGIT_CLASS: Final = (
     r"\d"
     "\u00b2-\u00b3\u00b9\u00bc-\u00be\u1369-\u1371\u19da\u2070\u2074-\u2079"

@@ -83,7 +83,7 @@ def _parts_taken(sim: Simulator) -> int:
 
 
 # Refusals a single SIM cannot get past (the network says no to this SIM or this message): the
-# outbox moves the SMS to another SIM or fails it, shown in tests/relay/test_modem_health.py.
+# outbox moves the SMS to another SIM or fails it, shown in tests/relay/daemon/test_modem_health.py.
 REFUSALS = {"barred", "reject"}
 
 

@@ -9,7 +9,7 @@ every question asked, every reply sent, routed and visible in its thread (bounde
 
 :func:`crash_rounds` drives it and returns a :class:`CrashRun`, the raw facts (what the flow was
 told, what the simulator's phones received, what each thread shows); the counts — lost,
-posted twice, repeated parts — are its properties. ``tests/relay/test_crash.py`` asserts on
+posted twice, repeated parts — are its properties. ``tests/relay/daemon/test_crash.py`` asserts on
 them (12 rounds); ``bench/crash.py`` reports them (20 rounds and more messages).
 
 It must never judge: no assertion on the outcome here, only on the harness's own footing (a

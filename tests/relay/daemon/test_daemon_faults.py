@@ -54,7 +54,7 @@ FAULTS: dict[str, tuple[dict[str, object], Callable[[Status], bool]]] = {
 }
 
 
-# Refusals: the SMS moves to another SIM or fails (tests/relay/test_modem_health.py).
+# Refusals: the SMS moves to another SIM or fails (tests/relay/daemon/test_modem_health.py).
 REFUSALS = {"barred", "reject"}
 
 

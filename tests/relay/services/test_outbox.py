@@ -7,7 +7,7 @@ real modem's +CMS ERROR does); the database is a real SQLite file.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import pytest
 
 from smscat.modem import pdu
 from smscat.modem.device import SentPart
-from smscat.modem.errors import CmsError, ModemError, ModemTimeout
+from smscat.modem.errors import CmsError, ModemTimeout
 from smscat.modem.supervisor import ModemSupervisor
 from smscat.relay.core import routing
 from smscat.relay.core.errors import Conflict
@@ -26,41 +26,11 @@ from smscat.relay.services.relay import Relay
 from smscat.storage import outbox as outbox_db
 from smscat.storage import phones as phones_db
 from smscat.storage.db import Database, ExpertRow
+from tests.support.outbox import FakeModem, pump
 from tests.support.relay import Clock
 
 ZHANG = ExpertRow("zhang", "张明", "主任医师", "心血管内科", "+8613800138001", None)
 PATIENT = "+8613912345678"
-
-
-class FakeModem:
-    """Accepts parts (TP-MR counting up) unless told to refuse the next ones.
-
-    ``block`` is what :meth:`ModemSupervisor.blocked` would say (None: it may send).
-    """
-
-    state = "ready"
-
-    def __init__(self) -> None:
-        self.refusals: list[ModemError] = []
-        self.accepted: list[pdu.SubmitPart] = []
-        self.block: str | None = None
-        self.down_for = 0.0  # seconds it has been blocked
-        self.listeners: list[Callable[[], None]] = []
-
-    def blocked(self) -> str | None:
-        return self.block
-
-    def blocked_for(self) -> float:
-        return 0.0 if self.block is None else self.down_for
-
-    def on_change(self, listener: Callable[[], None]) -> None:
-        self.listeners.append(listener)
-
-    async def submit(self, part: pdu.SubmitPart) -> SentPart:
-        if self.refusals:
-            raise self.refusals.pop(0)
-        self.accepted.append(part)
-        return SentPart(part.seq, part.total, len(self.accepted) % 256)
 
 
 @pytest.fixture
@@ -72,11 +42,6 @@ async def relay(tmp_path: Path) -> AsyncIterator[Relay]:
             RelayOptions(department="心内科"),
             clock=Clock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC)),
         )
-
-
-def pump(relay: Relay, modem: FakeModem) -> OutboxPump:
-    fake: ModemSupervisor = modem  # type: ignore[assignment]  # the pump's part of a supervisor
-    return OutboxPump(relay, {"m1": fake}, rng=random.Random(7))
 
 
 async def status_of(relay: Relay, outbox_id: int = 1) -> tuple[str, int, str | None]:

@@ -15,7 +15,7 @@ from smscat.relay.core.texts import render
 from smscat.relay.services.alerting import Alerter, AlertOptions
 from smscat.relay.services.context import Asked
 from smscat.storage.db import ExpertRow
-from tests.relay.test_outbox import FakeModem, pump
+from tests.support.outbox import FakeModem, pump
 from tests.support.relay import World, world_on
 
 ZHANG = ExpertRow("zhang", "张明", "主任医师", "心血管内科", "+8613800138001", "高血压")
