@@ -12,7 +12,8 @@ fresh database. Then, each phase after resetting the daemon's peak RSS (``/proc/
   about fifty be checked and the rest come back later;
 * then the admin logs in from another network.
 
-Each argon2id check takes 64 MiB; at most two run at once (``web/admin.py``: CHECKS_AT_ONCE).
+Each argon2id check takes 64 MiB; at most two run at once
+(``web/admin_session.py``: CHECKS_AT_ONCE).
 Reported per phase: answers by status, seconds, the daemon's RSS before, its peak during, and
 after. Before the guard reserved attempts and the checks were bounded, the audit measured 200 at
 once taking the daemon from 66 to 460 MB. About 20 seconds.

@@ -4,7 +4,7 @@
 outbox, the inbound SMS and the alerts, and returns plain values for the templates
 (``admin/live.html`` renders them; the page includes it, and the live stream sends it again
 whenever it changes). Times are rendered in the department's zone; words come from
-:mod:`smscat.relay.core.texts`.
+:mod:`smscat.web.texts` (a modem's ``block.*`` reason from the relay's, which its alerts use).
 
 It must never: show a patient's or an expert's full number (the last four digits at most; short
 codes, which belong to operators, are shown whole), or write anything.
@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
-from smscat.relay.core import texts
+from smscat.relay.core import texts as relay_texts
 from smscat.relay.core.masking import mask_numbers
+from smscat.web import texts
 
 if TYPE_CHECKING:
-    from smscat.relay.services.service import Relay
+    from smscat.relay.services.relay import Relay
 
 QUEUE_STATUSES = ("queued", "sent", "delivered", "failed", "cancelled")
 LIST_LIMIT = 20  # rows per list on the dashboard
@@ -141,7 +142,7 @@ async def snapshot(
     for modem_id, supervisor in modems.items():
         health = supervisor.health
         contact = supervisor.last_contact
-        sent_today = await relay.parts_sent_since(
+        sent_today = await relay.read.parts_sent_since(
             modem_id, now - timedelta(days=1)
         )  # as caps count
         cap = options.day_caps.get(modem_id)
@@ -157,7 +158,8 @@ async def snapshot(
                     f"admin.state.{supervisor.state}", supervisor.state, lang
                 ),
                 "ok": (block := supervisor.blocked()) is None,
-                "why": texts.render_or(f"block.{block}", block, lang) if block else None,
+                # why it cannot send: the relay's words (its alerts say the same)
+                "why": relay_texts.render_or(f"block.{block}", block, lang) if block else None,
                 "signal": health.signal_dbm if health else None,
                 "bars": signal_bars(health.signal_dbm if health else None),
                 "registration": texts.render_or(
@@ -180,9 +182,9 @@ async def snapshot(
                 "phones": options.simulators.get(modem_id),
             }
         )
-    counts = await relay.outbox_counts()
+    counts = await relay.read.outbox_counts()
     hour_ago = now - timedelta(hours=1)
-    traffic = await relay.traffic_since(hour_ago)
+    traffic = await relay.read.traffic_since(hour_ago)
     unmatched = [
         {
             "id": r["id"],
@@ -191,7 +193,7 @@ async def snapshot(
             "text": r["text"],
             "at": _when(_stored(str(r["received_at"])), zone, today),
         }
-        for r in await relay.unmatched_inbound(LIST_LIMIT)
+        for r in await relay.read.unmatched_inbound(LIST_LIMIT)
     ]
     failed = [
         {
@@ -204,7 +206,7 @@ async def snapshot(
             "at": _when(_stored(str(r["created_at"])), zone, today),
             "resendable": r["kind"] != "verification",
         }
-        for r in await relay.failed_outbox(LIST_LIMIT)
+        for r in await relay.read.failed_outbox(LIST_LIMIT)
     ]
     waiting = [
         {
@@ -215,7 +217,7 @@ async def snapshot(
             "since": _when(_stored(str(r["last_message_at"])), zone, today),
             "hours": int((now - _stored(str(r["last_message_at"]))).total_seconds() // 3600),
         }
-        for r in await relay.waiting_since(now - options.answer_within, LIST_LIMIT)
+        for r in await relay.read.waiting_since(now - options.answer_within, LIST_LIMIT)
     ]
     notices = [
         {
@@ -224,7 +226,7 @@ async def snapshot(
             "text": r["text"],
             "at": _when(_stored(str(r["received_at"])), zone, today),
         }
-        for r in await relay.short_code_sms(now - timedelta(days=SHORT_CODE_DAYS), LIST_LIMIT)
+        for r in await relay.read.short_code_sms(now - timedelta(days=SHORT_CODE_DAYS), LIST_LIMIT)
     ]
     inbound_since = now - timedelta(days=INBOUND_DAYS)
     unknown = [
@@ -235,7 +237,7 @@ async def snapshot(
             "text": mask_numbers(str(r["text"])),
             "at": _when(_stored(str(r["received_at"])), zone, today),
         }
-        for r in await relay.unknown_sender_sms(inbound_since, LIST_LIMIT)
+        for r in await relay.read.unknown_sender_sms(inbound_since, LIST_LIMIT)
     ]
     incomplete = [
         {
@@ -247,13 +249,13 @@ async def snapshot(
                 lang,
                 got=r["parts"] - len(r["missing"]) if r["missing"] else "?",
                 total=r["parts"],
-                missing=("、" if lang == texts.DEFAULT_LANG else ", ").join(map(str, r["missing"]))
+                missing=texts.join(map(str, r["missing"]), lang)
                 or "?",  # (a message routed before the relay kept the part numbers)
             ),
             "thread": r["thread_id"],
             "at": _when(_stored(str(r["received_at"])), zone, today),
         }
-        for r in await relay.incomplete_sms(inbound_since, LIST_LIMIT)
+        for r in await relay.read.incomplete_sms(inbound_since, LIST_LIMIT)
     ]
     alerts = [
         {
@@ -261,7 +263,7 @@ async def snapshot(
             "subject": a["subject"],
             "at": _when(_stored(str(a["opened_at"])), zone, today),
         }
-        for a in await relay.open_alerts()
+        for a in await relay.read.open_alerts()
     ]
     ready = sum(1 for m in rows if m["ok"])
     numbers = Numbers(

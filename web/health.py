@@ -20,8 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
-from smscat.web.admin import client_ip, logged_in
-from smscat.web.metrics import Networks, _allowed
+from smscat.web.admin_session import logged_in
+from smscat.web.clients import Networks, allowed, client_ip
 
 StatusProvider = Callable[[], dict[str, Any]]
 DatabaseCheck = Callable[[], Awaitable[object]]
@@ -33,7 +33,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def _insider(request: web.Request) -> bool:
     """May this client see the details: loopback, an allowed network, a logged-in admin."""
-    return _allowed(client_ip(request), request.app[ALLOW_KEY]) or logged_in(request)
+    return allowed(client_ip(request), request.app[ALLOW_KEY]) or logged_in(request)
 
 
 async def healthz(request: web.Request) -> web.Response:

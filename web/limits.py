@@ -6,7 +6,7 @@ thread page's "send the link to my phone"): each is counted per client and hour,
 limit answered 429 with Retry-After and the reason (:class:`~smscat.relay.core.errors.TooMany`, so
 problem+json on the API and the friendly page on the board).
 
-A client is its network (:func:`~smscat.web.admin_auth.network_of`, the one the admin login
+A client is its network (:func:`~smscat.web.clients.client_network`, the one the admin login
 counts by too): the IPv4 /24 or the IPv6 /64 of its address,
 or, behind a trusted proxy (``web.trusted_proxies``), of the last address in X-Forwarded-For
 that is not a proxy. One household, office or phone gets a /64 of IPv6 to rotate through at
@@ -32,8 +32,7 @@ from aiohttp.typedefs import Middleware
 
 from smscat.relay.core.errors import TooMany
 from smscat.relay.core.limits import RateLimit
-from smscat.web.admin import client_ip
-from smscat.web.admin_auth import network_of
+from smscat.web.clients import client_network
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Clock = Callable[[], datetime]
@@ -89,7 +88,7 @@ def rate_limits(
         kind = await _kind(request)
         limit = limits.get(kind) if kind is not None else None
         if kind is not None and limit is not None:
-            client, now = network_of(client_ip(request)), clock()
+            client, now = client_network(request), clock()
             if not limit.allow(client, now):
                 raise TooMany(KEYS[kind], retry_after=limit.retry_after(client, now))
         return await handler(request)

@@ -10,7 +10,7 @@ ever a label.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
 from typing import Protocol
 
@@ -19,10 +19,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from smscat.relay.services.service import Relay
-from smscat.web.admin import client_ip
+from smscat.relay.services.relay import Relay
+from smscat.web.clients import allowed, client_ip
 
-Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -44,22 +43,14 @@ class _Snapshot(Collector):
         yield from self._metrics
 
 
-def _allowed(remote: str | None, allow: Networks) -> bool:
-    try:
-        address = ipaddress.ip_address(remote or "")
-    except ValueError:
-        return False
-    return address.is_loopback or any(address in network for network in allow)
-
-
 async def _gather(relay: Relay, modems: Mapping[str, ModemLike]) -> list[Metric]:
     queue = GaugeMetricFamily(
         "smscat_queue_depth", "SMS in the outbox by status", labels=["status"]
     )
-    outbox = await relay.outbox_counts()
+    outbox = await relay.read.outbox_counts()
     for status, count in outbox.items():
         queue.add_metric([status], count)
-    totals = await relay.monitoring_counts()
+    totals = await relay.read.monitoring_counts()
     sent = CounterMetricFamily(
         "smscat_sms_parts_sent", "SMS parts accepted by a modem", labels=["modem"]
     )
@@ -93,7 +84,7 @@ async def _gather(relay: Relay, modems: Mapping[str, ModemLike]) -> list[Metric]
         dbm = getattr(modem.health, "signal_dbm", None)
         if isinstance(dbm, int):
             signal.add_metric([modem_id], dbm)
-        usage.add_metric([modem_id], await relay.parts_sent_since(modem_id, since))
+        usage.add_metric([modem_id], await relay.read.parts_sent_since(modem_id, since))
     return [queue, sent, failed, received, up, blocked, signal, usage]
 
 
@@ -106,7 +97,7 @@ def add_routes(
     networks = [ipaddress.ip_network(n, strict=False) for n in allow]
 
     async def metrics(request: web.Request) -> web.Response:
-        if not _allowed(client_ip(request), networks):
+        if not allowed(client_ip(request), networks):
             raise web.HTTPForbidden()
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_Snapshot(await _gather(relay, modems)))

@@ -7,7 +7,7 @@
     ├── Conflict       409  the thing is in a state that does not allow this
     └── TooMany        429  a limit was reached (``retry_after`` seconds)
 
-``key`` selects the user-facing text in :mod:`smscat.relay.core.texts` (``error.<key>``); the web
+``key`` selects the user-facing text in :mod:`smscat.web.texts` (``error.<key>``); the web
 layer renders it in the visitor's language. No message ever contains a phone number, a code or
 the text someone typed.
 """

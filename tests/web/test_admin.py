@@ -23,11 +23,11 @@ from argon2 import PasswordHasher
 from pydantic import ValidationError
 from yarl import URL
 
-from smscat.relay.core.texts import render
 from smscat.relay.daemon.app import Daemon
 from smscat.relay.daemon.cli import main
 from smscat.relay.daemon.config import ModemLimits, Settings
 from smscat.web.dashboard import signal_bars
+from smscat.web.texts import render
 from tests.support.admin import ADMINS, CSRF, HASH, PASSWORD, Browser, two_questions, unmatched
 from tests.support.daemon import EXPERT_ZHANG, PATIENT, TIMEOUT, Client, daemon, settled
 
@@ -238,7 +238,7 @@ async def test_admin_posts_need_the_sessions_csrf_token(
         assert status == 403, body
         assert render("admin.forbidden") in body
         assert "Content-Security-Policy" in headers
-    experts = {e["id"] for e in await app[0].relay.experts_view()}
+    experts = {e["id"] for e in await app[0].relay.read.experts_view()}
     assert "zhang" in experts  # no hand-off happened
     await admin.dashboard()  # and the session is still there
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, expect
 
-from smscat.relay.core.texts import render
 from smscat.relay.daemon.app import Daemon
 from smscat.web.dashboard import signal_bars
+from smscat.web.texts import render
 from tests.support.admin import ADMINS, PASSWORD, two_questions, unmatched
 from tests.support.browser import ARTIFACTS, chromium
 from tests.support.daemon import EXPERT_ZHANG, PATIENT, Client, daemon
@@ -74,7 +74,7 @@ async def test_an_admin_watches_the_dashboard_and_assigns_an_unmatched_reply(
     await expect(card.locator(".state")).to_have_text(render("admin.state.ready"))
     await expect(card.locator(".registration")).to_have_text(render("admin.reg.home"))
     # the queue: every SMS so far has gone (welcome SMS, questions, a verification code)
-    counts = await running.relay.outbox_counts()
+    counts = await running.relay.read.outbox_counts()
     sent = page.locator('#queue [data-status="sent"] dd')
     delivered = page.locator('#queue [data-status="delivered"] dd')
     await expect(page.locator('#queue [data-status="queued"] dd')).to_have_text("0")

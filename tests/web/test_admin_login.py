@@ -29,10 +29,9 @@ from aiohttp import web
 from argon2 import PasswordHasher
 from yarl import URL
 
-from smscat.relay.daemon.app import Daemon, relay_options
-from smscat.relay.services.service import Relay
+from smscat.relay.daemon.app import Daemon, admin_options, relay_options
+from smscat.relay.services.relay import Relay
 from smscat.storage.db import Database
-from smscat.web.admin import CHECKS_AT_ONCE, DEVICE_COOKIE, SESSION_COOKIE
 from smscat.web.admin import add_routes as add_admin
 from smscat.web.admin_auth import (
     GATE_EVERY,
@@ -44,6 +43,8 @@ from smscat.web.admin_auth import (
     Ticket,
     network_of,
 )
+from smscat.web.admin_login import DEVICE_COOKIE
+from smscat.web.admin_session import CHECKS_AT_ONCE, SESSION_COOKIE
 from smscat.web.pages import add_routes as add_pages
 from tests.support.admin import ADMINS, CSRF, Browser
 from tests.support.daemon import TIMEOUT, daemon, settings
@@ -353,7 +354,7 @@ class Server:
             relay = Relay(db, relay_options(self.config))
             app = web.Application()
             add_pages(app, relay, self.config.department.name)
-            add_admin(app, relay, self.config, {}, clock=self.clock)
+            add_admin(app, relay, admin_options(self.config), {}, clock=self.clock)
             runner = web.AppRunner(app)
             await runner.setup()
             try:

@@ -25,9 +25,10 @@ import aiohttp
 import pytest
 import yaml
 
-from smscat.relay.core.texts import render
+from smscat.relay.core import texts as relay_texts
 from smscat.relay.daemon.app import Daemon, expert_rows
 from smscat.relay.daemon.cli import main
+from smscat.web.texts import render
 from tests.support.admin import ADMINS, CSRF, Browser
 from tests.support.daemon import (
     DEPARTMENT,
@@ -156,7 +157,7 @@ async def test_pages_without_a_session_show_the_login(browser: Browser, path: st
     assert headers["Content-Type"].startswith("text/html")
     assert 'name="password"' in body
     assert render("admin.login_heading") in body
-    for data in ("张明", "李华", "admin-nav", "8001", render("report.questions")):
+    for data in ("张明", "李华", "admin-nav", "8001", relay_texts.render("report.questions")):
         assert data not in body
 
 
@@ -476,7 +477,8 @@ async def test_pause_holds_new_questions_and_resume_sends_them(
     assert headers["Location"] == "/admin/experts/zhang/edit"
     row = await _row(running, "zhang")
     assert str(row["paused_until"]).startswith("9999")  # until resumed
-    await client.wait_for_sms(EXPERT_ZHANG, lambda t: t == render("paused_indefinitely"))
+    paused = relay_texts.render("paused_indefinitely")
+    await client.wait_for_sms(EXPERT_ZHANG, lambda t: t == paused)
     _, experts = await client.call("GET", "/api/experts")
     zhang = next(e for e in experts if e["id"] == "zhang")
     assert (zhang["accepting"], zhang["accepting_reason"]) == (False, "paused")
@@ -493,7 +495,7 @@ async def test_pause_holds_new_questions_and_resume_sends_them(
     status, _, body, _ = await admin.post("/admin/experts/zhang/resume", {"csrf": csrf})
     assert status == 303, body
     await client.wait_for_sms(EXPERT_ZHANG, lambda t: "暂停期间的问题" in t)
-    await client.wait_for_sms(EXPERT_ZHANG, lambda t: t == render("resumed"))
+    await client.wait_for_sms(EXPERT_ZHANG, lambda t: t == relay_texts.render("resumed"))
     assert (await _row(running, "zhang"))["paused_until"] is None
     audit = await running.relay.db.fetchall(
         "SELECT action, actor, detail FROM audit_log WHERE subject = 'zhang'"
@@ -520,7 +522,7 @@ async def test_a_pause_for_hours_shows_when_it_ends(
     assert status == 303
     until = datetime.fromisoformat((await _row(running, "li"))["paused_until"])
     assert before + timedelta(hours=3) <= until <= datetime.now(UTC) + timedelta(hours=3)
-    await client.wait_for_sms(EXPERT_LI, lambda t: t == render("paused", hours=3))
+    await client.wait_for_sms(EXPERT_LI, lambda t: t == relay_texts.render("paused", hours=3))
     body, _ = await _open(admin, "/admin/experts")
     local = until.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
     assert render("admin.expert.paused_until", until=local) in body
@@ -791,7 +793,7 @@ async def test_the_stats_page_and_csv_are_the_cli_report(
     by_name = {row[0]: row for row in cli_rows}
     assert by_name["张明"][3:6] == ["1", "1", "100.0"]
     assert by_name["李华"][3:6] == ["1", "0", "0.0"]
-    assert by_name[render("report.total")][3:5] == ["2", "1"]
+    assert by_name[relay_texts.render("report.total")][3:5] == ["2", "1"]
 
     async with admin.http.get(f"{admin.base}/admin/stats.csv?month={month}") as resp:
         assert resp.status == 200
@@ -808,11 +810,11 @@ async def test_stats_link_the_months_around(admin: Browser) -> None:
     assert 'href="/admin/stats?month=2026-02"' in body
     assert 'href="/admin/stats.csv?month=2026-01"' in body
     rows = _table(body, "stats")
-    assert rows[0][0] == render("report.expert")
-    assert rows[-1][:4] == [render("report.total"), "", DEPARTMENT, "0"]
+    assert rows[0][0] == relay_texts.render("report.expert")
+    assert rows[-1][:4] == [relay_texts.render("report.total"), "", DEPARTMENT, "0"]
     body, _ = await _open(admin, "/admin/stats?month=2026-12&lang=en")
     assert 'href="/admin/stats?month=2027-01&amp;lang=en"' in body
-    assert _table(body, "stats")[0][0] == render("report.expert", "en")
+    assert _table(body, "stats")[0][0] == relay_texts.render("report.expert", "en")
 
 
 @pytest.mark.parametrize("path", ["/admin/stats?month=2026-13", "/admin/stats.csv?month=11-2026"])

@@ -21,7 +21,8 @@ from multidict import CIMultiDictProxy
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 
 from smscat.relay.daemon.app import Daemon
-from smscat.web.api import MAX_BODY, PROBLEM, add_routes
+from smscat.web.api import MAX_BODY, add_routes
+from smscat.web.api_schema import PROBLEM
 from tests.support.daemon import EXPERT_LI, EXPERT_ZHANG, PATIENT, PATIENT_2, Client, daemon
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -17,10 +17,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from smscat.relay.core.texts import render
 from smscat.relay.daemon.app import Daemon
 from smscat.relay.services.retention import erase_phone
 from smscat.web.dashboard import Numbers, needs_attention, signal_bars
+from smscat.web.texts import render
 from tests.support.admin import ADMINS, Browser, two_questions, unmatched
 from tests.support.daemon import EXPERT_LI, EXPERT_ZHANG, PATIENT, TIMEOUT, Client, daemon, settled
 
@@ -166,7 +166,7 @@ async def test_retry_needs_the_csrf_token_and_a_failed_sms(
     assert render("admin.error.not_found") in body
     status, _, _, _ = await admin.post("/admin/outbox/999999/retry", {"csrf": csrf})
     assert status == 404
-    statuses = await running.relay.outbox_counts()
+    statuses = await running.relay.read.outbox_counts()
     assert not statuses.get("queued")  # nothing was queued again
 
 
@@ -346,7 +346,7 @@ async def test_a_question_handed_on_since_it_failed_is_not_sent_to_the_one_who_l
     await _ask(client, "心率偏快要紧吗")
     outbox_id = await _failed_row(running)
     await client.simulator("/unassigned", {"numbers": []})
-    await running.relay.handoff("zhang", "li", "admin:root")
+    await running.relay.experts.handoff("zhang", "li", "admin:root")
     _, csrf = await admin.dashboard()
     status, _, body, _ = await admin.post(f"/admin/outbox/{outbox_id}/retry", {"csrf": csrf})
     assert status == 409

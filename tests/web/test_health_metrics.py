@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from smscat.web.metrics import _allowed
+from smscat.web.clients import allowed
 from tests.support.admin import ADMINS, Browser
 from tests.support.daemon import EXPERT_ZHANG, TIMEOUT, Client, daemon
 
@@ -77,12 +77,12 @@ async def test_metrics_expose_the_named_series(tmp_path: Path) -> None:
 
 def test_metrics_answer_loopback_and_the_allow_list_only() -> None:
     office = [ipaddress.ip_network("10.8.0.0/16")]
-    assert _allowed("127.0.0.1", [])
-    assert _allowed("::1", [])
-    assert _allowed("10.8.3.4", office)
-    assert not _allowed("10.9.3.4", office)
-    assert not _allowed("203.0.113.7", [])
-    assert not _allowed(None, office)
+    assert allowed("127.0.0.1", [])
+    assert allowed("::1", [])
+    assert allowed("10.8.3.4", office)
+    assert not allowed("10.9.3.4", office)
+    assert not allowed("203.0.113.7", [])
+    assert not allowed(None, office)
 
 
 async def fetch(client: Client, path: str, headers: dict[str, str]) -> tuple[int, Any]:

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from smscat.relay.core.limits import RateLimit
-from smscat.relay.core.texts import render
 from smscat.relay.daemon.config import CODE_BUDGET_NETWORKS, Settings
 from smscat.web.admin_auth import network_of
+from smscat.web.texts import render
 from tests.support.daemon import Client, daemon
 
 T0 = datetime(2026, 11, 23, tzinfo=UTC)

@@ -19,9 +19,9 @@ import pytest
 from markupsafe import escape
 from multidict import CIMultiDictProxy
 
-from smscat.relay.core.texts import render
 from smscat.relay.daemon.app import Daemon
-from smscat.web.pages import _accepting_words, _median_words
+from smscat.web.page_views import accepting_words, median_words
+from smscat.web.texts import render
 from tests.support.daemon import EXPERT_ZHANG, PATIENT, Client, daemon
 
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
@@ -153,16 +153,16 @@ def test_accepting_and_answer_times_are_said_in_words() -> None:
     def expert(reason: str | None) -> dict[str, Any]:
         return {"accepting": reason is None, "accepting_reason": reason}
 
-    assert _accepting_words(expert(None), "zh-CN") == "现在可以提问"
-    assert _accepting_words(expert("paused"), "zh-CN") == render("page.accepting.paused")
-    assert _accepting_words(expert("cap"), "en") == render("page.accepting.cap", "en")
-    assert _accepting_words(expert("quiet"), "zh-CN") == render("page.accepting.quiet")
-    assert _accepting_words(expert("maintenance"), "zh-CN") == render("page.accepting.later")
-    assert _median_words(None, "zh-CN") == "暂无回复用时记录"
-    assert _median_words(5, "zh-CN") == "通常约1分钟内首次回复"
-    assert _median_words(20 * 60, "en") == "Usually first answers within about 20 min"
-    assert _median_words(3 * 3600, "zh-CN") == "通常约3小时内首次回复"
-    assert _median_words(3 * 86400, "zh-CN") == "通常约3天内首次回复"
+    assert accepting_words(expert(None), "zh-CN") == "现在可以提问"
+    assert accepting_words(expert("paused"), "zh-CN") == render("page.accepting.paused")
+    assert accepting_words(expert("cap"), "en") == render("page.accepting.cap", "en")
+    assert accepting_words(expert("quiet"), "zh-CN") == render("page.accepting.quiet")
+    assert accepting_words(expert("maintenance"), "zh-CN") == render("page.accepting.later")
+    assert median_words(None, "zh-CN") == "暂无回复用时记录"
+    assert median_words(5, "zh-CN") == "通常约1分钟内首次回复"
+    assert median_words(20 * 60, "en") == "Usually first answers within about 20 min"
+    assert median_words(3 * 3600, "zh-CN") == "通常约3小时内首次回复"
+    assert median_words(3 * 86400, "zh-CN") == "通常约3天内首次回复"
 
 
 async def test_the_board_says_how_soon_an_expert_answers_and_when_they_pause(
@@ -386,8 +386,8 @@ async def test_an_internal_error_is_a_friendly_500_and_the_log_has_no_token(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("SECRET internal detail")
 
-    monkeypatch.setattr(running.relay, "experts_view", broken)
-    monkeypatch.setattr(running.relay, "thread_view", broken)
+    monkeypatch.setattr(running.relay.read, "experts_view", broken)
+    monkeypatch.setattr(running.relay.patient_page, "thread_view", broken)
     for path in ("/", thread):
         text = friendly(await get(client, path), 500, "500")
         assert "SECRET" not in text

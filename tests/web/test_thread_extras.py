@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
+from smscat.relay.core import texts as relay_texts
 from smscat.relay.core.stats import Period, week_figures
-from smscat.relay.core.texts import render
 from smscat.relay.daemon.app import Daemon
 from smscat.relay.services.retention import erase_phone
 from smscat.storage import stats as stats_store
+from smscat.web.texts import render
 from tests.support.daemon import DEPARTMENT, EXPERT_ZHANG, PATIENT, PATIENT_2, Client, daemon
 from tests.web.test_pages import Page, assert_escaped, friendly, get, html_page, post
 
@@ -293,7 +294,7 @@ async def test_at_most_three_link_sms_a_day_for_one_phone(client: Client, runnin
     for _ in range(2):
         assert (await post(client, path + "/link", {}))[0] == 303
     assert (await post(client, "/links", {"phone": PATIENT}))[0] == 303  # the third
-    await running.relay.link_requests_done()  # it is worked after the answer
+    await running.relay.links.link_requests_done()  # it is worked after the answer
     refused = html_page(await post(client, path + "/link", {}), 429)
     assert render("error.links_per_day") in refused
     again = await post(client, "/links", {"phone": PATIENT})  # still the same words
@@ -397,7 +398,7 @@ async def test_nothing_for_a_stopped_or_erased_number(client: Client, running: D
     await link_sms(client, PATIENT_2, 0)
 
     await client.phone_sends(PATIENT_2, "TD")  # STOP
-    await client.wait_for_sms(PATIENT_2, lambda t: t == render("stop_confirmed"))
+    await client.wait_for_sms(PATIENT_2, lambda t: t == relay_texts.render("stop_confirmed"))
     await erase_phone(running.relay.db, PATIENT, "test", datetime.now(UTC))
     before = await outbox_count(running)
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from smscat.relay.core.texts import render
 from smscat.relay.daemon.app import Daemon
 from smscat.relay.services.retention import purge
+from smscat.web.texts import render
 from tests.support.admin import ADMINS, Browser
 from tests.support.daemon import TIMEOUT, Client, daemon, settled
 

@@ -20,6 +20,7 @@ from smscat.relay.core.texts import render
 from smscat.relay.services.context import RelayOptions
 from smscat.relay.services.relay import Relay
 from smscat.storage.db import ExpertRow
+from smscat.web.texts import render as web_render
 from tests.support import relay as support
 from tests.support.relay import world_on
 
@@ -125,8 +126,8 @@ async def test_stop_means_no_code_until_start(world: World) -> None:
     await world.sms(PATIENT, "TD")
     assert (await world.outbox(PATIENT))[-1] == render("stop_confirmed")
     assert await refused(world, PATIENT, Conflict) == "phone_stopped"
-    assert "开通" in render("error.phone_stopped")  # the board says how to come back
-    assert "START" in render("error.phone_stopped", "en")
+    assert "开通" in web_render("error.phone_stopped")  # the board says how to come back
+    assert "START" in web_render("error.phone_stopped", "en")
     with pytest.raises(Conflict):  # a code from before the STOP does not undo it either
         await world.ask_with(PATIENT, *pending)
 

@@ -29,6 +29,7 @@ from smscat.relay.daemon.config_file import ConfigError, load_config
 from smscat.relay.services.context import RelayOptions
 from smscat.relay.services.relay import Relay
 from smscat.storage.db import Database, ExpertRow
+from smscat.web.texts import render as web_render
 from tests.support.admin import ADMINS, Browser
 from tests.support.daemon import EXPERT_ZHANG, PATIENT, TIMEOUT, daemon, settled
 from tests.support.relay import Clock, world_on
@@ -329,8 +330,8 @@ async def test_a_lost_part_through_the_daemon_posted_marked_seen_by_admins_then_
         section = re.search(r'<section id="incomplete"(.*?)</section>', body, re.S)
         assert section, body
         assert "•••• 8001" in section.group(1)
-        assert render("admin.incomplete_parts", got=2, total=3, missing="2") in section.group(1)
-        assert f"{render('admin.thread_id')} {asked['id']}" in section.group(1)
+        assert web_render("admin.incomplete_parts", got=2, total=3, missing="2") in section.group(1)
+        assert f"{web_render('admin.thread_id')} {asked['id']}" in section.group(1)
         assert EXPERT_ZHANG[1:] not in body
         assert PATIENT[1:] not in body
 
@@ -353,7 +354,7 @@ async def test_a_lost_part_through_the_daemon_posted_marked_seen_by_admins_then_
         answers = [t for t in await client.received_by(PATIENT) if "医生回复" in t]
         assert len(answers) == 2  # the marked one, then the complete version, once
         body, _ = await admin.dashboard()
-        assert render("admin.incomplete_none", days=30) in body
+        assert web_render("admin.incomplete_none", days=30) in body
         [entry] = await db.fetchall(
             "SELECT detail FROM audit_log WHERE action = 'inbound.completed'"
         )

@@ -1,0 +1,280 @@
+"""The JSON API's contract: its request and response models, and the OpenAPI document made of them.
+
+The request models are the ones :mod:`.api` checks bodies with, built with the relay's limits
+(:func:`request_models`), so the document's ``maxLength`` of a field is the limit that refuses
+it; the document (``GET /api/openapi.json``) is pydantic's schemas of the same models.
+
+It must never publish a limit that the API does not hold, or hold one it does not publish.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.json_schema import models_json_schema
+
+PROBLEM = "application/problem+json"
+
+
+class _In(BaseModel):
+    """A request body: every string field carries its own ``max_length`` (published as
+    ``maxLength``); no limit of the model's that the document would not show."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class VerificationIn(_In):
+    phone: str = Field(min_length=1, max_length=32, description="the patient's mobile number")
+
+
+class VerificationOut(BaseModel):
+    verification_id: str
+
+
+class QuestionIn(_In):
+    """A question; ``nickname`` and ``text`` take the relay's limits in :func:`request_models`."""
+
+    expert_id: str = Field(min_length=1, max_length=32)
+    nickname: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    public: bool
+    phone: str | None = Field(None, max_length=32)
+    verification_id: str | None = Field(None, max_length=64)
+    code: str | None = Field(None, max_length=12)
+
+
+class QuestionOut(BaseModel):
+    id: int
+    token: str = Field(description="shown once: the key to the thread's page")
+    status: str
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    from_: Literal["patient", "expert", "assistant", "system"] = Field(alias="from")
+    text: str
+    at: str
+
+
+class ThreadOut(BaseModel):
+    id: int
+    status: str
+    status_text: str
+    messages: list[MessageOut]
+    notice: str | None = None
+    waiting: int = Field(
+        0, description="follow-ups kept until the expert answers, then sent in one SMS"
+    )
+
+
+class FollowUpIn(_In):
+    """A follow-up; ``text`` takes the relay's limit in :func:`request_models`."""
+
+    text: str = Field(min_length=1)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestModels:
+    """The request bodies as this daemon validates them, and as its OpenAPI document shows them."""
+
+    verification: type[VerificationIn]
+    question: type[QuestionIn]
+    follow_up: type[FollowUpIn]
+
+
+def request_models(max_nickname: int, max_text: int) -> RequestModels:
+    """The request models with the relay's limits (``RelayOptions.max_nickname``, ``max_text``,
+    the latter from ``relay.max_text`` in config): a body over them is refused here with the
+    field named, and the document publishes the same numbers."""
+    text = (str, Field(min_length=1, max_length=max_text))
+    return RequestModels(
+        verification=VerificationIn,
+        question=create_model(
+            "QuestionIn",
+            __base__=QuestionIn,
+            __module__=__name__,
+            nickname=(str, Field(min_length=1, max_length=max_nickname)),
+            text=text,
+        ),
+        follow_up=create_model("FollowUpIn", __base__=FollowUpIn, __module__=__name__, text=text),
+    )
+
+
+class ExpertOut(BaseModel):
+    id: str
+    name: str
+    title: str
+    department: str
+    specialty: str | None
+    accepting: bool
+    accepting_reason: str | None
+    median_first_answer_s: float | None
+
+
+class BoardThread(BaseModel):
+    id: int
+    expert_id: str
+    nickname: str
+    status: str
+    created_at: str
+    messages: list[MessageOut]
+
+
+class BoardOut(BaseModel):
+    threads: list[BoardThread]
+    total: int
+    page: int
+    per_page: int
+
+
+class Problem(BaseModel):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    field: str | None = None
+
+
+# -- the OpenAPI document -----------------------------------------------------------------------
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _content(schema: dict[str, Any], media: str = "application/json") -> dict[str, Any]:
+    return {"content": {media: {"schema": schema}}}
+
+
+def openapi(requests: RequestModels) -> dict[str, Any]:
+    """The document for a daemon whose request bodies are ``requests``: their schemas are
+    pydantic's, so a published limit is the one that refuses a request."""
+    models: list[type[BaseModel]] = [
+        requests.verification,
+        VerificationOut,
+        requests.question,
+        QuestionOut,
+        MessageOut,
+        ThreadOut,
+        requests.follow_up,
+        ExpertOut,
+        BoardThread,
+        BoardOut,
+        Problem,
+    ]
+    _, schemas = models_json_schema(
+        [(m, "validation" if m.__name__.endswith("In") else "serialization") for m in models],
+        ref_template="#/components/schemas/{model}",
+    )
+    problem = {
+        str(code): {"description": text, **_content(_ref("Problem"), PROBLEM)}
+        for code, text in (
+            (400, "bad request"),
+            (404, "not found"),
+            (413, "body too large"),
+            (422, "invalid field"),
+            (429, "too many requests"),
+        )
+    }
+    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
+    thread_id = {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**53},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "smscat", "version": "1"},
+        "components": {
+            "schemas": schemas["$defs"],
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "paths": {
+            "/api/experts": {
+                "get": {
+                    "operationId": "listExperts",
+                    "responses": {
+                        "200": {
+                            "description": "experts",
+                            **_content({"type": "array", "items": _ref("ExpertOut")}),
+                        }
+                    },
+                }
+            },
+            "/api/verifications": {
+                "post": {
+                    "operationId": "startVerification",
+                    "requestBody": {"required": True, **_content(_ref("VerificationIn"))},
+                    "responses": {
+                        "202": {"description": "code sent", **_content(_ref("VerificationOut"))},
+                        **problem,
+                    },
+                }
+            },
+            "/api/questions": {
+                "post": {
+                    "operationId": "ask",
+                    "requestBody": {"required": True, **_content(_ref("QuestionIn"))},
+                    "responses": {
+                        "201": {"description": "asked", **_content(_ref("QuestionOut"))},
+                        "403": {"description": "wrong code", **_content(_ref("Problem"), PROBLEM)},
+                        "409": {"description": "conflict", **_content(_ref("Problem"), PROBLEM)},
+                        **problem,
+                    },
+                }
+            },
+            "/api/questions/{id}": {
+                "get": {
+                    "operationId": "getThread",
+                    "parameters": [thread_id],
+                    "security": bearer,
+                    "responses": {
+                        "200": {"description": "the thread", **_content(_ref("ThreadOut"))},
+                        **problem,
+                    },
+                }
+            },
+            "/api/questions/{id}/messages": {
+                "post": {
+                    "operationId": "followUp",
+                    "parameters": [thread_id],
+                    "security": bearer,
+                    "requestBody": {"required": True, **_content(_ref("FollowUpIn"))},
+                    "responses": {
+                        "201": {"description": "posted"},
+                        "409": {"description": "closed", **_content(_ref("Problem"), PROBLEM)},
+                        **problem,
+                    },
+                }
+            },
+            "/api/board": {
+                "get": {
+                    "operationId": "board",
+                    "parameters": [
+                        {"name": "expert_id", "in": "query", "schema": {"type": "string"}},
+                        {"name": "q", "in": "query", "schema": {"type": "string"}},
+                        {
+                            "name": "page",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 10000},
+                        },
+                    ],
+                    "responses": {
+                        "200": {"description": "public threads", **_content(_ref("BoardOut"))},
+                        **problem,
+                    },
+                }
+            },
+            "/api/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "responses": {
+                        "200": {"description": "this document", **_content({"type": "object"})}
+                    },
+                }
+            },
+        },
+    }
