@@ -3,7 +3,8 @@
 Each module belongs to exactly one layer, named by its folder. A layer may import itself, the layers
 listed for it in :data:`ALLOWED`, and (except the relay core) any third-party package; the core
 imports the standard library only. A second test fails on any import cycle between modules, lazy
-imports inside functions included.
+imports inside functions included. Two more keep the house readable: no module of relay/, storage/
+or web/ over 500 lines but the wording catalogues, and no private name imported across modules.
 """
 
 from __future__ import annotations
@@ -149,3 +150,36 @@ def test_the_check_sees_every_layer() -> None:
     seen = {layer(m) for m in MODULES}
     assert seen == set(ALLOWED)
     assert "smscat.hwsim.engine" in MODULES
+
+
+SIZED = ("smscat.relay", "smscat.storage", "smscat.web")
+CATALOGUES = {"smscat.relay.core.texts", "smscat.web.texts"}  # wording, however long
+MAX_LINES = 500
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith(SIZED)))
+def test_no_module_over_500_lines(module: str) -> None:
+    lines = len(MODULES[module].read_text(encoding="utf-8").splitlines())
+    assert module in CATALOGUES or lines <= MAX_LINES, f"{module}: {lines} lines"
+
+
+def private_imports(module: str, source: str) -> list[str]:
+    """The private names (``_x``) ``module`` imports from another smscat module."""
+    tree = ast.parse(source)
+    return [
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("smscat")
+        for alias in node.names
+        if alias.name.startswith("_") and node.module != module
+    ]
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_private_name_is_imported_from_another_module(module: str) -> None:
+    assert private_imports(module, MODULES[module].read_text(encoding="utf-8")) == []
+
+
+def test_the_private_import_check_finds_one() -> None:
+    source = "from smscat.web.site import _route_name, href\nfrom os import _exit\n"
+    assert private_imports("smscat.web.board", source) == ["smscat.web.site._route_name"]
