@@ -152,12 +152,16 @@ def sweep_memories(offered: Offered) -> tuple[str, ...]:
 
     From the mem1 list (what can be read): never status reports or broadcasts, and where the
     modem says which memories receive SMS, only those. A combined view ("MT") only when no
-    plain memory is left, as on a module that offers nothing else.
+    plain memory is readable, as on a module that offers nothing else: where only "MT"
+    receives but "SM" and "ME" can be read, those two are listed (MT would show each SMS
+    again beside them).
     """
     readable = [m for m in offered.read if m not in NOT_SMS]
     receiving = [m for m in readable if m in offered.receive]
     candidates = receiving or readable
     plain = [m for m in candidates if m not in COMBINED]
+    if not plain:  # only a combined view receives: the plain memories it shows are readable
+        plain = [m for m in readable if m not in COMBINED]
     return tuple(plain or candidates)
 
 

@@ -116,6 +116,13 @@ def cpms_test_lines(draw: st.DrawFn) -> tuple[str, tuple[tuple[str, ...], ...]]:
     return "+CPMS: " + sep.join(groups), tuple(tuple(names) for names in lists)
 
 
+def test_only_a_combined_view_receiving_still_sweeps_the_plain_memories() -> None:
+    """Hypothesis found it: mem3 offers only "MT" while "SM" and "ME" can be read."""
+    offered = parse_offered(['+CPMS: ("SM","MT"),("SM"),("MT")', "OK"])
+    assert offered is not None
+    assert sweep_memories(offered) == ("SM",)
+
+
 @given(cpms_test_lines())
 def test_any_cpms_test_answer_gives_back_its_lists(
     case: tuple[str, tuple[tuple[str, ...], ...]],
