@@ -14,7 +14,7 @@ import aiohttp
 from tests.support.atport import AtPort
 from tests.support.simproc import sim_process
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def smscat(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

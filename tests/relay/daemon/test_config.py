@@ -13,7 +13,7 @@ from smscat.relay.daemon.cli import main
 from smscat.relay.daemon.config import Settings
 from smscat.relay.daemon.config_file import ConfigError, dump_effective, load_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 MINIMAL = """
 modems:

@@ -24,7 +24,7 @@ import pytest
 from smscat.relay.daemon import cli, daemonlock
 from smscat.relay.daemon.daemonlock import AlreadyRunning, hold, lock_path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 START_SECONDS = 30.0  # a daemon's start-up, its modem registered (two shared cores in CI)
 
 
