@@ -18,10 +18,11 @@ from typing import Any
 import aiosqlite
 
 from smscat.relay.core.outbox_states import OutboxStatus
+from smscat.relay.core.types import Expert, Thread
 from smscat.storage.db import EXPERT_CONFIG_FIELDS, Database, ExpertRow
-from smscat.storage.experts import PRESENT
+from smscat.storage.experts import PRESENT, as_expert
 from smscat.storage.sql import placeholders
-from smscat.storage.threads import HOLDER
+from smscat.storage.threads import HOLDER, as_thread
 
 Conn = aiosqlite.Connection
 
@@ -29,13 +30,23 @@ Conn = aiosqlite.Connection
 # -- experts ------------------------------------------------------------------------------------
 
 
-async def experts_overview(db: Database, open_statuses: Iterable[str]) -> list[aiosqlite.Row]:
+@dataclass(frozen=True, slots=True)
+class ExpertOverview:
+    """An expert or assistant as the admin's list shows them: with their assistant's name and
+    the count of open threads they own or hold."""
+
+    expert: Expert
+    assistant_name: str | None
+    open_threads: int
+
+
+async def experts_overview(db: Database, open_statuses: Iterable[str]) -> list[ExpertOverview]:
     """Every expert and assistant (absent ones too), with the count of open threads each owns
     or holds (:data:`.threads.HOLDER`), and the name of their assistant; present ones first
     (:data:`.experts.PRESENT`), then by role and name."""
     wanted = tuple(open_statuses)
     marks = placeholders(wanted)
-    return await db.fetchall(
+    rows = await db.fetchall(
         "SELECT e.*, a.name AS assistant_name,"
         f" (SELECT COUNT(*) FROM threads t WHERE (t.expert_id = e.id OR {HOLDER} = e.id)"
         f" AND t.status IN ({marks})) AS open_threads"
@@ -44,6 +55,7 @@ async def experts_overview(db: Database, open_statuses: Iterable[str]) -> list[a
         " ORDER BY e.present DESC, e.role, e.name, e.id",
         wanted,
     )
+    return [ExpertOverview(as_expert(r), r["assistant_name"], int(r["open_threads"])) for r in rows]
 
 
 async def insert_expert(conn: Conn, expert: ExpertRow, now: str) -> None:
@@ -110,7 +122,25 @@ class Found:
     total: int = 0
 
 
-async def threads_page(db: Database, wanted: ThreadFilter, limit: int, offset: int) -> Found:
+@dataclass(frozen=True, slots=True)
+class ModeratedThread:
+    """A thread as the admin's list shows it: with its expert's name and its question as
+    public pages show it (numbers masked when it was written; None: no message)."""
+
+    thread: Thread
+    expert_name: str
+    question: str | None = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadsFound:
+    """One page of threads and how many match in all."""
+
+    threads: list[ModeratedThread]
+    total: int
+
+
+async def threads_page(db: Database, wanted: ThreadFilter, limit: int, offset: int) -> ThreadsFound:
     """Threads, newest first, with their expert's name and their question's masked text."""
     where: list[str] = []
     params: list[Any] = []
@@ -126,15 +156,15 @@ async def threads_page(db: Database, wanted: ThreadFilter, limit: int, offset: i
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     (count,) = await db.fetchall(f"SELECT COUNT(*) FROM threads t {clause}", params)
     rows = await db.fetchall(
-        "SELECT t.id, t.expert_id, e.name AS expert_name, t.nickname, t.status, t.public,"
-        " t.hidden, t.created_at, t.last_message_at,"
+        "SELECT t.*, e.name AS expert_name,"
         " (SELECT m.public_text FROM messages m WHERE m.thread_id = t.id ORDER BY m.id LIMIT 1)"
         " AS question"
         f" FROM threads t JOIN experts e ON e.id = t.expert_id {clause}"
         " ORDER BY t.id DESC LIMIT ? OFFSET ?",
         (*params, limit, offset),
     )
-    return Found(rows, int(count[0]))
+    threads = [ModeratedThread(as_thread(r), str(r["expert_name"]), r["question"]) for r in rows]
+    return ThreadsFound(threads, int(count[0]))
 
 
 async def set_hidden(conn: Conn, thread_id: int, hidden: bool) -> None:

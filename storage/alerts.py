@@ -1,4 +1,7 @@
-"""The alerts table and the queries that decide whether something is wrong. No decisions here."""
+"""The alerts table and the queries that decide whether something is wrong. No decisions here.
+
+An alert is read as the core's :class:`~smscat.relay.core.records.Alert`, never a row.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +11,31 @@ from typing import Any
 import aiosqlite
 
 from smscat.relay.core.outbox_states import OutboxStatus
+from smscat.relay.core.records import Alert
 from smscat.storage.db import Database
+from smscat.storage.sql import moment, moment_or_none
 
 Key = tuple[str, str]  # (kind, subject)
 
 
-async def open_alerts(db: Database) -> dict[Key, aiosqlite.Row]:
+def as_alert(row: aiosqlite.Row) -> Alert:
+    """A row of ``alerts`` (``SELECT *``) as the core's record."""
+    return Alert(
+        id=int(row["id"]),
+        kind=str(row["kind"]),
+        subject=str(row["subject"]),
+        opened_at=moment(row["opened_at"]),
+        notified_at=moment_or_none(row["notified_at"]),
+        cleared_at=moment_or_none(row["cleared_at"]),
+        detail=row["detail"],
+    )
+
+
+async def open_alerts(db: Database) -> dict[Key, Alert]:
+    """Alerts not yet cleared, by (kind, subject)."""
     rows = await db.fetchall("SELECT * FROM alerts WHERE cleared_at IS NULL")
-    return {(r["kind"], r["subject"]): r for r in rows}
+    alerts = [as_alert(r) for r in rows]
+    return {(a.kind, a.subject): a for a in alerts}
 
 
 async def open_alert(
@@ -39,7 +59,7 @@ async def queue_stalled(db: Database, now: str, since: str) -> bool:
     """SMS have been due since before ``since`` and no part went out after it."""
     waiting = await db.fetchall(
         "SELECT 1 FROM outbox WHERE status = ? AND next_attempt_at <= ? LIMIT 1",
-        (OutboxStatus.QUEUED.value, since),
+        (OutboxStatus.QUEUED, since),
     )
     if not waiting:
         return False
@@ -53,7 +73,7 @@ async def failed_since(db: Database, since: str) -> int:
     """SMS failed for good whose last attempt was due since ``since`` (not sent again)."""
     rows = await db.fetchall(
         "SELECT COUNT(*) FROM outbox WHERE status = ? AND next_attempt_at >= ?",
-        (OutboxStatus.FAILED.value, since),
+        (OutboxStatus.FAILED, since),
     )
     return int(rows[0][0])
 

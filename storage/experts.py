@@ -1,5 +1,8 @@
 """Experts' rows: who they are, paused until when, welcomed, left. No decisions.
 
+Reads return the core's :class:`~smscat.relay.core.types.Expert` (:func:`as_expert`), never a
+row: the policy questions are asked of its attributes (:mod:`smscat.relay.core.policy`).
+
 Writes take the connection of the caller's ``async with db.transaction()``, so that a state
 change and the SMS it causes commit together; reads that need no transaction take the
 :class:`Database`. Nothing here logs.
@@ -8,29 +11,17 @@ change and the SMS it causes commit together; reads that need no transaction tak
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Final
 
 import aiosqlite
 
 from smscat.relay.core.types import ROLES, Expert
 from smscat.storage.db import Database
-from smscat.storage.sql import Conn, fetch_all, fetch_one
+from smscat.storage.sql import Conn, fetch_all, fetch_one, moment, moment_or_none
 
 # policy.is_present in SQL, over a row of ``experts`` (unqualified: use it where only one
 # table has these columns). Every query that asks who is present uses this.
 PRESENT: Final = "(active = 1 AND left_at IS NULL)"
-
-
-def moment(value: str) -> datetime:
-    """A stored time (UTC ISO-8601 text) as an aware datetime."""
-    when = datetime.fromisoformat(value)
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
-def moment_or_none(value: str | None) -> datetime | None:
-    """:func:`moment` of a column that may be NULL."""
-    return None if value is None else moment(value)
 
 
 def as_expert(row: aiosqlite.Row) -> Expert:
@@ -61,28 +52,35 @@ def as_expert(row: aiosqlite.Row) -> Expert:
     )
 
 
-async def experts(db: Database) -> list[aiosqlite.Row]:
+def _maybe(row: aiosqlite.Row | None) -> Expert | None:
+    return None if row is None else as_expert(row)
+
+
+async def experts(db: Database) -> list[Expert]:
     """Experts patients can ask (assistants work behind them and are not listed)."""
-    return await db.fetchall(
+    rows = await db.fetchall(
         f"SELECT * FROM experts WHERE {PRESENT} AND role = 'expert' ORDER BY name"
     )
+    return [as_expert(r) for r in rows]
 
 
-async def expert(conn: Conn, expert_id: str) -> aiosqlite.Row | None:
-    return await fetch_one(conn, "SELECT * FROM experts WHERE id = ?", (expert_id,))
+async def expert(conn: Conn, expert_id: str) -> Expert | None:
+    return _maybe(await fetch_one(conn, "SELECT * FROM experts WHERE id = ?", (expert_id,)))
 
 
-async def expert_by_phone(conn: Conn, e164: str) -> aiosqlite.Row | None:
-    return await fetch_one(conn, "SELECT * FROM experts WHERE phone = ?", (e164,))
+async def expert_by_phone(conn: Conn, e164: str) -> Expert | None:
+    """The expert or assistant whose number ``e164`` is (present or not)."""
+    return _maybe(await fetch_one(conn, "SELECT * FROM experts WHERE phone = ?", (e164,)))
 
 
 async def set_paused(conn: Conn, expert_id: str, until: str | None) -> None:
     await conn.execute("UPDATE experts SET paused_until = ? WHERE id = ?", (until, expert_id))
 
 
-async def unwelcomed(conn: Conn) -> list[aiosqlite.Row]:
+async def unwelcomed(conn: Conn) -> list[Expert]:
     """Present experts and assistants not yet welcomed by SMS."""
-    return await fetch_all(conn, f"SELECT * FROM experts WHERE {PRESENT} AND welcomed_at IS NULL")
+    rows = await fetch_all(conn, f"SELECT * FROM experts WHERE {PRESENT} AND welcomed_at IS NULL")
+    return [as_expert(r) for r in rows]
 
 
 async def mark_welcomed(conn: Conn, expert_id: str, now: str) -> None:

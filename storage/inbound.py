@@ -2,7 +2,8 @@
 
 Writes take the connection of the caller's ``async with db.transaction()``, so that a state
 change and the SMS it causes commit together; reads that need no transaction take the
-:class:`Database`. Nothing here logs.
+:class:`Database`. Reads return the core's frozen records (``InboundSms``, ``InboundPart`` of
+:mod:`smscat.relay.core.records`), never a row. Nothing here logs.
 """
 
 from __future__ import annotations
@@ -13,9 +14,52 @@ from dataclasses import dataclass, field
 
 import aiosqlite
 
+from smscat.relay.core.records import INBOUND_OUTCOMES, InboundPart, InboundSms, member
 from smscat.storage.db import Database
 from smscat.storage.errors import AlreadyAssembled as AlreadyAssembled  # (callers: use errors)
-from smscat.storage.sql import Conn, fetch_all, fetch_one, insert, placeholders
+from smscat.storage.sql import (
+    Conn,
+    fetch_all,
+    fetch_one,
+    insert,
+    moment,
+    moment_or_none,
+    placeholders,
+)
+
+
+def as_inbound_sms(row: aiosqlite.Row) -> InboundSms:
+    """A row of ``inbound`` (``SELECT *``) as the core's record."""
+    missing = row["missing"]
+    return InboundSms(
+        id=int(row["id"]),
+        modem_id=str(row["modem_id"]),
+        sender=str(row["sender"]),
+        text=str(row["text"]),
+        parts=int(row["parts"]),
+        complete=bool(row["complete"]),
+        received_at=moment(row["received_at"]),
+        outcome=member(row["outcome"], INBOUND_OUTCOMES, "inbound outcome"),
+        thread_id=None if row["thread_id"] is None else int(row["thread_id"]),
+        resolved_at=moment_or_none(row["resolved_at"]),
+        concat_ref=None if row["concat_ref"] is None else int(row["concat_ref"]),
+        missing=tuple(int(n) for n in json.loads(missing)) if missing else (),
+        forwarded_outbox_id=(
+            None if row["forwarded_outbox_id"] is None else int(row["forwarded_outbox_id"])
+        ),
+        completed_at=moment_or_none(row["completed_at"]),
+    )
+
+
+def as_inbound_part(row: aiosqlite.Row) -> InboundPart:
+    """A row of ``inbound_parts`` (``SELECT *``) as the core's record."""
+    return InboundPart(
+        id=int(row["id"]),
+        modem_id=str(row["modem_id"]),
+        pdu=str(row["pdu"]),
+        received_at=moment(row["received_at"]),
+        inbound_id=None if row["inbound_id"] is None else int(row["inbound_id"]),
+    )
 
 
 async def store_part(conn: Conn, dedup_key: str, modem_id: str, pdu: str, now: str) -> bool:
@@ -28,11 +72,10 @@ async def store_part(conn: Conn, dedup_key: str, modem_id: str, pdu: str, now: s
         return cur.rowcount == 1
 
 
-async def pending_parts(db: Database) -> list[aiosqlite.Row]:
-    return await db.fetchall(
-        "SELECT id, modem_id, pdu, received_at FROM inbound_parts WHERE inbound_id IS NULL"
-        " ORDER BY id"
-    )
+async def pending_parts(db: Database) -> list[InboundPart]:
+    """Raw parts not yet assembled into a message, in the order they were stored."""
+    rows = await db.fetchall("SELECT * FROM inbound_parts WHERE inbound_id IS NULL ORDER BY id")
+    return [as_inbound_part(r) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,17 +142,17 @@ async def incomplete_awaiting(
     return int(rows[0]["id"]) if rows else None
 
 
-async def inbound_row(conn: Conn, inbound_id: int) -> aiosqlite.Row | None:
-    return await fetch_one(conn, "SELECT * FROM inbound WHERE id = ?", (inbound_id,))
+async def inbound_row(conn: Conn, inbound_id: int) -> InboundSms | None:
+    row = await fetch_one(conn, "SELECT * FROM inbound WHERE id = ?", (inbound_id,))
+    return None if row is None else as_inbound_sms(row)
 
 
-async def inbound_parts_of(conn: Conn, inbound_id: int) -> list[aiosqlite.Row]:
-    """The raw parts a message was assembled from (``id``, ``pdu``, ``received_at``)."""
-    return await fetch_all(
-        conn,
-        "SELECT id, pdu, received_at FROM inbound_parts WHERE inbound_id = ? ORDER BY id",
-        (inbound_id,),
+async def inbound_parts_of(conn: Conn, inbound_id: int) -> list[InboundPart]:
+    """The raw parts a message was assembled from, in the order they were stored."""
+    rows = await fetch_all(
+        conn, "SELECT * FROM inbound_parts WHERE inbound_id = ? ORDER BY id", (inbound_id,)
     )
+    return [as_inbound_part(r) for r in rows]
 
 
 async def set_inbound_text(
@@ -140,13 +183,14 @@ async def note_forwarded(conn: Conn, inbound_id: int, thread_id: int, after: int
     )
 
 
-async def unresolved_unmatched(conn: Conn, inbound_id: int) -> aiosqlite.Row | None:
-    return await fetch_one(
+async def unresolved_unmatched(conn: Conn, inbound_id: int) -> InboundSms | None:
+    """The SMS, if it is unmatched and no admin has dealt with it yet."""
+    row = await fetch_one(
         conn,
-        "SELECT id, sender, text FROM inbound WHERE id = ? AND outcome = 'unmatched'"
-        " AND resolved_at IS NULL",
+        "SELECT * FROM inbound WHERE id = ? AND outcome = 'unmatched' AND resolved_at IS NULL",
         (inbound_id,),
     )
+    return None if row is None else as_inbound_sms(row)
 
 
 async def resolve_inbound(
@@ -158,13 +202,14 @@ async def resolve_inbound(
     )
 
 
-async def unmatched(db: Database, limit: int) -> list[aiosqlite.Row]:
+async def unmatched(db: Database, limit: int) -> list[InboundSms]:
     """Unresolved unmatched SMS, oldest first (for admins)."""
-    return await db.fetchall(
-        "SELECT id, modem_id, sender, text, received_at FROM inbound"
-        " WHERE outcome = 'unmatched' AND resolved_at IS NULL ORDER BY id LIMIT ?",
+    rows = await db.fetchall(
+        "SELECT * FROM inbound WHERE outcome = 'unmatched' AND resolved_at IS NULL"
+        " ORDER BY id LIMIT ?",
         (limit,),
     )
+    return [as_inbound_sms(r) for r in rows]
 
 
 async def set_inbound_outcome(

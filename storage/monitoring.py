@@ -2,10 +2,10 @@
 
 Failed SMS (to retry), traffic of the last hour, threads waiting too long for an answer, the
 short-code SMS the SIM got (operator notices), SMS from unknown numbers and SMS that lost a
-part. Reading only, except :func:`resolve_notices` and :func:`requeue` (which is
-:func:`smscat.storage.outbox.requeue`, the outbox's own move, named here too for the relay's
-retry), each inside the caller's transaction. It decides nothing: the caller says what is
-"too long".
+part: SMS as the core's records (``OutboxSms``, ``InboundSms``). Reading only, except
+:func:`resolve_notices`, inside the caller's transaction (an admin's retry of a failed SMS is
+:func:`smscat.storage.outbox.requeue`, the outbox's own move). It decides nothing: the caller
+says what is "too long".
 """
 
 from __future__ import annotations
@@ -15,18 +15,20 @@ from collections.abc import Iterable
 import aiosqlite
 
 from smscat.relay.core.outbox_states import OutboxStatus
+from smscat.relay.core.records import InboundSms, OutboxSms
 from smscat.storage.db import Database
-from smscat.storage.outbox import requeue as requeue
+from smscat.storage.inbound import as_inbound_sms
+from smscat.storage.outbox import as_outbox_sms
 from smscat.storage.sql import placeholders
 
 
-async def failed_outbox(db: Database, limit: int) -> list[aiosqlite.Row]:
+async def failed_outbox(db: Database, limit: int) -> list[OutboxSms]:
     """SMS that failed for good, newest first."""
-    return await db.fetchall(
-        "SELECT id, kind, recipient, thread_id, modem_id, attempts, error, created_at"
-        " FROM outbox WHERE status = ? ORDER BY id DESC LIMIT ?",
+    rows = await db.fetchall(
+        "SELECT * FROM outbox WHERE status = ? ORDER BY id DESC LIMIT ?",
         (OutboxStatus.FAILED, limit),
     )
+    return [as_outbox_sms(r) for r in rows]
 
 
 async def traffic_since(db: Database, since: str) -> dict[str, int]:
@@ -68,33 +70,32 @@ async def resolve_notices(conn: aiosqlite.Connection, now: str) -> int:
     return cursor.rowcount
 
 
-async def short_code_sms(db: Database, since: str, limit: int) -> list[aiosqlite.Row]:
+async def short_code_sms(db: Database, since: str, limit: int) -> list[InboundSms]:
     """SMS from short codes (operator notices: balance, package) not yet handled, newest first."""
     return await _unhandled(db, "short_code", since, limit)
 
 
-async def unknown_sender_sms(db: Database, since: str, limit: int) -> list[aiosqlite.Row]:
+async def unknown_sender_sms(db: Database, since: str, limit: int) -> list[InboundSms]:
     """SMS from numbers neither an expert's nor a verified patient's, not yet handled."""
     return await _unhandled(db, "unknown_sender", since, limit)
 
 
-async def _unhandled(db: Database, outcome: str, since: str, limit: int) -> list[aiosqlite.Row]:
-    return await db.fetchall(
-        "SELECT id, modem_id, sender, text, received_at FROM inbound"
-        " WHERE outcome = ? AND resolved_at IS NULL AND received_at >= ?"
+async def _unhandled(db: Database, outcome: str, since: str, limit: int) -> list[InboundSms]:
+    rows = await db.fetchall(
+        "SELECT * FROM inbound WHERE outcome = ? AND resolved_at IS NULL AND received_at >= ?"
         " ORDER BY id DESC LIMIT ?",
         (outcome, since, limit),
     )
+    return [as_inbound_sms(r) for r in rows]
 
 
-async def incomplete_sms(db: Database, since: str, limit: int) -> list[aiosqlite.Row]:
-    """SMS routed without a part that never arrived (still incomplete), newest first:
-    ``missing`` is a JSON list of part numbers, ``parts`` the message's total."""
-    return await db.fetchall(
-        "SELECT id, modem_id, sender, parts, missing, outcome, thread_id, received_at"
-        " FROM inbound WHERE complete = 0 AND received_at >= ? ORDER BY id DESC LIMIT ?",
+async def incomplete_sms(db: Database, since: str, limit: int) -> list[InboundSms]:
+    """SMS routed without a part that never arrived (still incomplete), newest first."""
+    rows = await db.fetchall(
+        "SELECT * FROM inbound WHERE complete = 0 AND received_at >= ? ORDER BY id DESC LIMIT ?",
         (since, limit),
     )
+    return [as_inbound_sms(r) for r in rows]
 
 
 async def counts(db: Database) -> dict[str, dict[str, int]]:

@@ -4,8 +4,9 @@ Writes take the connection of the caller's ``async with db.transaction()``, so t
 change and the SMS it causes commit together; reads that need no transaction take the
 :class:`Database`. Every change of ``outbox.status`` is made here, by :func:`_move`, as
 :mod:`smscat.relay.core.outbox_states` says: the target and the statuses it may leave from
-come from its table, so a move the table lacks changes no row, even in a race. Nothing here
-logs.
+come from its table, so a move the table lacks changes no row, even in a race. Reads return
+the core's frozen records (``OutboxSms``, ``OutboxPart`` of :mod:`smscat.relay.core.records`),
+never a row. Nothing here logs.
 """
 
 from __future__ import annotations
@@ -14,13 +15,50 @@ import json
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
 from smscat.relay.core.outbox_states import INITIAL, OutboxEvent, OutboxStatus, sources, target
+from smscat.relay.core.records import OUTBOX_KINDS, OutboxPart, OutboxSms, member
 from smscat.storage.db import Database
-from smscat.storage.sql import Conn, fetch_one, insert, placeholders
+from smscat.storage.sql import Conn, fetch_one, insert, moment, moment_or_none, placeholders
+
+
+def as_outbox_sms(row: aiosqlite.Row) -> OutboxSms:
+    """A row of ``outbox`` (``SELECT *``) as the core's record."""
+    return OutboxSms(
+        id=int(row["id"]),
+        kind=member(row["kind"], OUTBOX_KINDS, "outbox kind"),
+        priority=int(row["priority"]),
+        recipient=str(row["recipient"]),
+        text=str(row["text"]),
+        thread_id=None if row["thread_id"] is None else int(row["thread_id"]),
+        ref=int(row["ref"]),
+        status=OutboxStatus(row["status"]),
+        attempts=int(row["attempts"]),
+        next_attempt_at=moment(row["next_attempt_at"]),
+        created_at=moment(row["created_at"]),
+        modem_id=row["modem_id"],
+        sent_at=moment_or_none(row["sent_at"]),
+        avoid_modem=row["avoid_modem"],
+        error=row["error"],
+    )
+
+
+def as_outbox_part(row: aiosqlite.Row) -> OutboxPart:
+    """A row of ``outbox_parts`` (``SELECT *``) as the core's record."""
+    return OutboxPart(
+        outbox_id=int(row["outbox_id"]),
+        seq=int(row["seq"]),
+        total=int(row["total"]),
+        modem_id=str(row["modem_id"]),
+        mr=int(row["mr"]),
+        sent_at=moment(row["sent_at"]),
+        delivered_at=moment_or_none(row["delivered_at"]),
+        report=None if row["report"] is None else int(row["report"]),
+    )
 
 
 async def _move(
@@ -107,22 +145,25 @@ async def same_sms_since(conn: Conn, recipient: str, text: str, since: str) -> b
     return row is not None
 
 
-async def due(db: Database, now: str, limit: int) -> list[aiosqlite.Row]:
-    return await db.fetchall(
+async def due(db: Database, now: str, limit: int) -> list[OutboxSms]:
+    """Queued SMS that are due, highest priority first, then oldest."""
+    rows = await db.fetchall(
         "SELECT * FROM outbox WHERE status = ? AND next_attempt_at <= ?"
         " ORDER BY priority, id LIMIT ?",
         (OutboxStatus.QUEUED, now, limit),
     )
+    return [as_outbox_sms(r) for r in rows]
 
 
-async def due_of_kinds(db: Database, now: str, kinds: list[str], limit: int) -> list[aiosqlite.Row]:
-    """Queued SMS of these kinds that are due, in the order :func:`due` gives them."""
+async def due_of_kinds(db: Database, now: str, kinds: list[str], limit: int) -> list[int]:
+    """The ids of queued SMS of these kinds that are due, in the order :func:`due` gives them."""
     marks = placeholders(kinds)
-    return await db.fetchall(
+    rows = await db.fetchall(
         f"SELECT id FROM outbox WHERE status = ? AND next_attempt_at <= ?"
         f" AND kind IN ({marks}) ORDER BY priority, id LIMIT ?",
         (OutboxStatus.QUEUED, now, *kinds, limit),
     )
+    return [int(r["id"]) for r in rows]
 
 
 async def parts_sent_since(db: Database, modem_id: str, since: Iterable[str]) -> list[int]:
@@ -157,11 +198,12 @@ async def set_home_modem(conn: Conn, recipient: str, modem_id: str, now: str) ->
     )
 
 
-async def next_due_at(db: Database) -> str | None:
+async def next_due_at(db: Database) -> datetime | None:
+    """When the next queued SMS is due (perhaps already); None when nothing is queued."""
     rows = await db.fetchall(
         "SELECT MIN(next_attempt_at) FROM outbox WHERE status = ?", (OutboxStatus.QUEUED,)
     )
-    return rows[0][0] if rows else None
+    return moment_or_none(rows[0][0]) if rows else None
 
 
 async def parts_modem(db: Database, outbox_id: int) -> str | None:
@@ -204,8 +246,9 @@ async def sent_parts(db: Database, outbox_id: int) -> set[int]:
     return {int(r["seq"]) for r in rows}
 
 
-async def outbox_row(conn: Conn, outbox_id: int) -> aiosqlite.Row | None:
-    return await fetch_one(conn, "SELECT * FROM outbox WHERE id = ?", (outbox_id,))
+async def outbox_row(conn: Conn, outbox_id: int) -> OutboxSms | None:
+    row = await fetch_one(conn, "SELECT * FROM outbox WHERE id = ?", (outbox_id,))
+    return None if row is None else as_outbox_sms(row)
 
 
 async def record_part(
@@ -280,16 +323,16 @@ async def cancel_for_recipients(conn: Conn, recipients: Sequence[str]) -> int:
 
 async def match_report(
     conn: Conn, modem_id: str, mr: int, recipient: str, since: str
-) -> aiosqlite.Row | None:
+) -> OutboxPart | None:
     """The part a status report is for: the newest one with this TP-MR and recipient."""
-    return await fetch_one(
+    row = await fetch_one(
         conn,
-        "SELECT p.outbox_id, p.seq, p.total, o.thread_id, o.kind FROM outbox_parts p"
-        " JOIN outbox o ON o.id = p.outbox_id"
+        "SELECT p.* FROM outbox_parts p JOIN outbox o ON o.id = p.outbox_id"
         " WHERE p.modem_id = ? AND p.mr = ? AND o.recipient = ? AND p.sent_at >= ?"
         " AND p.delivered_at IS NULL ORDER BY p.sent_at DESC LIMIT 1",
         (modem_id, mr, recipient, since),
     )
+    return None if row is None else as_outbox_part(row)
 
 
 async def mark_part_delivered(conn: Conn, outbox_id: int, seq: int, status: int, now: str) -> bool:
@@ -341,6 +384,7 @@ async def parts_sent_of(conn: Conn, outbox_id: int) -> int:
     return int(row[0]) if row else 0
 
 
-async def outbox_counts(db: Database) -> dict[str, int]:
+async def outbox_counts(db: Database) -> dict[OutboxStatus, int]:
+    """SMS in the outbox by status (a status no SMS is in is left out)."""
     rows = await db.fetchall("SELECT status, COUNT(*) FROM outbox GROUP BY status")
-    return {str(r[0]): int(r[1]) for r in rows}
+    return {OutboxStatus(r[0]): int(r[1]) for r in rows}

@@ -1,5 +1,8 @@
 """Patients' phones, their verification codes and the link SMS sent to them. No decisions.
 
+A phone is read as the core's :class:`~smscat.relay.core.types.Phone` (:func:`as_phone`), with
+``staff`` worked out here, so that :func:`smscat.relay.core.policy.patient_refusal` decides.
+
 Writes take the connection of the caller's ``async with db.transaction()``, so that a state
 change and the SMS it causes commit together; reads that need no transaction take the
 :class:`Database`. Nothing here logs.
@@ -10,8 +13,7 @@ from __future__ import annotations
 import aiosqlite
 
 from smscat.relay.core.types import Phone
-from smscat.storage.experts import moment, moment_or_none
-from smscat.storage.sql import Conn, fetch_one
+from smscat.storage.sql import Conn, fetch_one, moment, moment_or_none
 
 # A patient's phone row, and ``staff``: whether the number is an expert's (or an assistant's).
 _PHONE = (
@@ -32,12 +34,14 @@ def as_phone(row: aiosqlite.Row) -> Phone:
     )
 
 
-async def phone(conn: Conn, e164: str) -> aiosqlite.Row | None:
-    return await fetch_one(conn, f"{_PHONE} WHERE p.e164 = ?", (e164,))
+async def phone(conn: Conn, e164: str) -> Phone | None:
+    row = await fetch_one(conn, f"{_PHONE} WHERE p.e164 = ?", (e164,))
+    return None if row is None else as_phone(row)
 
 
-async def phone_by_id(conn: Conn, phone_id: int) -> aiosqlite.Row | None:
-    return await fetch_one(conn, f"{_PHONE} WHERE p.id = ?", (phone_id,))
+async def phone_by_id(conn: Conn, phone_id: int) -> Phone | None:
+    row = await fetch_one(conn, f"{_PHONE} WHERE p.id = ?", (phone_id,))
+    return None if row is None else as_phone(row)
 
 
 async def ensure_phone(conn: Conn, e164: str, now: str) -> int:
@@ -45,9 +49,9 @@ async def ensure_phone(conn: Conn, e164: str, now: str) -> int:
         "INSERT INTO phones (e164, created_at) VALUES (?, ?) ON CONFLICT (e164) DO NOTHING",
         (e164, now),
     )
-    row = await phone(conn, e164)
-    assert row is not None
-    return int(row["id"])
+    found = await phone(conn, e164)
+    assert found is not None
+    return found.id
 
 
 async def mark_phone_verified(conn: Conn, phone_id: int, now: str) -> None:

@@ -26,8 +26,12 @@ from typing import Any, Final
 
 import aiosqlite
 
+from smscat.relay.core.records import InboundPart
+from smscat.relay.core.types import Phone
 from smscat.storage import outbox as outbox_db
 from smscat.storage.db import Database
+from smscat.storage.inbound import as_inbound_part
+from smscat.storage.phones import as_phone
 
 Conn = aiosqlite.Connection
 ERASED_SENDER: Final = "erased"  # inbound.sender and outbox.recipient of an erased number
@@ -153,13 +157,13 @@ class ErasedRows:
     unknown_parts: int = 0  # their raw PDUs: deleted
 
 
-async def stale_phones(conn: Conn, before: str) -> list[aiosqlite.Row]:
+async def stale_phones(conn: Conn, before: str) -> list[Phone]:
     """Patients' numbers (not erased, not an expert's) with no activity since ``before``.
 
     Activity is the phone's creation, its newest verification, and its threads' last messages.
     """
     async with conn.execute(
-        "SELECT p.id, p.e164 FROM phones p"
+        "SELECT p.*, 0 AS staff FROM phones p"
         " WHERE p.erased_at IS NULL AND p.e164 NOT IN (SELECT phone FROM experts)"
         " AND max(p.created_at,"
         " COALESCE((SELECT MAX(t.last_message_at) FROM threads t WHERE t.phone_id = p.id), ''),"
@@ -167,7 +171,7 @@ async def stale_phones(conn: Conn, before: str) -> list[aiosqlite.Row]:
         ") < ? ORDER BY p.id",
         (before,),
     ) as cur:
-        return list(await cur.fetchall())
+        return [as_phone(row) for row in await cur.fetchall()]
 
 
 async def inbound_senders(conn: Conn) -> list[str]:
@@ -178,12 +182,12 @@ async def inbound_senders(conn: Conn) -> list[str]:
         return [str(row[0]) for row in await cur.fetchall()]
 
 
-async def pending_parts(conn: Conn) -> list[aiosqlite.Row]:
-    """Raw parts not yet assembled into a message: ``id``, ``pdu``."""
+async def pending_parts(conn: Conn) -> list[InboundPart]:
+    """Raw parts not yet assembled into a message, in the order they were stored."""
     async with conn.execute(
-        "SELECT id, pdu FROM inbound_parts WHERE inbound_id IS NULL ORDER BY id"
+        "SELECT * FROM inbound_parts WHERE inbound_id IS NULL ORDER BY id"
     ) as cur:
-        return list(await cur.fetchall())
+        return [as_inbound_part(row) for row in await cur.fetchall()]
 
 
 async def erase_numbers(

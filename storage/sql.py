@@ -1,4 +1,5 @@
-"""Small helpers every storage module uses: one row, all rows, an insert, an IN-list.
+"""Small helpers every storage module uses: one row, all rows, an insert, an IN-list, and a
+stored time read back (:func:`moment`; :func:`smscat.storage.db.iso` writes one).
 
 Storage is split by aggregate (:mod:`.experts`, :mod:`.phones`, :mod:`.threads`, :mod:`.outbox`,
 :mod:`.inbound`, :mod:`.modems`, plus the admin, alert, monitoring, retention and stats reads);
@@ -8,6 +9,7 @@ each takes the connection of its caller's ``async with db.transaction()`` for a 
 from __future__ import annotations
 
 from collections.abc import Sequence, Sized
+from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
@@ -37,3 +39,15 @@ def placeholders(values: Sized) -> str:
     SQLite reads an empty ``IN ()`` as matching nothing, so no values is no special case.
     """
     return ", ".join("?" * len(values))
+
+
+def moment(value: str) -> datetime:
+    """A stored time (UTC ISO-8601 text) as an aware datetime: the one way storage reads one
+    back, so that what it returns compares with the clock's ``now``."""
+    when = datetime.fromisoformat(value)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def moment_or_none(value: str | None) -> datetime | None:
+    """:func:`moment` of a column that may be NULL."""
+    return None if value is None else moment(value)

@@ -3,29 +3,27 @@
 Reads only, and no decisions: which threads count, how a median is taken and what a month is
 belong to :mod:`smscat.relay.core.stats`. The SQL narrows the rows to those that can matter for a
 period; the pure code counts them exactly. Times are compared as stored (UTC ISO-8601 text with
-milliseconds, see :func:`smscat.storage.db.utcnow`), so the bounds are formatted the same way.
+milliseconds, see :func:`smscat.storage.db.iso`), so the bounds are formatted the same way.
 Nothing here returns or logs a phone number except :func:`digest_recipients` (the SMS needs it).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import aiosqlite
 
 from smscat.relay.core.stats import ThreadFacts
-from smscat.storage.db import Database
-from smscat.storage.experts import PRESENT, moment, moment_or_none
+from smscat.relay.core.types import Expert
+from smscat.storage.db import Database, iso
+from smscat.storage.experts import PRESENT, as_expert
+from smscat.storage.sql import moment, moment_or_none
 from smscat.storage.threads import ANSWER, ANSWER_PARAMS
-
-
-def _stored(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 async def thread_facts(db: Database, start: datetime, end: datetime) -> list[ThreadFacts]:
     """Every thread created, thanked, or answered (:data:`.threads.ANSWER`) in ``[start, end)``."""
-    bounds = (_stored(start), _stored(end))
+    bounds = (iso(start), iso(end))
     rows = await db.fetchall(
         "SELECT t.expert_id, t.created_at, t.thanked_at,"
         f" (SELECT MIN(m.at) FROM messages m WHERE m.thread_id = t.id AND m.{ANSWER})"
@@ -60,14 +58,15 @@ async def experts(db: Database) -> list[aiosqlite.Row]:
     )
 
 
-async def digest_recipients(db: Database, joined_before: datetime) -> list[aiosqlite.Row]:
+async def digest_recipients(db: Database, joined_before: datetime) -> list[Expert]:
     """Present experts (not assistants) who have not opted out of the weekly digest and who
     joined before ``joined_before`` (the reported week's end)."""
-    return await db.fetchall(
-        f"SELECT id, name, phone FROM experts WHERE {PRESENT} AND role = 'expert'"
+    rows = await db.fetchall(
+        f"SELECT * FROM experts WHERE {PRESENT} AND role = 'expert'"
         " AND digest = 1 AND created_at < ? ORDER BY id",
-        (_stored(joined_before),),
+        (iso(joined_before),),
     )
+    return [as_expert(r) for r in rows]
 
 
 async def audited_for_week(

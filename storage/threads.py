@@ -1,5 +1,9 @@
 """Threads and their messages, the public board and the patient's page. No decisions.
 
+A thread is read as the core's :class:`~smscat.relay.core.types.Thread` (:func:`as_thread`);
+who holds it and what answers it are :mod:`smscat.relay.core.policy`'s questions, which
+:data:`HOLDER` and :data:`ANSWER` say again in SQL.
+
 Writes take the connection of the caller's ``async with db.transaction()``, so that a state
 change and the SMS it causes commit together; reads that need no transaction take the
 :class:`Database`. Nothing here logs.
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 
 import aiosqlite
@@ -17,11 +22,19 @@ from smscat.relay.core.masking import mask_numbers
 from smscat.relay.core.numbers import is_digit
 from smscat.relay.core.outbox_states import OutboxStatus
 from smscat.relay.core.policy import ANSWER_SENDERS
+from smscat.relay.core.records import MESSAGE_SENDERS, Message, member
 from smscat.relay.core.stats import ThreadFacts, median_first_answers
 from smscat.relay.core.types import Thread
 from smscat.storage.db import Database
-from smscat.storage.experts import moment, moment_or_none
-from smscat.storage.sql import Conn, fetch_all, fetch_one, insert, placeholders
+from smscat.storage.sql import (
+    Conn,
+    fetch_all,
+    fetch_one,
+    insert,
+    moment,
+    moment_or_none,
+    placeholders,
+)
 
 # policy.holder in SQL, over a row of ``threads``: who holds the thread now. Unqualified: use
 # it where only ``threads`` has these columns.
@@ -123,8 +136,13 @@ async def insert_thread(conn: Conn, t: NewThread) -> int:
     )
 
 
-async def thread(conn: Conn, thread_id: int) -> aiosqlite.Row | None:
-    return await fetch_one(conn, "SELECT * FROM threads WHERE id = ?", (thread_id,))
+async def thread(conn: Conn, thread_id: int) -> Thread | None:
+    row = await fetch_one(conn, "SELECT * FROM threads WHERE id = ?", (thread_id,))
+    return None if row is None else as_thread(row)
+
+
+async def _threads(conn: Conn, sql: str, params: Iterable[Any]) -> list[Thread]:
+    return [as_thread(r) for r in await fetch_all(conn, sql, tuple(params))]
 
 
 async def set_status(conn: Conn, thread_id: int, status: str, now: str) -> None:
@@ -179,11 +197,11 @@ async def set_helpful(conn: Conn, thread_id: int, helpful: bool) -> bool:
 
 async def threads_for_links(
     conn: Conn, phone_id: int, open_statuses: Iterable[str], limit: int
-) -> list[aiosqlite.Row]:
+) -> list[Thread]:
     """A phone's threads for an SMS of links: open ones first, then the latest activity."""
     wanted = tuple(open_statuses)
     marks = placeholders(wanted)
-    return await fetch_all(
+    return await _threads(
         conn,
         f"SELECT * FROM threads WHERE phone_id = ?"
         f" ORDER BY status IN ({marks}) DESC, last_message_at DESC, id DESC LIMIT ?",
@@ -212,10 +230,23 @@ async def insert_message(conn: Conn, m: NewMessage) -> int:
     return message_id
 
 
-async def messages(db: Database, thread_id: int) -> list[aiosqlite.Row]:
-    return await db.fetchall(
-        "SELECT sender, text, at FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,)
+def as_message(row: aiosqlite.Row) -> Message:
+    """A row of ``messages`` (``SELECT *``) as the core's record."""
+    return Message(
+        id=int(row["id"]),
+        thread_id=int(row["thread_id"]),
+        sender=member(row["sender"], MESSAGE_SENDERS, "message sender"),
+        text=str(row["text"]),
+        public_text=str(row["public_text"]),
+        at=moment(row["at"]),
+        inbound_id=None if row["inbound_id"] is None else int(row["inbound_id"]),
     )
+
+
+async def messages(db: Database, thread_id: int) -> list[Message]:
+    """A thread's messages, oldest first."""
+    rows = await db.fetchall("SELECT * FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,))
+    return [as_message(r) for r in rows]
 
 
 async def latest_to_patient_failed(db: Database, thread_id: int) -> bool:
@@ -228,11 +259,12 @@ async def latest_to_patient_failed(db: Database, thread_id: int) -> bool:
     return bool(rows) and rows[0]["status"] == OutboxStatus.FAILED
 
 
-async def thread_messages(conn: Conn, thread_id: int) -> list[aiosqlite.Row]:
-    """A thread's messages, oldest first (``id``, ``sender``, ``text``), in a transaction."""
-    return await fetch_all(
-        conn, "SELECT id, sender, text FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,)
+async def thread_messages(conn: Conn, thread_id: int) -> list[Message]:
+    """A thread's messages, oldest first, in the caller's transaction."""
+    rows = await fetch_all(
+        conn, "SELECT * FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,)
     )
+    return [as_message(r) for r in rows]
 
 
 async def since_last_answer(conn: Conn, thread_id: int) -> list[str]:
@@ -250,24 +282,22 @@ async def since_last_answer(conn: Conn, thread_id: int) -> list[str]:
 
 async def open_threads_of_expert(
     conn: Conn, expert_id: str, statuses: Iterable[str]
-) -> list[aiosqlite.Row]:
+) -> list[Thread]:
     """Threads whose SMS go to this person now (the expert, or the assistant holding them)."""
     wanted = tuple(statuses)
     marks = placeholders(wanted)
-    return await fetch_all(
+    return await _threads(
         conn,
         f"SELECT * FROM threads WHERE {HOLDER} = ? AND status IN ({marks}) ORDER BY code",
         (expert_id, *wanted),
     )
 
 
-async def threads_owned_by(
-    conn: Conn, expert_id: str, statuses: Iterable[str]
-) -> list[aiosqlite.Row]:
+async def threads_owned_by(conn: Conn, expert_id: str, statuses: Iterable[str]) -> list[Thread]:
     """Open threads that belong to this expert, whoever holds them now."""
     wanted = tuple(statuses)
     marks = placeholders(wanted)
-    return await fetch_all(
+    return await _threads(
         conn,
         f"SELECT * FROM threads WHERE expert_id = ? AND status IN ({marks}) ORDER BY id",
         (expert_id, *wanted),
@@ -287,7 +317,7 @@ async def move_thread(
     )
 
 
-async def question_times(conn: Conn, recipient: str, since: str) -> list[str]:
+async def question_times(conn: Conn, recipient: str, since: str) -> list[datetime]:
     """When each recent thread's first SMS to ``recipient`` was set to go (for daily caps)."""
     rows = await fetch_all(
         conn,
@@ -298,15 +328,13 @@ async def question_times(conn: Conn, recipient: str, since: str) -> list[str]:
         " GROUP BY t.id",  # one per new thread: follow-ups do not count toward a cap
         (since, recipient, OutboxStatus.CANCELLED.value),
     )
-    return [str(r["at"]) for r in rows]
+    return [moment(r["at"]) for r in rows]
 
 
-async def open_threads_of_phone(
-    conn: Conn, phone_id: int, statuses: Iterable[str]
-) -> list[aiosqlite.Row]:
+async def open_threads_of_phone(conn: Conn, phone_id: int, statuses: Iterable[str]) -> list[Thread]:
     wanted = tuple(statuses)
     marks = placeholders(wanted)
-    return await fetch_all(
+    return await _threads(
         conn,
         f"SELECT * FROM threads WHERE phone_id = ? AND status IN ({marks}) ORDER BY id",
         (phone_id, *wanted),
@@ -389,11 +417,10 @@ async def board(
     return BoardPage(threads, int(count[0]))
 
 
-async def posted_message(conn: Conn, inbound_id: int) -> aiosqlite.Row | None:
-    """The thread message this received SMS was posted as (``id``, ``thread_id``, ``sender``)."""
-    return await fetch_one(
-        conn, "SELECT id, thread_id, sender FROM messages WHERE inbound_id = ?", (inbound_id,)
-    )
+async def posted_message(conn: Conn, inbound_id: int) -> Message | None:
+    """The thread message this received SMS was posted as."""
+    row = await fetch_one(conn, "SELECT * FROM messages WHERE inbound_id = ?", (inbound_id,))
+    return None if row is None else as_message(row)
 
 
 async def set_message_text(conn: Conn, message_id: int, text: str, public_text: str) -> None:

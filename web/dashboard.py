@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from smscat.relay.core import texts as relay_texts
 from smscat.relay.core.masking import mask_numbers
+from smscat.relay.core.outbox_states import OutboxStatus
 from smscat.web import texts
 
 if TYPE_CHECKING:
     from smscat.relay.services.relay import Relay
 
-QUEUE_STATUSES = ("queued", "sent", "delivered", "failed", "cancelled")
+QUEUE_STATUSES = tuple(OutboxStatus)  # in the table's order
 LIST_LIMIT = 20  # rows per list on the dashboard
 SHORT_CODE_DAYS = 30
 INBOUND_DAYS = 30  # SMS from unknown numbers and SMS that lost a part: listed this long
@@ -269,7 +270,7 @@ async def snapshot(
     numbers = Numbers(
         modems=len(rows),
         modems_ready=ready,
-        queued=counts.get("queued", 0),
+        queued=counts.get(OutboxStatus.QUEUED, 0),
         overdue=len(waiting),
         unmatched=len(unmatched),
         # a code is never sent again (the patient has asked for a new one by then): no action
@@ -283,7 +284,7 @@ async def snapshot(
         "modems": rows,
         "modems_ready": ready,
         "queue": [(s, counts.get(s, 0)) for s in QUEUE_STATUSES],
-        "queued": counts.get("queued", 0),
+        "queued": counts.get(OutboxStatus.QUEUED, 0),
         "traffic": traffic,
         "unmatched": unmatched,
         "failed": failed,

@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from smscat.relay.core.outbox_states import OutboxStatus
 from smscat.relay.services.relay import Relay
 from smscat.web.clients import allowed, client_ip
 
@@ -57,7 +58,7 @@ async def _gather(relay: Relay, modems: Mapping[str, ModemLike]) -> list[Metric]
     for modem_id, count in totals["parts_by_modem"].items():
         sent.add_metric([modem_id], count)
     failed = CounterMetricFamily("smscat_sms_failed", "SMS given up on")
-    failed.add_metric([], outbox.get("failed", 0))
+    failed.add_metric([], outbox.get(OutboxStatus.FAILED, 0))
     received = CounterMetricFamily(
         "smscat_sms_received", "SMS received, by what they were", labels=["outcome"]
     )

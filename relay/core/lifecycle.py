@@ -65,6 +65,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
+from smscat.relay.core.policy import is_answer
+
 
 class Status(StrEnum):
     QUEUED = "queued"  # the latest patient message waits in the outbox
@@ -79,7 +81,6 @@ class Status(StrEnum):
 
 OPEN: Final = frozenset(Status) - {Status.CLOSED, Status.EXPIRED}  # statuses accepting replies
 FOLLOW_UPS_BEFORE_ANSWER: Final = 3  # patient messages after the question that go at once
-ANSWERERS: Final = frozenset({"expert", "assistant"})  # whose message on a thread answers it
 # open statuses whose latest fact is the patient's message: the thread waits for an answer
 AWAITING_ANSWER: Final = OPEN - {Status.ANSWERED}
 DELIVERY_DELAYED: Final = "delivery_delayed"  # the question did not reach the expert's phone
@@ -364,7 +365,7 @@ def waiting_follow_ups(senders: Sequence[str], limit: int = FOLLOW_UPS_BEFORE_AN
     since = 0
     answered = False
     for position, sender in enumerate(senders):
-        if sender in ANSWERERS:
+        if is_answer(sender):
             since, answered = position + 1, True
     run = [p for p in range(since, len(senders)) if senders[p] == "patient"]
     if not answered:

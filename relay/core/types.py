@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from smscat.relay.core.masking import MASK, mask_numbers
 from smscat.relay.core.numbers import is_digit
@@ -34,8 +34,9 @@ def masked(number: str) -> str:
     return MASK if any(is_digit(ch) for ch in shown) else shown
 
 
-def _repr(fact: Expert | Phone | Thread, numbers: tuple[str, ...]) -> str:
-    """The dataclass repr of ``fact`` with the fields in ``numbers`` masked."""
+def masked_repr(fact: Any, numbers: tuple[str, ...]) -> str:
+    """The dataclass repr of ``fact`` (a dataclass instance) with the fields in ``numbers``
+    masked: the repr of every fact and record here and in :mod:`.records`."""
     shown = []
     for f in fields(fact):
         if not f.repr:
@@ -72,7 +73,7 @@ class Expert:
     updated_at: datetime | None = None
 
     def __repr__(self) -> str:
-        return _repr(self, ("phone",))
+        return masked_repr(self, ("phone",))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -88,7 +89,7 @@ class Phone:
     staff: bool = False  # the number is an expert's or an assistant's too
 
     def __repr__(self) -> str:
-        return _repr(self, ("e164",))
+        return masked_repr(self, ("e164",))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -112,4 +113,4 @@ class Thread:
     token_hash: str = field(default="", repr=False)
 
     def __repr__(self) -> str:
-        return _repr(self, ())
+        return masked_repr(self, ())

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from smscat.hwsim.service import SimOptions, running
 from smscat.modem import pdu
+from smscat.modem.address import line_kind
 from smscat.modem.atparser import Unsolicited
 from smscat.modem.errors import PduError
 from smscat.modem.inbox import StoredPart
@@ -72,6 +73,7 @@ def relay_options(settings: Settings) -> RelayOptions:
         codes_all_per_hour=settings.web.rate_limits.codes_all_per_hour,
         code_countries=frozenset(settings.relay.code_countries),
         admin_phones=frozenset(settings.alerts.phones),
+        line_kind=line_kind,  # (the core's policy has no numbering plan of its own)
     )
 
 

@@ -2,17 +2,19 @@
 send a failed SMS again, mark the operators' and unknown numbers' SMS as read.
 
 Each is one transaction with its audit entry (the admin as actor) and the SMS it causes, under
-the same rules as the relay's own: a retried SMS goes only where :meth:`.Sender.refusal` and
-the thread's holder still allow. It must never log a number or a text.
+the same rules as the relay's own: a retried SMS goes only where
+:func:`~smscat.relay.core.policy.takes_sms` and the thread's holder
+(:func:`~smscat.relay.core.policy.holder`) still allow. It must never log a number or a text.
 """
 
 from __future__ import annotations
 
 import logging
 
-from smscat.relay.core import commands, lifecycle
+from smscat.relay.core import commands, lifecycle, policy
 from smscat.relay.core.errors import Conflict, NotFound
 from smscat.relay.core.lifecycle import Status
+from smscat.relay.core.outbox_states import OutboxStatus
 from smscat.relay.services.context import Context
 from smscat.relay.services.forwarding import Forwarding
 from smscat.relay.services.sending import Sender
@@ -52,17 +54,16 @@ class AdminActions:
             thread = await threads_db.thread(conn, thread_id)
             if inbound is None or thread is None:
                 raise NotFound("inbound" if inbound is None else "thread")
-            if Status(thread["status"]) not in lifecycle.OPEN:
+            if Status(thread.status) not in lifecycle.OPEN:
                 raise Conflict("assign_closed")
-            person = await experts_db.expert_by_phone(conn, str(inbound["sender"]))
-            holders = {thread["expert_id"], thread["handler_id"]}
-            if person is None or person["id"] not in holders:
+            person = await experts_db.expert_by_phone(conn, inbound.sender)
+            if person is None or not policy.may_answer(thread, person.id):
                 raise Conflict("assign_sender")
-            said = commands.parse_expert(str(inbound["text"]))
-            answer = str(inbound["text"]) if isinstance(said, commands.Command) else said.text
+            said = commands.parse_expert(inbound.text)
+            answer = inbound.text if isinstance(said, commands.Command) else said.text
             if not answer.strip():
                 raise Conflict("assign_empty")
-            role = "assistant" if person["role"] == "assistant" else "expert"
+            role = person.role
             waited = await self.forwarding.waiting(conn, thread_id)
             await self.threads.post(conn, thread_id, role, answer, now, inbound_id)
             thread = await self.threads.step(conn, thread, lifecycle.ExpertReplied(), now)
@@ -93,33 +94,33 @@ class AdminActions:
         """
         now = self.ctx.clock()
         async with self.db.transaction() as conn:
-            row = await outbox_db.outbox_row(conn, outbox_id)
-            if row is None or row["status"] != "failed":
+            sms = await outbox_db.outbox_row(conn, outbox_id)
+            if sms is None or sms.status is not OutboxStatus.FAILED:
                 raise NotFound("outbox")
-            kind, recipient = row["kind"], str(row["recipient"])
+            kind, recipient = sms.kind, sms.recipient
             if kind == "verification":
                 raise Conflict("retry_code")  # a code that comes late has expired
             thread = None
-            if row["thread_id"] is not None:
-                thread = await threads_db.thread(conn, int(row["thread_id"]))
-                if thread is not None and Status(thread["status"]) not in lifecycle.OPEN:
+            if sms.thread_id is not None:
+                thread = await threads_db.thread(conn, sms.thread_id)
+                if thread is not None and Status(thread.status) not in lifecycle.OPEN:
                     raise Conflict("retry_closed")
             not_before = None
             person = await experts_db.expert_by_phone(conn, recipient)
             if person is None:  # a patient (or a number erased since)
                 patient = await phones_db.phone(conn, recipient)
-                if patient is None or not self.sender.takes_sms(patient):
+                if patient is None or not policy.takes_sms(patient, self.ctx.options.text_rules):
                     raise Conflict("retry_stopped")
             else:
-                holder = thread["handler_id"] or thread["expert_id"] if thread else person["id"]
-                if person["left_at"] or person["id"] != holder:
+                holder = person.id if thread is None else policy.holder(thread)
+                if not policy.is_present(person) or person.id != holder:
                     raise Conflict("retry_moved")
                 not_before = self.sender.send_time(person, now)
-            await monitoring.requeue(conn, outbox_id, iso(not_before or now))
+            await outbox_db.requeue(conn, outbox_id, iso(not_before or now))
             if thread is not None and kind == "to_expert":
-                if Status(thread["status"]) is Status.FAILED:
+                if Status(thread.status) is Status.FAILED:
                     thread = await self.threads.step(conn, thread, lifecycle.Released(), now)
-                if not_before is not None and Status(thread["status"]) is Status.QUEUED:
+                if not_before is not None and Status(thread.status) is Status.QUEUED:
                     await self.threads.step(conn, thread, lifecycle.Held("schedule"), now)
             await self.db.audit(conn, actor, "sms.retry", str(outbox_id), {"kind": kind})
             self.sender.wake_pump()

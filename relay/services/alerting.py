@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from smscat.relay.core import routing, texts
+from smscat.relay.core.records import Alert
 from smscat.relay.services.outbox import OutboxPump
 from smscat.relay.services.relay import Relay
 from smscat.storage import alerts as store
@@ -83,21 +84,23 @@ class Alerter:
         current = await store.open_alerts(self.relay.db)
         async with self.relay.db.transaction() as conn:
             for key, detail in wanted.items():
-                row = current.get(key)
-                if row is None:
+                alert = current.get(key)
+                if alert is None:
                     await store.open_alert(conn, key, detail, iso(now))
                     await self._notify(conn, "open", key, detail, now)
-                elif (
-                    key[0] not in QUIET
-                    and datetime.fromisoformat(row["notified_at"]) + self.options.repeat <= now
-                ):
-                    await store.renotified(conn, int(row["id"]), iso(now))
+                elif key[0] not in QUIET and self._reminder_due(alert, now):
+                    await store.renotified(conn, alert.id, iso(now))
                     await self._notify(conn, "open", key, detail, now)
-            for key, row in current.items():
+            for key, alert in current.items():
                 if key not in wanted:
-                    await store.clear_alert(conn, int(row["id"]), iso(now))
+                    await store.clear_alert(conn, alert.id, iso(now))
                     await self._notify(conn, "cleared", key, {}, now)
         await self._post_webhooks()
+
+    def _reminder_due(self, alert: Alert, now: datetime) -> bool:
+        """The admins were told of ``alert`` at least ``repeat`` ago (or, oddly, never)."""
+        told = alert.notified_at or alert.opened_at
+        return told + self.options.repeat <= now
 
     async def _incidents(self, now: datetime) -> dict[store.Key, dict[str, Any]]:
         wanted: dict[store.Key, dict[str, Any]] = {}

@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from smscat.relay.core import codes, texts
+from smscat.relay.core import codes, policy, texts
 from smscat.relay.core.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
 from smscat.relay.core.lifecycle import Status
+from smscat.relay.core.types import Expert
 from smscat.relay.services.context import Asked, Context, mobile, parse_iso, token_hash
 from smscat.relay.services.experts import Experts
 from smscat.relay.services.sending import Sender
@@ -45,7 +46,7 @@ class Asking:
     async def start_verification(self, phone_raw: str) -> str:
         """Send a code to a patient's mobile; return the verification's id.
 
-        Only to a number :meth:`.Sender.refusal` lets us text: a mobile (:class:`Invalid`
+        Only to a number :func:`.policy.patient_refusal` lets us text: a mobile (:class:`Invalid`
         ``phone_not_mobile`` for a landline) of a country in ``code_countries`` (else
         ``phone_country``) that has not sent STOP since its last START (:class:`Conflict`
         ``phone_stopped``; the words say how to come back). An expert's, an assistant's or an
@@ -53,14 +54,15 @@ class Asking:
         anyone whose number it is (the code, never sent, is never known).
         """
         e164 = mobile(phone_raw)
-        _refuse(self.sender.refusal(e164, None, code=True))  # the number itself: no row yet
+        rules = self.options.text_rules
+        _refuse(policy.patient_refusal(e164, None, rules, code=True))  # the number: no row yet
         now = self.ctx.clock()
         verification_id = secrets.token_urlsafe(16)
         code = f"{secrets.randbelow(10**6):06d}"
         async with self.db.transaction() as conn:
             phone_id = await phones_db.ensure_phone(conn, e164, iso(now))
             phone = await phones_db.phone_by_id(conn, phone_id)
-            refused = self.sender.refusal(e164, phone, code=True)
+            refused = policy.patient_refusal(e164, phone, rules, code=True)
             _refuse(refused)
             recent = await phones_db.verifications_since(
                 conn, phone_id, iso(now - timedelta(hours=1))
@@ -109,7 +111,7 @@ class Asking:
         wrong_code = False
         async with self.db.transaction() as conn:
             expert = await experts_db.expert(conn, expert_id)
-            if expert is None or not expert["active"]:
+            if expert is None or not policy.is_present(expert):
                 raise NotFound("expert", field="expert_id")
             phone_id = None
             if phone is not None:
@@ -157,7 +159,8 @@ class Asking:
             return None
         phone_id = int(row["phone_id"])
         # STOP since the code went (only START ends it), or a number that is no patient's now
-        refused = self.sender.refusal(e164, await phones_db.phone_by_id(conn, phone_id), code=True)
+        phone_now = await phones_db.phone_by_id(conn, phone_id)
+        refused = policy.patient_refusal(e164, phone_now, self.options.text_rules, code=True)
         if refused == "phone_staff":  # its code was never sent: a lucky guess is a wrong code
             await phones_db.count_attempt(conn, verification_id)
             return None
@@ -169,7 +172,7 @@ class Asking:
     async def _open_thread(
         self,
         conn: aiosqlite.Connection,
-        expert: aiosqlite.Row,
+        expert: Expert,
         nickname: str,
         text: str,
         public: bool,
@@ -178,19 +181,19 @@ class Asking:
         now: datetime,
     ) -> tuple[int, str]:
         # The SMS go to the expert's assistant first, when there is one.
-        handler = await self.experts.assistant_of(conn, expert) or expert
+        handler = await self.experts.first_holder(conn, expert)
         # Unique for the expert and the assistant, and for the patient too: a patient who
         # asked two experts replies to "#1" and "#2", never to two different "#1".
         since = iso(now - codes.REUSE_AFTER)
-        people = {expert["id"], handler["id"]}
+        people = {expert.id, handler.id}
         code = codes.allocate(await threads_db.codes_in_use(conn, people, phone_id, since))
         not_before = await self.sender.question_time(conn, handler, now)
         status = Status.HELD if not_before else Status.QUEUED
         thread_id = await threads_db.insert_thread(
             conn,
             threads_db.NewThread(
-                expert["id"], code, token_hash(token), nickname, public, phone_id, status,
-                iso(now), handler_id=handler["id"],
+                expert.id, code, token_hash(token), nickname, public, phone_id, status,
+                iso(now), handler_id=handler.id,
             ),
         )  # fmt: skip
         await self.threads.post(conn, thread_id, "patient", text, now)
@@ -202,14 +205,15 @@ class Asking:
             text=text,
         )
         await self.sender.enqueue(
-            conn, "to_expert", handler["phone"], sms, thread_id, now, not_before=not_before,
+            conn, "to_expert", handler.phone, sms, thread_id, now, not_before=not_before,
             typed=True,
         )  # fmt: skip
         return thread_id, str(status)
 
 
 def _refuse(reason: str | None) -> None:
-    """Raise what a patient is told about a number we do not text (:meth:`.Sender.refusal`).
+    """Raise what a patient is told about a number we do not text
+    (:func:`.policy.patient_refusal`).
     Nothing for None, nor for a staff number: whose number it is is never said."""
     if reason is None or reason == "phone_staff":
         return

@@ -11,18 +11,15 @@ import asyncio
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
-from smscat.modem.address import AddressError, is_short_code, normalise
-from smscat.relay.core import correlation
+from smscat.modem.address import AddressError, is_short_code, line_kind, normalise
+from smscat.relay.core import correlation, policy
 from smscat.relay.core.errors import Invalid
 from smscat.relay.core.lifecycle import Status
+from smscat.relay.core.types import Thread
 from smscat.storage.db import Database
-
-FOREVER = datetime(9999, 12, 31, tzinfo=UTC)  # an indefinite pause
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +43,18 @@ class RelayOptions:
     duplicate_guard: bool = True  # a system SMS once a day per number; typed text numbered
     code_countries: frozenset[str] = frozenset({"86"})  # calling codes of numbers we may text
     admin_phones: frozenset[str] = frozenset()  # alerts.phones: never a patient's number
+    # a number's country and whether it is a mobile: the modem driver's numbering plan
+    line_kind: Callable[[str], policy.LineKind | None] = field(default=line_kind, repr=False)
+    # whom we may text, for policy.patient_refusal / recipient_refusal: made of the three above
+    text_rules: policy.TextRules = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rules = policy.TextRules(
+            code_countries=self.code_countries,
+            line_kind=self.line_kind,
+            admin_phones=self.admin_phones,
+        )
+        object.__setattr__(self, "text_rules", rules)  # (frozen: set once, here)
 
     @property
     def zone_name(self) -> str:
@@ -94,16 +103,13 @@ def mobile(raw: str) -> str:
 
 
 def reply_thread(
-    open_threads: list[aiosqlite.Row], code: int | None, *, waiting: frozenset[Status]
-) -> aiosqlite.Row | None:
+    open_threads: list[Thread], code: int | None, *, waiting: frozenset[Status]
+) -> Thread | None:
     """The thread a reply answers, by :func:`.correlation.correlate`; ``waiting``: the statuses
     in which a thread waits for the sender's reply."""
-    by_id = {int(t["id"]): t for t in open_threads}
+    by_id = {t.id: t for t in open_threads}
     chosen = correlation.correlate(
-        [
-            correlation.OpenThread(int(t["id"]), int(t["code"]), Status(t["status"]) in waiting)
-            for t in open_threads
-        ],
+        [correlation.OpenThread(t.id, t.code, Status(t.status) in waiting) for t in open_threads],
         code,
     )
     return None if chosen is None else by_id[chosen.id]

@@ -40,38 +40,36 @@ class Delivery:
         """Every part of an outbox SMS was accepted by a modem (the pump calls this)."""
         now = self.ctx.clock()
         async with self.db.transaction() as conn:
-            row = await outbox_db.outbox_row(conn, outbox_id)
-            assert row is not None
+            sms = await outbox_db.outbox_row(conn, outbox_id)
+            assert sms is not None
             await outbox_db.mark_sent(conn, outbox_id, modem_id, iso(now))
-            if row["kind"] == "notice" and _LINK_TOKEN.search(row["text"]):
+            if sms.kind == "notice" and _LINK_TOKEN.search(sms.text):
                 # the links work for whoever holds them: once on the phone, none in the database
-                await outbox_db.set_outbox_text(
-                    conn, outbox_id, _LINK_TOKEN.sub(r"\1…", row["text"])
-                )
-            if row["kind"] == "to_expert" and row["thread_id"] is not None:
-                thread = await threads_db.thread(conn, int(row["thread_id"]))
+                await outbox_db.set_outbox_text(conn, outbox_id, _LINK_TOKEN.sub(r"\1…", sms.text))
+            if sms.kind == "to_expert" and sms.thread_id is not None:
+                thread = await threads_db.thread(conn, sms.thread_id)
                 assert thread is not None
                 # held (a pause ended) or failed (a later follow-up went through): going again
-                if Status(thread["status"]) in (Status.HELD, Status.FAILED):
+                if Status(thread.status) in (Status.HELD, Status.FAILED):
                     thread = await self.threads.step(conn, thread, lifecycle.Released(), now)
-                if Status(thread["status"]) in lifecycle.OPEN:  # not withdrawn meanwhile
+                if Status(thread.status) in lifecycle.OPEN:  # not withdrawn meanwhile
                     await self.threads.step(conn, thread, lifecycle.Sent(), now)
 
     async def failed(self, outbox_id: int, attempts: int, reason: str) -> None:
         """An outbox SMS will not go (a permanent error, or too many attempts)."""
         now = self.ctx.clock()
         async with self.db.transaction() as conn:
-            row = await outbox_db.outbox_row(conn, outbox_id)
-            assert row is not None
+            sms = await outbox_db.outbox_row(conn, outbox_id)
+            assert sms is not None
             await outbox_db.mark_failed(conn, outbox_id, attempts, reason)
             await self.db.audit(conn, "relay", "sms.failed", str(outbox_id), {"error": reason})
             event: lifecycle.Event | None = None
-            if row["kind"] == "to_expert":
+            if sms.kind == "to_expert":
                 event = lifecycle.SendFailed(reason)
-            elif row["kind"] == "to_patient":
+            elif sms.kind == "to_patient":
                 event = lifecycle.AnswerFailed(reason)
-            if event is not None and row["thread_id"] is not None:
-                thread = await threads_db.thread(conn, int(row["thread_id"]))
+            if event is not None and sms.thread_id is not None:
+                thread = await threads_db.thread(conn, sms.thread_id)
                 assert thread is not None
                 await self.threads.step(conn, thread, event, now)  # the table decides, any status
         log.warning("outbox %d failed after %d attempt(s): %s", outbox_id, attempts, reason)
@@ -93,10 +91,11 @@ class Delivery:
             if not report.delivered:
                 return  # a failure report; the SMS stays "sent" (admins see it in issue 7)
             whole = await outbox_db.mark_part_delivered(
-                conn, int(part["outbox_id"]), int(part["seq"]), report.status, iso(now)
+                conn, part.outbox_id, part.seq, report.status, iso(now)
             )
-            if whole and part["kind"] == "to_expert" and part["thread_id"] is not None:
-                thread = await threads_db.thread(conn, int(part["thread_id"]))
+            sms = await outbox_db.outbox_row(conn, part.outbox_id) if whole else None
+            if sms is not None and sms.kind == "to_expert" and sms.thread_id is not None:
+                thread = await threads_db.thread(conn, sms.thread_id)
                 assert thread is not None
-                if Status(thread["status"]) is Status.SENT:
+                if Status(thread.status) is Status.SENT:
                     await self.threads.step(conn, thread, lifecycle.Delivered(), now)

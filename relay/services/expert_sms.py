@@ -14,6 +14,7 @@ from datetime import datetime
 import aiosqlite
 
 from smscat.relay.core import codes, commands, lifecycle, texts
+from smscat.relay.core.types import Expert, Thread
 from smscat.relay.services.context import Context, reply_thread
 from smscat.relay.services.experts import Experts
 from smscat.relay.services.forwarding import Forwarding
@@ -44,19 +45,19 @@ class ExpertSms:
     async def received(
         self,
         conn: aiosqlite.Connection,
-        person: aiosqlite.Row,
+        person: Expert,
         text: str,
         inbound_id: int,
         now: datetime,
     ) -> tuple[str, int | None]:
         """An SMS from an expert or an assistant: a command, or an answer to a thread."""
         said = commands.parse_expert(text)
-        to = person["phone"]
+        to = person.phone
         if isinstance(said, commands.Command):
             await self._command(conn, person, said, now)
             return "command", None
         open_threads = await threads_db.open_threads_of_expert(
-            conn, person["id"], [str(s) for s in lifecycle.OPEN]
+            conn, person.id, [str(s) for s in lifecycle.OPEN]
         )
         chosen = reply_thread(open_threads, said.code, waiting=lifecycle.AWAITING_ANSWER)
         answer = said.text
@@ -71,46 +72,46 @@ class ExpertSms:
             await self._list_codes(conn, person, open_threads, now)
             return "unmatched", None
         thread = chosen
-        role = "assistant" if person["role"] == "assistant" else "expert"
-        waited = await self.forwarding.waiting(conn, int(thread["id"]))  # (before the answer)
-        await self.threads.post(conn, thread["id"], role, answer, now, inbound_id)
+        role = person.role
+        waited = await self.forwarding.waiting(conn, thread.id)  # (before the answer)
+        await self.threads.post(conn, thread.id, role, answer, now, inbound_id)
         thread = await self.threads.step(conn, thread, lifecycle.ExpertReplied(), now)
         await self.forwarding.send_waited(conn, thread, waited, now)
         await self.forwarding.forward_answer(conn, thread, role, answer, now)
-        if person["confirm_replies"]:
-            sms = texts.render("reply_confirmed", code=codes.format_code(thread["code"]))
+        if person.confirm_replies:
+            sms = texts.render("reply_confirmed", code=codes.format_code(thread.code))
             await self.sender.enqueue(conn, "notice", to, sms, None, now)
-        return "reply", int(thread["id"])
+        return "reply", thread.id
 
     async def _list_codes(
         self,
         conn: aiosqlite.Connection,
-        person: aiosqlite.Row,
-        open_threads: list[aiosqlite.Row],
+        person: Expert,
+        open_threads: list[Thread],
         now: datetime,
     ) -> None:
         if open_threads:
-            listing = "、".join(codes.format_code(t["code"]) for t in open_threads)
+            listing = "、".join(codes.format_code(t.code) for t in open_threads)
             sms = texts.render("unmatched_list_to_expert", codes=listing)
         else:
             sms = texts.render("list_empty")
-        await self.sender.enqueue(conn, "notice", person["phone"], sms, None, now)
+        await self.sender.enqueue(conn, "notice", person.phone, sms, None, now)
 
     async def _command(
         self,
         conn: aiosqlite.Connection,
-        person: aiosqlite.Row,
+        person: Expert,
         command: commands.Command,
         now: datetime,
     ) -> None:
-        to = person["phone"]
+        to = person.phone
         if command.name == "list":  # what still waits for this person's answer
             open_threads = await threads_db.open_threads_of_expert(
-                conn, person["id"], [str(s) for s in lifecycle.AWAITING_ANSWER]
+                conn, person.id, [str(s) for s in lifecycle.AWAITING_ANSWER]
             )
             if open_threads:
                 items = [
-                    f"{codes.format_code(t['code'])} {await self.forwarding.gist(conn, t)}"
+                    f"{codes.format_code(t.code)} {await self.forwarding.gist(conn, t)}"
                     for t in open_threads
                 ]
                 sms = texts.render("list_to_expert", items="；".join(items))
@@ -118,9 +119,9 @@ class ExpertSms:
                 sms = texts.render("list_empty")
         elif command.name == "pause":
             hours = command.hours or None
-            sms = await self.experts.pause_expert(conn, person, hours, person["id"], now)
+            sms = await self.experts.pause_expert(conn, person, hours, person.id, now)
         elif command.name == "resume":
-            sms = await self.experts.resume_expert(conn, person, person["id"], now)
+            sms = await self.experts.resume_expert(conn, person, person.id, now)
         elif command.name in ("transfer", "escalate") and command.code is not None:
             sms = await self._pass_on(conn, person, command.name, command.code, now)
         else:  # help, or 转/升 without a readable code
@@ -130,7 +131,7 @@ class ExpertSms:
     async def _pass_on(
         self,
         conn: aiosqlite.Connection,
-        person: aiosqlite.Row,
+        person: Expert,
         how: str,
         code: int,
         now: datetime,
@@ -139,25 +140,25 @@ class ExpertSms:
         it to the expert. The receiver gets the thread's latest question; returns the SMS text
         for the sender."""
         held = await threads_db.open_threads_of_expert(
-            conn, person["id"], [str(s) for s in lifecycle.OPEN]
+            conn, person.id, [str(s) for s in lifecycle.OPEN]
         )
-        thread = next((t for t in held if t["code"] == code), None)
+        thread = next((t for t in held if t.code == code), None)
         if thread is None:
-            listing = "、".join(codes.format_code(t["code"]) for t in held) or "—"
+            listing = "、".join(codes.format_code(t.code) for t in held) or "—"
             return texts.render("unmatched_list_to_expert", codes=listing)
-        expert = await experts_db.expert(conn, thread["expert_id"])
+        expert = await experts_db.expert(conn, thread.expert_id)
         assert expert is not None
         if how == "transfer":
-            target = await self.experts.assistant_of(conn, expert)
-            if target is None or person["id"] != expert["id"]:
-                return texts.render("no_assistant")
+            target = await self.experts.first_holder(conn, expert)
+            if target.id == expert.id or person.id != expert.id:
+                return texts.render("no_assistant")  # (no assistant present to take it)
         else:
-            if person["role"] != "assistant":
+            if person.role != "assistant":
                 return texts.render("help_to_expert")
             target = expert
-        await threads_db.set_handler(conn, thread["id"], target["id"])
+        await threads_db.set_handler(conn, thread.id, target.id)
         key = "question_to_expert" if how == "transfer" else "escalated_to_expert"
         await self.forwarding.question_again(conn, thread, code, target, now, key=key)
-        await self.db.audit(conn, person["id"], f"thread.{how}", str(thread["id"]))
+        await self.db.audit(conn, person.id, f"thread.{how}", str(thread.id))
         key = "transferred" if how == "transfer" else "escalated"
         return texts.render(key, code=codes.format_code(code))

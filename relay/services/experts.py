@@ -9,14 +9,16 @@ It must never log a number: people are named by their ids.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import aiosqlite
 
-from smscat.relay.core import codes, lifecycle, texts
+from smscat.relay.core import codes, lifecycle, policy, texts
 from smscat.relay.core.errors import Conflict, NotFound
 from smscat.relay.core.lifecycle import Status
-from smscat.relay.services.context import FOREVER, Context
+from smscat.relay.core.types import Expert
+from smscat.relay.services.context import Context
 from smscat.relay.services.forwarding import Forwarding
 from smscat.relay.services.sending import Sender
 from smscat.storage import experts as experts_db
@@ -35,16 +37,13 @@ class Experts:
         self.sender = sender
         self.forwarding = forwarding
 
-    async def assistant_of(
-        self, conn: aiosqlite.Connection, expert: aiosqlite.Row
-    ) -> aiosqlite.Row | None:
-        """``expert``'s assistant while one is active (the SMS go to them first)."""
-        if not expert["assistant_id"]:
-            return None
-        assistant = await experts_db.expert(conn, expert["assistant_id"])
-        if assistant is None or not assistant["active"] or assistant["left_at"]:
-            return None
-        return assistant
+    async def first_holder(self, conn: aiosqlite.Connection, expert: Expert) -> Expert:
+        """Who holds a new thread of ``expert``'s, so gets its SMS first: the assistant they
+        name, loaded, while present; else the expert (:func:`.policy.first_holder`)."""
+        assistant = None
+        if expert.assistant_id is not None:
+            assistant = await experts_db.expert(conn, expert.assistant_id)
+        return policy.first_holder(expert, assistant)
 
     async def welcome_new(self) -> int:
         """A short SMS to each expert or assistant not yet welcomed: how to reply, commands."""
@@ -54,44 +53,43 @@ class Experts:
             for person in people:
                 sms = texts.render("welcome_expert", dept=self.options.department)
                 await self.sender.enqueue(
-                    conn, "notice", person["phone"], sms, None, now,
+                    conn, "notice", person.phone, sms, None, now,
                     not_before=self.sender.send_time(person, now),
                 )  # fmt: skip
-                await experts_db.mark_welcomed(conn, person["id"], iso(now))
+                await experts_db.mark_welcomed(conn, person.id, iso(now))
         return len(people)
 
     async def pause_expert(
         self,
         conn: aiosqlite.Connection,
-        person: aiosqlite.Row,
+        person: Expert,
         hours: int | None,
         actor: str,
         now: datetime,
     ) -> str:
         """No new question reaches ``person`` for ``hours`` (None: until resumed); the SMS."""
-        until = FOREVER if hours is None else now + timedelta(hours=hours)
-        await experts_db.set_paused(conn, person["id"], iso(until))
+        until = policy.FOREVER if hours is None else now + timedelta(hours=hours)
+        await experts_db.set_paused(conn, person.id, iso(until))
         # what is already waiting is held too ("questions wait until the pause ends")
-        await outbox_db.hold_questions(conn, person["phone"], iso(until))
+        await outbox_db.hold_questions(conn, person.phone, iso(until))
         detail = {"until_resumed": True} if hours is None else {"hours": hours}
-        await self.db.audit(conn, actor, "expert.pause", person["id"], detail)
+        await self.db.audit(conn, actor, "expert.pause", person.id, detail)
         if hours is None:
             return texts.render("paused_indefinitely")
         return texts.render("paused", hours=hours)
 
     async def resume_expert(
-        self, conn: aiosqlite.Connection, person: aiosqlite.Row, actor: str, now: datetime
+        self, conn: aiosqlite.Connection, person: Expert, actor: str, now: datetime
     ) -> str:
         """The pause ends now: what it held goes (after quiet hours); the SMS that says so."""
-        paused_until = person["paused_until"]
-        await experts_db.set_paused(conn, person["id"], None)
-        resumed = await experts_db.expert(conn, person["id"])
-        assert resumed is not None
+        held_until = policy.paused_until(person, now)  # (a pause over by now held nothing)
+        await experts_db.set_paused(conn, person.id, None)
+        resumed = replace(person, paused_until=None)
         release = self.sender.send_time(resumed, now) or now  # quiet hours still hold
-        if paused_until is not None:  # only what the pause held: a cap's wait stays
-            await outbox_db.release_questions(conn, person["phone"], iso(release), paused_until)
+        if held_until is not None:  # only what the pause held: a cap's wait stays
+            await outbox_db.release_questions(conn, person.phone, iso(release), iso(held_until))
             self.sender.wake_pump()
-        await self.db.audit(conn, actor, "expert.resume", person["id"])
+        await self.db.audit(conn, actor, "expert.resume", person.id)
         return texts.render("resumed")
 
     async def handoff(self, from_id: str, to_id: str, actor: str) -> int:
@@ -107,31 +105,31 @@ class Experts:
             colleague = await experts_db.expert(conn, to_id)
             if leaving is None or colleague is None:
                 raise NotFound("expert")
-            if from_id == to_id or colleague["role"] != "expert" or colleague["left_at"]:
+            if not policy.takes_handoff(colleague, from_id):
                 raise Conflict("handoff_target")
-            handler = await self.assistant_of(conn, colleague) or colleague
+            handler = await self.first_holder(conn, colleague)
             since = iso(now - codes.REUSE_AFTER)
             moved: list[str] = []
             for thread in await threads_db.threads_owned_by(
                 conn, from_id, [str(s) for s in lifecycle.OPEN]
             ):
                 in_use = await threads_db.codes_in_use(
-                    conn, {to_id, handler["id"]}, thread["phone_id"], since
+                    conn, {to_id, handler.id}, thread.phone_id, since
                 )
                 code = codes.allocate(in_use)
-                await threads_db.move_thread(conn, thread["id"], to_id, handler["id"], code)
-                await outbox_db.cancel_for_thread(conn, thread["id"])  # queued SMS to the old phone
+                await threads_db.move_thread(conn, thread.id, to_id, handler.id, code)
+                await outbox_db.cancel_for_thread(conn, thread.id)  # queued SMS to the old phone
                 gist = await self.forwarding.gist(conn, thread)
                 moved.append(f"{codes.format_code(code)} {gist}")
-                if Status(thread["status"]) is not Status.ANSWERED:
+                if Status(thread.status) is not Status.ANSWERED:
                     await self.forwarding.question_again(conn, thread, code, handler, now)
             if moved:
                 sms = texts.render(
-                    "handoff_to_expert", name=leaving["name"], count=len(moved),
+                    "handoff_to_expert", name=leaving.name, count=len(moved),
                     items="；".join(moved),
                 )  # fmt: skip
                 await self.sender.enqueue(
-                    conn, "notice", handler["phone"], sms, None, now,
+                    conn, "notice", handler.phone, sms, None, now,
                     not_before=self.sender.send_time(handler, now),
                 )  # fmt: skip
             await experts_db.mark_left(conn, from_id, iso(now))

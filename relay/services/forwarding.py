@@ -14,8 +14,9 @@ from datetime import datetime
 
 import aiosqlite
 
-from smscat.relay.core import codes, lifecycle, texts
+from smscat.relay.core import codes, lifecycle, policy, texts
 from smscat.relay.core.excerpts import digest
+from smscat.relay.core.types import Expert, Thread
 from smscat.relay.services.context import Context
 from smscat.relay.services.sending import Sender
 from smscat.relay.services.thread_ops import ThreadOps
@@ -37,7 +38,7 @@ class Forwarding:
     async def post_follow_up(
         self,
         conn: aiosqlite.Connection,
-        thread: aiosqlite.Row,
+        thread: Thread,
         text: str,
         now: datetime,
         *,
@@ -46,73 +47,75 @@ class Forwarding:
         """A patient's message on an open thread (from the page or by SMS): to the expert's
         phone now, or kept until the answer when enough went already
         (:func:`.lifecycle.waiting_follow_ups`, released by :meth:`send_waited`)."""
-        await self.threads.post(conn, thread["id"], "patient", text, now, inbound_id)
-        posts = await threads_db.thread_messages(conn, int(thread["id"]))
-        if len(posts) - 1 in lifecycle.waiting_follow_ups([str(p["sender"]) for p in posts]):
-            log.info("thread %d: a follow-up waits for the answer", thread["id"])
+        await self.threads.post(conn, thread.id, "patient", text, now, inbound_id)
+        posts = await threads_db.thread_messages(conn, thread.id)
+        if len(posts) - 1 in lifecycle.waiting_follow_ups([p.sender for p in posts]):
+            log.info("thread %d: a follow-up waits for the answer", thread.id)
             return
         thread = await self.threads.step(conn, thread, lifecycle.PatientFollowUp(), now)
         await self.follow_up_to_expert(conn, thread, text, now)
 
+    async def holder(self, conn: aiosqlite.Connection, thread: Thread) -> Expert:
+        """Who holds ``thread`` now (:func:`.policy.holder`), loaded."""
+        handler = await experts_db.expert(conn, policy.holder(thread))
+        assert handler is not None  # (threads reference experts, who are never deleted)
+        return handler
+
     async def follow_up_to_expert(
-        self, conn: aiosqlite.Connection, thread: aiosqlite.Row, text: str, now: datetime
+        self, conn: aiosqlite.Connection, thread: Thread, text: str, now: datetime
     ) -> None:
         """The patient's follow-up by SMS to whoever holds the thread (after quiet hours)."""
-        handler = await experts_db.expert(conn, thread["handler_id"] or thread["expert_id"])
-        assert handler is not None
+        handler = await self.holder(conn, thread)
         sms = await self.forward_text(conn, thread, "patient", text)
         await self.sender.enqueue(
-            conn, "to_expert", handler["phone"], sms, thread["id"], now,
+            conn, "to_expert", handler.phone, sms, thread.id, now,
             not_before=self.sender.send_time(handler, now), typed=True,
         )  # fmt: skip
 
     async def forward_answer(
-        self, conn: aiosqlite.Connection, thread: aiosqlite.Row, role: str, answer: str,
+        self, conn: aiosqlite.Connection, thread: Thread, role: str, answer: str,
         now: datetime,
     ) -> None:  # fmt: skip
         """An answer by ``role`` (expert or assistant) on to the thread's patient, when the
         thread has a phone that takes SMS."""
-        phone_id = thread["phone_id"]
-        if phone_id is None:
+        if thread.phone_id is None:
             return
-        patient = await phones_db.phone_by_id(conn, int(phone_id))
-        if patient is None or not self.sender.takes_sms(patient):
+        patient = await phones_db.phone_by_id(conn, thread.phone_id)
+        if patient is None or not policy.takes_sms(patient, self.options.text_rules):
             return
         sms = await self.forward_text(conn, thread, role, answer)
-        await self.sender.enqueue(
-            conn, "to_patient", patient["e164"], sms, thread["id"], now, typed=True
-        )
+        await self.sender.enqueue(conn, "to_patient", patient.e164, sms, thread.id, now, typed=True)
 
     async def forward_text(
-        self, conn: aiosqlite.Connection, thread: aiosqlite.Row, role: str, text: str
+        self, conn: aiosqlite.Connection, thread: Thread, role: str, text: str
     ) -> str:
         """The SMS that carries ``role``'s message on ``thread`` to the other party."""
         if role == "patient":
             return texts.render(
                 "followup_to_expert",
                 dept=self.options.department,
-                code=codes.format_code(thread["code"]),
-                nickname=thread["nickname"],
+                code=codes.format_code(thread.code),
+                nickname=thread.nickname,
                 text=text,
             )
-        expert = await experts_db.expert(conn, thread["expert_id"])
+        expert = await experts_db.expert(conn, thread.expert_id)
         assert expert is not None
         return texts.render(
             "answer_to_patient" if role == "expert" else "answer_to_patient_assistant",
             dept=self.options.department,
-            code=codes.format_code(thread["code"]),
-            expert=expert["name"],
+            code=codes.format_code(thread.code),
+            expert=expert.name,
             text=text,
         )
 
     async def waiting(self, conn: aiosqlite.Connection, thread_id: int) -> list[str]:
         """The patient's messages on the thread that wait for the expert's answer."""
         posts = await threads_db.thread_messages(conn, thread_id)
-        waiting = lifecycle.waiting_follow_ups([str(p["sender"]) for p in posts])
-        return [str(posts[i]["text"]) for i in waiting]
+        waiting = lifecycle.waiting_follow_ups([p.sender for p in posts])
+        return [posts[i].text for i in waiting]
 
     async def send_waited(
-        self, conn: aiosqlite.Connection, thread: aiosqlite.Row, waited: list[str], now: datetime
+        self, conn: aiosqlite.Connection, thread: Thread, waited: list[str], now: datetime
     ) -> None:
         """What waited for the answer, in one SMS to whoever holds the thread (after quiet
         hours), no longer than a question: each message shortened to its share.
@@ -122,33 +125,26 @@ class Forwarding:
         """
         if not waited:
             return
-        handler = await experts_db.expert(conn, thread["handler_id"] or thread["expert_id"])
-        assert handler is not None
+        handler = await self.holder(conn, thread)
         sms = texts.render(
             "followups_waited_to_expert",
             dept=self.options.department,
-            code=codes.format_code(thread["code"]),
-            nickname=thread["nickname"],
+            code=codes.format_code(thread.code),
+            nickname=thread.nickname,
             count=len(waited),
             text=digest(waited, self.options.max_text),
         )
         await self.sender.enqueue(
-            conn, "to_expert", handler["phone"], sms, thread["id"], now,
+            conn, "to_expert", handler.phone, sms, thread.id, now,
             not_before=self.sender.send_time(handler, now), typed=True,
         )  # fmt: skip
-        log.info("thread %d: %d follow-up(s) that waited go in one SMS", thread["id"], len(waited))
+        log.info("thread %d: %d follow-up(s) that waited go in one SMS", thread.id, len(waited))
 
-    async def latest_question(self, conn: aiosqlite.Connection, thread: aiosqlite.Row) -> str:
+    async def latest_question(self, conn: aiosqlite.Connection, thread: Thread) -> str:
         """What the patient wrote since the last answer (the question and any follow-ups)."""
-        rows = await conn.execute_fetchall(
-            "SELECT text FROM messages WHERE thread_id = ? AND sender = 'patient' AND id > ("
-            "SELECT COALESCE(MAX(id), 0) FROM messages WHERE thread_id = ? AND sender != 'patient')"
-            " ORDER BY id",
-            (thread["id"], thread["id"]),
-        )
-        return "\n".join(str(r[0]) for r in rows)
+        return "\n".join(await threads_db.since_last_answer(conn, thread.id))
 
-    async def gist(self, conn: aiosqlite.Connection, thread: aiosqlite.Row) -> str:
+    async def gist(self, conn: aiosqlite.Connection, thread: Thread) -> str:
         """A few words of the thread's latest patient message (for LIST and hand-offs)."""
         latest = await self.latest_question(conn, thread)
         return latest[:12] + ("…" if len(latest) > 12 else "")
@@ -156,9 +152,9 @@ class Forwarding:
     async def question_again(
         self,
         conn: aiosqlite.Connection,
-        thread: aiosqlite.Row,
+        thread: Thread,
         code: int,
-        target: aiosqlite.Row,
+        target: Expert,
         now: datetime,
         *,
         key: str = "question_to_expert",
@@ -168,10 +164,10 @@ class Forwarding:
             key,
             dept=self.options.department,
             code=codes.format_code(code),
-            nickname=thread["nickname"],
+            nickname=thread.nickname,
             text=await self.latest_question(conn, thread),
         )
         await self.sender.enqueue(
-            conn, "to_expert", target["phone"], sms, thread["id"], now,
+            conn, "to_expert", target.phone, sms, thread.id, now,
             not_before=self.sender.send_time(target, now), typed=True,
         )  # fmt: skip

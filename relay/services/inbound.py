@@ -23,9 +23,11 @@ from smscat.modem.address import AddressError, is_short_code, normalise
 from smscat.modem.errors import PduError
 from smscat.modem.inbox import StoredPart
 from smscat.modem.reassembly import Message, Reassembler
-from smscat.relay.core import commands, texts
+from smscat.relay.core import commands, policy, texts
 from smscat.relay.core.masking import mask_numbers
-from smscat.relay.services.context import FOREVER, Context, parse_iso
+from smscat.relay.core.outbox_states import ACCEPTED, OutboxStatus
+from smscat.relay.core.records import InboundSms
+from smscat.relay.services.context import Context
 from smscat.relay.services.expert_sms import ExpertSms
 from smscat.relay.services.forwarding import Forwarding
 from smscat.relay.services.patient_sms import PatientSms
@@ -77,14 +79,13 @@ class Inbound:
         """
         now = self.ctx.clock()
         by_modem: dict[str, list[StoredDeliver]] = defaultdict(list)
-        for row in await inbound_db.pending_parts(self.db):
+        for stored in await inbound_db.pending_parts(self.db):
             try:
-                deliver = pdu.decode_deliver(row["pdu"])
+                deliver = pdu.decode_deliver(stored.pdu)
             except PduError:
-                log.warning("inbound part %d cannot be decoded; kept for admins", row["id"])
+                log.warning("inbound part %d cannot be decoded; kept for admins", stored.id)
                 continue
-            received = parse_iso(row["received_at"])
-            by_modem[row["modem_id"]].append((int(row["id"]), deliver, received))
+            by_modem[stored.modem_id].append((stored.id, deliver, stored.received_at))
         routed = 0
         for modem_id, parts in by_modem.items():
             late: dict[int, list[int]] = defaultdict(list)
@@ -163,8 +164,8 @@ class Inbound:
         now = self.ctx.clock()
         try:
             async with self.db.transaction() as conn:
-                row = await inbound_db.inbound_row(conn, inbound_id)
-                if row is None or row["complete"]:
+                inbound = await inbound_db.inbound_row(conn, inbound_id)
+                if inbound is None or inbound.complete:
                     return False  # completed meanwhile: the parts wait for the next pass
                 await inbound_db.attach_parts(conn, inbound_id, part_ids)
                 message = await self._reassembled(conn, inbound_id)
@@ -173,11 +174,12 @@ class Inbound:
                 await inbound_db.set_inbound_text(
                     conn, inbound_id, message.text, message.missing, iso(now)
                 )
-                outcome, thread_id = str(row["outcome"]), row["thread_id"]
+                outcome: str = inbound.outcome
+                thread_id = inbound.thread_id
                 forwarded = "none"
                 if outcome in ("reply", "followup"):
-                    forwarded = await self._repost(conn, row, message, now)
-                elif outcome == "unmatched" and row["resolved_at"] is None and message.complete:
+                    forwarded = await self._repost(conn, inbound, message, now)
+                elif outcome == "unmatched" and inbound.resolved_at is None and message.complete:
                     outcome, thread_id = await self._dispatch(conn, message, inbound_id, now)
                     await inbound_db.set_inbound_outcome(conn, inbound_id, outcome, thread_id)
                     forwarded = "routed"
@@ -201,18 +203,18 @@ class Inbound:
     async def _reassembled(self, conn: aiosqlite.Connection, inbound_id: int) -> Message | None:
         """The message as its stored parts make it now (complete, or marked where parts lack)."""
         parts = []
-        for row in await inbound_db.inbound_parts_of(conn, inbound_id):
+        for stored in await inbound_db.inbound_parts_of(conn, inbound_id):
             try:
-                deliver = pdu.decode_deliver(row["pdu"])
+                deliver = pdu.decode_deliver(stored.pdu)
             except PduError:
                 continue  # blanked by an erasure
-            parts.append((int(row["id"]), deliver, parse_iso(row["received_at"])))
+            parts.append((stored.id, deliver, stored.received_at))
         mark = texts.render("missing_part")
-        found = _assemble(parts, FOREVER, self.options.reassembly_timeout, mark)
+        found = _assemble(parts, policy.FOREVER, self.options.reassembly_timeout, mark)
         return max((m for m, _ in found), key=lambda m: m.parts, default=None)
 
     async def _repost(
-        self, conn: aiosqlite.Connection, inbound: aiosqlite.Row, message: Message, now: datetime
+        self, conn: aiosqlite.Connection, inbound: InboundSms, message: Message, now: datetime
     ) -> str:
         """The thread message ``inbound`` was posted as takes ``message``'s text; once the
         message is complete, so does the other party. What happened to the SMS that carried
@@ -225,29 +227,29 @@ class Inbound:
           as the complete version (``complete_version``), to whoever holds the thread now.
         * ``none``: nothing went on (no phone, STOP, erased, cancelled) or parts still lack.
         """
-        posted = await threads_db.posted_message(conn, int(inbound["id"]))
+        posted = await threads_db.posted_message(conn, inbound.id)
         if posted is None:
             return "none"
-        role = str(posted["sender"])
+        role = posted.sender
         text = self._posted_text(role, message.text)
-        await threads_db.set_message_text(conn, int(posted["id"]), text, mask_numbers(text))
+        await threads_db.set_message_text(conn, posted.id, text, mask_numbers(text))
         if not message.complete:
             return "none"
-        thread = await threads_db.thread(conn, int(posted["thread_id"]))
+        thread = await threads_db.thread(conn, posted.thread_id)
         assert thread is not None
-        sms_id = inbound["forwarded_outbox_id"]
-        sms = await outbox_db.outbox_row(conn, int(sms_id)) if sms_id is not None else None
+        sms_id = inbound.forwarded_outbox_id
+        sms = await outbox_db.outbox_row(conn, sms_id) if sms_id is not None else None
         carrier = "to_expert" if role == "patient" else "to_patient"
-        if sms is None or sms["status"] == "cancelled" or sms["kind"] != carrier:
+        if sms is None or sms.status is OutboxStatus.CANCELLED or sms.kind != carrier:
             return "none"  # (to_expert after an answer: what waited for it, not the answer)
-        gone = sms["status"] in ("sent", "delivered")
-        gone = gone or await outbox_db.parts_sent_of(conn, int(sms["id"])) > 0  # (half-sent)
-        if not gone and sms["status"] == "failed":
+        gone = sms.status in ACCEPTED
+        gone = gone or await outbox_db.parts_sent_of(conn, sms.id) > 0  # (half-sent)
+        if not gone and sms.status is OutboxStatus.FAILED:
             whole = await self.forwarding.forward_text(conn, thread, role, text)
-            await outbox_db.set_outbox_text(conn, int(sms["id"]), whole)
+            await outbox_db.set_outbox_text(conn, sms.id, whole)
             return "replaced"
         if not gone:
-            await outbox_db.cancel_outbox(conn, int(sms["id"]))
+            await outbox_db.cancel_outbox(conn, sms.id)
         else:
             text = texts.render("complete_version", text=text)
         if role == "patient":
@@ -285,7 +287,7 @@ class Inbound:
         if expert is not None:
             return await self.expert_sms.received(conn, expert, message.text, inbound_id, now)
         phone = await phones_db.phone(conn, sender)
-        if phone is not None and phone["verified_at"] is not None:
+        if phone is not None and phone.verified_at is not None:  # a known patient's
             return await self.patient_sms.received(conn, phone, message.text, inbound_id, now)
         said = commands.parse_patient(message.text)
         if phone is not None and isinstance(said, commands.Command):

@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from smscat.relay.core import codes, lifecycle, texts
+from smscat.relay.core import codes, lifecycle, policy, texts
 from smscat.relay.core.errors import Conflict, NotFound, TooMany
+from smscat.relay.core.types import Phone, Thread
 from smscat.relay.services.context import Context, mobile, token_hash
 from smscat.relay.services.sending import Sender
 from smscat.storage import phones as phones_db
@@ -40,25 +41,28 @@ class Links:
         # "find my links" requests, worked after the answer (send_links_to, serve_link_requests)
         self._link_requests: asyncio.Queue[tuple[str, str]] = asyncio.Queue(maxsize=1000)
 
-    async def thread_for(self, thread_id: int, token: str) -> aiosqlite.Row:
+    async def thread_for(self, thread_id: int, token: str) -> Thread:
         """The thread whose link this is: its first link's token, or one sent again by SMS."""
-        rows = await self.db.fetchall("SELECT * FROM threads WHERE id = ?", (thread_id,))
-        if not rows:
+        async with self.db.reading() as conn:
+            thread = await threads_db.thread(conn, thread_id)
+        if thread is None:
             raise NotFound("thread")
         given = token_hash(token)
-        hashes = [rows[0]["token_hash"], *await threads_db.link_hashes(self.db, thread_id)]
+        hashes = [thread.token_hash, *await threads_db.link_hashes(self.db, thread_id)]
         if not any(hmac.compare_digest(h, given) for h in hashes):
             raise NotFound("thread")  # the same answer for a wrong token: ids are not secrets
-        return rows[0]
+        return thread
 
-    async def link_phone(
-        self, conn: aiosqlite.Connection, thread: aiosqlite.Row
-    ) -> aiosqlite.Row | None:
-        """The thread's phone when a link may go to it: verified, not stopped, not erased."""
-        if thread["phone_id"] is None:
+    async def link_phone(self, conn: aiosqlite.Connection, thread: Thread) -> Phone | None:
+        """The thread's phone when a link may go to it: verified, not stopped, not erased
+        (:func:`.policy.takes_sms`)."""
+        if thread.phone_id is None:
             return None
-        phone = await phones_db.phone_by_id(conn, int(thread["phone_id"]))
-        return phone if phone is not None and self.sender.takes_sms(phone) else None
+        phone = await phones_db.phone_by_id(conn, thread.phone_id)
+        return phone if phone is not None and self._takes_sms(phone) else None
+
+    def _takes_sms(self, phone: Phone) -> bool:
+        return policy.takes_sms(phone, self.options.text_rules)
 
     async def send_link(self, thread_id: int, token: str, base_url: str) -> None:
         """A new link to the thread, by SMS to the thread's verified phone; ``token`` keeps
@@ -66,13 +70,13 @@ class Links:
         await self.thread_for(thread_id, token)
         now = self.ctx.clock()
         async with self.db.transaction() as conn:
-            row = await threads_db.thread(conn, thread_id)
-            assert row is not None
-            phone = await self.link_phone(conn, row)
+            thread = await threads_db.thread(conn, thread_id)
+            assert thread is not None
+            phone = await self.link_phone(conn, thread)
             if phone is None:
                 raise Conflict("no_phone")
-            await self._check_link_limits(conn, int(phone["id"]), now)
-            await self._send_links(conn, phone, [row], base_url, now)
+            await self._check_link_limits(conn, phone.id, now)
+            await self._send_links(conn, phone, [thread], base_url, now)
         log.info("thread %d: a new link goes by SMS", thread_id)
 
     async def send_links_to(self, phone_raw: str, base_url: str) -> None:
@@ -113,16 +117,16 @@ class Links:
         sent = 0
         async with self.db.transaction() as conn:
             phone = await phones_db.phone(conn, e164)
-            if phone is not None and self.sender.takes_sms(phone):
+            if phone is not None and self._takes_sms(phone):
                 threads = await threads_db.threads_for_links(
                     conn,
-                    int(phone["id"]),
+                    phone.id,
                     [str(s) for s in lifecycle.OPEN],
                     self.options.links_in_sms,
                 )
                 if threads:
                     try:
-                        await self._check_link_limits(conn, int(phone["id"]), now)
+                        await self._check_link_limits(conn, phone.id, now)
                     except TooMany:
                         log.info("links by SMS: over the limit, nothing sent")
                     else:
@@ -146,8 +150,8 @@ class Links:
     async def _send_links(
         self,
         conn: aiosqlite.Connection,
-        phone: aiosqlite.Row,
-        threads: list[aiosqlite.Row],
+        phone: Phone,
+        threads: list[Thread],
         base_url: str,
         now: datetime,
     ) -> None:
@@ -157,21 +161,21 @@ class Links:
         base = base_url.rstrip("/")
         urls = []
         for thread in threads:
-            assert thread["phone_id"] == phone["id"]  # never another patient's thread
+            assert thread.phone_id == phone.id  # never another patient's thread
             token = secrets.token_urlsafe(24)
-            await threads_db.insert_link(conn, int(thread["id"]), token_hash(token), iso(now))
-            urls.append((codes.format_code(thread["code"]), f"{base}/t/{thread['id']}/{token}"))
+            await threads_db.insert_link(conn, thread.id, token_hash(token), iso(now))
+            urls.append((codes.format_code(thread.code), f"{base}/t/{thread.id}/{token}"))
         dept = self.options.department
         if len(urls) == 1:
             sms = texts.render("link_to_patient", dept=dept, url=urls[0][1])
         else:
             links = "；".join(f"{code} {url}" for code, url in urls)
             sms = texts.render("links_to_patient", dept=dept, links=links)
-        await phones_db.insert_link_sms(conn, int(phone["id"]), len(urls), iso(now))
+        await phones_db.insert_link_sms(conn, phone.id, len(urls), iso(now))
         await self.sender.enqueue(
-            conn, "notice", phone["e164"], sms, None, now, guard=False, patient=True
+            conn, "notice", phone.e164, sms, None, now, guard=False, patient=True
         )
         await self.db.audit(
-            conn, "patient", "thread.link_sms", str(phone["id"]),
-            {"threads": [int(t["id"]) for t in threads]},
+            conn, "patient", "thread.link_sms", str(phone.id),
+            {"threads": [t.id for t in threads]},
         )  # fmt: skip

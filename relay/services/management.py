@@ -34,13 +34,13 @@ from pydantic import ValidationError
 from smscat.relay.core import policy
 from smscat.relay.core.errors import Conflict, Invalid, NotFound
 from smscat.relay.core.lifecycle import OPEN
+from smscat.relay.core.types import Expert
 from smscat.relay.services.expert_record import ExpertConfig
 from smscat.relay.services.relay import Relay
 from smscat.storage import admin as store
 from smscat.storage import experts as experts_db
 from smscat.storage import threads as threads_db
 from smscat.storage.db import ExpertRow, iso
-from smscat.storage.experts import as_expert
 
 log = logging.getLogger(__name__)
 
@@ -157,10 +157,10 @@ class ExpertDirectory:
         self.relay = relay
         self.db = relay.db
 
-    def _entry(self, row: aiosqlite.Row, now: datetime) -> ExpertEntry:
+    def _entry(self, row: store.ExpertOverview, now: datetime) -> ExpertEntry:
         """``row`` of :func:`.admin.experts_overview` (an expert with ``assistant_name`` and
         ``open_threads``) as the pages show it."""
-        expert = as_expert(row)
+        expert = row.expert
         zone = self.relay.options.zone
         until = policy.paused_until(expert, now)
         forever = until is not None and until >= policy.FOREVER
@@ -172,7 +172,7 @@ class ExpertDirectory:
             specialty=expert.specialty,
             role=expert.role,
             assistant_id=expert.assistant_id,
-            assistant_name=row["assistant_name"],
+            assistant_name=row.assistant_name,
             quiet_hours=expert.quiet_hours,
             daily_cap=expert.daily_cap,
             confirm_replies=expert.confirm_replies,
@@ -182,7 +182,7 @@ class ExpertDirectory:
             paused_until="" if forever else local_time(until, zone),
             left=not policy.is_present(expert),
             left_at=local_time(expert.left_at, zone),
-            open_threads=int(row["open_threads"]),
+            open_threads=row.open_threads,
             config_owned=expert.config_fields,
             phone=expert.phone,
         )
@@ -237,24 +237,24 @@ class ExpertDirectory:
         self,
         conn: aiosqlite.Connection,
         config: ExpertConfig,
-        current: aiosqlite.Row | None,
+        current: Expert | None,
     ) -> None:
         """What only the database knows: numbers in use, who is an assistant, who relies on it."""
         problems: dict[str, str] = {}
         owner = await experts_db.expert_by_phone(conn, config.phone)
-        if owner is not None and (current is None or owner["id"] != current["id"]):
+        if owner is not None and (current is None or owner.id != current.id):
             problems["phone"] = "phone_taken"
         if config.assistant:
             assistant = await experts_db.expert(conn, config.assistant)
-            if not policy.can_assist(None if assistant is None else as_expert(assistant)):
+            if not policy.can_assist(assistant):
                 problems["assistant"] = "assistant"
-        if current is not None and current["role"] != config.role:
-            if current["role"] == "assistant" and await store.experts_naming_assistant(
-                conn, current["id"]
+        if current is not None and current.role != config.role:
+            if current.role == "assistant" and await store.experts_naming_assistant(
+                conn, current.id
             ):
                 problems["role"] = "role_in_use"
-            owned = await threads_db.threads_owned_by(conn, current["id"], _OPEN)
-            if current["role"] == "expert" and owned:
+            owned = await threads_db.threads_owned_by(conn, current.id, _OPEN)
+            if current.role == "expert" and owned:
                 problems["role"] = "role_busy"
         if problems:
             raise FormInvalid(problems)
@@ -288,7 +288,7 @@ class ExpertDirectory:
                 current = await experts_db.expert(conn, expert_id)
                 if current is None:
                     raise NotFound("expert")
-                config = self._checked(form, expert_id, form.phone.strip() or current["phone"])
+                config = self._checked(form, expert_id, form.phone.strip() or current.phone)
                 await self._check_people(conn, config, current)
                 changes = _changes(current, config)
                 if not changes:
@@ -297,7 +297,7 @@ class ExpertDirectory:
                 if "phone" in changes:
                     # what waits for the old number goes to the new one (not patients' answers)
                     await store.redirect_queued(
-                        conn, current["phone"], changes["phone"], ("to_expert", "notice")
+                        conn, current.phone, changes["phone"], ("to_expert", "notice")
                     )
                     self.relay.sending.wake_pump()
         except aiosqlite.IntegrityError:  # the number was taken meanwhile
@@ -320,7 +320,7 @@ class ExpertDirectory:
         now = self.relay.clock()
         async with self.db.transaction() as conn:
             person = await self._present(conn, expert_id)
-            if policy.paused_until(as_expert(person), now) is None:
+            if policy.paused_until(person, now) is None:
                 raise Conflict("not_paused")
             sms = await self.relay.experts.resume_expert(conn, person, actor, now)
             await self._tell(conn, person, sms, now)
@@ -331,45 +331,43 @@ class ExpertDirectory:
             raise FormInvalid({"to": "colleague_required"})
         async with self.db.reading() as conn:
             person = await self._present(conn, expert_id)
-            if person["role"] == "assistant" and (
+            if person.role == "assistant" and (
                 await store.experts_naming_assistant(conn, expert_id)
                 or await store.threads_held(conn, expert_id, _OPEN)
             ):
                 raise Conflict("assistant_busy")
         return await self.relay.experts.handoff(expert_id, colleague_id, actor)
 
-    async def _present(self, conn: aiosqlite.Connection, expert_id: str) -> aiosqlite.Row:
-        """The expert's row, when they are present (:func:`.policy.is_present`)."""
+    async def _present(self, conn: aiosqlite.Connection, expert_id: str) -> Expert:
+        """The expert, when they are present (:func:`.policy.is_present`)."""
         person = await experts_db.expert(conn, expert_id)
         if person is None:
             raise NotFound("expert")
-        if not policy.is_present(as_expert(person)):
+        if not policy.is_present(person):
             raise Conflict("already_left")
         return person
 
     async def _tell(
-        self, conn: aiosqlite.Connection, person: aiosqlite.Row, sms: str, now: datetime
+        self, conn: aiosqlite.Connection, person: Expert, sms: str, now: datetime
     ) -> None:
         """An SMS to the expert about their controls (after their quiet hours; not held)."""
-        quiet = policy.quiet_until(as_expert(person), self.relay.options.zone, now)
+        quiet = policy.quiet_until(person, self.relay.options.zone, now)
         await self.relay.sending.enqueue(
-            conn, "notice", person["phone"], sms, None, now, not_before=quiet
+            conn, "notice", person.phone, sms, None, now, not_before=quiet
         )
 
 
-def _changes(current: aiosqlite.Row, config: ExpertConfig) -> dict[str, Any]:
+def _changes(current: Expert, config: ExpertConfig) -> dict[str, Any]:
     """The stored fields an edit changes, as they are to be stored."""
     wanted = expert_row(config)
     changes: dict[str, Any] = {}
-    for name in ("name", "title", "department", "phone", "specialty", "role"):
-        if current[name] != getattr(wanted, name):
+    for name in ("name", "title", "department", "phone", "specialty", "role", "assistant_id"):
+        if getattr(current, name) != getattr(wanted, name):
             changes[name] = getattr(wanted, name)
-    if current["assistant_id"] != wanted.assistant_id:
-        changes["assistant_id"] = wanted.assistant_id
-    if json.loads(current["quiet_hours"] or "[]") != list(config.quiet_hours):
+    if list(current.quiet_hours) != list(config.quiet_hours):
         changes["quiet_hours"] = wanted.quiet_hours
-    for name in ("daily_cap", "confirm_replies", "digest"):
-        if current[name] != getattr(wanted, name):
+    for name in ("daily_cap", "confirm_replies", "digest"):  # (a stored flag is 0 or 1)
+        if getattr(current, name) != getattr(wanted, name):
             changes[name] = getattr(wanted, name)
     return changes
 

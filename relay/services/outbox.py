@@ -23,15 +23,15 @@ import asyncio
 import logging
 import random
 from collections.abc import Mapping
-from datetime import datetime, timedelta
-
-import aiosqlite
+from datetime import timedelta
 
 from smscat.modem import pdu
 from smscat.modem.errors import EncodeError, ModemError
 from smscat.modem.failures import classify, summary
 from smscat.modem.supervisor import ModemSupervisor
 from smscat.relay.core import retry, routing
+from smscat.relay.core.outbox_states import WAITING
+from smscat.relay.core.records import OutboxSms
 from smscat.relay.services.relay import Relay
 from smscat.storage import outbox as outbox_db
 from smscat.storage.db import iso
@@ -102,15 +102,15 @@ class OutboxPump:
         while not self.stopping:
             wake.clear()  # before looking: a wake-up from now on is not lost
             try:
-                row = await self._claim(modem_id)
-                if row is None:
+                sms = await self._claim(modem_id)
+                if sms is None:
                     await self._idle(wake)
                     continue
                 self._busy.add(modem_id)
                 try:
-                    await self._send(row, modem_id)
+                    await self._send(sms, modem_id)
                 finally:
-                    self._claimed.discard(int(row["id"]))
+                    self._claimed.discard(sms.id)
                     self._busy.discard(modem_id)
                 self._wake_all()  # what this worker passed over may suit another now
             except Exception:  # a database hiccup must not end the daemon: the rows wait
@@ -123,7 +123,7 @@ class OutboxPump:
         seconds = IDLE_WAIT
         due = await outbox_db.next_due_at(self.relay.db)
         if due is not None:
-            until_due = (datetime.fromisoformat(due) - self.relay.clock()).total_seconds()
+            until_due = (due - self.relay.clock()).total_seconds()
             # due but not taken (the modem is down or at a cap): look again soon
             seconds = min(seconds, until_due if until_due > 0 else BLOCKED_WAIT)
         try:
@@ -139,13 +139,13 @@ class OutboxPump:
         while progress and not self.stopping:
             progress = False
             for modem_id in self.modems:
-                row = await self._claim(modem_id)
-                if row is None:
+                sms = await self._claim(modem_id)
+                if sms is None:
                     continue
                 try:
-                    await self._send(row, modem_id)
+                    await self._send(sms, modem_id)
                 finally:
-                    self._claimed.discard(int(row["id"]))
+                    self._claimed.discard(sms.id)
                 handled += 1
                 progress = True
         return handled
@@ -172,85 +172,81 @@ class OutboxPump:
             )
         return out
 
-    async def _claim(self, modem_id: str) -> aiosqlite.Row | None:
+    async def _claim(self, modem_id: str) -> OutboxSms | None:
         """The next due SMS that routing gives to ``modem_id``, marked as taken."""
         if self.modems[modem_id].blocked() is not None:
             return None
         if self._rest_until.get(modem_id, 0.0) > asyncio.get_running_loop().time():
             return None
-        rows = await outbox_db.due(self.relay.db, iso(self.relay.clock()), LOOKAHEAD)
+        due = await outbox_db.due(self.relay.db, iso(self.relay.clock()), LOOKAHEAD)
         views: list[routing.ModemView] | None = None
-        for row in rows:
-            outbox_id = int(row["id"])
-            if outbox_id in self._claimed or row["avoid_modem"] == modem_id:
+        for sms in due:
+            if sms.id in self._claimed or sms.avoid_modem == modem_id:
                 continue
             views = views or await self.views()
-            planned = await self._plan(row)
+            planned = await self._plan(sms)
             if planned is None:
                 continue
             whole, left = planned
-            share = routing.share_of(row["kind"])
+            share = routing.share_of(sms.kind)
             again = False
-            started = await outbox_db.parts_modem(self.relay.db, outbox_id)
+            started = await outbox_db.parts_modem(self.relay.db, sms.id)
             if started is not None:
                 # the recipient's phone joins parts from one sender: the rest goes the same way
                 chosen, again = routing.after_start(
-                    views, started, len(left), len(whole), row["avoid_modem"], share
+                    views, started, len(left), len(whole), sms.avoid_modem, share
                 )
             else:
                 if not any(routing.fits_ever(v, len(whole), share) for v in views):
-                    await self.relay.delivery.failed(
-                        outbox_id, int(row["attempts"]), "over_every_cap"
-                    )
+                    await self.relay.delivery.failed(sms.id, sms.attempts, "over_every_cap")
                     continue
-                home = await outbox_db.home_modem(self.relay.db, row["recipient"])
-                due = datetime.fromisoformat(row["next_attempt_at"])
-                waited = (self.relay.clock() - due).total_seconds()
-                chosen = routing.choose(views, home, len(whole), waited, row["avoid_modem"], share)
+                home = await outbox_db.home_modem(self.relay.db, sms.recipient)
+                waited = (self.relay.clock() - sms.next_attempt_at).total_seconds()
+                chosen = routing.choose(views, home, len(whole), waited, sms.avoid_modem, share)
             # checked again after the awaits above: another worker may have taken it meanwhile
-            if chosen == modem_id and outbox_id not in self._claimed:
-                self._claimed.add(outbox_id)
+            if chosen == modem_id and sms.id not in self._claimed:
+                self._claimed.add(sms.id)
                 if again:
-                    return await self._send_whole_again(row, f"{started} cannot send")
-                return row
+                    return await self._send_whole_again(sms, f"{started} cannot send")
+                return sms
         return None
 
-    async def _send_whole_again(self, row: aiosqlite.Row, why: str) -> aiosqlite.Row:
-        """Start the SMS over (a new reference, its first part next); the row as it is now."""
+    async def _send_whole_again(self, sms: OutboxSms, why: str) -> OutboxSms:
+        """Start the SMS over (a new reference, its first part next); the SMS as it is now."""
         async with self.relay.db.transaction() as conn:
-            await outbox_db.send_whole_again(conn, int(row["id"]), row["recipient"])
-            fresh = await outbox_db.outbox_row(conn, int(row["id"]))
+            await outbox_db.send_whole_again(conn, sms.id, sms.recipient)
+            fresh = await outbox_db.outbox_row(conn, sms.id)
         assert fresh is not None
-        log.info("outbox %d: sent again whole (%s)", row["id"], why)
+        log.info("outbox %d: sent again whole (%s)", sms.id, why)
         return fresh
 
     async def _plan(
-        self, row: aiosqlite.Row
+        self, sms: OutboxSms
     ) -> tuple[list[pdu.SubmitPart], list[pdu.SubmitPart]] | None:
         """All the SMS's parts and those not yet sent; None (and the SMS failed) when it
         cannot be encoded."""
         try:
-            parts = pdu.plan_submit(row["recipient"], row["text"], ref=int(row["ref"]), report=True)
+            parts = pdu.plan_submit(sms.recipient, sms.text, ref=sms.ref, report=True)
         except EncodeError as exc:  # (a number erased after it failed, then retried)
-            await self.relay.delivery.failed(int(row["id"]), int(row["attempts"]), summary(exc))
+            await self.relay.delivery.failed(sms.id, sms.attempts, summary(exc))
             return None
-        done = await outbox_db.sent_parts(self.relay.db, int(row["id"]))
+        done = await outbox_db.sent_parts(self.relay.db, sms.id)
         return parts, [part for part in parts if part.seq not in done]
 
     # -- sending -----------------------------------------------------------------------------
 
-    async def _send(self, row: aiosqlite.Row, modem_id: str) -> None:
-        outbox_id = int(row["id"])
-        if await outbox_db.outbox_status(self.relay.db, outbox_id) != "queued":
+    async def _send(self, sms: OutboxSms, modem_id: str) -> None:
+        outbox_id = sms.id
+        if await outbox_db.outbox_status(self.relay.db, outbox_id) not in WAITING:
             return  # withdrawn, handed off or erased since it was picked
-        if self._code_expired(row) or not await self.relay.sending.may_still_text(
-            row["kind"], row["recipient"]
+        if self._code_expired(sms) or not await self.relay.sending.may_still_text(
+            sms.kind, sms.recipient
         ):
             async with self.relay.db.transaction() as conn:
                 await outbox_db.cancel_outbox(conn, outbox_id)
             return
         supervisor = self.modems[modem_id]
-        planned = await self._plan(row)
+        planned = await self._plan(sms)
         if planned is None:
             return
         left = planned[1]
@@ -258,7 +254,7 @@ class OutboxPump:
             try:
                 sent = await supervisor.submit(part)
             except ModemError as exc:
-                await self._after_failure(row, modem_id, exc)
+                await self._after_failure(sms, modem_id, exc)
                 return
             async with self.relay.db.transaction() as conn:
                 now = iso(self.relay.clock())
@@ -266,40 +262,39 @@ class OutboxPump:
                     conn, outbox_id, part.seq, part.total, modem_id, sent.mr, now
                 )
                 if part.seq == 1:  # (the rest of a message goes where its first part went)
-                    await outbox_db.set_home_modem(conn, row["recipient"], modem_id, now)
+                    await outbox_db.set_home_modem(conn, sms.recipient, modem_id, now)
             self.sent_parts += 1
             if self.stopping:
                 return  # the rest goes after the restart; what went is recorded
-            if n < len(left) and await self._urgent_waits(row):
+            if n < len(left) and await self._urgent_waits(sms):
                 return  # a code goes between two parts; the rest follows (same SIM, same ref)
         await self.relay.delivery.sent(outbox_id, modem_id)
 
-    async def _urgent_waits(self, row: aiosqlite.Row) -> bool:
+    async def _urgent_waits(self, sms: OutboxSms) -> bool:
         """A bulk SMS in flight and a code or an answer due that no worker has taken."""
-        if row["kind"] in routing.URGENT:
+        if sms.kind in routing.URGENT:
             return False
         due = await outbox_db.due_of_kinds(
             self.relay.db, iso(self.relay.clock()), sorted(routing.URGENT), LOOKAHEAD
         )
-        return any(int(r["id"]) not in self._claimed for r in due)
+        return any(outbox_id not in self._claimed for outbox_id in due)
 
-    def _code_expired(self, row: aiosqlite.Row) -> bool:
+    def _code_expired(self, sms: OutboxSms) -> bool:
         """A verification code that waited past its lifetime (no modem could send): useless now,
         and the patient has asked for another one. Everything else waits as long as it takes."""
-        created = datetime.fromisoformat(row["created_at"])
-        return row["kind"] == "verification" and (
-            self.relay.clock() - created >= self.relay.options.code_ttl
+        return sms.kind == "verification" and (
+            self.relay.clock() - sms.created_at >= self.relay.options.code_ttl
         )
 
-    async def _after_failure(self, row: aiosqlite.Row, modem_id: str, exc: ModemError) -> None:
+    async def _after_failure(self, sms: OutboxSms, modem_id: str, exc: ModemError) -> None:
         """Retry, move, send elsewhere or fail the SMS (:func:`.retry.after_failure` decides)."""
-        outbox_id, kind, reason = int(row["id"]), classify(exc), summary(exc)
+        outbox_id, kind, reason = sms.id, classify(exc), summary(exc)
         views = await self.views()
         others = [v for v in views if v.id != modem_id]
         action, attempts = retry.after_failure(
             kind,
-            int(row["attempts"]),
-            tried_elsewhere=row["avoid_modem"] is not None,
+            sms.attempts,
+            tried_elsewhere=sms.avoid_modem is not None,
             other_sim=any(routing.fits_ever(v, 1) for v in others),
         )
         log.info("outbox %d: failed on %s (%s, %s): %s", outbox_id, modem_id, kind, reason, action)
@@ -325,5 +320,5 @@ class OutboxPump:
             if action == "elsewhere":
                 await outbox_db.avoid_modem(conn, outbox_id, modem_id)
             if whole_again:
-                await outbox_db.send_whole_again(conn, outbox_id, row["recipient"])
+                await outbox_db.send_whole_again(conn, outbox_id, sms.recipient)
             await outbox_db.reschedule(conn, outbox_id, attempts, iso(next_at), reason)

@@ -34,7 +34,7 @@ from smscat.relay.services.reporting import MonthReport, csv_bytes, month_report
 from smscat.storage import admin as store
 from smscat.storage import threads as threads_db
 from smscat.storage.db import iso
-from smscat.storage.experts import moment
+from smscat.storage.sql import moment
 
 log = logging.getLogger(__name__)
 
@@ -97,18 +97,18 @@ class Moderation:
         )
         threads = [
             ThreadEntry(
-                id=int(r["id"]),
-                expert_id=r["expert_id"],
-                expert_name=r["expert_name"],
-                nickname=mask_numbers(str(r["nickname"])),
-                status=r["status"],
-                public=bool(r["public"]),
-                hidden=bool(r["hidden"]),
-                question=str(r["question"] or ""),
-                created_at=local_time(moment(r["created_at"]), zone),
-                last_message_at=local_time(moment(r["last_message_at"]), zone),
+                id=r.thread.id,
+                expert_id=r.thread.expert_id,
+                expert_name=r.expert_name,
+                nickname=mask_numbers(r.thread.nickname),
+                status=r.thread.status,
+                public=r.thread.public,
+                hidden=r.thread.hidden,
+                question=r.question or "",
+                created_at=local_time(r.thread.created_at, zone),
+                last_message_at=local_time(r.thread.last_message_at, zone),
             )
-            for r in found.rows
+            for r in found.threads
         ]
         pages = max(1, math.ceil(found.total / THREADS_PER_PAGE))
         return ThreadsPage(threads, found.total, page, pages)
@@ -119,9 +119,9 @@ class Moderation:
             thread = await threads_db.thread(conn, thread_id)
             if thread is None:
                 raise NotFound("thread")
-            if not thread["public"]:
+            if not thread.public:
                 raise Conflict("thread_private")
-            if bool(thread["hidden"]) == hidden:
+            if thread.hidden == hidden:
                 return False
             await store.set_hidden(conn, thread_id, hidden)
             action = "thread.hide" if hidden else "thread.unhide"

@@ -42,21 +42,21 @@ class PatientPage:
     ) -> dict[str, Any]:
         """The thread for its patient: status, messages, ``waiting`` (follow-ups kept until the
         expert answers) and a ``notice`` in ``lang`` when something is held up."""
-        row = await self.links.thread_for(thread_id, token)
+        thread = await self.links.thread_for(thread_id, token)
         posts = await threads_db.messages(self.db, thread_id)
-        waiting = len(lifecycle.waiting_follow_ups([str(p["sender"]) for p in posts]))
+        waiting = len(lifecycle.waiting_follow_ups([p.sender for p in posts]))
         view: dict[str, Any] = {
             "id": thread_id,
-            "status": row["status"],
-            "messages": [{"from": p["sender"], "text": p["text"], "at": p["at"]} for p in posts],
+            "status": thread.status,
+            "messages": [{"from": p.sender, "text": p.text, "at": iso(p.at)} for p in posts],
             "waiting": waiting,
         }
         notice = lifecycle.page_notice(
-            Status(row["status"]), await threads_db.latest_to_patient_failed(self.db, thread_id)
+            Status(thread.status), await threads_db.latest_to_patient_failed(self.db, thread_id)
         )
         if notice is not None:
             view["notice"] = texts.render(notice, lang)
-        elif waiting and Status(row["status"]) in lifecycle.OPEN:
+        elif waiting and Status(thread.status) in lifecycle.OPEN:
             view["notice"] = texts.render("page.followups_waiting", lang, count=waiting)
         return view
 
@@ -68,36 +68,35 @@ class PatientPage:
         await self.links.thread_for(thread_id, token)
         now = self.ctx.clock()
         async with self.db.transaction() as conn:
-            row = await threads_db.thread(conn, thread_id)
-            assert row is not None
-            if Status(row["status"]) not in lifecycle.OPEN:
+            thread = await threads_db.thread(conn, thread_id)
+            assert thread is not None
+            if Status(thread.status) not in lifecycle.OPEN:
                 raise Conflict("thread_closed")
-            await self.forwarding.post_follow_up(conn, row, text, now, inbound_id=None)
+            await self.forwarding.post_follow_up(conn, thread, text, now, inbound_id=None)
 
     async def withdraw(self, thread_id: int, token: str) -> None:
         """The patient takes the question back: what is still queued for it is cancelled."""
         await self.links.thread_for(thread_id, token)
         now = self.ctx.clock()
         async with self.db.transaction() as conn:
-            row = await threads_db.thread(conn, thread_id)
-            assert row is not None
-            if Status(row["status"]) not in lifecycle.OPEN:
+            thread = await threads_db.thread(conn, thread_id)
+            assert thread is not None
+            if Status(thread.status) not in lifecycle.OPEN:
                 raise Conflict("thread_closed")
-            await self.threads.step(conn, row, lifecycle.Withdrawn(), now)
+            await self.threads.step(conn, thread, lifecycle.Withdrawn(), now)
 
     async def thread_extras(self, thread_id: int, token: str) -> dict[str, Any]:
         """What the thread's page offers besides the conversation: ``answered`` (it can be
         rated and thanked), ``thanked``, ``helpful`` (None: not said) and ``link_by_sms`` (the
         thread has a phone that takes SMS, so a new link can go to it)."""
-        row = await self.links.thread_for(thread_id, token)
+        thread = await self.links.thread_for(thread_id, token)
         async with self.db.reading() as conn:
             answered = await threads_db.has_answer(conn, thread_id)
-            phone = await self.links.link_phone(conn, row)
-        helpful = row["helpful"]
+            phone = await self.links.link_phone(conn, thread)
         return {
             "answered": answered,
-            "thanked": row["thanked_at"] is not None,
-            "helpful": None if helpful is None else bool(helpful),
+            "thanked": thread.thanked_at is not None,
+            "helpful": thread.helpful,
             "link_by_sms": phone is not None,
         }
 

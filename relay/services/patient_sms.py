@@ -11,7 +11,8 @@ from datetime import datetime
 
 import aiosqlite
 
-from smscat.relay.core import codes, commands, lifecycle, texts
+from smscat.relay.core import codes, commands, lifecycle, policy, texts
+from smscat.relay.core.types import Phone
 from smscat.relay.services.context import Context, reply_thread
 from smscat.relay.services.forwarding import Forwarding
 from smscat.relay.services.sending import Sender
@@ -26,45 +27,46 @@ class PatientSms:
 
     def __init__(self, ctx: Context, sender: Sender, forwarding: Forwarding) -> None:
         self.db = ctx.db
+        self.options = ctx.options
         self.sender = sender
         self.forwarding = forwarding
 
     async def received(
         self,
         conn: aiosqlite.Connection,
-        phone: aiosqlite.Row,
+        phone: Phone,
         text: str,
         inbound_id: int,
         now: datetime,
     ) -> tuple[str, int | None]:
         """An SMS from a verified patient's ``phone``: the inbound outcome and its thread."""
         said = commands.parse_patient(text)
-        e164 = phone["e164"]
+        e164 = phone.e164
         if isinstance(said, commands.Command):  # STOP / TD / 退订, START / 开通
             await self.command(conn, phone, said, now)
             return "command", None
         open_threads = await threads_db.open_threads_of_phone(
-            conn, int(phone["id"]), [str(s) for s in lifecycle.OPEN]
+            conn, phone.id, [str(s) for s in lifecycle.OPEN]
         )
         chosen = reply_thread(open_threads, said.code, waiting=frozenset())  # a patient owes none
         if chosen is None or not said.text:
-            if len(open_threads) > 1 and self.sender.takes_sms(phone):
-                listing = "、".join(codes.format_code(t["code"]) for t in open_threads)
+            if len(open_threads) > 1 and policy.takes_sms(phone, self.options.text_rules):
+                listing = "、".join(codes.format_code(t.code) for t in open_threads)
                 sms = texts.render("unmatched_list_to_patient", codes=listing)
                 await self.sender.enqueue(conn, "notice", e164, sms, None, now, patient=True)
             return "unmatched", None
         await self.forwarding.post_follow_up(conn, chosen, said.text, now, inbound_id=inbound_id)
-        return "followup", int(chosen["id"])
+        return "followup", chosen.id
 
     async def command(
         self,
         conn: aiosqlite.Connection,
-        phone: aiosqlite.Row,
+        phone: Phone,
         command: commands.Command,
         now: datetime,
     ) -> None:
         """STOP: nothing more to this number (a code neither) until START; each confirmed once."""
-        e164, phone_id = str(phone["e164"]), int(phone["id"])
+        e164, phone_id = phone.e164, phone.id
         if command.name == "start":
             if await phones_db.start_phone(conn, phone_id):
                 await self.db.audit(conn, "patient", "phone.start", str(phone_id))

@@ -10,16 +10,14 @@ the caller masks them before they are shown; nothing here logs them.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
-from smscat.relay.core import lifecycle
+from smscat.relay.core import lifecycle, policy
 from smscat.relay.core.lifecycle import Status
+from smscat.relay.core.records import InboundSms, OutboxSms
 from smscat.relay.services.context import Context
-from smscat.relay.services.sending import Sender, paused_until
+from smscat.relay.services.sending import Sender
 from smscat.storage import alerts as alert_store
 from smscat.storage import experts as experts_db
 from smscat.storage import inbound as inbound_db
@@ -67,32 +65,21 @@ class ReadModels:
         out = []
         async with self.db.reading() as conn:
             for e in await experts_db.experts(self.db):
-                reason = await self._not_accepting(conn, e, now)
+                scheduled = await self.sender.scheduled(conn, e, now)
+                reason = policy.not_accepting(e, self.ctx.options.zone, now, scheduled)
                 out.append(
                     {
-                        "id": e["id"],
-                        "name": e["name"],
-                        "title": e["title"],
-                        "department": e["department"],
-                        "specialty": e["specialty"],
+                        "id": e.id,
+                        "name": e.name,
+                        "title": e.title,
+                        "department": e.department,
+                        "specialty": e.specialty,
                         "accepting": reason is None,
                         "accepting_reason": reason,
-                        "median_first_answer_s": medians.get(e["id"]),
+                        "median_first_answer_s": medians.get(e.id),
                     }
                 )
         return out
-
-    async def _not_accepting(
-        self, conn: aiosqlite.Connection, expert: aiosqlite.Row, now: datetime
-    ) -> str | None:
-        """Why a question asked now would wait: "paused", "cap" or "quiet" (None: it goes)."""
-        if paused_until(expert, now):
-            return "paused"
-        if await self.sender.question_time(conn, expert, now) is None:
-            return None
-        if self.sender.quiet_until(expert, now) is None:
-            return "cap"
-        return "quiet"
 
     async def board(
         self, expert_id: str | None, q: str | None, page: int, per_page: int
@@ -117,18 +104,21 @@ class ReadModels:
         return await monitoring.counts(self.db)
 
     async def outbox_counts(self) -> dict[str, int]:
-        """SMS in the outbox by status."""
-        return await outbox_db.outbox_counts(self.db)
+        """SMS in the outbox by status (an :class:`.OutboxStatus` value; none: left out)."""
+        counts = await outbox_db.outbox_counts(self.db)
+        return {status.value: n for status, n in counts.items()}
 
     async def unmatched_inbound(self, limit: int = 100) -> list[dict[str, Any]]:
         """Unresolved unmatched SMS, oldest first: id, modem, sender (E.164), text, time."""
-        return [dict(r) for r in await inbound_db.unmatched(self.db, limit)]
+        return [_received(sms) for sms in await inbound_db.unmatched(self.db, limit)]
 
     async def open_alerts(self) -> list[dict[str, Any]]:
         """Alerts not yet cleared, oldest first: kind, subject, opened_at."""
         found = await alert_store.open_alerts(self.db)
-        rows = sorted(found.values(), key=lambda r: str(r["opened_at"]))
-        return [{k: r[k] for k in ("kind", "subject", "opened_at")} for r in rows]
+        alerts = sorted(found.values(), key=lambda a: a.opened_at)
+        return [
+            {"kind": a.kind, "subject": a.subject, "opened_at": iso(a.opened_at)} for a in alerts
+        ]
 
     async def parts_sent_since(self, modem_id: str, since: datetime) -> int:
         """SMS parts ``modem_id`` has sent since ``since``."""
@@ -136,7 +126,7 @@ class ReadModels:
 
     async def failed_outbox(self, limit: int) -> list[dict[str, Any]]:
         """SMS that failed for good, newest first (recipients in E.164: mask before showing)."""
-        return [dict(r) for r in await monitoring.failed_outbox(self.db, limit)]
+        return [_failed(sms) for sms in await monitoring.failed_outbox(self.db, limit)]
 
     async def traffic_since(self, since: datetime) -> dict[str, int]:
         """Parts sent, SMS fully sent, SMS failed and SMS received since ``since``."""
@@ -150,19 +140,53 @@ class ReadModels:
 
     async def short_code_sms(self, since: datetime, limit: int) -> list[dict[str, Any]]:
         """SMS from operators' short codes since ``since``, newest first."""
-        return [dict(r) for r in await monitoring.short_code_sms(self.db, iso(since), limit)]
+        found = await monitoring.short_code_sms(self.db, iso(since), limit)
+        return [_received(sms) for sms in found]
 
     async def unknown_sender_sms(self, since: datetime, limit: int) -> list[dict[str, Any]]:
         """SMS from unknown numbers since ``since``, newest first (senders in E.164 as
         received: mask before showing). Never posted, never answered."""
-        rows = await monitoring.unknown_sender_sms(self.db, iso(since), limit)
-        return [dict(r) for r in rows]
+        found = await monitoring.unknown_sender_sms(self.db, iso(since), limit)
+        return [_received(sms) for sms in found]
 
     async def incomplete_sms(self, since: datetime, limit: int) -> list[dict[str, Any]]:
         """SMS routed since ``since`` without a part that has not come yet, newest first:
         ``missing`` (part numbers), ``parts`` (the total), ``thread_id``, ``sender`` (mask it)."""
-        out = []
-        for row in await monitoring.incomplete_sms(self.db, iso(since), limit):
-            missing = json.loads(row["missing"]) if row["missing"] else []
-            out.append({**dict(row), "missing": [int(n) for n in missing]})
-        return out
+        return [
+            {
+                "id": sms.id,
+                "modem_id": sms.modem_id,
+                "sender": sms.sender,
+                "parts": sms.parts,
+                "missing": list(sms.missing),
+                "outcome": sms.outcome,
+                "thread_id": sms.thread_id,
+                "received_at": iso(sms.received_at),
+            }
+            for sms in await monitoring.incomplete_sms(self.db, iso(since), limit)
+        ]
+
+
+def _received(sms: InboundSms) -> dict[str, Any]:
+    """A received SMS as the dashboard lists it (times as stored: UTC ISO-8601 text)."""
+    return {
+        "id": sms.id,
+        "modem_id": sms.modem_id,
+        "sender": sms.sender,
+        "text": sms.text,
+        "received_at": iso(sms.received_at),
+    }
+
+
+def _failed(sms: OutboxSms) -> dict[str, Any]:
+    """An SMS that failed for good as the dashboard lists it (its text left out)."""
+    return {
+        "id": sms.id,
+        "kind": sms.kind,
+        "recipient": sms.recipient,
+        "thread_id": sms.thread_id,
+        "modem_id": sms.modem_id,
+        "attempts": sms.attempts,
+        "error": sms.error,
+        "created_at": iso(sms.created_at),
+    }

@@ -37,13 +37,12 @@ from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from smscat.relay.core import policy, stats, texts
+from smscat.relay.core import stats, texts
 from smscat.relay.core.stats import Figures, Period
 from smscat.relay.services.relay import Relay
 from smscat.storage import experts as experts_db
 from smscat.storage import stats as store
 from smscat.storage.db import Database
-from smscat.storage.experts import as_expert
 
 log = logging.getLogger(__name__)
 
@@ -159,25 +158,25 @@ async def queue_digests(relay: Relay, options: DigestOptions, now: datetime) -> 
     queued = 0
     async with db.transaction() as conn:
         for expert in recipients:
-            if await store.audited_for_week(conn, DIGEST_ACTION, expert["id"], week.label):
+            if await store.audited_for_week(conn, DIGEST_ACTION, expert.id, week.label):
                 continue
-            figures = stats.week_figures([f for f in facts if f.expert_id == expert["id"]], week)
+            figures = stats.week_figures([f for f in facts if f.expert_id == expert.id], week)
             text = texts.render(
                 "weekly_digest",
                 dept=options.department,
-                name=expert["name"],
+                name=expert.name,
                 asked=figures.asked,
                 answered=figures.answered,
                 thanks=figures.thanks,
             )
-            person = await experts_db.expert(conn, expert["id"])
+            person = await experts_db.expert(conn, expert.id)  # (as it is now: paused, quiet)
             assert person is not None
-            after = policy.send_time(as_expert(person), relay.options.zone, now)
+            after = relay.sending.send_time(person, now)
             # (one the duplicate guard skips is done for the week too: the text went today)
-            to = person["phone"]
+            to = person.phone
             if await relay.sending.enqueue(conn, "notice", to, text, None, now, not_before=after):
                 queued += 1
-            await db.audit(conn, "digest", DIGEST_ACTION, expert["id"], {"week": week.label})
+            await db.audit(conn, "digest", DIGEST_ACTION, expert.id, {"week": week.label})
     if queued:
         log.info("weekly digest %s queued for %d expert(s)", week.label, queued)
     return queued

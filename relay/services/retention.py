@@ -56,6 +56,7 @@ from smscat.relay.core import texts
 from smscat.relay.core.errors import Conflict, Invalid
 from smscat.relay.core.masking import erase_number
 from smscat.relay.core.numbers import holds
+from smscat.relay.core.records import InboundPart
 from smscat.storage import experts as experts_db
 from smscat.storage import phones as phones_db
 from smscat.storage import retention as store
@@ -95,7 +96,7 @@ async def purge(
         if phone_days is not None:
             stale = await store.stale_phones(conn, iso(now - timedelta(days=phone_days)))
             erased = await _erase(
-                conn, [int(row["id"]) for row in stale], [row["e164"] for row in stale], now
+                conn, [phone.id for phone in stale], [phone.e164 for phone in stale], now
             )
             sms, parts = await store.delete_unknown_senders(
                 conn, iso(now - timedelta(days=phone_days))
@@ -127,8 +128,8 @@ async def erase_phone(db: Database, e164: str, actor: str, now: datetime) -> Pur
     async with store.secure_delete(db), db.transaction() as conn:
         if await experts_db.expert_by_phone(conn, number) is not None:
             raise Conflict("expert_phone", field="phone")
-        row = await phones_db.phone(conn, number)
-        phone_ids = [int(row["id"])] if row is not None else []
+        phone = await phones_db.phone(conn, number)
+        phone_ids = [phone.id] if phone is not None else []
         erased = await _erase(conn, phone_ids, [number], now)
         report = PurgeReport(erased)
         subject = str(phone_ids[0]) if phone_ids else None
@@ -259,17 +260,19 @@ def _erased_json(raw: str, needles: list[str], placeholder: str) -> str:
     return json.dumps(rewrite(value))
 
 
-def _pending_holding(rows: Iterable[Any], wanted: set[str], needles: list[str]) -> list[int]:
+def _pending_holding(
+    pending: Iterable[InboundPart], wanted: set[str], needles: list[str]
+) -> list[int]:
     """Raw parts not yet assembled that were sent from one of the numbers, or whose message
     (its parts so far, in order) holds one in its text."""
     found: list[int] = []
     messages: dict[tuple[str, int, int], list[tuple[int, int, str]]] = {}
-    for row in rows:
-        part_id = int(row["id"])
+    for part in pending:
+        part_id = part.id
         try:
-            deliver = pdu.decode_deliver(str(row["pdu"]))
+            deliver = pdu.decode_deliver(part.pdu)
         except PduError:
-            if any(_semi_octets(n) in str(row["pdu"]).upper() for n in needles):
+            if any(_semi_octets(n) in part.pdu.upper() for n in needles):
                 found.append(part_id)  # undecodable, but the number is there in semi-octets
             continue
         if _as_e164(deliver.sender) in wanted:

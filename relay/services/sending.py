@@ -3,33 +3,32 @@
 Every service queues its SMS through :meth:`Sender.enqueue`, in the caller's transaction, so
 that a state change and the SMS it causes commit together; the outbox pump
 (:mod:`.outbox`) sends them. No other module of the relay writes an outbox row. Who may get an
-SMS (:meth:`Sender.refusal`) and when a person may be texted (quiet hours, a daily cap, a
-pause: :meth:`Sender.question_time`, :meth:`Sender.send_time`) are decided here, once.
+SMS and when a person may be texted (quiet hours, a daily cap, a pause) are
+:mod:`smscat.relay.core.policy`'s to say (:func:`~smscat.relay.core.policy.recipient_refusal`,
+:func:`~smscat.relay.core.policy.question_time`, :func:`~smscat.relay.core.policy.send_time`);
+this module loads what they need and asks them, once for every SMS.
 
 It must never log a number or a text: refusals are audited by kind and reason only.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 import aiosqlite
 
 from smscat.modem import pdu
-from smscat.modem.address import line_kind
 from smscat.modem.errors import EncodeError
-from smscat.relay.core import schedule, texts
+from smscat.relay.core import policy, texts
 from smscat.relay.core.errors import Invalid
 from smscat.relay.core.retry import PRIORITY, OutboxKind
-from smscat.relay.services.context import Context, parse_iso
+from smscat.relay.core.types import Expert
+from smscat.relay.services.context import Context
 from smscat.storage import experts as experts_db
 from smscat.storage import outbox as outbox_db
 from smscat.storage import phones as phones_db
 from smscat.storage import threads as threads_db
 from smscat.storage.db import iso
-
-PATIENT_KINDS: frozenset[OutboxKind] = frozenset({"to_patient", "verification"})  # never staff's
 
 
 class Sender:
@@ -58,14 +57,11 @@ class Sender:
         """Queue one SMS, in the caller's transaction: every SMS goes through here; whether it
         was queued. The pump is woken once the transaction commits (:meth:`wake_pump`).
 
-        Who may get it, one rule for every kind: a patient's SMS (``to_patient``,
-        ``verification``, or ``patient``: a notice for a patient, as a link) goes where
-        :meth:`refusal` lets it (never to staff; a code to a number not yet verified;
-        ``confirms_command``: the confirmation of the number's own STOP or START, which a
-        stopped or never-verified number gets). Anything else is staff's: an expert's, an
-        assistant's or an admin's number gets it; a question (``to_expert``) goes to nobody
-        else, and a notice to any other number is a patient's. A refused SMS is not queued
-        (audited as ``sms.refused`` with its kind and the reason, never the number).
+        Who may get it is :func:`.policy.recipient_refusal`'s one rule for every kind
+        (``patient``: a notice for a patient, as a link; ``confirms_command``: the
+        confirmation of the number's own STOP or START, which a stopped or never-verified
+        number gets). A refused SMS is not queued (audited as ``sms.refused`` with its kind
+        and the reason, never the number).
 
         The duplicate guard (``duplicate_guard``): carriers flag (and people hate) the same
         text twice a day, so a text the system writes (a notice, a list, a confirmation) goes
@@ -74,7 +70,6 @@ class Sender:
         answer), which is never dropped — said twice, it arrives twice, the repeat numbered
         (``sms_repeat``: "（第2次）") so that it differs visibly from the first.
         """
-        patient = patient or confirms_command or kind in PATIENT_KINDS
         refused = await self._recipient_refusal(conn, kind, recipient, patient, confirms_command)
         if refused is not None:
             await self.db.audit(conn, "relay", "sms.refused", kind, {"reason": refused})
@@ -102,51 +97,13 @@ class Sender:
 
     async def may_still_text(self, kind: str, recipient: str) -> bool:
         """At submit time: may this queued SMS still go? A patient may have sent STOP or been
-        erased since it was queued (:meth:`refusal` decides; experts' and admins' SMS go)."""
-        if kind not in PATIENT_KINDS:
+        erased since it was queued (:func:`.policy.recipient_refusal` decides; experts' and
+        admins' SMS go)."""
+        if kind not in policy.PATIENT_KINDS:
             return True  # (a notice's flags are gone by now: enqueue decided for it)
         async with self.db.reading() as conn:
             refused = await self._recipient_refusal(conn, kind, recipient, True, False)
         return refused is None
-
-    def takes_sms(self, phone: aiosqlite.Row) -> bool:
-        """A patient's phone (a phones row) that may get an SMS from us now (:meth:`refusal`)."""
-        return self.refusal(str(phone["e164"]), phone) is None
-
-    def refusal(self, e164: str, phone: aiosqlite.Row | None, *, code: bool = False) -> str | None:
-        """Why the relay may not text ``e164`` as a patient; None: it may. The one answer to
-        "may this phone get an SMS" for codes, links, answers, replies to a patient's SMS and
-        what an admin sends again (the outbox looks once more before a submit:
-        :meth:`may_still_text`).
-
-        ``phone`` is the number's phones row (with ``staff``), None when it has none yet;
-        ``code``: for a verification code, which goes before the number is verified. The
-        reason is an ``error.<key>`` of :mod:`.texts`:
-
-        * ``phone_country``: not a number of a country in ``code_countries`` (SMS pumping
-          sends codes to foreign premium ranges; +86 only by default);
-        * ``phone_not_mobile``: a landline, or anything else that is not a mobile;
-        * ``phone_staff``: an expert's, an assistant's or an admin's (``alerts.phones``);
-        * ``phone_erased``, ``phone_stopped`` (STOP, and no START since), and, for anything but
-          a code, ``phone_unverified``.
-        """
-        if phone is not None and phone["erased_at"]:
-            return "phone_erased"
-        kind = line_kind(e164)
-        if kind is None:
-            return "phone_invalid"
-        country, mobile = kind
-        if country not in self.options.code_countries:
-            return "phone_country"
-        if not mobile:
-            return "phone_not_mobile"
-        if e164 in self.options.admin_phones or (phone is not None and phone["staff"]):
-            return "phone_staff"
-        if phone is not None and phone["stopped_at"]:
-            return "phone_stopped"
-        if not code and (phone is None or not phone["verified_at"]):
-            return "phone_unverified"
-        return None
 
     async def _recipient_refusal(
         self,
@@ -155,23 +112,20 @@ class Sender:
         recipient: str,
         patient: bool,
         confirms: bool,
-    ) -> str | None:
-        """Why :meth:`enqueue` may not text ``recipient`` (None: it may)."""
-        expert = await experts_db.expert_by_phone(conn, recipient) is not None  # or assistant
-        if patient and expert:
-            return "phone_staff"  # (a number without a phones row has no ``staff`` in it)
-        if not patient:
-            if expert:
-                return None
-            if kind == "to_expert":
-                return "not_staff"  # a question goes to an expert (or an assistant) only
-            if recipient in self.options.admin_phones:
-                return None
+    ) -> policy.Refusal | None:
+        """Why :meth:`enqueue` may not text ``recipient`` (None: it may): the facts
+        :func:`.policy.recipient_refusal` needs, loaded."""
+        staff = await experts_db.expert_by_phone(conn, recipient) is not None  # or assistant
         phone = await phones_db.phone(conn, recipient)
-        refused = self.refusal(recipient, phone, code=kind == "verification" or confirms)
-        if confirms and refused == "phone_stopped":
-            return None  # the confirmation of its own STOP
-        return refused
+        return policy.recipient_refusal(
+            kind,
+            recipient,
+            phone,
+            is_staff_number=staff,
+            patient=patient,
+            confirms=confirms,
+            rules=self.options.text_rules,
+        )
 
     @staticmethod
     async def _numbered(conn: aiosqlite.Connection, recipient: str, text: str, since: str) -> str:
@@ -185,42 +139,25 @@ class Sender:
     # -- when a person may be texted -------------------------------------------------------
 
     async def question_time(
-        self, conn: aiosqlite.Connection, person: aiosqlite.Row, now: datetime
+        self, conn: aiosqlite.Connection, person: Expert, now: datetime
     ) -> datetime | None:
-        """When a new question may reach ``person`` (None: now): quiet hours, cap, pause."""
-        scheduled = []
-        if person["daily_cap"] is not None:  # (without a cap, what is scheduled does not matter)
-            since = iso(now - timedelta(days=2))
-            times = await threads_db.question_times(conn, person["phone"], since)
-            scheduled = [parse_iso(t) for t in times]
-        return schedule.question_time(
-            now,
-            self._windows(person),
-            self.options.zone,
-            cap=person["daily_cap"],
-            scheduled=scheduled,
-            paused_until=paused_until(person, now),
+        """When a new question may reach ``person`` (None: now): :func:`.policy.question_time`,
+        with the recent questions' times loaded when a daily cap makes them matter."""
+        return policy.question_time(
+            person, self.options.zone, now, await self.scheduled(conn, person, now)
         )
 
-    def quiet_until(self, person: aiosqlite.Row, now: datetime) -> datetime | None:
-        """When ``person``'s quiet hours let an SMS through (None: now); a pause aside."""
-        return schedule.send_time(now, self._windows(person), self.options.zone)
-
-    def send_time(self, person: aiosqlite.Row, now: datetime) -> datetime | None:
-        """When anything else may reach ``person`` (None: now): quiet hours and a pause."""
-        return schedule.send_time(
-            now, self._windows(person), self.options.zone, paused_until(person, now)
-        )
+    def send_time(self, person: Expert, now: datetime) -> datetime | None:
+        """When anything but a new question may reach ``person`` (None: now):
+        :func:`.policy.send_time` in the department's time zone."""
+        return policy.send_time(person, self.options.zone, now)
 
     @staticmethod
-    def _windows(person: aiosqlite.Row) -> list[str]:
-        return list(json.loads(person["quiet_hours"] or "[]"))
-
-
-def paused_until(expert: aiosqlite.Row, now: datetime) -> datetime | None:
-    """When ``expert``'s pause ends, while one holds now (None: not paused)."""
-    value = expert["paused_until"]
-    if value is None:
-        return None
-    until = parse_iso(value)
-    return until if until > now else None
+    async def scheduled(
+        conn: aiosqlite.Connection, person: Expert, now: datetime
+    ) -> list[datetime]:
+        """When ``person``'s recent questions were set to go, for a daily cap; without a cap
+        they do not matter, and nothing is loaded."""
+        if person.daily_cap is None:
+            return []
+        return await threads_db.question_times(conn, person.phone, iso(now - timedelta(days=2)))

@@ -14,10 +14,11 @@ from datetime import datetime
 
 import aiosqlite
 
-from smscat.relay.core import lifecycle
+from smscat.relay.core import lifecycle, policy
 from smscat.relay.core.lifecycle import Status
 from smscat.relay.core.masking import mask_numbers
-from smscat.relay.services.context import Context, parse_iso
+from smscat.relay.core.types import Thread
+from smscat.relay.services.context import Context
 from smscat.relay.services.read_models import MedianCache
 from smscat.storage import outbox as outbox_db
 from smscat.storage import threads as threads_db
@@ -44,43 +45,44 @@ class ThreadOps:
                 conn, iso(now - self.options.auto_close), [str(s) for s in lifecycle.OPEN]
             )
             for thread_id in due:
-                row = await threads_db.thread(conn, thread_id)
-                assert row is not None
-                after = await self.step(conn, row, lifecycle.AutoClose(), now)
-                changed += after["status"] != row["status"]
+                thread = await threads_db.thread(conn, thread_id)
+                assert thread is not None
+                after = await self.step(conn, thread, lifecycle.AutoClose(), now)
+                changed += after.status != thread.status
         return changed
 
     async def step(
         self,
         conn: aiosqlite.Connection,
-        thread: aiosqlite.Row,
+        thread: Thread,
         event: lifecycle.Event,
         now: datetime,
-    ) -> aiosqlite.Row:
-        """Run the state machine for ``thread`` and apply its effects, in the caller's commit."""
+    ) -> Thread:
+        """Run the state machine for ``thread`` and apply its effects, in the caller's commit;
+        the thread as it is now."""
         status, effects = lifecycle.step(
-            Status(thread["status"]),
+            Status(thread.status),
             event,
             now,
-            last_message_at=parse_iso(thread["last_message_at"]),
+            last_message_at=thread.last_message_at,
             auto_close=self.options.auto_close,
         )
-        if status != thread["status"]:
-            await threads_db.set_status(conn, int(thread["id"]), str(status), iso(now))
+        if status != thread.status:
+            await threads_db.set_status(conn, thread.id, str(status), iso(now))
         for effect in effects:
             if isinstance(effect, lifecycle.CancelPending):
-                await outbox_db.cancel_for_thread(conn, int(thread["id"]))
+                await outbox_db.cancel_for_thread(conn, thread.id)
             elif isinstance(effect, lifecycle.AlertAdmins):
                 await self.db.audit(
-                    conn, "relay", "alert", str(thread["id"]), {"reason": effect.reason}
+                    conn, "relay", "alert", str(thread.id), {"reason": effect.reason}
                 )
             elif isinstance(effect, lifecycle.NotifyPatient):
                 # the page shows it while its cause stands (lifecycle.page_notice reads the
                 # status and the outbox written above): nothing more to store, no SMS
-                log.info("thread %d: the page says %s", thread["id"], effect.key)
-        row = await threads_db.thread(conn, int(thread["id"]))
-        assert row is not None
-        return row
+                log.info("thread %d: the page says %s", thread.id, effect.key)
+        after = await threads_db.thread(conn, thread.id)
+        assert after is not None
+        return after
 
     async def post(
         self,
@@ -96,5 +98,5 @@ class ThreadOps:
             thread_id, sender, text, mask_numbers(text), iso(now), inbound_id
         )
         await threads_db.insert_message(conn, message)
-        if sender == "expert":
+        if policy.is_answer(sender):
             self.medians.forget()  # perhaps a first answer: work the medians out again

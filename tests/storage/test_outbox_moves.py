@@ -5,6 +5,7 @@ and not at all (the row as it was) from any other. No other module writes ``outb
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -19,14 +20,13 @@ from smscat.relay.core.outbox_states import (
     next_status,
     sources,
 )
-from smscat.storage import monitoring, retention
+from smscat.relay.core.records import OutboxSms
 from smscat.storage import outbox as outbox_db
-from smscat.storage.db import Database, ExpertRow
+from smscat.storage import retention
+from smscat.storage.db import Database
+from tests.support.storage import LATER, NOW, with_a_thread
 
-NOW = "2026-11-23T02:00:00.000+00:00"
-LATER = "2026-11-23T02:05:00.000+00:00"
 PATIENT = "+8613900139001"
-EXPERT = ExpertRow("zhang", "张明", "主任医师", "心血管内科", "+8613800138001", None)
 
 Move = Callable[[aiosqlite.Connection, int], Awaitable[object]]
 
@@ -57,21 +57,14 @@ MOVES: dict[str, tuple[OutboxEvent, Move]] = {
     ),
     "cancel_outbox": (OutboxEvent.CANCELLED, lambda c, i: outbox_db.cancel_outbox(c, i)),
     "requeue": (OutboxEvent.REQUEUED, lambda c, i: outbox_db.requeue(c, i, LATER)),
-    "monitoring.requeue": (OutboxEvent.REQUEUED, lambda c, i: monitoring.requeue(c, i, LATER)),
     "retention.erase_numbers": (OutboxEvent.CANCELLED, _erase),
 }
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database.open(tmp_path / "smscat.db") as opened:
-        await opened.sync_experts([EXPERT])
+    async with with_a_thread(tmp_path) as opened:
         async with opened.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO threads (id, expert_id, code, token_hash, nickname, public, status,"
-                " created_at, last_message_at) VALUES (1, 'zhang', 1, 'h', 'n', 0, 'queued', ?, ?)",
-                (NOW, NOW),
-            )
             # the rows an UPDATE that writes the status column matched, changed or not
             await conn.execute("CREATE TEMP TABLE status_written (id INTEGER NOT NULL)")
             await conn.execute(
@@ -81,7 +74,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
         yield opened
 
 
-async def _sms_in(db: Database, status: OutboxStatus, *, one_part: bool) -> aiosqlite.Row:
+async def _sms_in(db: Database, status: OutboxStatus, *, one_part: bool) -> OutboxSms:
     """A new SMS to the expert side of thread 1, put straight into ``status``."""
     async with db.transaction() as conn:
         outbox_id = await outbox_db.enqueue(
@@ -112,35 +105,35 @@ async def test_each_status_change_follows_the_table(
     event, move = MOVES[name]
     before = await _sms_in(db, status, one_part=name == "mark_part_delivered")
     async with db.transaction() as conn:
-        await move(conn, int(before["id"]))
-        after = await outbox_db.outbox_row(conn, int(before["id"]))
+        await move(conn, before.id)
+        after = await outbox_db.outbox_row(conn, before.id)
     written = [r["id"] for r in await db.fetchall("SELECT id FROM status_written")]
     assert after is not None
     if status in sources(event):
-        assert after["status"] == next_status(status, event)
-        assert written == [before["id"]]
+        assert after.status == next_status(status, event)
+        assert written == [before.id]
     else:
         assert written == []  # refused: no row changed, the table has no such move
-        unchanged = dict(before)
+        unchanged = before
         if name == "retention.erase_numbers":  # the number goes whatever the status
-            unchanged["recipient"] = retention.ERASED_SENDER
-        assert dict(after) == unchanged
+            unchanged = dataclasses.replace(before, recipient=retention.ERASED_SENDER)
+        assert after == unchanged
 
 
 async def test_what_moves_carries_its_columns(db: Database) -> None:
     queued = await _sms_in(db, OutboxStatus.QUEUED, one_part=False)
     async with db.transaction() as conn:
-        await outbox_db.mark_sent(conn, int(queued["id"]), "m1", LATER)
-    (sent,) = await db.fetchall("SELECT * FROM outbox WHERE id = ?", (queued["id"],))
+        await outbox_db.mark_sent(conn, queued.id, "m1", LATER)
+    (sent,) = await db.fetchall("SELECT * FROM outbox WHERE id = ?", (queued.id,))
     assert (sent["status"], sent["modem_id"], sent["sent_at"]) == ("sent", "m1", LATER)
 
     failed = await _sms_in(db, OutboxStatus.QUEUED, one_part=False)
     async with db.transaction() as conn:
-        await outbox_db.mark_failed(conn, int(failed["id"]), 3, "cms_500")
-        await outbox_db.avoid_modem(conn, int(failed["id"]), "m1")
-        assert await outbox_db.requeue(conn, int(failed["id"]), LATER)
-        assert not await outbox_db.requeue(conn, int(failed["id"]), LATER)  # queued already
-    (row,) = await db.fetchall("SELECT * FROM outbox WHERE id = ?", (failed["id"],))
+        await outbox_db.mark_failed(conn, failed.id, 3, "cms_500")
+        await outbox_db.avoid_modem(conn, failed.id, "m1")
+        assert await outbox_db.requeue(conn, failed.id, LATER)
+        assert not await outbox_db.requeue(conn, failed.id, LATER)  # queued already
+    (row,) = await db.fetchall("SELECT * FROM outbox WHERE id = ?", (failed.id,))
     assert (row["status"], row["attempts"], row["next_attempt_at"]) == ("queued", 0, LATER)
     assert (row["error"], row["avoid_modem"]) == (None, None)
 

@@ -108,19 +108,19 @@ async def test_present_in_sql_is_policy_is_present(db: Database) -> None:
     in_sql = await db.fetchall(f"SELECT id FROM experts WHERE {PRESENT}")
     assert {r["id"] for r in in_sql} == present
     board = await experts_db.experts(db)
-    assert {r["id"] for r in board} == {p for p in present if people[p].role == "expert"}
+    assert {e.id for e in board} == {p for p in present if people[p].role == "expert"}
     async with db.reading() as conn:
-        assert {r["id"] for r in await experts_db.unwelcomed(conn)} == present
+        assert {e.id for e in await experts_db.unwelcomed(conn)} == present
         naming = await admin_db.experts_naming_assistant(conn, "wang")
     assert set(naming) == {p for p in present if people[p].assistant_id == "wang"}
     digest = await stats_db.digest_recipients(db, joined_before=LEFT)
-    assert {r["id"] for r in digest} == {p for p in present if people[p].role == "expert"}
+    assert {e.id for e in digest} == {p for p in present if people[p].role == "expert"}
     report = await stats_db.experts(db)
     assert {r["id"]: bool(r["present"]) for r in report} == {
         p: policy.is_present(e) for p, e in people.items()
     }
     overview = await admin_db.experts_overview(db, OPEN_STATUSES)
-    order = [policy.is_present(as_expert(r)) for r in overview]
+    order = [policy.is_present(r.expert) for r in overview]
     assert order == sorted(order, reverse=True)  # the present ones first
 
 
@@ -132,14 +132,14 @@ async def test_holder_in_sql_is_policy_holder(db: Database) -> None:
         for person, _, _, _ in PEOPLE:
             held = await threads_db.open_threads_of_expert(conn, person, OPEN_STATUSES)
             mine = [t.id for t in threads if policy.holder(t) == person]
-            assert [int(r["id"]) for r in held] == mine, person
+            assert [t.id for t in held] == mine, person
             only_held = [t for t in threads if policy.holder(t) == person != t.expert_id]
             assert await admin_db.threads_held(conn, person, OPEN_STATUSES) == len(only_held)
             in_use = await threads_db.codes_in_use(conn, [person], None, iso(ASKED))
             owns_or_holds = {t.code for t in threads if person in (t.expert_id, policy.holder(t))}
             assert in_use == owns_or_holds, person
     overview = await admin_db.experts_overview(db, OPEN_STATUSES)
-    counts = {r["id"]: int(r["open_threads"]) for r in overview}
+    counts = {r.expert.id: r.open_threads for r in overview}
     assert counts == {
         p: sum(p in (t.expert_id, policy.holder(t)) for t in threads) for p, _, _, _ in PEOPLE
     }
@@ -157,9 +157,9 @@ async def test_answer_in_sql_is_policy_is_answer(db: Database) -> None:
         for thread_id, _, _ in THREADS:
             assert await threads_db.has_answer(conn, thread_id) is (thread_id in answered)
             posts = await threads_db.thread_messages(conn, thread_id)
-            answers = [i for i, p in enumerate(posts) if policy.is_answer(p["sender"])]
+            answers = [i for i, p in enumerate(posts) if policy.is_answer(p.sender)]
             after = posts[answers[-1] + 1 :] if answers else posts
-            waiting = [str(p["text"]) for p in after if p["sender"] == "patient"]
+            waiting = [p.text for p in after if p.sender == "patient"]
             assert await threads_db.since_last_answer(conn, thread_id) == waiting, thread_id
     facts = await stats_db.thread_facts(db, ASKED, ASKED + timedelta(days=1))
     assert [f.first_answer_at is not None for f in facts] == [t in answered for t, *_ in THREADS]

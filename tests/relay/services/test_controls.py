@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from smscat.relay.core.errors import Conflict
+from smscat.relay.core.errors import Conflict, NotFound
 from smscat.relay.services.context import RelayOptions
 from smscat.storage.db import ExpertRow
 from tests.support import relay as support
@@ -246,3 +246,39 @@ async def test_an_old_open_thread_keeps_its_code(world: World) -> None:
     second = await world.ask("zhao", "新问题")
     assert (await world.thread(first))["code"] == 1
     assert (await world.thread(second))["code"] == 2
+
+
+async def test_an_assistants_answer_refreshes_the_boards_median_at_once(world: World) -> None:
+    """The board's median counts an assistant's answer (policy.is_answer), so posting one
+    makes the cached median stale, as an expert's does."""
+    await world.ask("zhang")
+    [zhang] = [e for e in await world.relay.read.experts_view() if e["id"] == "zhang"]
+    assert zhang["median_first_answer_s"] is None  # (worked out now, kept a few minutes)
+    world.clock.now += timedelta(minutes=1)
+    await world.sms(WANG.phone, "先测一下血压")
+    [zhang] = [e for e in await world.relay.read.experts_view() if e["id"] == "zhang"]
+    assert zhang["median_first_answer_s"] == 60.0
+
+
+async def test_an_expert_who_left_is_asked_nothing_though_still_marked_active(
+    world: World,
+) -> None:
+    """Present is active and not left (policy.is_present), both, whoever set which column."""
+    async with world.db.transaction() as conn:
+        await conn.execute(
+            "UPDATE experts SET left_at = ? WHERE id = 'zhao'", (local(22, 10).isoformat(),)
+        )
+    with pytest.raises(NotFound):
+        await world.ask("zhao")
+    assert await world.outbox(ZHAO) == []
+
+
+async def test_no_hand_off_to_a_colleague_an_admin_deactivated(world: World) -> None:
+    """A colleague takes threads over only while present (policy.takes_handoff): an admin's
+    clearing ``active`` alone is enough to refuse, and nothing moves."""
+    thread_id = await world.ask("zhao")
+    async with world.db.transaction() as conn:
+        await conn.execute("UPDATE experts SET active = 0 WHERE id = 'li'")
+    with pytest.raises(Conflict):
+        await world.relay.experts.handoff("zhao", "li", actor="admin")
+    assert (await world.thread(thread_id))["expert_id"] == "zhao"

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smscat.relay.core import lifecycle
+from smscat.relay.core import policy
 from smscat.relay.core.lifecycle import FOLLOW_UPS_BEFORE_ANSWER, waiting_follow_ups
 from smscat.relay.core.texts import render
 from smscat.relay.services.context import Asked
@@ -54,12 +54,12 @@ def test_never_more_than_three_reach_the_expert_between_answers(senders: list[st
     released: list[int] = []
     for n, sender in enumerate(senders):
         before = waiting_follow_ups(senders[:n])
-        if sender in lifecycle.ANSWERERS:
+        if policy.is_answer(sender):
             released += before  # one SMS with what waited
             went_since_answer = 0
         elif n not in waiting_follow_ups(senders[: n + 1]):
             went_since_answer += 1
-        first_run = not any(s in lifecycle.ANSWERERS for s in senders[:n])
+        first_run = not any(policy.is_answer(s) for s in senders[:n])
         assert went_since_answer <= FOLLOW_UPS_BEFORE_ANSWER + first_run  # + the question
     # every patient message either went at once, or waits, or went with an answer
     waiting = waiting_follow_ups(senders)

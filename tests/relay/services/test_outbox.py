@@ -252,7 +252,7 @@ async def test_a_verification_code_goes_to_a_number_that_sent_stop_once_it_sent_
     async with relay.db.transaction() as conn:
         phone = await phones_db.phone(conn, PATIENT)
         assert phone is not None
-        assert await phones_db.start_phone(conn, int(phone["id"]))  # ... until 开通/START
+        assert await phones_db.start_phone(conn, phone.id)  # ... until 开通/START
     await relay.asking.start_verification(PATIENT)
     modem = FakeModem()
     await pump(relay, modem).send_due()
