@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-from smscat.relay.core.types import Phone
+from smscat.relay.core.types import Phone, Verification
 from smscat.storage.sql import Conn, fetch_one, moment, moment_or_none
 
 # A patient's phone row, and ``staff``: whether the number is an expert's (or an assistant's).
@@ -102,11 +102,24 @@ async def verifications_total_since(conn: Conn, since: str) -> int:
     return int(row[0]) if row else 0
 
 
-async def verification(conn: Conn, verification_id: str) -> aiosqlite.Row | None:
-    return await fetch_one(
+async def verification(conn: Conn, verification_id: str) -> Verification | None:
+    row = await fetch_one(
         conn,
         "SELECT v.*, p.e164 FROM verifications v JOIN phones p ON p.id = v.phone_id WHERE v.id = ?",
         (verification_id,),
+    )
+    if row is None:
+        return None
+    return Verification(
+        id=str(row["id"]),
+        phone_id=int(row["phone_id"]),
+        e164=str(row["e164"]),
+        code_hash=str(row["code_hash"]),
+        created_at=moment(row["created_at"]),
+        expires_at=moment(row["expires_at"]),
+        attempts=int(row["attempts"]),
+        verified_at=moment_or_none(row["verified_at"]),
+        used_at=moment_or_none(row["used_at"]),
     )
 
 

@@ -93,6 +93,24 @@ class Phone:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
+class Verification:
+    """A verification code sent to a phone (a row of ``verifications``, with its number)."""
+
+    id: str  # random, handed to the browser
+    phone_id: int
+    e164: str  # the phone's number; masked in the repr
+    code_hash: str = field(repr=False)
+    created_at: datetime
+    expires_at: datetime
+    attempts: int = 0  # wrong codes typed so far
+    verified_at: datetime | None = None
+    used_at: datetime | None = None  # the question it let through
+
+    def __repr__(self) -> str:
+        return masked_repr(self, ("e164",))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class Thread:
     """A question and its conversation (a row of ``threads``), without its messages."""
 

@@ -20,7 +20,7 @@ from smscat.relay.core import codes, policy, texts
 from smscat.relay.core.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
 from smscat.relay.core.lifecycle import Status
 from smscat.relay.core.types import Expert
-from smscat.relay.services.context import Asked, Context, mobile, parse_iso, token_hash
+from smscat.relay.services.context import Asked, Context, mobile, token_hash
 from smscat.relay.services.experts import Experts
 from smscat.relay.services.sending import Sender
 from smscat.relay.services.thread_ops import ThreadOps
@@ -144,20 +144,20 @@ class Asking:
         e164 = mobile(phone)
         if not verification_id or not code:
             raise Invalid("code_required", field="code")
-        row = await phones_db.verification(conn, verification_id)
-        if row is None or not hmac.compare_digest(row["e164"], e164):
+        found = await phones_db.verification(conn, verification_id)
+        if found is None or not hmac.compare_digest(found.e164, e164):
             raise Forbidden("verification_unknown", field="verification_id")
-        if row["used_at"] is not None:
+        if found.used_at is not None:
             raise Conflict("verification_used", field="verification_id")
-        if parse_iso(row["expires_at"]) <= now:
+        if found.expires_at <= now:
             raise Invalid("code_expired", field="code")
-        if row["attempts"] >= self.options.code_attempts:
+        if found.attempts >= self.options.code_attempts:
             raise TooMany("code_attempts", retry_after=3600, field="code")
         given = token_hash(f"{verification_id}:{code.strip()}")
-        if not hmac.compare_digest(row["code_hash"], given):
+        if not hmac.compare_digest(found.code_hash, given):
             await phones_db.count_attempt(conn, verification_id)
             return None
-        phone_id = int(row["phone_id"])
+        phone_id = found.phone_id
         # STOP since the code went (only START ends it), or a number that is no patient's now
         phone_now = await phones_db.phone_by_id(conn, phone_id)
         refused = policy.patient_refusal(e164, phone_now, self.options.text_rules, code=True)
