@@ -39,19 +39,34 @@ async def phone(conn: Conn, e164: str) -> Phone | None:
     return None if row is None else as_phone(row)
 
 
+async def recipient(conn: Conn, e164: str) -> tuple[bool, Phone | None]:
+    """Whether ``e164`` is an expert's (or an assistant's) number, and its phones row if it
+    has one: what the recipient rule needs of any number, in one query."""
+    row = await fetch_one(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM experts WHERE phone = ?) AS is_staff, p.*,"
+        " EXISTS (SELECT 1 FROM experts e WHERE e.phone = p.e164) AS staff"
+        " FROM (SELECT 1) LEFT JOIN phones p ON p.e164 = ?",
+        (e164, e164),
+    )
+    assert row is not None  # (one row always: the LEFT JOIN's left side)
+    return bool(row["is_staff"]), None if row["id"] is None else as_phone(row)
+
+
 async def phone_by_id(conn: Conn, phone_id: int) -> Phone | None:
     row = await fetch_one(conn, f"{_PHONE} WHERE p.id = ?", (phone_id,))
     return None if row is None else as_phone(row)
 
 
-async def ensure_phone(conn: Conn, e164: str, now: str) -> int:
+async def ensure_phone(conn: Conn, e164: str, now: str) -> Phone:
+    """``e164``'s phones row, made now if it had none."""
     await conn.execute(
         "INSERT INTO phones (e164, created_at) VALUES (?, ?) ON CONFLICT (e164) DO NOTHING",
         (e164, now),
     )
     found = await phone(conn, e164)
     assert found is not None
-    return found.id
+    return found
 
 
 async def mark_phone_verified(conn: Conn, phone_id: int, now: str) -> None:

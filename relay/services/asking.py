@@ -60,8 +60,8 @@ class Asking:
         verification_id = secrets.token_urlsafe(16)
         code = f"{secrets.randbelow(10**6):06d}"
         async with self.db.transaction() as conn:
-            phone_id = await phones_db.ensure_phone(conn, e164, iso(now))
-            phone = await phones_db.phone_by_id(conn, phone_id)
+            phone = await phones_db.ensure_phone(conn, e164, iso(now))
+            phone_id = phone.id
             refused = policy.patient_refusal(e164, phone, rules, code=True)
             _refuse(refused)
             recent = await phones_db.verifications_since(

@@ -24,7 +24,6 @@ from smscat.relay.core.errors import Invalid
 from smscat.relay.core.retry import PRIORITY, OutboxKind
 from smscat.relay.core.types import Expert
 from smscat.relay.services.context import Context
-from smscat.storage import experts as experts_db
 from smscat.storage import outbox as outbox_db
 from smscat.storage import phones as phones_db
 from smscat.storage import threads as threads_db
@@ -115,8 +114,7 @@ class Sender:
     ) -> policy.Refusal | None:
         """Why :meth:`enqueue` may not text ``recipient`` (None: it may): the facts
         :func:`.policy.recipient_refusal` needs, loaded."""
-        staff = await experts_db.expert_by_phone(conn, recipient) is not None  # or assistant
-        phone = await phones_db.phone(conn, recipient)
+        staff, phone = await phones_db.recipient(conn, recipient)
         return policy.recipient_refusal(
             kind,
             recipient,

@@ -81,7 +81,7 @@ async def people(tmp_path: Path) -> AsyncIterator[tuple[Relay, dict[str, str]]]:
         )
         async with db.transaction() as conn:
             for e164 in (STOPPED, ERASED, UNVERIFIED, VERIFIED):
-                phone_id = await phones_db.ensure_phone(conn, e164, iso(now))
+                phone_id = (await phones_db.ensure_phone(conn, e164, iso(now))).id
                 if e164 != UNVERIFIED:
                     await phones_db.mark_phone_verified(conn, phone_id, iso(now))
                 if e164 == STOPPED:
