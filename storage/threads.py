@@ -18,6 +18,7 @@ from typing import Any, Final
 
 import aiosqlite
 
+from smscat.relay.core.lifecycle import ENDED
 from smscat.relay.core.masking import mask_numbers
 from smscat.relay.core.numbers import is_digit
 from smscat.relay.core.outbox_states import OutboxStatus
@@ -107,11 +108,12 @@ async def codes_in_use(
     hold, or that this patient asked."""
     ids = tuple(people)
     marks = placeholders(ids)
+    ended = tuple(str(s) for s in ENDED)
     rows = await fetch_all(
         conn,
         f"SELECT code FROM threads WHERE (expert_id IN ({marks}) OR {HOLDER} IN ({marks})"
-        f" OR phone_id = ?) AND (created_at >= ? OR status NOT IN ('closed', 'expired'))",
-        (*ids, *ids, phone_id, since),  # an open thread keeps its code however old
+        f" OR phone_id = ?) AND (created_at >= ? OR status NOT IN ({placeholders(ended)}))",
+        (*ids, *ids, phone_id, since, *ended),  # an open thread keeps its code however old
     )
     return {int(r["code"]) for r in rows}
 
@@ -146,7 +148,7 @@ async def _threads(conn: Conn, sql: str, params: Iterable[Any]) -> list[Thread]:
 
 
 async def set_status(conn: Conn, thread_id: int, status: str, now: str) -> None:
-    closed = now if status in ("closed", "expired") else None
+    closed = now if status in ENDED else None
     await conn.execute(
         "UPDATE threads SET status = ?, closed_at = COALESCE(?, closed_at) WHERE id = ?",
         (status, closed, thread_id),

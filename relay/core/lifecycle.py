@@ -79,7 +79,8 @@ class Status(StrEnum):
     EXPIRED = "expired"  # never answered and quiet for a week
 
 
-OPEN: Final = frozenset(Status) - {Status.CLOSED, Status.EXPIRED}  # statuses accepting replies
+ENDED: Final = frozenset({Status.CLOSED, Status.EXPIRED})  # a thread that is over
+OPEN: Final = frozenset(Status) - ENDED  # statuses accepting replies
 FOLLOW_UPS_BEFORE_ANSWER: Final = 3  # patient messages after the question that go at once
 # open statuses whose latest fact is the patient's message: the thread waits for an answer
 AWAITING_ANSWER: Final = OPEN - {Status.ANSWERED}

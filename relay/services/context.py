@@ -80,11 +80,6 @@ class Context:
     outbox_changed: asyncio.Event  # set after a commit that queued an SMS (Sender.wake_pump)
 
 
-def parse_iso(when: str) -> datetime:
-    """A time as storage keeps it (ISO 8601, UTC) back as a datetime."""
-    return datetime.fromisoformat(when)
-
-
 def token_hash(value: str) -> str:
     """What is stored of a secret (a page token, a verification code): never the secret."""
     return hashlib.sha256(value.encode()).hexdigest()
