@@ -15,6 +15,7 @@ from typing import Final
 
 import aiosqlite
 
+from smscat.relay.core.records import member
 from smscat.relay.core.types import ROLES, Expert
 from smscat.storage.db import Database
 from smscat.storage.sql import Conn, fetch_all, fetch_one, moment, moment_or_none
@@ -26,15 +27,12 @@ PRESENT: Final = "(active = 1 AND left_at IS NULL)"
 
 def as_expert(row: aiosqlite.Row) -> Expert:
     """A row of ``experts`` (``SELECT *``, extra columns ignored) as the core's fact."""
-    role = str(row["role"])
-    if role not in ROLES:  # (the schema's CHECK allows nothing else)
-        raise ValueError(f"not a role: {role!r}")
     return Expert(
         id=str(row["id"]),
         name=str(row["name"]),
         phone=str(row["phone"]),
         created_at=moment(row["created_at"]),
-        role="assistant" if role == "assistant" else "expert",
+        role=member(row["role"], ROLES, "expert role"),
         title=str(row["title"]),
         department=str(row["department"]),
         specialty=row["specialty"],

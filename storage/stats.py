@@ -58,14 +58,15 @@ async def experts(db: Database) -> list[aiosqlite.Row]:
     )
 
 
-async def digest_recipients(db: Database, joined_before: datetime) -> list[Expert]:
+async def digest_recipients(conn: aiosqlite.Connection, joined_before: datetime) -> list[Expert]:
     """Present experts (not assistants) who have not opted out of the weekly digest and who
-    joined before ``joined_before`` (the reported week's end)."""
-    rows = await db.fetchall(
+    joined before ``joined_before`` (the reported week's end), as they are now."""
+    async with conn.execute(
         f"SELECT * FROM experts WHERE {PRESENT} AND role = 'expert'"
         " AND digest = 1 AND created_at < ? ORDER BY id",
         (iso(joined_before),),
-    )
+    ) as cur:
+        rows = await cur.fetchall()
     return [as_expert(r) for r in rows]
 
 

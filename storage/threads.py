@@ -92,8 +92,8 @@ async def median_first_answer(db: Database, since: str) -> dict[str, float]:
 class NewThread:
     expert_id: str
     code: int
-    token_hash: str
-    nickname: str
+    token_hash: str = field(repr=False)
+    nickname: str = field(repr=False)  # typed by the patient: it may hold a number
     public: bool
     phone_id: int | None
     status: str

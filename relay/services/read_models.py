@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from smscat.relay.core import lifecycle, policy
-from smscat.relay.core.lifecycle import Status
 from smscat.relay.core.records import InboundSms, OutboxSms
 from smscat.relay.services.context import Context
 from smscat.relay.services.sending import Sender
@@ -134,7 +133,7 @@ class ReadModels:
 
     async def waiting_since(self, before: datetime, limit: int) -> list[dict[str, Any]]:
         """Threads waiting for an answer since before ``before``, oldest first."""
-        waiting = [str(s) for s in lifecycle.OPEN if s is not Status.ANSWERED]
+        waiting = [str(s) for s in lifecycle.AWAITING_ANSWER]
         rows = await monitoring.waiting_since(self.db, waiting, iso(before), limit)
         return [dict(r) for r in rows]
 

@@ -40,7 +40,6 @@ from zoneinfo import ZoneInfo
 from smscat.relay.core import stats, texts
 from smscat.relay.core.stats import Figures, Period
 from smscat.relay.services.relay import Relay
-from smscat.storage import experts as experts_db
 from smscat.storage import stats as store
 from smscat.storage.db import Database
 
@@ -154,10 +153,9 @@ async def queue_digests(relay: Relay, options: DigestOptions, now: datetime) -> 
         return 0
     week = stats.previous_week(now, options.timezone)
     facts = await store.thread_facts(db, week.start, week.end)
-    recipients = await store.digest_recipients(db, joined_before=week.end)
     queued = 0
     async with db.transaction() as conn:
-        for expert in recipients:
+        for expert in await store.digest_recipients(conn, joined_before=week.end):
             if await store.audited_for_week(conn, DIGEST_ACTION, expert.id, week.label):
                 continue
             figures = stats.week_figures([f for f in facts if f.expert_id == expert.id], week)
@@ -169,11 +167,9 @@ async def queue_digests(relay: Relay, options: DigestOptions, now: datetime) -> 
                 answered=figures.answered,
                 thanks=figures.thanks,
             )
-            person = await experts_db.expert(conn, expert.id)  # (as it is now: paused, quiet)
-            assert person is not None
-            after = relay.sending.send_time(person, now)
+            after = relay.sending.send_time(expert, now)  # (as it is now: paused, quiet)
             # (one the duplicate guard skips is done for the week too: the text went today)
-            to = person.phone
+            to = expert.phone
             if await relay.sending.enqueue(conn, "notice", to, text, None, now, not_before=after):
                 queued += 1
             await db.audit(conn, "digest", DIGEST_ACTION, expert.id, {"week": week.label})

@@ -113,7 +113,8 @@ async def test_present_in_sql_is_policy_is_present(db: Database) -> None:
         assert {e.id for e in await experts_db.unwelcomed(conn)} == present
         naming = await admin_db.experts_naming_assistant(conn, "wang")
     assert set(naming) == {p for p in present if people[p].assistant_id == "wang"}
-    digest = await stats_db.digest_recipients(db, joined_before=LEFT)
+    async with db.reading() as conn:
+        digest = await stats_db.digest_recipients(conn, joined_before=LEFT)
     assert {e.id for e in digest} == {p for p in present if people[p].role == "expert"}
     report = await stats_db.experts(db)
     assert {r["id"]: bool(r["present"]) for r in report} == {
