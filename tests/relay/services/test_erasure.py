@@ -13,7 +13,6 @@ an address), its UCS2, and every hex run that decodes as an SMS.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import re
@@ -28,12 +27,12 @@ from smscat.hwsim import pdu as simpdu
 from smscat.modem import pdu
 from smscat.modem.errors import PduError
 from smscat.modem.inbox import StoredPart
-from smscat.relay.daemon.admin_cli import add_commands
 from smscat.relay.services.context import RelayOptions
 from smscat.relay.services.relay import Relay
 from smscat.relay.services.retention import purge
 from smscat.storage import retention as retention_store
 from smscat.storage.db import Database, ExpertRow
+from tests.support.cli import smscat
 from tests.support.numbers import FORMATS, own_digit_runs
 from tests.support.relay import Clock
 
@@ -181,13 +180,6 @@ async def seed(path: Path) -> Seeded:
             )
         (inbound,) = await db.fetchall("SELECT COUNT(*) FROM inbound")
         return Seeded(len(threads), int(inbound[0]))
-
-
-def smscat(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="smscat")
-    handlers = add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return handlers[args.command](args)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ The database is a real SQLite file; threads and messages are inserted with known
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import csv
 import io
@@ -20,13 +19,13 @@ from pathlib import Path
 import pytest
 
 from smscat.relay.core.texts import render
-from smscat.relay.daemon.admin_cli import add_commands
 from smscat.relay.services.context import RelayOptions
 from smscat.relay.services.relay import Relay
 from smscat.relay.services.reporting import DigestOptions, queue_digests
 from smscat.storage import experts as experts_db
 from smscat.storage import threads as threads_db
 from smscat.storage.db import Database, ExpertRow, iso
+from tests.support.cli import smscat
 
 ZHAO = ExpertRow("zhao", "赵敏", "护士长", "心血管内科", "+8613800138009", None, role="assistant")
 ZHANG = ExpertRow(
@@ -149,14 +148,6 @@ OCTOBER = [
     ["王芳", "主治医师", "心血管内科", "0", "0", "", "", "0"],
     ["合计", "", DEPARTMENT, "1", "1", "100.0", "60", "0"],
 ]
-
-
-def smscat(*argv: str) -> int:
-    """``smscat <argv>`` through the admin commands' own parser and handlers."""
-    parser = argparse.ArgumentParser(prog="smscat")
-    handlers = add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return handlers[args.command](args)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ carry the number in semi-octets, as in production: +8613912345678 is "6831193254
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import re
@@ -24,11 +23,11 @@ from smscat.hwsim import pdu as simpdu
 from smscat.modem import pdu
 from smscat.modem.inbox import StoredPart
 from smscat.relay.core.errors import Conflict, Invalid
-from smscat.relay.daemon.admin_cli import add_commands
 from smscat.relay.services.context import RelayOptions
 from smscat.relay.services.relay import Relay
 from smscat.relay.services.retention import erase_phone, purge
 from smscat.storage.db import Database, ExpertRow, backup, iso
+from tests.support.cli import smscat
 from tests.support.relay import Clock
 
 ZHANG = ExpertRow("zhang", "张明", "主任医师", "心血管内科", "+8613800138001", "高血压")
@@ -397,13 +396,6 @@ async def test_sms_from_unknown_numbers_go_with_their_pdus_on_the_phone_schedule
 
 
 # -- smscat erase --------------------------------------------------------------------------------
-
-
-def smscat(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="smscat")
-    handlers = add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return handlers[args.command](args)
 
 
 @pytest.fixture
