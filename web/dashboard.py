@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from smscat.relay.core import texts as relay_texts
 from smscat.relay.core.masking import mask_numbers
 from smscat.relay.core.outbox_states import OutboxStatus
+from smscat.relay.core.retry import resendable
 from smscat.web import texts
 
 if TYPE_CHECKING:
@@ -205,7 +206,7 @@ async def snapshot(
             "error": r["error"] or "",
             "attempts": r["attempts"],
             "at": _when(_stored(str(r["created_at"])), zone, today),
-            "resendable": r["kind"] != "verification",
+            "resendable": resendable(r["kind"]),
         }
         for r in await relay.read.failed_outbox(LIST_LIMIT)
     ]

@@ -83,19 +83,32 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
+# A command typed as a sentence ("待办。", "LIST?", "退订！") is still the command: an expert's
+# "待办？" must not be posted to a patient as an answer. A patient's "STOP?" stays a question
+# for the expert (a question mark asks; it does not unsubscribe).
+_EXPERT_TRAILING: Final = re.compile(r"[\s。.!?~]+\Z")
+_PATIENT_TRAILING: Final = re.compile(r"[\s。.!~]+\Z")
+
+
 def parse_expert(text: str) -> Command | Reply:
     """An expert's (or their assistant's) SMS: a command, or a reply with optional code/quick."""
-    return _command(text, _EXPERT_COMMANDS) or _reply(text, quick_allowed=True)
+    command = _command(text, _EXPERT_COMMANDS, _EXPERT_TRAILING)
+    return command or _reply(text, quick_allowed=True)
 
 
 def parse_patient(text: str) -> Command | Reply:
     """A patient's SMS: STOP/TD/退订, 开通/START, or a reply (a follow-up) with an optional
     code."""
-    return _command(text, _PATIENT_COMMANDS) or _reply(text, quick_allowed=False)
+    command = _command(text, _PATIENT_COMMANDS, _PATIENT_TRAILING)
+    return command or _reply(text, quick_allowed=False)
 
 
-def _command(text: str, table: tuple[tuple[re.Pattern[str], CommandName], ...]) -> Command | None:
-    normalised = normalise(text)
+def _command(
+    text: str,
+    table: tuple[tuple[re.Pattern[str], CommandName], ...],
+    trailing: re.Pattern[str],
+) -> Command | None:
+    normalised = trailing.sub("", normalise(text))  # (NFKC made ！？～ the ASCII ones)
     for pattern, name in table:
         match = pattern.fullmatch(normalised)
         if match is None:

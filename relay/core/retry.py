@@ -36,6 +36,14 @@ PRIORITY: Final[Mapping[OutboxKind, int]] = MappingProxyType(
     {"verification": 0, "to_patient": 1, "to_expert": 2, "notice": 3}
 )
 MAX_ATTEMPTS: Final = 8
+
+
+def resendable(kind: OutboxKind) -> bool:
+    """Whether an admin may send a failed SMS of ``kind`` again: anything but a verification
+    code, which has expired by then (the patient asks for a new one)."""
+    return kind != "verification"
+
+
 JITTER: Final = (0.5, 1.0)  # the fraction of the backoff delay actually waited
 
 # 2^64 times any sensible base is far beyond any cap; stopping the exponent there keeps a

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from smscat.relay.core import codes, lifecycle, policy, texts
+from smscat.relay.core import codes, excerpts, lifecycle, policy, texts
 from smscat.relay.core.excerpts import digest
 from smscat.relay.core.types import Expert, Thread
 from smscat.relay.services.context import Context
@@ -141,13 +141,15 @@ class Forwarding:
         log.info("thread %d: %d follow-up(s) that waited go in one SMS", thread.id, len(waited))
 
     async def latest_question(self, conn: aiosqlite.Connection, thread: Thread) -> str:
-        """What the patient wrote since the last answer (the question and any follow-ups)."""
-        return "\n".join(await threads_db.since_last_answer(conn, thread.id))
+        """What the patient wrote since the last answer (the question and any follow-ups); on
+        an answered thread with nothing since, the question itself (a hand-off or an
+        escalation must still say what it is about)."""
+        waiting = await threads_db.since_last_answer(conn, thread.id)
+        return "\n".join(waiting) if waiting else await threads_db.question(conn, thread.id)
 
     async def gist(self, conn: aiosqlite.Connection, thread: Thread) -> str:
         """A few words of the thread's latest patient message (for LIST and hand-offs)."""
-        latest = await self.latest_question(conn, thread)
-        return latest[:12] + ("…" if len(latest) > 12 else "")
+        return excerpts.first_words(await self.latest_question(conn, thread))
 
     async def question_again(
         self,

@@ -69,7 +69,7 @@ class Sender:
         answer), which is never dropped — said twice, it arrives twice, the repeat numbered
         (``sms_repeat``: "（第2次）") so that it differs visibly from the first.
         """
-        refused = await self._recipient_refusal(conn, kind, recipient, patient, confirms_command)
+        refused = await self.refusal(conn, kind, recipient, patient, confirms_command)
         if refused is not None:
             await self.db.audit(conn, "relay", "sms.refused", kind, {"reason": refused})
             return False
@@ -101,16 +101,16 @@ class Sender:
         if kind not in policy.PATIENT_KINDS:
             return True  # (a notice's flags are gone by now: enqueue decided for it)
         async with self.db.reading() as conn:
-            refused = await self._recipient_refusal(conn, kind, recipient, True, False)
+            refused = await self.refusal(conn, kind, recipient, True, False)
         return refused is None
 
-    async def _recipient_refusal(
+    async def refusal(
         self,
         conn: aiosqlite.Connection,
         kind: OutboxKind,
         recipient: str,
-        patient: bool,
-        confirms: bool,
+        patient: bool = False,
+        confirms: bool = False,
     ) -> policy.Refusal | None:
         """Why :meth:`enqueue` may not text ``recipient`` (None: it may): the facts
         :func:`.policy.recipient_refusal` needs, loaded."""

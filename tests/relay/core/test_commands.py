@@ -24,6 +24,10 @@ from smscat.relay.core.commands import Command, Reply, normalise, parse_expert, 
         ("Ｌｉｓｔ", Command("list")),  # full-width letters are NFKC'd
         ("  待办\n", Command("list")),
         ("　待办　", Command("list")),  # ideographic spaces are trimmed
+        ("待办。", Command("list")),  # typed as a sentence: still the command
+        ("待办？", Command("list")),
+        ("LIST!", Command("list")),
+        ("恢复～", Command("resume")),
         ("暂停", Command("pause")),
         ("PAUSE", Command("pause")),
         ("暂停3", Command("pause", hours=3)),
@@ -42,6 +46,7 @@ from smscat.relay.core.commands import Command, Reply, normalise, parse_expert, 
         ("帮助", Command("help")),
         ("help", Command("help")),
         ("HeLp", Command("help")),
+        ("HELP!", Command("help")),  # a doctor's "HELP!" is for us, never for a patient
         ("升#3", Command("escalate", code=3)),
         ("升 ＃3", Command("escalate", code=3)),
     ],
@@ -50,7 +55,10 @@ def test_expert_commands(text: str, expected: Command) -> None:
     assert parse_expert(text) == expected
 
 
-@pytest.mark.parametrize("text", ["STOP", "stop", "Stop", "TD", "td", "退订", " 退订 ", "ＴＤ"])
+@pytest.mark.parametrize(
+    "text",
+    ["STOP", "stop", "Stop", "TD", "td", "退订", " 退订 ", "ＴＤ", "退订。", "TD!", "退订！"],
+)
 def test_patient_stop(text: str) -> None:
     assert parse_patient(text) == Command("stop")
 
@@ -60,7 +68,9 @@ def test_patient_start(text: str) -> None:
     assert parse_patient(text) == Command("start")
 
 
-@pytest.mark.parametrize("text", ["开通了吗？", "start taking it?", "已经开通医保"])
+@pytest.mark.parametrize(
+    "text", ["开通了吗？", "start taking it?", "已经开通医保", "STOP?", "退订？"]
+)
 def test_start_in_a_sentence_is_a_follow_up(text: str) -> None:
     assert parse_patient(text) == Reply(None, text)
 
@@ -80,7 +90,6 @@ def test_start_in_a_sentence_is_a_follow_up(text: str) -> None:
         "帮助消化的药可以吃",
         "升压药减半",
         "pause now",
-        "HELP!",
         "STOP",  # a patient's word, not an expert's
         "TD",
         "START",

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from smscat.relay.core.errors import Conflict
 from smscat.relay.core.retry import PRIORITY
 from smscat.relay.services.alerting import Alerter, AlertOptions
 from smscat.relay.services.context import RelayOptions
@@ -145,6 +146,24 @@ async def test_sms_failed_for_good_alert_once_and_clear_when_sent_again(rig: Rig
         await conn.execute("UPDATE outbox SET status = 'queued' WHERE id = ?", (outbox_id,))
     await rig.tick(1)
     assert [p["state"] for p in rig.posts if p["kind"] == "sms_failed"] == ["open", "cleared"]
+
+
+async def test_an_admin_sends_a_failed_alert_to_an_admins_phone_again(rig: Rig) -> None:
+    """The admins' phones take SMS as staff (the one recipient rule): a failed alert may be
+    sent again, while a code may not (it has expired)."""
+    async with rig.relay.db.transaction() as conn:
+        alert = outbox_db.NewSms("notice", PRIORITY["notice"], ADMIN, "告警", None)
+        alert_id = await outbox_db.enqueue(conn, alert, iso(rig.clock()))
+        await outbox_db.mark_failed(conn, alert_id, 1, "+CMS ERROR 38")
+        code = outbox_db.NewSms("verification", PRIORITY["verification"], ADMIN, "码", None)
+        code_id = await outbox_db.enqueue(conn, code, iso(rig.clock()))
+        await outbox_db.mark_failed(conn, code_id, 1, "+CMS ERROR 38")
+    await rig.relay.admin.retry_outbox(alert_id, "admin:root")
+    (row,) = await rig.relay.db.fetchall("SELECT status FROM outbox WHERE id = ?", (alert_id,))
+    assert row["status"] == "queued"
+    with pytest.raises(Conflict) as refused:
+        await rig.relay.admin.retry_outbox(code_id, "admin:root")
+    assert refused.value.key == "retry_code"
 
 
 async def test_a_long_incident_is_reminded_at_most_hourly(rig: Rig) -> None:
