@@ -4,24 +4,33 @@
                   with "ref" (one an earlier call returned): parts of that message, delivered late
     GET  /sent    every SMS the modem submitted, decoded and reassembled
     GET  /state   registration, signal, storage, profile, counters
+    GET  /module  which real module this pretends to be, and its SMS-ready / URC-port state
     POST /reset   a new device with an empty SIM
     POST /faults  {"profile": slug | "none", "count"?, "every"?, "seconds"?} → the active fault
     POST /unassigned {"numbers": ["+86…"]}  the network refuses these (+CMS ERROR: 1); [] clears
     GET  /phones  every number the modem talked to, with what it sent and received
-    GET  /        the virtual-phones page (static HTML that calls the endpoints above)
+    GET  /        the virtual-phones page (static HTML that calls the endpoints above, by
+                  relative URL), with its style and script at /phones.css and /phones.js
 
 Bad requests get a 400 with a reason; nothing here echoes a stack trace.
+
+:func:`build_app` serves one simulator on its own port (``smscat sim``); :func:`add_pages` puts
+each simulator's page and API under a path of another server (the daemon's web port, ``/sim/``),
+so that a person finds the phones at one address that does not move. Either way the page runs no
+inline script or style: a site whose Content-Security-Policy forbids them can serve it.
 """
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -42,6 +51,11 @@ class Simulator(Protocol):
 MAX_TEXT = 1530  # ten GSM-7 parts; a longer "phone" message is a test mistake
 _NUMBER = re.compile(r"^\+?\d{3,20}$")
 _SENDER = re.compile(r"^(\+?\d{1,20}|[A-Za-z0-9 ]{1,11})$")
+_INLINE = re.compile(r"<(style|script)>(.*?)</\1>", re.DOTALL)  # the page's own, attribute-less
+_OUTLINE = {
+    "style": ('<link rel="stylesheet" href="phones.css">', "phones.css", "text/css"),
+    "script": ('<script src="phones.js"></script>', "phones.js", "text/javascript"),
+}
 SIM_KEY: web.AppKey[Simulator] = web.AppKey("simulator")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -61,15 +75,21 @@ def _bad(reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=400)
 
 
+def _refused(request: web.Request) -> web.Response | None:
+    """A 403 for a caller that is not on this machine, else None."""
+    try:
+        if ipaddress.ip_address(request.remote or "").is_loopback:
+            return None
+    except ValueError:
+        pass
+    return web.json_response({"error": "the control API answers loopback only"}, status=403)
+
+
 @web.middleware
 async def _loopback_only(request: web.Request, handler: Handler) -> web.StreamResponse:
-    remote = request.remote or ""
-    try:
-        allowed = ipaddress.ip_address(remote).is_loopback
-    except ValueError:
-        allowed = False
-    if not allowed:
-        return web.json_response({"error": "the control API answers loopback only"}, status=403)
+    refused = _refused(request)
+    if refused is not None:
+        return refused
     try:
         return await handler(request)
     except BadRequest as exc:
@@ -128,6 +148,10 @@ async def get_state(request: web.Request) -> web.Response:
     sim = request.app[SIM_KEY]
     state = sim.engine.state()
     return web.json_response({**state, "profile": sim.engine.fault.profile, "link": str(sim.link)})
+
+
+async def get_module(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SIM_KEY].engine.module_state())
 
 
 async def post_faults(request: web.Request) -> web.Response:
@@ -198,9 +222,29 @@ async def get_phones(request: web.Request) -> web.Response:
     return web.json_response([{"number": n, "messages": msgs} for n, msgs in newest_first])
 
 
-async def get_page(request: web.Request) -> web.Response:
+def page_files() -> dict[str, tuple[str, str]]:
+    """The page, its style and its script as three files (name → text, content type).
+
+    phones.html is one file to read and edit; served, its inline ``<style>`` and ``<script>``
+    become links to files of their own, which a CSP without 'unsafe-inline' allows.
+    """
     page = resources.files("smscat.hwsim").joinpath("static/phones.html").read_text("utf-8")
-    return web.Response(text=page, content_type="text/html", charset="utf-8")
+    pulled = {kind: "" for kind in _OUTLINE}
+
+    def outline(match: re.Match[str]) -> str:
+        pulled[match.group(1)] += match.group(2)
+        return _OUTLINE[match.group(1)][0]
+
+    files = {"": (_INLINE.sub(outline, page), "text/html")}
+    for kind, (_tag, name, content_type) in _OUTLINE.items():
+        files[name] = (pulled[kind], content_type)
+    return files
+
+
+async def get_page(request: web.Request) -> web.Response:
+    """``/``, ``/phones.css`` or ``/phones.js``: read each time, so an edited page shows at once."""
+    text, content_type = page_files()[request.path.rpartition("/")[2]]
+    return web.Response(text=text, content_type=content_type, charset="utf-8")
 
 
 async def post_reset(request: web.Request) -> web.Response:
@@ -208,7 +252,7 @@ async def post_reset(request: web.Request) -> web.Response:
 
     def reset() -> tuple[None, list[Output]]:
         sim.engine.reset()
-        return None, []
+        return None, sim.engine.start()  # a new device powers up as its module does
 
     await sim.call(reset)
     return web.json_response({"reset": True})
@@ -239,9 +283,47 @@ def build_app(sim: Simulator) -> web.Application:
     app.router.add_post("/sms", post_sms)
     app.router.add_get("/sent", get_sent)
     app.router.add_get("/state", get_state)
+    app.router.add_get("/module", get_module)
     app.router.add_post("/reset", post_reset)
     app.router.add_post("/faults", post_faults)
     app.router.add_post("/unassigned", post_unassigned)
     app.router.add_get("/phones", get_phones)
     app.router.add_get("/", get_page)
+    app.router.add_get("/phones.css", get_page)
+    app.router.add_get("/phones.js", get_page)
     return app
+
+
+def add_pages(app: web.Application, prefix: str, sims: Mapping[str, Simulator]) -> None:
+    """Serve each simulator (id → simulator) at ``prefix/<id>/`` of ``app``, before it starts.
+
+    ``prefix/`` itself leads to the phones: the page of the only simulator, else a list of
+    them. Paths without their last slash are redirected to it, since the page calls the API by
+    relative URL. Loopback only, as on the simulator's own port.
+    """
+    base = prefix.rstrip("/")
+    ids = list(sims)
+
+    async def index(request: web.Request) -> web.Response:
+        refused = _refused(request)
+        if refused is not None:
+            return refused
+        if len(ids) == 1:
+            raise web.HTTPFound(f"{quote(ids[0])}/")  # relative: right behind a proxy too
+        links = "".join(
+            f'<li><a href="{html.escape(quote(i))}/">{html.escape(i)}</a></li>' for i in ids
+        )
+        page = (
+            '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>虚拟手机</title>'
+            f"</head><body><h1>虚拟手机</h1><ul>{links}</ul></body></html>"
+        )
+        return web.Response(text=page, content_type="text/html", charset="utf-8")
+
+    async def to_slash(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"{request.path.rpartition('/')[2]}/")
+
+    app.router.add_get(f"{base}/", index)
+    app.router.add_get(base, to_slash)
+    for sim_id, sim in sims.items():
+        app.router.add_get(f"{base}/{sim_id}", to_slash)  # (before the sub-app that would 404)
+        app.add_subapp(f"{base}/{sim_id}/", build_app(sim))

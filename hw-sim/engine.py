@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Final, Literal
 
 from smscat.hwsim import pdu, textmode
+from smscat.hwsim.modules import Module
 from smscat.hwsim.profiles import PROFILES
 
 CTRL_Z: Final = 0x1A
@@ -203,6 +204,12 @@ _BASIC = re.compile(r"(&?[A-Z])(\d*)", re.ASCII)
 _CHARSETS: Final = ("IRA", "GSM", "UCS2", "HEX")
 _MEMORIES: Final = ("SM", "ME", "SR")  # SR holds status reports (+CNMI ds=2); read/delete only
 _STORE_MEMORIES: Final = ("SM", "ME")
+# What a module that is not ready for SMS yet refuses (A7670 before "SMS DONE": ERROR).
+_SMS_COMMANDS: Final = frozenset(
+    {"+CMGF", "+CPMS", "+CNMI", "+CMGS", "+CMGW", "+CMGL", "+CMGR", "+CMGD", "+CSCA", "+CSMP"}
+    | {"+CMMS", "+CSDH"}
+)
+_PERIODIC_URCS: Final = (b"^RSSI:20", b"^MODE:17,17")  # Huawei ^CURC noise
 
 
 def _digits(text: str) -> bool:
@@ -307,6 +314,8 @@ class SimModem:
         identity: Identity | None = None,
         pin: str | None = None,
         storages: tuple[str, str, str] = ("SM", "SM", "SM"),
+        module: Module | None = None,
+        sms_ready_after: float | None = None,
     ) -> None:
         if storages[0] not in _MEMORIES or any(m not in _STORE_MEMORIES for m in storages[1:]):
             raise ValueError(f"storages: mem1 of {_MEMORIES}, mem2 and mem3 of {_STORE_MEMORIES}")
@@ -323,7 +332,21 @@ class SimModem:
         self.received: list[Received] = []
         self._timers: dict[str, Callable[[], list[Output]]] = {}
         self._timer_seq = 0
+        self.module = module
+        if identity is None and module is not None:
+            identity = Identity(module.manufacturer, module.model, module.revision)
         self.identity = identity or Identity()
+        # A7670: seconds from power-up until SMS commands work (None: at once).
+        self.sms_ready_after = (
+            sms_ready_after
+            if sms_ready_after is not None or module is None
+            else module.sms_ready_after
+        )
+        self.sms_ready = self.sms_ready_after is None
+        self.not_ready_refusals = 0  # SMS commands refused before the module was ready
+        # +QURCCFG "urcport": where URCs go (None: no such setting, always this AT port). Kept
+        # across power cycles (a choice: the manual does not say whether it is saved).
+        self.urc_port = module.urc_port if module is not None else None
         self.stores = {m: Store(slots, index_base) for m in _MEMORIES}
         # +CPMS as another program left it (gammu-smsd leaves "ME","ME","SM"). Real modules
         # keep +CPMS in non-volatile memory (SIM800, EC25), so power-up restores it rather than
@@ -360,10 +383,61 @@ class SimModem:
         self._prompt_length = 0
         self._prompt_for: tuple[str, str, Stat] = ("cmgs", "", Stat.STO_UNSENT)
         self._held_urcs: list[Output] = []
+        self.curc = True  # Huawei ^CURC: periodic status URCs on (power-up default)
+
+    def start(self) -> list[Output]:
+        """What the module does at power-up: start-up lines, its SMS-ready and noise timers."""
+        module = self.module
+        out: list[Output] = []
+        if module is not None and module.startup_lines:
+            out.append(b"".join(b"\r\n" + line.encode() + b"\r\n" for line in module.startup_lines))
+        self.sms_ready = self.sms_ready_after is None
+        if self.sms_ready_after is not None:
+            self._timers["module:sms-ready"] = self._become_ready
+            out.append(Timer(self.sms_ready_after, "module:sms-ready"))
+        if (
+            module is not None
+            and module.periodic_urc_seconds is not None
+            and not any(key == "module:periodic" for key in self._timers)
+        ):
+            self._timers["module:periodic"] = self._periodic_urc
+            out.append(Timer(module.periodic_urc_seconds, "module:periodic"))
+        return out
+
+    def _become_ready(self) -> list[Output]:
+        self.sms_ready = True
+        lines = self.module.ready_lines if self.module is not None else ()
+        return self._unsolicited(b"".join(b"\r\n" + ln.encode() + b"\r\n" for ln in lines))
+
+    def _periodic_urc(self) -> list[Output]:
+        """Huawei: a status line every few seconds while ^CURC is on; the timer re-arms itself."""
+        assert self.module is not None
+        assert self.module.periodic_urc_seconds is not None
+        self._timers["module:periodic"] = self._periodic_urc
+        again = Timer(self.module.periodic_urc_seconds, "module:periodic")
+        if not self.curc:
+            return [again]
+        self._timer_seq += 1
+        line = _PERIODIC_URCS[self._timer_seq % len(_PERIODIC_URCS)]
+        return [*self._unsolicited(b"\r\n" + line + b"\r\n"), again]
+
+    def _unsolicited(self, data: bytes) -> list[Output]:
+        """A URC now: nothing from a hung modem, held while the ``> `` prompt is open."""
+        if self.silent or not data:
+            return []
+        if self._prompt is not None:
+            self._held_urcs.append(data)
+            return []
+        return [data]
+
+    def _urcs_here(self) -> bool:
+        """+CMTI/+CMT/+CDS/+CDSI reach this AT port (Quectel: only with urcport "usbat")."""
+        return self.urc_port in (None, "usbat")
 
     def _power_cycle(self) -> None:
         """Power lost and back: settings gone, and a SIM with a PIN asks for it again."""
         self.power_on()
+        self.sms_ready = self.sms_ready_after is None  # _wake starts the module again
         if self.pin is not None and self.sim_state == "READY":
             self.sim_state = "SIM PIN"
 
@@ -386,6 +460,7 @@ class SimModem:
         self.network_up = True
         self.registered = True
         self.unassigned.clear()
+        self.urc_port = self.module.urc_port if self.module is not None else None
 
     # -- DTE side --------------------------------------------------------------------------
 
@@ -461,6 +536,9 @@ class SimModem:
                     given = (self.fault.count or 0) - self.fault.remaining
                     self.fault.remaining -= 1
                     raise _cme(14 if given % 2 == 0 else 515)  # SIM busy, then device busy
+                if not self.sms_ready and name in _SMS_COMMANDS:
+                    self.not_ready_refusals += 1
+                    raise _PLAIN  # A7670 before "SMS DONE" (LilyGo-Modem-Series #247)
                 result = (
                     self._dispatch(name, op, args) if name[0] in "+^$" else self._basic(name, op)
                 )
@@ -581,7 +659,9 @@ class SimModem:
     def _wake(self) -> list[Output]:
         self.silent = False
         self.fault.active = False
-        return [_REBOOT_URCS] if self.fault.profile == "reboot" else []
+        if self.fault.profile != "reboot":
+            return []
+        return [_REBOOT_URCS, *self.start()]
 
     def _replug(self) -> list[Output]:
         self.silent = False
@@ -845,6 +925,36 @@ class SimModem:
     def cmd_cimi(self, op: str, args: list[str]) -> list[bytes]:
         return self._identity_line(self.identity.imsi, op)
 
+    def cmd_qurccfg(self, op: str, args: list[str]) -> list[bytes]:
+        """Quectel: ``AT+QURCCFG="urcport"[,"usbat"|"usbmodem"|"uart1"]``; others lack it."""
+        if self.urc_port is None:
+            raise _Error("unsupported")
+        ports = ("usbat", "usbmodem", "uart1")
+        if op == "=?":
+            return [b'+QURCCFG: "urcport",(' + ",".join(f'"{p}"' for p in ports).encode() + b")"]
+        if op != "=" or not args or _unquote(args[0]).lower() != "urcport" or len(args) > 2:
+            raise _PLAIN
+        if len(args) == 1:
+            return [f'+QURCCFG: "urcport","{self.urc_port}"'.encode()]
+        port = _unquote(args[1]).lower()
+        if port not in ports:
+            raise _PLAIN
+        self.urc_port = port
+        return []
+
+    def hw_curc(self, op: str, args: list[str]) -> list[bytes]:
+        """Huawei ``AT^CURC=0|1``: periodic status URCs off or on; others lack it."""
+        if self.module is None or self.module.periodic_urc_seconds is None:
+            raise _Error("unsupported")
+        if op == "?":
+            return [f"^CURC: {int(self.curc)}".encode()]
+        if op == "=?":
+            return [b"^CURC: (0-1)"]
+        if op == "=":
+            self.curc = bool(_ints(args, [(0, 1)])[0])
+            return []
+        raise _PLAIN
+
     # -- SMS storage -------------------------------------------------------------------------
 
     def _memory(self, which: int) -> Store:
@@ -1099,8 +1209,10 @@ class SimModem:
             index = self.stores["SR"].add(
                 StoredSms(Stat.REC_UNREAD, smsc + tpdu, len(tpdu), "report")
             )
-            return [] if index is None else [f'\r\n+CDSI: "SR",{index}\r\n'.encode()]
-        if ds != 1:
+            if index is None or not self._urcs_here():
+                return []
+            return [f'\r\n+CDSI: "SR",{index}\r\n'.encode()]
+        if ds != 1 or not self._urcs_here():
             return []
         if self.settings.cmgf == 1:
             return [
@@ -1198,7 +1310,7 @@ class SimModem:
             part = self.pending[0]
             if mt == 2:
                 self.pending.pop(0)
-                if mode:
+                if mode and self._urcs_here():
                     out.append(self._routed(part))
                 continue
             memory = self.settings.cpms[2]
@@ -1206,7 +1318,7 @@ class SimModem:
             if index is None:
                 break  # storage full: the network keeps the rest and retries later
             self.pending.pop(0)
-            if mode and mt in (1, 3):
+            if mode and mt in (1, 3) and self._urcs_here():
                 out.append(f'\r\n+CMTI: "{memory}",{index}\r\n'.encode())
         return out
 
@@ -1222,6 +1334,20 @@ class SimModem:
         shown = textmode.text_deliver(tpdu, self.settings.cscs)
         header = shown.header("+CMT", None, self.settings.csca[0], bool(self.settings.csdh))
         return b"\r\n" + header + b"\r\n" + shown.data + b"\r\n"
+
+    def module_state(self) -> dict[str, object]:
+        """Which module this is and where it stands in the ways modules differ."""
+        return {
+            "module": self.module.name if self.module is not None else "generic",
+            "manufacturer": self.identity.manufacturer,
+            "model": self.identity.model,
+            "sms_ready": self.sms_ready,
+            "not_ready_refusals": self.not_ready_refusals,
+            "urc_port": self.urc_port,
+            "periodic_urcs": self.curc
+            and self.module is not None
+            and self.module.periodic_urc_seconds is not None,
+        }
 
     def state(self) -> dict[str, object]:
         store = self.stores[self.settings.cpms[2]]
@@ -1249,7 +1375,7 @@ _HANDLERS: dict[str, Handler] = {
     "+" + name.removeprefix("cmd_").upper(): method
     for name, method in vars(SimModem).items()
     if name.startswith("cmd_")
-}
+} | {"^CURC": SimModem.hw_curc}
 
 
 def _split_commands(body: str) -> list[tuple[str, str, list[str]]]:

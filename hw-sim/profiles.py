@@ -23,3 +23,7 @@ PROFILES: Final = (
     "barred",  # the operator bars the SIM: every submit gets +CMS ERROR: 8
     "reject",  # the network refuses submits (of part ``part`` only, if given) with ``code``
 )
+
+# Real modules the simulator can pretend to be (``smscat sim --module NAME``, config
+# ``modems[].sim.module``): identity strings and behaviour live in ``modules.py``.
+MODULES: Final = ("generic", "ec20", "ec25", "eg25", "ec200u", "sim7600", "a7670", "me909s")

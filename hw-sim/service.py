@@ -21,6 +21,7 @@ from aiohttp import web
 from smscat.hwsim.control import build_app
 from smscat.hwsim.engine import Delay, LinkDown, LinkUp, Output, SimModem, Timer
 from smscat.hwsim.link import PtyLink
+from smscat.hwsim.modules import module
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,12 @@ class SimOptions:
     baud: int | None = None  # serial line rate: the DTE's bytes take 10 bits each to arrive
     # +CPMS (mem1, mem2, mem3) as another program left it; kept across power cycles
     storages: tuple[str, str, str] = ("SM", "SM", "SM")
+    # A real module to behave like (``profiles.MODULES``): its identity, storage index base,
+    # start-up lines and deviations. "generic" is the plain 27.005 modem.
+    module: str = "generic"
+    # Seconds from start until SMS commands work, for a module that has such a window (A7670);
+    # None: the module's own figure.
+    sms_ready_after: float | None = None
 
 
 _Call = tuple[Callable[[], tuple[Any, list[Output]]], "asyncio.Future[Any]"]
@@ -47,14 +54,17 @@ class Simulator:
 
     def __init__(self, options: SimOptions) -> None:
         self.options = options
+        behaviour = module(options.module)  # raises ValueError for an unknown name
         self.engine = SimModem(
             now=lambda: datetime.now(UTC),
             slots=options.slots,
-            index_base=options.index_base,
+            index_base=options.index_base if behaviour is None else behaviour.index_base,
             send_latency=options.send_latency,
             report_delay=options.report_delay,
             pin=options.pin,
             storages=options.storages,
+            module=behaviour,
+            sms_ready_after=options.sms_ready_after,
         )
         self.pty = PtyLink(options.link)
         self.control_url = ""
@@ -122,6 +132,7 @@ async def running(options: SimOptions) -> AsyncIterator[Simulator]:
     """Start the simulator; it stops (pty and link removed) when the block ends."""
     sim = Simulator(options)
     start = sim.engine.set_fault(options.profile)  # raises ValueError for an unknown profile
+    start = [*sim.engine.start(), *start]
     sim.pty.open()
     runner = web.AppRunner(build_app(sim), access_log=None)
     try:

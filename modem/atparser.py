@@ -164,6 +164,8 @@ URCS: Constant[dict[str, Follow]] = {
     "SMS Ready": Follow.NEVER,
     "Call Ready": Follow.NEVER,
     "PB DONE": Follow.NEVER,
+    "SMS DONE": Follow.NEVER,  # SIMCom A76xx/SIM7600: SMS commands work from now on
+    "*ATREADY": Follow.NEVER,  # SIMCom A76xx: the AT interface is up (after a power cycle)
     "NORMAL POWER DOWN": Follow.NEVER,
 }
 # Commands that answer ``> `` and wait for a body.
@@ -277,7 +279,7 @@ def _command(raw: bytes) -> _Command:
 
 def _name_of(line: str) -> str:
     head = line.split(":", 1)[0].strip() if ":" in line else line.strip()
-    return head.upper() if head[:1] in "+^$%" else head
+    return head.upper() if head[:1] in "+^$%*" else head
 
 
 def _fields(line: str) -> list[str]:

@@ -80,9 +80,16 @@ class Modem:
     :meth:`initialise`), with the operator's ``overrides`` from config on top.
     """
 
-    def __init__(self, session: AtSession, overrides: dict[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        session: AtSession,
+        overrides: dict[str, object] | None = None,
+        *,
+        smsc: str | None = None,
+    ) -> None:
         self.session = session
         self.overrides = dict(overrides or {})
+        self.smsc = smsc  # the SMS centre to write at start (config), else the SIM's own
         self.quirks: Quirks = override(Quirks(), self.overrides)
         self._identity: tuple[str, str] | None = None  # (+CGMI, +CGMM) once read
         self._link_kept = False  # AT+CMMS=2 is in force
@@ -99,7 +106,16 @@ class Modem:
         if self.quirks.periodic_urcs_off_command:
             with contextlib.suppress(CommandError):  # else the noise stays; the parser copes
                 await self.session.command(self.quirks.periodic_urcs_off_command)
+        if self.quirks.urc_port_command:
+            try:  # else +CMTI may go to another port; the receiver's sweeps still find the SMS
+                await self.session.command(self.quirks.urc_port_command)
+            except CommandError as exc:  # (the text is the command and its result: no PII)
+                log.warning("the modem refused to send URCs to this port: %s", exc)
+        if self.quirks.sms_ready_lines:
+            await self._wait_sms_ready()
         await self.session.command("AT+CMGF=0")
+        if self.smsc:
+            await self._set_smsc(self.smsc)
         await self._set_storages()  # before +CNMI: the first +CMTI names the memory we chose
         await self.session.command(f"AT+CNMI=2,1,0,{self._report_mode(reports)},0")
         for command in ("AT+CREG=1", "AT+CEREG=1"):  # registration changes as URCs
@@ -112,6 +128,43 @@ class Modem:
                 self._link_kept = True
             except CommandError:
                 pass
+
+    async def _wait_sms_ready(self) -> None:
+        """A module that refuses SMS commands until it prints a ready line: wait for that line.
+
+        ``AT+CPMS?`` asks whether SMS works now (a module started long ago answers at once);
+        refused, the driver waits for one of the ready lines (heard from the mark on, so one
+        that came while ``AT+CPMS?`` was answered counts) for at most the quirk's timeout. A
+        timeout is logged and the start goes on: AT+CMGF then says whether SMS works.
+        """
+        mark = self.session.heard_mark()
+        try:
+            await self.session.command("AT+CPMS?")
+            return
+        except CommandError:
+            pass
+        ready = await self.session.wait_for_line(
+            self.quirks.sms_ready_lines, after=mark, timeout=self.quirks.sms_ready_timeout
+        )
+        if not ready:
+            log.warning(
+                "the modem refused SMS commands and printed no ready line in %d s",
+                self.quirks.sms_ready_timeout,
+            )
+
+    async def _set_smsc(self, smsc: str) -> None:
+        """AT+CSCA (27.005 §3.3.1) with the number as GSM characters, type 145 if it has a "+".
+
+        ``AT+CSCS="GSM"`` first: in UCS2 (another program's choice) the number would have to
+        be hex. A refusal is logged and the start goes on: the sends then say what is wrong.
+        """
+        kind = 145 if smsc.startswith("+") else 129
+        try:
+            with contextlib.suppress(CommandError):
+                await self.session.command('AT+CSCS="GSM"')
+            await self.session.command(f'AT+CSCA="{smsc}",{kind}')
+        except CommandError as exc:  # (the SMS centre is the operator's, not a person's)
+            log.warning("the modem refused the SMS centre from config: %s", exc)
 
     async def _set_storages(self) -> None:
         """All three +CPMS memories: whatever another program left is no longer in force.

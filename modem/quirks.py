@@ -69,6 +69,14 @@ class Quirks:
     # "SM", "ME" or "MT"; where the modem does not list one, it gets one it lists. The default
     # is the SIM: every GSM module has it, it is non-volatile, and most ship with it (27.005).
     preferred_storages: tuple[str, str, str] = ("SM", "SM", "SM")
+    # Command that sends URCs (+CMTI, +CDS) to the AT port the driver listens on, sent once
+    # after start: a module may route them to another of its USB ports (Quectel urcport).
+    urc_port_command: str | None = None
+    # Lines the module prints once SMS commands work (SIMCom "SMS DONE"): before that it
+    # refuses them with ERROR. If an SMS command is refused at start, the driver waits for
+    # one of these lines, at most ``sms_ready_timeout`` seconds, before setting SMS up.
+    sms_ready_lines: tuple[str, ...] = ()
+    sms_ready_timeout: int = 60
 
 
 DEFAULTS: Final = Quirks()
@@ -94,6 +102,13 @@ def _re(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+_QUECTEL_URCPORT: Final = 'AT+QURCCFG="urcport","usbat"'
+_QUECTEL_URCPORT_SOURCE: Final = (
+    'Quectel AT manual AT+QURCCFG (test answer +QURCCFG: "urcport",("usbat","usbmodem",'
+    '"uart1")), as transcribed in github.com/CursedHardware/at-manual '
+    "content/docs/quectel/general-commands.md"
+)
+
 MODELS: Final[tuple[ModelEntry, ...]] = (
     ModelEntry(
         name="SIMCom SIM800",
@@ -114,12 +129,26 @@ MODELS: Final[tuple[ModelEntry, ...]] = (
             cnmi_ds_modes=frozenset({0, 2}),
             extra_urc_prefixes=("*ATREADY:", "SMS DONE"),
             duplicate_deliveries=True,
+            sms_ready_lines=("SMS DONE",),
         ),
         source=(
             "github.com/morgverd/sms-server issue #12 (A7670X rejects AT+CNMI=2,2,0,1,0, "
             "accepts 2,2,0,0,0: <ds>=1 refused; <ds>=2 unverified); "
             "github.com/Xinyuan-LilyGO/LilyGo-Modem-Series #247 (start-up lines '*ATREADY: 1', "
-            "'SMS DONE') and #155 (A7670E-LASE stores one SMS twice: +CMTI \"SM\",3 and 4)"
+            "'SMS DONE'; before 'SMS DONE' AT+CMGF=1 and AT+CMGS answer ERROR), #138 ('SMS "
+            "DONE' then 'PB DONE') and #155 (A7670E-LASE stores one SMS twice: +CMTI \"SM\",3 "
+            "and 4)"
+        ),
+    ),
+    ModelEntry(
+        name="SIMCom SIM7600",
+        manufacturer=_re(r"simcom"),
+        model=_re(r"sim7600"),
+        quirks=Quirks(sms_ready_lines=("SMS DONE",)),
+        source=(
+            "github.com/Xinyuan-LilyGO/T-SIM7600X PR #41 and espressif/esp-protocols issue #789 "
+            "(power-up lines RDY, +CPIN: READY, SMS DONE, PB DONE); that SMS commands are "
+            "refused before SMS DONE is carried over from the A7670 (same vendor), unverified"
         ),
     ),
     ModelEntry(
@@ -130,14 +159,74 @@ MODELS: Final[tuple[ModelEntry, ...]] = (
             storage_index_base=0,
             cdsi_location_unreliable=True,
             preferred_storages=("ME", "ME", "ME"),
+            urc_port_command=_QUECTEL_URCPORT,
         ),
         source=(
+            f"{_QUECTEL_URCPORT_SOURCE}; "
             "github.com/MengMengCode/VoCat issue #121 (EC25 stores SMS at ME index 0; "
             "AT+CMGD=0 works) and ARMmbed/mbed-os PR #11249 (Quectel BG96 indexes from 0); "
             "IchthysMaranatha/asterisk-chan-quectel PR #75 (EC25/EG25 with <ds>=2 announce "
             'reports as +CDSI: "SM",0 while storing them in "SR": use <ds>=1; and AT+CMGR=0 on '
             '"SM" then reads "an unrelated message that happens to sit in slot 0": received SMS '
             'are kept out of "SM", in "ME", where VoCat #121 reads and deletes them)'
+        ),
+    ),
+    ModelEntry(
+        name="Quectel EG25",
+        manufacturer=_re(r"quectel"),
+        model=_re(r"eg25"),
+        quirks=Quirks(
+            storage_index_base=0,
+            cdsi_location_unreliable=True,
+            preferred_storages=("ME", "ME", "ME"),
+            urc_port_command=_QUECTEL_URCPORT,
+        ),
+        source=(
+            f"{_QUECTEL_URCPORT_SOURCE}; IchthysMaranatha/asterisk-chan-quectel PR #75 (EC25/EG25 "
+            "announce reports as +CDSI pointing at the wrong memory: use <ds>=1); storage from "
+            "ME index 0 carried over from the EC25 (same EC2x/EG2x firmware family), unverified"
+        ),
+    ),
+    ModelEntry(
+        name="Quectel EC200U",
+        manufacturer=_re(r"quectel"),
+        model=_re(r"ec200u"),
+        quirks=Quirks(urc_port_command=_QUECTEL_URCPORT),
+        source=(
+            f"{_QUECTEL_URCPORT_SOURCE} (a general Quectel command; on the EC200U's UNISOC "
+            "platform storage and +CDSI behaviour are not known to deviate)"
+        ),
+    ),
+    ModelEntry(
+        name="Quectel EC20",
+        manufacturer=_re(r"quectel"),
+        model=_re(r"ec20(?![0-9])"),
+        quirks=Quirks(
+            storage_index_base=0,
+            cdsi_location_unreliable=True,
+            preferred_storages=("ME", "ME", "ME"),
+            urc_port_command=_QUECTEL_URCPORT,
+        ),
+        source=(
+            f"{_QUECTEL_URCPORT_SOURCE}; storage from ME index 0 and +CDSI carried over from the "
+            "EC25 (the Quectel EC25&EC21 AT manual covers the same EC2x firmware), unverified"
+        ),
+    ),
+    ModelEntry(
+        name="Huawei ME909s",
+        manufacturer=_re(r"huawei"),
+        model=_re(r"me909"),
+        quirks=Quirks(
+            urcs_inside_responses=True,
+            extra_urc_prefixes=("^RSSI:", "^BOOT:", "^MODE:", "^HCSQ:", "^SRVST:", "^SIMST:"),
+            periodic_urcs_off_command="AT^CURC=0",
+        ),
+        source=(
+            "ATI of an ME909s-821 (Manufacturer: Huawei Technologies Co., Ltd.) in "
+            "github.com/4IceG/luci-app-modemband issue #2; ModemManager plugins/huawei "
+            "(unsolicited ^RSSI, ^MODE, ^HCSQ, ^SRVST, ^SIMST handlers for the Huawei family) and "
+            "github.com/kowalczykrafal/sms_gateway HUAWEI_E3372_FIXES.md (AT^CURC=0 stops the "
+            "periodic lines); that the ME909s needs ^CURC=0 in particular is unverified"
         ),
     ),
     ModelEntry(

@@ -13,6 +13,11 @@ answer is never taken for the next command's (modems answer in order). ``ATE0`` 
 stuck ``> `` prompt is cancelled with ESC. ``+CME ERROR: 14/515`` (SIM or device busy) is
 retried a bounded number of times with backoff. When the port fails, the waiter gets
 :class:`TransportError` and so does every later command: reopening is the supervisor's job.
+
+The session also remembers the last few lines it heard, numbered, so that a caller can wait for
+a start-up line ("SMS DONE") that may come before, inside or after a command's answer
+(:meth:`AtSession.heard_mark`, :meth:`AtSession.wait_for_line`). They stay in memory: never
+logged, never in a repr.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ ESC = b"\x1b"
 # prefix, which a modem that had no prompt open ignores. Safe to send in either state.
 CANCEL = ESC + b"\r"
 BUSY_CODES = frozenset({14, 515})  # SIM busy, device busy: "try again shortly"
+HEARD_LINES = 16  # how many recent lines wait_for_line can look back on
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +111,10 @@ class AtSession:
         self.urcs: asyncio.Queue[Unsolicited] = asyncio.Queue()
         self.stats = SessionStats()
         self.last_data_at: float | None = None  # wall clock: the modem last said anything
+        # (number, line) of recent lines from the modem: URCs, answers, stale and stray lines
+        self._heard: deque[tuple[int, str]] = deque(maxlen=HEARD_LINES)
+        self._heard_count = 0
+        self._heard_wake: asyncio.Future[None] | None = None
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -148,6 +158,7 @@ class AtSession:
 
     def _route(self, event: Event) -> None:
         waiter = self._waiter
+        self._hear(event)
         match event:
             case Unsolicited():
                 self.stats.urcs += 1
@@ -164,6 +175,40 @@ class AtSession:
                 pass
             case _:
                 self.stats.stale_lines += 1  # an answer nobody waits for
+
+    def _hear(self, event: Event) -> None:
+        match event:
+            case Unsolicited(line=line) | Info(line) | Stale(line):
+                text = line
+            case Garbage(data):
+                text = data.decode("utf-8", "replace").strip()
+            case _:
+                return
+        self._heard_count += 1
+        self._heard.append((self._heard_count, text))
+        if self._heard_wake is not None and not self._heard_wake.done():
+            self._heard_wake.set_result(None)
+
+    def heard_mark(self) -> int:
+        """A mark for :meth:`wait_for_line`: lines heard from now on count."""
+        return self._heard_count
+
+    async def wait_for_line(self, prefixes: tuple[str, ...], *, after: int, timeout: float) -> bool:
+        """Wait until a line starting with one of ``prefixes`` is heard after mark ``after``.
+
+        True when one was (perhaps already); False when ``timeout`` seconds pass first. The
+        line may be a URC, a stray line, or one the modem put inside a command's answer.
+        """
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    for number, line in self._heard:
+                        if number > after and line.startswith(prefixes):
+                            return True
+                    self._heard_wake = asyncio.get_running_loop().create_future()
+                    await self._heard_wake
+        except TimeoutError:
+            return False
 
     async def command(self, command: str, *, timeout: float | None = None) -> list[str]:
         """Run ``command`` (without the trailing CR); return its information lines.

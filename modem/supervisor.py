@@ -145,6 +145,7 @@ class ModemSupervisor:
         baudrate: int = 115200,
         quirks: dict[str, object] | None = None,
         pins: PinMemory | None = None,
+        smsc: str | None = None,
     ) -> None:
         self.port = port
         self.settings = settings or SupervisorSettings()
@@ -165,6 +166,7 @@ class ModemSupervisor:
         self._on_urc = on_urc
         self._baudrate = baudrate
         self._quirks = dict(quirks or {})  # overrides of the model's flags, from config
+        self._smsc = smsc  # the SMS centre to set at start (None: the SIM's own)
         self._modem: Modem | None = None
         self._ready = asyncio.Event()
         self._last_contact: float | None = None
@@ -373,7 +375,7 @@ class ModemSupervisor:
                 async with AtSession.open(
                     self.port, self.settings.session, baudrate=self._baudrate
                 ) as session:
-                    modem = Modem(session, self._quirks)
+                    modem = Modem(session, self._quirks, smsc=self._smsc)
                     if failures >= self.settings.reset_after:
                         await self._reset(modem)
                     await self._bring_up(modem)

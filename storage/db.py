@@ -94,8 +94,9 @@ class SyncReport:
 class Database:
     """The open database. Use ``async with Database.open(path) as db``."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path | None = None) -> None:
         self._conn = conn
+        self._path = path  # the file: copied before a migration changes it
         self._write_lock = asyncio.Lock()
         self._writer: asyncio.Task[Any] | None = None  # the task holding the connection
         self._on_commit: list[Callable[[], object]] | None = None  # the open transaction's
@@ -114,7 +115,7 @@ class Database:
             # FULL: a commit is on disk before the SIM copy is deleted or the browser is told
             await conn.execute("PRAGMA synchronous=FULL")
             await conn.execute("PRAGMA busy_timeout=5000")
-            db = cls(conn)
+            db = cls(conn, path)
             await db.migrate()
             yield db
         finally:
@@ -178,13 +179,21 @@ class Database:
         return int(row[0]) if row else 0
 
     async def migrate(self) -> list[str]:
-        """Apply every migration newer than the file's ``user_version``; each in one transaction."""
+        """Apply every migration newer than the file's ``user_version``; each in one transaction.
+
+        A database that already holds a schema is copied first (:func:`pre_migration_copy`):
+        an upgrade that goes wrong, or a downgrade of the program, can go back to that file.
+        """
         available = migrations()
         current = await self.schema_version()
         if current > len(available):
             raise MigrationError(
-                f"database schema {current} is newer than this smscat ({len(available)})"
+                f"the database's schema ({current}) is newer than this smscat's"
+                f" ({len(available)}): run the smscat that wrote it, or restore a backup"
             )
+        if 0 < current < len(available) and self._path is not None:
+            target = pre_migration_copy(self._path, current, len(available))
+            await asyncio.to_thread(backup, self._path, target)
         applied = []
         for version, name, sql in available[current:]:
             async with self.transaction() as conn:
@@ -295,6 +304,21 @@ class Database:
         await self.audit(conn, actor, "expert.edit", expert_id, {"fields": sorted(fields)})
 
 
+def pre_migration_copy(path: Path, current: int, target: int) -> Path:
+    """A new file beside ``path`` for its copy before schema ``current`` becomes ``target``.
+
+    Named with both versions (``smscat.db.schema-003-before-005``), so the file says which
+    smscat can open it; a second attempt at the same upgrade gets ``.1``, ``.2``… and never
+    overwrites the first copy.
+    """
+    base = path.with_name(f"{path.name}.schema-{current:03d}-before-{target:03d}")
+    candidate, n = base, 0
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}.{n}")
+    return candidate
+
+
 def backup(source: Path, target: Path) -> None:
     """Copy the database at ``source`` to a new file ``target`` with SQLite's online backup.
 
@@ -311,6 +335,32 @@ def backup(source: Path, target: Path) -> None:
         contextlib.closing(sqlite3.connect(target)) as dst,
     ):
         src.backup(dst)
+
+
+_DAILY_NAME = re.compile(r"^(?P<stem>.+)-\d{8}T\d{6}Z\.db$")
+
+
+def backup_into(folder: Path, source: Path, *, keep: int, at: datetime) -> tuple[Path, list[Path]]:
+    """Copy ``source`` to ``folder/<name>-<UTC time>.db``, then delete the oldest such copies
+    beyond ``keep``; returns the new file and the deleted ones.
+
+    Only files this function names (same database name, a UTC timestamp) are ever deleted:
+    anything else an operator keeps in the folder stays. Blocking, like :func:`backup`.
+    """
+    if keep < 1:
+        raise ValueError("keep at least one backup")
+    stamp = at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = folder / f"{source.stem}-{stamp}.db"
+    backup(source, target)
+    ours = sorted(
+        p
+        for p in folder.iterdir()
+        if (m := _DAILY_NAME.match(p.name)) and m["stem"] == source.stem and p.is_file()
+    )
+    stale = ours[:-keep]
+    for old in stale:
+        old.unlink()
+    return target, stale
 
 
 def _statements(sql: str) -> list[str]:

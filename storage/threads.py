@@ -282,6 +282,16 @@ async def since_last_answer(conn: Conn, thread_id: int) -> list[str]:
     return [str(r["text"]) for r in rows]
 
 
+async def question(conn: Conn, thread_id: int) -> str:
+    """The thread's question: its first patient message ("" for none)."""
+    row = await fetch_one(
+        conn,
+        "SELECT text FROM messages WHERE thread_id = ? AND sender = 'patient' ORDER BY id LIMIT 1",
+        (thread_id,),
+    )
+    return "" if row is None else str(row["text"])
+
+
 async def open_threads_of_expert(
     conn: Conn, expert_id: str, statuses: Iterable[str]
 ) -> list[Thread]:

@@ -39,7 +39,7 @@ def test_the_readme_install_and_scripts_test_use_the_pins() -> None:
     commands = re.search(r"```bash\n(.*?)```", readme, re.S)
     assert commands is not None
     install, test = commands.group(1).strip().splitlines()
-    assert install.startswith("pip install -c constraints.txt .")
-    assert test == "scripts/test"
-    script = (ROOT / "scripts" / "test").read_text(encoding="utf-8")
-    assert re.search(r"pip install [^\n]*-c constraints\.txt", script)
+    assert (install, test) == ("scripts/demo", "scripts/test")
+    for name in ("demo", "test"):
+        script = (ROOT / "scripts" / name).read_text(encoding="utf-8")
+        assert re.search(r"pip install [^\n]*-c constraints\.txt", script), name

@@ -43,7 +43,17 @@ ROW = "{id:[1-9][0-9]{0,17}}"
 
 async def _live_context(request: web.Request, lang: str) -> dict[str, Any]:
     admin = request.app[ADMIN_KEY]
-    return await snapshot(admin.relay, admin.supervisors, admin.board, lang)
+    context = await snapshot(admin.relay, admin.supervisors, admin.board, lang)
+    unmatched = context.get("unmatched") or []
+    options = await admin.relay.admin.assign_options([int(sms["id"]) for sms in unmatched])
+    for sms in unmatched:  # whom from, in words, and the threads to pick from
+        found = options.get(int(sms["id"]))
+        sms["expert"] = found.expert_name if found else None
+        sms["choices"] = [
+            {"id": c.thread_id, "label": f"{c.code} {c.words}".strip()}
+            for c in (found.threads if found else [])
+        ]
+    return context
 
 
 async def _dashboard(
@@ -143,10 +153,13 @@ async def assign(request: web.Request, caller: Caller) -> web.Response:
         return await _dashboard(request, caller, 422, error)
     inbound_id = int(request.match_info["id"])
     try:
-        await request.app[ADMIN_KEY].relay.admin.assign_inbound(inbound_id, thread_id, caller.actor)
+        done = await request.app[ADMIN_KEY].relay.admin.assign_inbound(
+            inbound_id, thread_id, caller.actor
+        )
     except RelayError as exc:
         return await _dashboard(request, caller, exc.status, error_words(exc, caller.lang))
-    caller.session.flash = texts.render("admin.assigned", caller.lang, thread=thread_id)
+    key = "admin.assigned" if done.answer else "admin.assigned_followup"
+    caller.session.flash = texts.render(key, caller.lang, thread=done.code)
     raise web.HTTPSeeOther("/admin")
 
 

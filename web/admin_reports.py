@@ -16,8 +16,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from smscat.relay.core.errors import RelayError
-from smscat.relay.services.oversight import AuditLog, Statistics, month_csv, neighbour_months
+from smscat.relay.services.oversight import (
+    AuditEntry,
+    AuditLog,
+    Party,
+    Statistics,
+    month_csv,
+    neighbour_months,
+)
 from smscat.relay.services.reporting import csv_rows
+from smscat.web import texts
 from smscat.web.admin_pages import form_words, frame, paging, problems, query_page
 from smscat.web.admin_session import ADMIN_KEY, Caller, admin_page, admin_view
 from smscat.web.site import form_value, href
@@ -100,11 +108,13 @@ async def audit_page(request: web.Request, caller: Caller) -> web.Response:
         status, error, errors = exc.status, form_words(exc, caller.lang), problems(exc)
         entries, total, page, pages, actions = [], 0, 1, 1, []
 
+    lang = caller.lang
     return admin_view(
         request,
         "audit.html",
         status,
-        entries=entries,
+        entries=[audit_row(e, lang) for e in entries],
+        action_words={a: action_words(a, lang) for a in actions},
         total=total,
         page=page,
         pages=pages,
@@ -116,6 +126,38 @@ async def audit_page(request: web.Request, caller: Caller) -> web.Response:
         errors=errors,
         **frame(request, caller, "audit"),
     )
+
+
+def action_words(action: str, lang: str) -> str:
+    """An audit action in words (``admin.audit.action.<action>``; the key itself if it has
+    none yet, which tests/web/test_audit_words.py keeps from happening)."""
+    return texts.render_or(f"admin.audit.action.{action}", action, lang)
+
+
+def party_words(party: Party, lang: str, *, actor: bool) -> str:
+    """Who acted (``admin.audit.who.*``) or what was acted on (``admin.audit.what.*``)."""
+    if party.kind == "none":
+        return ""
+    if party.kind == "kind":  # an SMS's kind: the dashboard's words for it
+        return texts.render_or(f"admin.kind.{party.id}", party.id, lang)
+    key = f"admin.audit.{'who' if actor else 'what'}.{party.kind}"
+    shown = party.name or party.id  # an expert, a subject the log keeps as it is: its name
+    return texts.render_or(key, shown, lang, name=shown, code=party.code, id=party.id)
+
+
+def audit_row(entry: AuditEntry, lang: str) -> dict[str, object]:
+    """One entry of the log as the page shows it: words, and the stored keys for the filter."""
+    return {
+        "id": entry.id,
+        "at": entry.at,
+        "action": entry.action,
+        "action_words": action_words(entry.action, lang),
+        "actor": entry.actor,
+        "actor_words": party_words(entry.who, lang, actor=True),
+        "subject": entry.subject,
+        "subject_words": party_words(entry.what, lang, actor=False),
+        "detail": entry.detail,
+    }
 
 
 def add_routes(app: web.Application) -> None:

@@ -1,10 +1,11 @@
 """The JSON API: the contract a hospital's own front end (a WeChat account, an app) codes against.
 
 Thin: request body → pydantic model → a :class:`Relay` call → response.
-Errors are ``application/problem+json`` with a Chinese ``detail`` (``Accept-Language: en`` for
-English), the field at fault in ``field``, never a stack trace and never what was typed. The
-OpenAPI document (``GET /api/openapi.json``) is generated from the same models
-(:mod:`.api_schema`). Public views mask anything that looks like a phone number.
+Errors are ``application/problem+json`` with a Chinese ``title`` and ``detail``
+(``Accept-Language: en`` for English), the refusal's key in ``code`` and the field at fault in
+``field``, never a stack trace and never what was typed. The OpenAPI document
+(``GET /api/openapi.json``) is generated from the same models (:mod:`.api_schema`). Public
+views mask anything that looks like a phone number.
 """
 
 from __future__ import annotations
@@ -70,8 +71,13 @@ def _detail(key: str, status: int, lang: str) -> str:
 
 
 def _problem(request: web.Request, status: int, key: str, field: str | None = None) -> web.Response:
-    detail = _detail(key, status, _lang(request))
-    body = Problem(title=key, status=status, detail=detail, field=field)
+    lang = _lang(request)
+    # RFC 9457 4.2.1: with type about:blank the title is the status's (here in words, localised);
+    # what exactly went wrong is the detail, and which refusal it is, for a program, the code.
+    title = _detail(f"status_{status}", status, lang)
+    body = Problem(
+        title=title, status=status, detail=_detail(key, status, lang), code=key, field=field
+    )
     return web.Response(
         status=status,
         text=body.model_dump_json(exclude_none=True),

@@ -130,10 +130,14 @@ class BoardOut(BaseModel):
 
 
 class Problem(BaseModel):
+    """RFC 9457 problem details. ``type`` is ``about:blank``, so ``title`` is the words for the
+    status (localised, as the RFC allows); ``code`` says which refusal it is, for programs."""
+
     type: str = "about:blank"
-    title: str
+    title: str = Field(description="what kind of refusal, in words (the status's)")
     status: int
-    detail: str
+    detail: str = Field(description="what went wrong, in words a patient can act on")
+    code: str = Field(description="the refusal's stable key (expert, phone_country…): code on this")
     field: str | None = None
 
 

@@ -415,6 +415,22 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "zh-CN": "作为专家回复发布",
         "en": "Post as the expert's answer",
     },
+    "admin.from_expert": {"zh-CN": "{name}（专家）", "en": "{name} (expert)"},
+    "admin.from_patient": {"zh-CN": "患者或未知号码 {number}", "en": "Patient or unknown {number}"},
+    "admin.assign_to": {"zh-CN": "归入发件人的问题", "en": "Assign to the sender's question"},
+    "admin.assign_pick": {"zh-CN": "选择问题…", "en": "Pick a question…"},
+    "admin.assign_none": {
+        "zh-CN": "发件人没有进行中的问题，无法归入。",
+        "en": "The sender has no open question to assign it to.",
+    },
+    "admin.assign_followup_button": {
+        "zh-CN": "作为患者追问发布",
+        "en": "Post as the patient's follow-up",
+    },
+    "admin.assigned_followup": {
+        "zh-CN": "已作为患者追问发布到问题{thread}。",
+        "en": "Posted as the patient's follow-up on thread {thread}.",
+    },
     "admin.assigned": {
         "zh-CN": "已作为回复发布到问题{thread}。",
         "en": "Posted as the answer on thread {thread}.",
@@ -950,6 +966,141 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "admin.audit.dates_hint": {
         "zh-CN": "日期按 {zone} 当地时间。",
         "en": "Dates are local to {zone}.",
+    },
+    # the audit log in words: what happened, who did it, to what (never a number)
+    "admin.audit.action.admin.locked": {
+        "zh-CN": "管理员登录被暂时锁定",
+        "en": "Admin login locked for a while",
+    },
+    "admin.audit.action.admin.login": {"zh-CN": "管理员登录", "en": "Admin logged in"},
+    "admin.audit.action.admin.login_failed": {
+        "zh-CN": "管理员登录失败",
+        "en": "Admin login failed",
+    },
+    "admin.audit.action.admin.logout": {"zh-CN": "管理员退出", "en": "Admin logged out"},
+    "admin.audit.action.admin.setup": {"zh-CN": "创建第一个管理员", "en": "First admin created"},
+    "admin.audit.action.alert": {
+        "zh-CN": "问题需要管理员关注",
+        "en": "A question needs the admins",
+    },
+    "admin.audit.action.digest.queued": {
+        "zh-CN": "每周汇总短信已排队",
+        "en": "Weekly digest SMS queued",
+    },
+    "admin.audit.action.expert.add": {
+        "zh-CN": "在管理页添加专家",
+        "en": "Expert added on the admin page",
+    },
+    "admin.audit.action.expert.edit": {
+        "zh-CN": "在管理页修改专家",
+        "en": "Expert edited on the admin page",
+    },
+    "admin.audit.action.expert.handoff": {
+        "zh-CN": "专家的问题转给同事",
+        "en": "Expert's questions handed to a colleague",
+    },
+    "admin.audit.action.expert.insert": {
+        "zh-CN": "从配置文件添加专家",
+        "en": "Expert added from the config file",
+    },
+    "admin.audit.action.expert.pause": {"zh-CN": "专家暂停接收问题", "en": "Expert paused"},
+    "admin.audit.action.expert.resume": {"zh-CN": "专家恢复接收问题", "en": "Expert resumed"},
+    "admin.audit.action.expert.update": {
+        "zh-CN": "按配置文件更新专家",
+        "en": "Expert updated from the config file",
+    },
+    "admin.audit.action.inbound.assign": {
+        "zh-CN": "管理员把短信归入问题",
+        "en": "SMS assigned to a question by an admin",
+    },
+    "admin.audit.action.inbound.completed": {
+        "zh-CN": "长短信的缺失部分已到",
+        "en": "A long SMS's missing part arrived",
+    },
+    "admin.audit.action.inbound.late_part": {
+        "zh-CN": "长短信的部分迟到",
+        "en": "A long SMS's part arrived late",
+    },
+    "admin.audit.action.notices.handled": {
+        "zh-CN": "运营商和未知号码的短信已处理",
+        "en": "Operator and unknown-number SMS handled",
+    },
+    "admin.audit.action.phone.start": {
+        "zh-CN": "患者重新开通短信",
+        "en": "Patient turned SMS back on",
+    },
+    "admin.audit.action.phone.stop": {"zh-CN": "患者退订短信", "en": "Patient unsubscribed"},
+    "admin.audit.action.retention.erase": {
+        "zh-CN": "按要求删除号码",
+        "en": "Number erased on request",
+    },
+    "admin.audit.action.retention.purge": {
+        "zh-CN": "定期清理过期数据",
+        "en": "Expired data purged",
+    },
+    "admin.audit.action.sms.duplicate_skipped": {
+        "zh-CN": "重复的通知短信未发",
+        "en": "Repeated notice not sent",
+    },
+    "admin.audit.action.sms.failed": {"zh-CN": "短信发送失败", "en": "SMS failed"},
+    "admin.audit.action.sms.refused": {
+        "zh-CN": "不允许发送的短信未排队",
+        "en": "SMS not queued (not allowed)",
+    },
+    "admin.audit.action.sms.retry": {"zh-CN": "管理员重发短信", "en": "SMS sent again by an admin"},
+    "admin.audit.action.thread.escalate": {
+        "zh-CN": "助手转给医生本人",
+        "en": "Assistant passed it to the doctor",
+    },
+    "admin.audit.action.thread.helpful": {
+        "zh-CN": "患者评价回复是否有帮助",
+        "en": "Patient rated the answer",
+    },
+    "admin.audit.action.thread.hide": {"zh-CN": "从公开问答中隐藏", "en": "Hidden from the board"},
+    "admin.audit.action.thread.link_sms": {
+        "zh-CN": "患者要求短信发送链接",
+        "en": "Patient asked for the link by SMS",
+    },
+    "admin.audit.action.thread.thank": {"zh-CN": "患者致谢", "en": "Patient said thanks"},
+    "admin.audit.action.thread.transfer": {
+        "zh-CN": "医生转给助手",
+        "en": "Doctor passed it to the assistant",
+    },
+    "admin.audit.action.thread.unhide": {
+        "zh-CN": "在公开问答中重新显示",
+        "en": "Shown on the board again",
+    },
+    "admin.audit.action.verification.withheld": {
+        "zh-CN": "验证码未发（发送过于频繁）",
+        "en": "Verification code withheld",
+    },
+    "admin.audit.who.patient": {"zh-CN": "患者", "en": "A patient"},
+    "admin.audit.who.relay": {"zh-CN": "系统", "en": "The relay"},
+    "admin.audit.who.digest": {"zh-CN": "每周汇总", "en": "Weekly digest"},
+    "admin.audit.who.config": {"zh-CN": "配置文件", "en": "The config file"},
+    "admin.audit.who.retention": {"zh-CN": "定期清理", "en": "Retention"},
+    "admin.audit.who.web": {"zh-CN": "登录页（未知用户名）", "en": "Login page (unknown name)"},
+    "admin.audit.who.cli": {"zh-CN": "命令行", "en": "Command line"},
+    "admin.audit.who.admin": {"zh-CN": "管理员 {name}", "en": "Admin {name}"},
+    "admin.audit.who.expert": {"zh-CN": "{name}（专家）", "en": "{name} (expert)"},
+    "admin.audit.what.thread": {"zh-CN": "问题 {code}（{name}）", "en": "Question {code} ({name})"},
+    "admin.audit.what.thread_gone": {
+        "zh-CN": "问题（编号 {id}，已删除）",
+        "en": "Question (no. {id}, deleted)",
+    },
+    "admin.audit.what.phone": {
+        "zh-CN": "一位患者的号码（编号 {id}）",
+        "en": "A patient's number (no. {id})",
+    },
+    "admin.audit.what.inbound": {
+        "zh-CN": "收到的短信（编号 {id}）",
+        "en": "SMS received (no. {id})",
+    },
+    "admin.audit.what.outbox": {"zh-CN": "发出的短信（编号 {id}）", "en": "SMS sent (no. {id})"},
+    "admin.audit.what.admin": {"zh-CN": "管理员 {name}", "en": "Admin {name}"},
+    "admin.audit.what.verification": {
+        "zh-CN": "验证码（编号 {id}）",
+        "en": "Verification code (no. {id})",
     },
     "admin.error.form_invalid": {
         "zh-CN": "请更正下面标出的内容。",

@@ -6,6 +6,14 @@ Pure: standard library only. It shapes a text; it never decides who gets it or w
 from __future__ import annotations
 
 SHARE_MIN = 20  # characters of each waiting message at least, when many waited
+FIRST_WORDS = 12  # characters of a question that name it in a list (an SMS, an admin's select)
+
+
+def first_words(text: str, limit: int = FIRST_WORDS) -> str:
+    """The start of ``text`` on one line, to tell one question from another in a list: runs of
+    white space (a line break too) are one space, and a longer text ends in "…"."""
+    flat = " ".join(text.split())
+    return flat[:limit] + ("…" if len(flat) > limit else "")
 
 
 def digest(messages: list[str], budget: int) -> str:

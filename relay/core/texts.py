@@ -41,34 +41,36 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "(Reply to answer; if several questions are open, start with {code})",
     },
     "unmatched_list_to_expert": {
-        "zh-CN": "您有多个待回复的问题：{codes}。请在回复开头写上编号，如 #12。",
-        "en": "You have several open questions: {codes}. "
+        "zh-CN": "【{dept}】您有多个待回复的问题：{items}。请在回复开头写上编号，如 #12。",
+        "en": "[{dept}] You have several open questions: {items}. "
         "Please start your reply with the code, e.g. #12.",
     },
     "list_to_expert": {
-        "zh-CN": "待回复的问题：{items}",
-        "en": "Open questions: {items}",
+        "zh-CN": "【{dept}】待回复的问题：{items}",
+        "en": "[{dept}] Open questions: {items}",
     },
     "list_empty": {
-        "zh-CN": "目前没有待回复的问题。",
-        "en": "You have no open questions.",
+        "zh-CN": "【{dept}】目前没有待回复的问题。",
+        "en": "[{dept}] You have no open questions.",
     },
     "paused": {
-        "zh-CN": "已暂停，{hours}小时内不再发送新问题。回复“恢复”可提前恢复。",
-        "en": "Paused: no new questions for {hours} hours. Reply RESUME to resume earlier.",
+        "zh-CN": "【{dept}】已暂停，{hours}小时内不再发送新问题。回复“恢复”可提前恢复。",
+        "en": "[{dept}] Paused: no new questions for {hours} hours. "
+        "Reply RESUME to resume earlier.",
     },
     "paused_indefinitely": {
-        "zh-CN": "已暂停，不再发送新问题，直到您回复“恢复”。",
-        "en": "Paused: no new questions until you reply RESUME.",
+        "zh-CN": "【{dept}】已暂停，不再发送新问题，直到您回复“恢复”。",
+        "en": "[{dept}] Paused: no new questions until you reply RESUME.",
     },
     "resumed": {
-        "zh-CN": "已恢复，待回复的问题将陆续发送给您。",
-        "en": "Resumed: waiting questions will be sent to you shortly.",
+        "zh-CN": "【{dept}】已恢复，待回复的问题将陆续发送给您。",
+        "en": "[{dept}] Resumed: waiting questions will be sent to you shortly.",
     },
     "help_to_expert": {
-        "zh-CN": "直接回复即可作答，多个问题时以编号开头，如“#12 好的”。"
+        "zh-CN": "【{dept}】直接回复即可作答，多个问题时以编号开头，如“#12 好的”。"
         "指令：待办、暂停 N（小时）、恢复、转 #编号、帮助",
-        "en": "Reply to answer; with several questions, start with the code, e.g. '#12 OK'. "
+        "en": "[{dept}] Reply to answer; with several questions, start with the code, "
+        "e.g. '#12 OK'. "
         "Commands: LIST, PAUSE N (hours), RESUME, 转 #code, HELP",
     },
     "welcome_expert": {
@@ -83,17 +85,23 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": " (time {n})",
     },
     # --- to a patient ---------------------------------------------------------------------
-    "reply_confirmed": {"zh-CN": "已回复{code}。", "en": "Answer {code} sent."},
+    "reply_confirmed": {"zh-CN": "【{dept}】已回复{code}。", "en": "[{dept}] Answer {code} sent."},
     "quick_unknown": {
-        "zh-CN": "没有快捷回复{name}，请检查编号后重发。",
-        "en": "There is no quick reply {name}; please check and send again.",
+        "zh-CN": "【{dept}】没有快捷回复{name}，请检查编号后重发。",
+        "en": "[{dept}] There is no quick reply {name}; please check and send again.",
     },
     "no_assistant": {
-        "zh-CN": "您没有设置助手，无法转交。",
-        "en": "You have no assistant to pass it to.",
+        "zh-CN": "【{dept}】您没有设置助手，无法转交。",
+        "en": "[{dept}] You have no assistant to pass it to.",
     },
-    "transferred": {"zh-CN": "{code}已转给您的助手。", "en": "{code} passed to your assistant."},
-    "escalated": {"zh-CN": "{code}已转给医生本人。", "en": "{code} passed to the doctor."},
+    "transferred": {
+        "zh-CN": "【{dept}】{code}已转给您的助手。",
+        "en": "[{dept}] {code} passed to your assistant.",
+    },
+    "escalated": {
+        "zh-CN": "【{dept}】{code}已转给医生本人。",
+        "en": "[{dept}] {code} passed to the doctor.",
+    },
     "escalated_to_expert": {
         "zh-CN": "【{dept}】{code} 助手转来，患者「{nickname}」提问：{text}"
         "（直接回复本短信即可作答）",
@@ -101,8 +109,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "(Reply to this SMS to answer)",
     },
     "handoff_to_expert": {
-        "zh-CN": "{name}医生的{count}个咨询已转给您：{items}。回复时请以编号开头。",
-        "en": "{count} questions of Dr {name} are now yours: {items}. "
+        "zh-CN": "【{dept}】{name}医生的{count}个咨询已转给您：{items}。回复时请以编号开头。",
+        "en": "[{dept}] {count} questions of Dr {name} are now yours: {items}. "
         "Start your replies with the code.",
     },
     "answer_to_patient_assistant": {
@@ -191,13 +199,14 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "Do not share it.",
     },
     "unmatched_list_to_patient": {
-        "zh-CN": "您有多个进行中的咨询：{codes}。请在回复开头写上编号，如 #2。",
-        "en": "You have several open questions: {codes}. "
+        "zh-CN": "【{dept}】您有多个进行中的咨询：{codes}。请在回复开头写上编号，如 #2。",
+        "en": "[{dept}] You have several open questions: {codes}. "
         "Please start your reply with the code, e.g. #2.",
     },
     "stop_confirmed": {
-        "zh-CN": "您已退订，不会再收到本服务的短信。",
-        "en": "You have unsubscribed and will receive no more SMS from this service.",
+        "zh-CN": "【{dept}】您已退订，不会再收到本服务的短信。如需恢复，请回复“开通”。",
+        "en": "[{dept}] You have unsubscribed and will receive no more SMS from this service. "
+        "To come back, reply START.",
     },
     # --- a long SMS that lost a part (relay/service.py: posted after the reassembly timeout) -
     "missing_part": {  # where each part that never arrived would be, in the text as posted
@@ -260,8 +269,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "{text} (Reply to answer; if several questions are open, start with {code})",
     },
     "start_confirmed": {
-        "zh-CN": "您已重新开通本服务的短信，可以再次获取验证码。",
-        "en": "SMS from this service are on again; you can request a code again.",
+        "zh-CN": "【{dept}】您已重新开通本服务的短信，可以再次获取验证码。",
+        "en": "[{dept}] SMS from this service are on again; you can request a code again.",
     },
 }
 

@@ -5,6 +5,9 @@ Outer ring: :func:`add_commands` adds the subcommands to ``smscat``'s parser and
 handlers; :mod:`smscat.relay.daemon.cli` dispatches to them. Exit codes as in cli.py: 0 success,
 1 runtime failure (no database), 2 bad configuration or usage (a malformed month or number).
 
+A refusal of the relay is printed as the web's words for it (:func:`refusal_in_words`), in
+the language :func:`cli_lang` picks; ``smscat handoff`` does the same.
+
 It must never: print a phone number, not even the one being erased (counts only), nor echo a
 password.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,13 +26,15 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from smscat.modem.address import AddressError, is_short_code, normalise
-from smscat.relay.core.errors import Conflict
+from smscat.relay.core.errors import Conflict, RelayError
 from smscat.relay.core.stats import month_period
+from smscat.relay.core.texts import DEFAULT_LANG
 from smscat.relay.daemon.config import Settings
 from smscat.relay.daemon.config_file import ConfigError, load_config
 from smscat.relay.services.reporting import MonthReport, month_report, write_csv
 from smscat.relay.services.retention import PurgeReport, erase_phone
 from smscat.storage.db import Database
+from smscat.web import texts
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]
@@ -56,6 +62,28 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:  # type
         "--stdin", action="store_true", help="read the password from standard input (one line)"
     )
     return {"report": _report, "erase": _erase, "hash-password": _hash_password}
+
+
+def cli_lang(args: argparse.Namespace) -> str:
+    """``--lang``, else the locale's language as POSIX ranks the variables; Chinese by default
+    (the product's language; a server's ``C`` locale says nothing about its admin)."""
+    chosen = getattr(args, "lang", None)
+    if chosen:
+        return str(chosen)
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:  # the first one set decides, as setlocale(3) reads them
+            return "en" if value.lower().startswith("en") else DEFAULT_LANG
+    return DEFAULT_LANG
+
+
+def refusal_in_words(error: RelayError, lang: str) -> str:
+    """The web's words for ``error`` (``error.<key>``, else its status's), never the key: one
+    catalogue holds each refusal's words, whoever shows them."""
+    for key in (error.key, f"status_{error.status}", "status_400"):
+        if f"error.{key}" in texts.TEXTS:
+            return texts.render(f"error.{key}", lang)
+    raise AssertionError("web/texts.py has error.status_400")
 
 
 def _with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -126,12 +154,8 @@ def _erase(args: argparse.Namespace) -> int:
 
     try:
         report = asyncio.run(run())
-    except Conflict:
-        print(
-            "smscat erase: that number is an expert's; remove the expert from the"
-            " configuration instead",
-            file=sys.stderr,
-        )
+    except Conflict as exc:  # an expert's number
+        print(f"smscat erase: {refusal_in_words(exc, cli_lang(args))}", file=sys.stderr)
         return EXIT_USAGE
     erased = report.erased
     print(

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
 
-from smscat.hwsim.service import SimOptions, running
+from smscat.hwsim.control import add_pages as add_sim_pages
+from smscat.hwsim.service import SimOptions, Simulator, running
 from smscat.modem import pdu
 from smscat.modem.address import line_kind
 from smscat.modem.atparser import Unsolicited
@@ -31,6 +33,7 @@ from smscat.modem.supervisor import ModemSupervisor, SupervisorSettings
 from smscat.relay.core import routing
 from smscat.relay.daemon import daemonlock
 from smscat.relay.daemon.config import ModemConfig, Settings
+from smscat.relay.daemon.config_operations import LogConfig
 from smscat.relay.services.alerting import Alerter, AlertOptions
 from smscat.relay.services.context import RelayOptions
 from smscat.relay.services.management import expert_row
@@ -55,6 +58,39 @@ from smscat.web.pages import set_public_url
 log = logging.getLogger("smscat")
 DRAIN_SECONDS = 10.0  # SIGTERM → exit within 15 s: the part in flight gets this long
 RETRY_BASE = 30.0  # seconds before a failed SMS is first tried again (doubled per attempt)
+# the simulated modems' virtual phones (``port: sim`` only), at an address that does not move
+SIM_PAGES = "/sim/"
+
+
+TEXT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object a line (``log.format: json``) for journald's and ELK's parsers.
+
+    The message is the text format's own, word for word: the redaction is the log calls' (no
+    number or patient text is ever an argument at INFO), so both formats carry the same facts.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def log_handler(config: LogConfig, stream: TextIO | None = None) -> logging.Handler:
+    """The daemon's log handler on ``stream`` (stderr), in the format ``config`` names."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(
+        JsonLogFormatter() if config.format == "json" else logging.Formatter(TEXT_LOG_FORMAT)
+    )
+    return handler
 
 
 def expert_rows(settings: Settings) -> list[ExpertRow]:
@@ -119,9 +155,7 @@ class Daemon:
 
 async def serve(settings: Settings, stop: Callable[[], Awaitable[None]]) -> None:
     """Run until ``stop()`` returns, then drain: the part in flight finishes (≤ 10 s)."""
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=settings.log.level, handlers=[log_handler(settings.log)])
     async with running_daemon(settings):
         await stop()
         log.info("stopping")
@@ -161,8 +195,9 @@ async def running_daemon(
             log.info("%d new expert(s) or assistant(s) get a welcome SMS", welcomed)
         modems: list[dict[str, Any]] = []
         supervisors: dict[str, ModemSupervisor] = {}
+        sims: dict[str, Simulator] = {}
         for modem in settings.modems:
-            status = await _modem_status(stack, settings, modem)
+            status = await _modem_status(stack, settings, modem, sims)
             modems.append(status)
             supervisors[modem.id] = _supervisor(relay, modem, status["port"], supervision)
         limits = {
@@ -181,7 +216,10 @@ async def running_daemon(
         add_api(app, relay)
         add_pages(app, relay, settings.department.name, public_url=settings.web.public_url)
         simulators = {m["id"]: m["simulator"] for m in modems if "simulator" in m}
-        setup = add_admin(app, relay, admin_options(settings, simulators), supervisors)
+        phones = {modem_id: f"{SIM_PAGES}{modem_id}" for modem_id in simulators}  # (stable)
+        setup = add_admin(app, relay, admin_options(settings, phones), supervisors)
+        if sims:
+            add_sim_pages(app, SIM_PAGES, sims)
         app.middlewares.append(body_deadline(settings.web.timeouts.body_seconds))
         # innermost: its 429 becomes a problem (API) or the friendly page (board); the body is
         # in by then (the board's "send code" and "ask" differ by a form field)
@@ -197,6 +235,8 @@ async def running_daemon(
         host, port = runner.addresses[0][:2]
         url = f"http://{host}:{port}"
         log.info("web on %s (GET /healthz, /api/…)", url)
+        if sims:
+            log.info("virtual phones: %s%s", url, SIM_PAGES)
         if settings.web.public_url is None:
             set_public_url(app, url)
             log.warning("web.public_url is not set: links in SMS point to %s", url)
@@ -249,6 +289,7 @@ def _supervisor(
         on_urc=on_urc,
         baudrate=modem.baudrate,
         quirks=modem.quirks,
+        smsc=modem.smsc,
         settings=supervision,
     )
 
@@ -318,7 +359,9 @@ async def _modem_status(
     stack: contextlib.AsyncExitStack,
     settings: Settings,
     modem: ModemConfig,
+    sims: dict[str, Simulator],
 ) -> dict[str, Any]:
+    """The modem's health entry; a ``port: sim`` modem's simulator starts and joins ``sims``."""
     if modem.port != "sim":
         log.info("modem %s on %s", modem.id, modem.port)
         return {"id": modem.id, "port": modem.port}
@@ -334,8 +377,10 @@ async def _modem_status(
                 index_base=modem.sim.index_base,
                 pin=modem.sim.pin,
                 storages=modem.sim.storages,
+                module=modem.sim.module,
             )
         )
     )
-    log.info("modem %s: simulated on %s (control %s)", modem.id, sim.link, sim.control_url)
+    log.info("modem %s: simulated on %s", modem.id, sim.link)
+    sims[modem.id] = sim
     return {"id": modem.id, "port": str(sim.link), "simulator": sim.control_url}

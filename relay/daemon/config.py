@@ -26,8 +26,14 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from smscat.hwsim.profiles import PROFILES
+from smscat.hwsim.profiles import MODULES, PROFILES
 from smscat.modem.quirks import QuirkConfigError, Quirks, override
+from smscat.relay.daemon.config_operations import (
+    BackupsConfig,
+    LogConfig,
+    LogLevel,
+    legacy_log_level,
+)
 from smscat.relay.services.expert_record import ExpertConfig, Slug, mobile
 
 ENV_PREFIX = "SMSCAT_"
@@ -52,6 +58,17 @@ class SimOptions(_Frozen):
         ("SM", "SM", "SM"),
         description="+CPMS the simulated modem starts with, as other SMS software left it",
     )
+    module: str = Field(
+        "generic",
+        description="a real module to behave like (identity, start-up, quirks); sets index_base",
+    )
+
+    @field_validator("module")
+    @classmethod
+    def _known_module(cls, value: str) -> str:
+        if value not in MODULES:
+            raise ValueError(f"unknown module; known: {', '.join(MODULES)}")
+        return value
 
     @field_validator("profile")
     @classmethod
@@ -90,6 +107,12 @@ class ModemConfig(_Frozen):
     )
     quirks: dict[str, Any] = Field(
         default_factory=dict, description="overrides of the model's quirk flags (modem/quirks.py)"
+    )
+    smsc: str | None = Field(
+        None,
+        pattern=r"^\+?\d{3,20}$",
+        description="the operator's SMS centre, written with AT+CSCA at start (a SIM without one"
+        " gets +CMS ERROR: 330 on every send; `smscat modem scan` says so); null: the SIM's own",
     )
     limits: ModemLimits = ModemLimits()
 
@@ -358,7 +381,17 @@ class Settings(BaseSettings):
         default_factory=list, description="who may log in to /admin (none: a setup link is logged)"
     )
     retention: RetentionConfig = RetentionConfig()
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    backups: BackupsConfig = BackupsConfig()
+    log: LogConfig = LogConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_log_level(cls, data: Any) -> Any:
+        return legacy_log_level(data)  # `log_level: X` still works: it is log.level
+
+    @property
+    def log_level(self) -> LogLevel:
+        return self.log.level
 
     @classmethod
     def settings_customise_sources(
@@ -439,8 +472,17 @@ class Settings(BaseSettings):
 
     def resolve_paths(self, base: Path) -> Settings:
         """Return a copy whose relative paths are taken from ``base`` (the config's folder)."""
-        path = self.storage.path
-        if path.is_absolute():
-            return self
-        storage = self.storage.model_copy(update={"path": (base / path).resolve()})
-        return self.model_copy(update={"storage": storage})
+        settings, path = self, self.storage.path
+        if not path.is_absolute():
+            storage = self.storage.model_copy(update={"path": (base / path).resolve()})
+            settings = settings.model_copy(update={"storage": storage})
+        folder = self.backups.dir
+        if folder is None or folder.is_absolute():
+            return settings
+        backups = self.backups.model_copy(update={"dir": (base / folder).resolve()})
+        return settings.model_copy(update={"backups": backups})
+
+    @property
+    def backup_dir(self) -> Path:
+        """Where ``smscat backup`` writes: ``backups.dir``, or backups/ beside the database."""
+        return self.backups.dir or self.storage.path.parent / "backups"

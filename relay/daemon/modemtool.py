@@ -28,6 +28,10 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
 def run_tool(args: argparse.Namespace) -> int:
+    if args.tool == "scan":  # many ports, a report of its own (scan.py)
+        from smscat.relay.daemon.scan import run_scan
+
+        return run_scan(args)
     try:
         result = asyncio.run(_tool(args))
     except (AddressError, EncodeError) as exc:

@@ -64,7 +64,7 @@ class ExpertSms:
         if said.quick is not None:
             standard = self.options.quick_replies.get(said.quick)
             if standard is None:
-                sms = texts.render("quick_unknown", name=said.quick)
+                sms = self._say("quick_unknown", name=said.quick)
                 await self.sender.enqueue(conn, "notice", to, sms, None, now)
                 return "unmatched", None
             answer = f"{standard}\n{said.text}" if said.text else standard
@@ -79,9 +79,22 @@ class ExpertSms:
         await self.forwarding.send_waited(conn, thread, waited, now)
         await self.forwarding.forward_answer(conn, thread, role, answer, now)
         if person.confirm_replies:
-            sms = texts.render("reply_confirmed", code=codes.format_code(thread.code))
+            sms = self._say("reply_confirmed", code=codes.format_code(thread.code))
             await self.sender.enqueue(conn, "notice", to, sms, None, now)
         return "reply", thread.id
+
+    def _say(self, key: str, **params: object) -> str:
+        """The SMS ``key`` signed with the department (【dept】), as every system SMS is."""
+        return texts.render(key, texts.DEFAULT_LANG, dept=self.options.department, **params)
+
+    async def _items(self, conn: aiosqlite.Connection, threads: list[Thread]) -> str:
+        """Each thread as its code and the first words of what waits in it ("#2 胸闷气短…"), so
+        that an expert can tell which is which (a code alone says nothing)."""
+        items = []
+        for thread in threads:
+            gist = await self.forwarding.gist(conn, thread)
+            items.append(f"{codes.format_code(thread.code)} {gist}")
+        return "；".join(items)
 
     async def _list_codes(
         self,
@@ -91,10 +104,10 @@ class ExpertSms:
         now: datetime,
     ) -> None:
         if open_threads:
-            listing = "、".join(codes.format_code(t.code) for t in open_threads)
-            sms = texts.render("unmatched_list_to_expert", codes=listing)
+            listing = await self._items(conn, open_threads)
+            sms = self._say("unmatched_list_to_expert", items=listing)
         else:
-            sms = texts.render("list_empty")
+            sms = self._say("list_empty")
         await self.sender.enqueue(conn, "notice", person.phone, sms, None, now)
 
     async def _command(
@@ -110,13 +123,9 @@ class ExpertSms:
                 conn, person.id, [str(s) for s in lifecycle.AWAITING_ANSWER]
             )
             if open_threads:
-                items = [
-                    f"{codes.format_code(t.code)} {await self.forwarding.gist(conn, t)}"
-                    for t in open_threads
-                ]
-                sms = texts.render("list_to_expert", items="；".join(items))
+                sms = self._say("list_to_expert", items=await self._items(conn, open_threads))
             else:
-                sms = texts.render("list_empty")
+                sms = self._say("list_empty")
         elif command.name == "pause":
             hours = command.hours or None
             sms = await self.experts.pause_expert(conn, person, hours, person.id, now)
@@ -125,7 +134,7 @@ class ExpertSms:
         elif command.name in ("transfer", "escalate") and command.code is not None:
             sms = await self._pass_on(conn, person, command.name, command.code, now)
         else:  # help, or 转/升 without a readable code
-            sms = texts.render("help_to_expert")
+            sms = self._say("help_to_expert")
         await self.sender.enqueue(conn, "notice", to, sms, None, now)
 
     async def _pass_on(
@@ -144,21 +153,21 @@ class ExpertSms:
         )
         thread = next((t for t in held if t.code == code), None)
         if thread is None:
-            listing = "、".join(codes.format_code(t.code) for t in held) or "—"
-            return texts.render("unmatched_list_to_expert", codes=listing)
+            listing = await self._items(conn, held) or "—"
+            return self._say("unmatched_list_to_expert", items=listing)
         expert = await experts_db.expert(conn, thread.expert_id)
         assert expert is not None
         if how == "transfer":
             target = await self.experts.first_holder(conn, expert)
             if target.id == expert.id or person.id != expert.id:
-                return texts.render("no_assistant")  # (no assistant present to take it)
+                return self._say("no_assistant")  # (no assistant present to take it)
         else:
             if person.role != "assistant":
-                return texts.render("help_to_expert")
+                return self._say("help_to_expert")
             target = expert
         await threads_db.set_handler(conn, thread.id, target.id)
         key = "question_to_expert" if how == "transfer" else "escalated_to_expert"
         await self.forwarding.question_again(conn, thread, code, target, now, key=key)
         await self.db.audit(conn, person.id, f"thread.{how}", str(thread.id))
         key = "transferred" if how == "transfer" else "escalated"
-        return texts.render(key, code=codes.format_code(code))
+        return self._say(key, code=codes.format_code(code))

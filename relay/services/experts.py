@@ -75,8 +75,8 @@ class Experts:
         detail = {"until_resumed": True} if hours is None else {"hours": hours}
         await self.db.audit(conn, actor, "expert.pause", person.id, detail)
         if hours is None:
-            return texts.render("paused_indefinitely")
-        return texts.render("paused", hours=hours)
+            return texts.render("paused_indefinitely", dept=self.options.department)
+        return texts.render("paused", hours=hours, dept=self.options.department)
 
     async def resume_expert(
         self, conn: aiosqlite.Connection, person: Expert, actor: str, now: datetime
@@ -90,7 +90,7 @@ class Experts:
             await outbox_db.release_questions(conn, person.phone, iso(release), iso(held_until))
             self.sender.wake_pump()
         await self.db.audit(conn, actor, "expert.resume", person.id)
-        return texts.render("resumed")
+        return texts.render("resumed", dept=self.options.department)
 
     async def handoff(self, from_id: str, to_id: str, actor: str) -> int:
         """Move every open thread of ``from_id`` to ``to_id`` in one step; ``from_id`` leaves.
@@ -125,7 +125,8 @@ class Experts:
                     await self.forwarding.question_again(conn, thread, code, handler, now)
             if moved:
                 sms = texts.render(
-                    "handoff_to_expert", name=leaving.name, count=len(moved),
+                    "handoff_to_expert", dept=self.options.department, name=leaving.name,
+                    count=len(moved),
                     items="；".join(moved),
                 )  # fmt: skip
                 await self.sender.enqueue(

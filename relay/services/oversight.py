@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Final
 
+import aiosqlite
+
+from smscat.relay.core.codes import format_code
 from smscat.relay.core.errors import Conflict, NotFound
 from smscat.relay.core.lifecycle import Status
 from smscat.relay.core.masking import mask_numbers
@@ -32,6 +35,7 @@ from smscat.relay.services.management import FormInvalid, local_time, page_numbe
 from smscat.relay.services.relay import Relay
 from smscat.relay.services.reporting import MonthReport, csv_bytes, month_report
 from smscat.storage import admin as store
+from smscat.storage import experts as experts_db
 from smscat.storage import threads as threads_db
 from smscat.storage.db import iso
 from smscat.storage.sql import moment
@@ -175,14 +179,48 @@ def month_csv(report: MonthReport) -> bytes:
 # -- the audit log --------------------------------------------------------------------------------
 
 
+# What an action's subject is, so the page can say so (a thread by its #code and its expert,
+# an expert by name) instead of showing a bare id; an action not listed is "other".
+SUBJECTS: Final[dict[str, str]] = {
+    **dict.fromkeys(
+        ("alert", "thread.hide", "thread.unhide", "thread.transfer", "thread.escalate",
+         "thread.thank", "thread.helpful"), "thread"),
+    **dict.fromkeys(("thread.link_sms", "phone.start", "phone.stop", "retention.erase"), "phone"),
+    **dict.fromkeys(
+        ("expert.add", "expert.edit", "expert.handoff", "expert.insert", "expert.pause",
+         "expert.resume", "expert.update", "digest.queued"), "expert"),
+    **dict.fromkeys(("inbound.assign", "inbound.completed", "inbound.late_part"), "inbound"),
+    **dict.fromkeys(("sms.retry", "sms.failed"), "outbox"),
+    **dict.fromkeys(("sms.refused", "sms.duplicate_skipped"), "kind"),
+    "verification.withheld": "verification",
+}  # fmt: skip
+# actors that are a part of the system, not a person (``admin:<name>`` and expert ids aside)
+SYSTEM_ACTORS: Final = frozenset(
+    {"patient", "relay", "digest", "config", "retention", "web", "cli"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """Who acted, or what was acted on, as the page says it: a kind (``admin``, ``expert``,
+    ``thread``, ``phone``…, ``none``, ``other``) and what names it (a name, a #code, an id)."""
+
+    kind: str
+    name: str = ""  # an admin's or an expert's name (a thread's: its expert's)
+    code: str = ""  # a thread's #code
+    id: str = ""  # the stored subject, numbers masked
+
+
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
     id: int
     at: str  # local, to the second
-    actor: str
+    actor: str  # as stored, numbers masked (what the filter takes)
     action: str
-    subject: str
+    subject: str  # as stored, numbers masked (what the filter takes)
     detail: str  # compact JSON, numbers masked
+    who: Party
+    what: Party
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,20 +276,66 @@ class AuditLog:
         found = await store.audit_page(
             self.relay.db, wanted, AUDIT_PER_PAGE, (page - 1) * AUDIT_PER_PAGE
         )
-        entries = [
-            AuditEntry(
-                id=int(r["id"]),
-                at=local_time(moment(r["at"]), zone, "%Y-%m-%d %H:%M:%S"),
-                actor=mask_numbers(str(r["actor"])),
-                action=str(r["action"]),
-                subject=mask_numbers(str(r["subject"] or "")),
-                detail=mask_numbers(compact_detail(r["detail"])),
-            )
-            for r in found.rows
-        ]
+        async with self.relay.db.reading() as conn:
+            names = _Names(conn)
+            entries = [
+                AuditEntry(
+                    id=int(r["id"]),
+                    at=local_time(moment(r["at"]), zone, "%Y-%m-%d %H:%M:%S"),
+                    actor=mask_numbers(str(r["actor"])),
+                    action=str(r["action"]),
+                    subject=mask_numbers(str(r["subject"] or "")),
+                    detail=mask_numbers(compact_detail(r["detail"])),
+                    who=await names.actor(str(r["actor"])),
+                    what=await names.subject(str(r["action"]), str(r["subject"] or "")),
+                )
+                for r in found.rows
+            ]
         pages = max(1, math.ceil(found.total / AUDIT_PER_PAGE))
         actions = await store.audit_actions(self.relay.db)
         return AuditPage(entries, found.total, page, pages, actions)
+
+
+class _Names:
+    """Names the audit log's actors and subjects, each looked up once per page."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+        self.experts: dict[str, str | None] = {}
+
+    async def expert_name(self, expert_id: str) -> str | None:
+        if expert_id not in self.experts:
+            expert = await experts_db.expert(self.conn, expert_id)
+            self.experts[expert_id] = expert.name if expert is not None else None
+        return self.experts[expert_id]
+
+    async def actor(self, actor: str) -> Party:
+        if actor in SYSTEM_ACTORS:
+            return Party(actor)
+        if actor.startswith("admin:"):
+            return Party("admin", name=mask_numbers(actor.removeprefix("admin:")))
+        name = await self.expert_name(actor)  # an expert's or an assistant's own SMS
+        if name is not None:
+            return Party("expert", name=name)
+        return Party("other", name=mask_numbers(actor))
+
+    async def subject(self, action: str, subject: str) -> Party:
+        if not subject:
+            return Party("none")
+        shown = mask_numbers(subject)
+        kind = "admin" if action.startswith("admin.") else SUBJECTS.get(action, "other")
+        if kind == "thread" and subject.isdigit():
+            thread = await threads_db.thread(self.conn, int(subject))
+            if thread is None:  # erased since
+                return Party("thread_gone", id=shown)
+            name = await self.expert_name(thread.expert_id) or ""
+            return Party("thread", name=name, code=format_code(thread.code), id=shown)
+        if kind == "expert":
+            expert = await self.expert_name(subject)
+            return Party("expert", name=expert or shown, id=shown)
+        if kind == "admin":
+            return Party("admin", name=shown, id=shown)
+        return Party(kind, name=shown, id=shown)
 
 
 def compact_detail(detail: str | None) -> str:

@@ -52,7 +52,9 @@ class PatientSms:
         if chosen is None or not said.text:
             if len(open_threads) > 1 and policy.takes_sms(phone, self.options.text_rules):
                 listing = "、".join(codes.format_code(t.code) for t in open_threads)
-                sms = texts.render("unmatched_list_to_patient", codes=listing)
+                sms = texts.render(
+                    "unmatched_list_to_patient", codes=listing, dept=self.options.department
+                )
                 await self.sender.enqueue(conn, "notice", e164, sms, None, now, patient=True)
             return "unmatched", None
         await self.forwarding.post_follow_up(conn, chosen, said.text, now, inbound_id=inbound_id)
@@ -70,7 +72,7 @@ class PatientSms:
         if command.name == "start":
             if await phones_db.start_phone(conn, phone_id):
                 await self.db.audit(conn, "patient", "phone.start", str(phone_id))
-                sms = texts.render("start_confirmed")
+                sms = texts.render("start_confirmed", dept=self.options.department)
                 await self.sender.enqueue(
                     conn, "notice", e164, sms, None, now, confirms_command=True
                 )
@@ -80,5 +82,5 @@ class PatientSms:
                 conn, e164, ["to_patient", "notice", "verification"]
             )
             await self.db.audit(conn, "patient", "phone.stop", str(phone_id))
-            sms = texts.render("stop_confirmed")
+            sms = texts.render("stop_confirmed", dept=self.options.department)
             await self.sender.enqueue(conn, "notice", e164, sms, None, now, confirms_command=True)

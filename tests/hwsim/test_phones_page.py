@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from playwright.async_api import Browser, expect
 
@@ -81,3 +82,20 @@ async def test_page_escapes_what_phones_send(
     await expect(page.get_by_text(hostile)).to_be_visible()  # shown as text
     assert await page.title() != "pwned"
     assert await page.locator("#phones img").count() == 0
+
+
+async def test_page_has_no_inline_script_or_style(control: aiohttp.ClientSession) -> None:
+    """Its script and style are files of their own, so a site with a strict CSP can serve it
+    (the daemon's web port does, at /sim/: tests/relay/daemon/test_sim_page.py)."""
+    async with control.get("/") as resp:
+        page = await resp.text()
+    assert "<style>" not in page
+    assert "<script>" not in page
+    assert '<script src="phones.js"></script>' in page
+    assert '<link rel="stylesheet" href="phones.css">' in page
+    async with control.get("/phones.js") as resp:
+        assert resp.content_type == "text/javascript"
+        assert 'fetch("phones")' in await resp.text()  # relative: right under any prefix
+    async with control.get("/phones.css") as resp:
+        assert resp.content_type == "text/css"
+        assert "font-family" in await resp.text()

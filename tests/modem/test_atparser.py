@@ -427,6 +427,8 @@ def _event(row: list[object]) -> Event:
     if kind == "Unsolicited":
         name, line, pdu = args
         return Unsolicited(str(name), str(line), None if pdu is None else str(pdu))
+    if kind == "Garbage":  # a line nobody asked for and no URC the parser knows
+        return Garbage(str(args[0]).encode("latin-1"))
     raise AssertionError(f"unknown event kind in corpus: {kind}")
 
 

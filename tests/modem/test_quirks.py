@@ -43,6 +43,13 @@ def test_table_names_are_unique_and_cover_the_deployed_models() -> None:
         ("QUECTEL", " ec25 ", "Quectel EC25"),
         ("huawei", "E3372", "Huawei E3372"),
         ("HUAWEI", "E3372h-153", "Huawei E3372"),
+        # as the real modules report them (sources in hw-sim/modules.py and the corpus)
+        ("Quectel", "EG25", "Quectel EG25"),
+        ("Quectel", "EC20F", "Quectel EC20"),
+        ("Quectel", "EC200U", "Quectel EC200U"),
+        ("SIMCOM INCORPORATED", "A7670E-LNXY-UBL", "SIMCom A7670"),
+        ("SIMCOM INCORPORATED", "SIMCOM_SIM7600G-H", "SIMCom SIM7600"),
+        ("Huawei Technologies Co., Ltd.", "ME909s-821", "Huawei ME909s"),
     ],
 )
 def test_lookup_with_strings_modems_really_report(cgmi: str, cgmm: str, name: str) -> None:

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smscat.relay.core import texts as relay_texts
+from smscat.relay.core.commands import parse_patient
 from smscat.relay.core.lifecycle import Status
 from smscat.relay.core.texts import DEFAULT_LANG, LANGS, placeholders, render
 from smscat.web import texts as web_texts
@@ -29,14 +30,17 @@ NEEDED = {  # (catalogue, key) → the placeholders its callers fill in
     ("relay", "followup_to_expert"): {"dept", "code", "nickname", "text"},
     ("relay", "answer_to_patient"): {"dept", "code", "expert", "text"},
     ("relay", "verification_code"): {"dept", "code", "minutes"},
-    ("relay", "unmatched_list_to_expert"): {"codes"},
-    ("relay", "list_to_expert"): {"items"},
-    ("relay", "list_empty"): set(),
-    ("relay", "paused"): {"hours"},
-    ("relay", "paused_indefinitely"): set(),
-    ("relay", "resumed"): set(),
-    ("relay", "help_to_expert"): set(),
-    ("relay", "stop_confirmed"): set(),
+    ("relay", "unmatched_list_to_expert"): {"dept", "items"},
+    ("relay", "list_to_expert"): {"dept", "items"},
+    ("relay", "list_empty"): {"dept"},
+    ("relay", "paused"): {"dept", "hours"},
+    ("relay", "paused_indefinitely"): {"dept"},
+    ("relay", "resumed"): {"dept"},
+    ("relay", "help_to_expert"): {"dept"},
+    ("relay", "stop_confirmed"): {"dept"},
+    ("relay", "start_confirmed"): {"dept"},
+    ("relay", "unmatched_list_to_patient"): {"dept", "codes"},
+    ("relay", "handoff_to_expert"): {"dept", "name", "count", "items"},
     ("relay", "welcome_expert"): {"dept"},
     ("relay", "delivery_delayed"): set(),
     **{("web", f"status.{status.value}"): set() for status in Status},
@@ -99,6 +103,35 @@ def test_fixed_wording_fits_one_sms_part(entry: tuple[str, str], lang: str) -> N
     )
 
 
+# The relay's keys that are no SMS of the system: words inside another text, a thread's page,
+# the alerts' and the report's words.
+NOT_SMS = {
+    "sms_repeat", "missing_part", "complete_version", "delivery_delayed", "erased_number",
+    *(k for k in relay_texts.TEXTS if k.startswith(("block.", "page.", "report.", "alert."))),
+}  # fmt: skip
+ALERT_SMS = {"alert_open", "alert_cleared"}  # to the admins: 【smscat告警】, not a department
+# Signed once their callers pass ``dept`` (relay/services/experts.py, patient_sms.py): until then
+# the template cannot ask for it without breaking them.
+SYSTEM_SMS = sorted(set(relay_texts.TEXTS) - NOT_SMS - ALERT_SMS)
+
+
+@pytest.mark.parametrize("key", SYSTEM_SMS)
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_system_sms_carries_the_department_signature(key: str, lang: str) -> None:
+    template = relay_texts.TEXTS[key][lang]
+    params = dict.fromkeys(placeholders(template), "x") | {"dept": "心内科"}
+    signature = "【心内科】" if lang == "zh-CN" else "[心内科]"
+    assert signature in render(key, lang, **params)
+
+
+def test_the_stop_confirmation_says_how_to_come_back() -> None:
+    for lang, word in (("zh-CN", "开通"), ("en", "START")):
+        said = render("stop_confirmed", lang, dept="心内科")
+        assert word in said
+        command = parse_patient(word)
+        assert getattr(command, "name", None) == "start"  # the word it names is START's
+
+
 @pytest.mark.parametrize("entry", ENTRIES, ids=entry_id)
 def test_chinese_is_chinese(entry: tuple[str, str]) -> None:
     assert re.search(r"[\u4e00-\u9fff]", template(entry, "zh-CN"))
@@ -114,7 +147,7 @@ def test_render_fills_placeholders() -> None:
 
 
 def test_render_ignores_extra_params() -> None:
-    assert render("list_empty", unused="x") == "目前没有待回复的问题。"
+    assert render("list_empty", dept="心内科", unused="x") == "【心内科】目前没有待回复的问题。"
     assert web_texts.render("status.closed", unused="x") == "已结束"
 
 

@@ -279,7 +279,7 @@ async def test_dashboard_shows_the_simulated_modem_and_the_queue(
     assert int(sent[0][0]) > 0
     cap = ModemLimits().per_day  # the default: the test config sets none
     assert f'class="sent-today">{sent[0][0]} / {cap}<' in card
-    assert running.simulators["sim1"] in card  # the virtual phones of a simulated modem
+    assert 'href="/sim/sim1/"' in card  # its virtual phones, at the same address every start
     for status in ("queued", "sent", "delivered", "failed", "cancelled"):
         expected = counts.get(status, 0)
         assert f'<div data-status="{status}"><dt>{render("admin.queue." + status)}</dt>' in body
@@ -296,7 +296,8 @@ async def test_unmatched_sms_is_shown_with_the_sender_masked(
     body, _ = await admin.dashboard()
     assert "请多喝水，按时吃药" in body
     assert f'action="/admin/inbound/{inbound_id}/assign"' in body
-    assert "•••• 8001" in body
+    assert render("admin.from_expert", name="张明") in body  # an expert's: by name
+    assert "•••• 8001" not in body  # not even the last digits
     digits = re.sub(r"\D", "", EXPERT_ZHANG)  # 8613800138001
     for form in (EXPERT_ZHANG, digits, digits[2:], digits[2:-4]):
         assert form not in body
@@ -315,6 +316,55 @@ async def test_hostile_unmatched_text_is_escaped(
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in body
 
 
+async def test_a_patients_unmatched_sms_goes_to_one_of_their_own_questions(
+    admin: Browser, app: tuple[Daemon, Client]
+) -> None:
+    running, client = app
+    ids = []
+    for n in range(2):  # one patient, two open questions
+        verification_id, code = await client.verify(PATIENT)
+        status, answer = await client.call(
+            "POST", "/api/questions", expert_id="zhang", nickname=f"患者{n}",
+            text=f"问题{n} 一直头晕", public=False,
+            phone=PATIENT, verification_id=verification_id, code=code,
+        )  # fmt: skip
+        assert status == 201, answer
+        ids.append(int(answer["id"]))
+    await two_questions(client)  # somebody else's: not to pick from
+    await client.phone_sends(PATIENT, "还是头晕")  # no code, two open questions: which one?
+    async with asyncio.timeout(15):
+        while True:
+            rows = await running.relay.read.unmatched_inbound()
+            found = [r for r in rows if r["text"] == "还是头晕"]
+            if found:
+                break
+            await asyncio.sleep(0.1)
+    inbound_id = int(found[0]["id"])
+    body, csrf = await admin.dashboard()
+    article = re.search(rf'data-inbound="{inbound_id}">(.*?)</article>', body, re.S)
+    assert article, body
+    options = re.findall(r'<option value="(\d+)">([^<]*)</option>', article.group(1))
+    codes = await running.relay.db.fetchall(
+        f"SELECT id, code FROM threads WHERE id IN ({ids[0]}, {ids[1]}) ORDER BY id"
+    )
+    labels = [(str(r["id"]), f"#{r['code']} 问题{n} 一直头晕") for n, r in enumerate(codes)]
+    assert options == labels
+    assert render("admin.assign_followup_button") in article.group(1)
+    assert PATIENT not in body
+    assert PATIENT[3:] not in body
+    status, _, body, _ = await admin.post(
+        f"/admin/inbound/{inbound_id}/assign", {"csrf": csrf, "thread_id": str(ids[1])}
+    )
+    assert status == 303, body
+    posted = await running.relay.db.fetchall(
+        "SELECT sender, text FROM messages WHERE thread_id = ? ORDER BY id", (ids[1],)
+    )
+    assert tuple(posted[-1]) == ("patient", "还是头晕")
+    body, _ = await admin.dashboard()
+    assert render("admin.assigned_followup", thread=labels[1][1].split()[0]) in body
+    await client.wait_for_sms(EXPERT_ZHANG, lambda t: "还是头晕" in t)  # on to the expert
+
+
 async def test_assigning_an_unmatched_sms_answers_the_thread_and_forwards_it(
     admin: Browser, app: tuple[Daemon, Client]
 ) -> None:
@@ -327,7 +377,8 @@ async def test_assigning_an_unmatched_sms_answers_the_thread_and_forwards_it(
     )
     assert status == 303, body
     body, _ = await admin.dashboard()
-    assert render("admin.assigned", thread=first) in body
+    code = (await running.relay.db.fetchall("SELECT code FROM threads WHERE id = ?", (first,)))[0]
+    assert render("admin.assigned", thread=f"#{code['code']}") in body  # the code all know
     assert "建议复查心电图" not in body  # no longer unmatched
     db = running.relay.db
     posted = await db.fetchall(

@@ -87,13 +87,22 @@ async def test_an_admin_watches_the_dashboard_and_assigns_an_unmatched_reply(
     inbound = page.locator("#unmatched article.inbound")
     await expect(inbound).to_have_count(1)
     loaded = len(loads)
-    await inbound.first.get_by_label(render("admin.thread_id")).fill(str(first))
+    # the sender in words (the expert's name, never the number), and the expert's open
+    # questions by #code and first words to pick from, not a global thread id to know
+    await expect(inbound.first.locator(".sender")).to_contain_text(
+        render("admin.from_expert", name="张明")
+    )
+    code = (await running.relay.db.fetchall("SELECT code FROM threads WHERE id = ?", (first,)))[0]
+    label = f"#{code['code']} 问题0"
+    picker = inbound.first.get_by_label(render("admin.assign_to"))
+    await expect(picker.locator("option")).to_have_count(3)  # "pick one", and both questions
+    await picker.select_option(label=label)
     await client.phone_sends("10086", "尊敬的客户，您的话费余额为35.20元。")
     await expect(page.locator("#notices")).to_contain_text("话费余额为35.20元", timeout=LIVE)
     await unmatched(running, client, "下午门诊结束后再回复")
     await expect(page.locator('[data-tile="unmatched"]')).to_have_text("2", timeout=LIVE)
     # the section being typed in waits: the admin's input is still there
-    await expect(inbound.first.get_by_label(render("admin.thread_id"))).to_have_value(str(first))
+    await expect(picker).to_have_value(str(first))
     assert len(loads) == loaded  # all of that without a reload
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -101,7 +110,8 @@ async def test_an_admin_watches_the_dashboard_and_assigns_an_unmatched_reply(
     assert (ARTIFACTS / "dashboard.png").stat().st_size > 20_000
 
     await inbound.first.get_by_role("button", name=render("admin.assign_button")).click()
-    await expect(page.get_by_role("status")).to_have_text(render("admin.assigned", thread=first))
+    done = render("admin.assigned", thread=f"#{code['code']}")  # the code the expert knows
+    await expect(page.get_by_role("status")).to_have_text(done)
     await expect(page.locator("#unmatched")).not_to_contain_text(REPLY)
     await expect(page.locator("#unmatched")).to_contain_text("下午门诊结束后再回复")
     await client.wait_for_sms(PATIENT, lambda t: REPLY in t)  # forwarded to the patient

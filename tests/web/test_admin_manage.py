@@ -477,7 +477,7 @@ async def test_pause_holds_new_questions_and_resume_sends_them(
     assert headers["Location"] == "/admin/experts/zhang/edit"
     row = await _row(running, "zhang")
     assert str(row["paused_until"]).startswith("9999")  # until resumed
-    paused = relay_texts.render("paused_indefinitely")
+    paused = relay_texts.render("paused_indefinitely", dept=DEPARTMENT)
     await client.wait_for_sms(EXPERT_ZHANG, lambda t: t == paused)
     _, experts = await client.call("GET", "/api/experts")
     zhang = next(e for e in experts if e["id"] == "zhang")
@@ -495,7 +495,8 @@ async def test_pause_holds_new_questions_and_resume_sends_them(
     status, _, body, _ = await admin.post("/admin/experts/zhang/resume", {"csrf": csrf})
     assert status == 303, body
     await client.wait_for_sms(EXPERT_ZHANG, lambda t: "暂停期间的问题" in t)
-    await client.wait_for_sms(EXPERT_ZHANG, lambda t: t == relay_texts.render("resumed"))
+    resumed = relay_texts.render("resumed", dept=DEPARTMENT)
+    await client.wait_for_sms(EXPERT_ZHANG, lambda t: t == resumed)
     assert (await _row(running, "zhang"))["paused_until"] is None
     audit = await running.relay.db.fetchall(
         "SELECT action, actor, detail FROM audit_log WHERE subject = 'zhang'"
@@ -522,7 +523,8 @@ async def test_a_pause_for_hours_shows_when_it_ends(
     assert status == 303
     until = datetime.fromisoformat((await _row(running, "li"))["paused_until"])
     assert before + timedelta(hours=3) <= until <= datetime.now(UTC) + timedelta(hours=3)
-    await client.wait_for_sms(EXPERT_LI, lambda t: t == relay_texts.render("paused", hours=3))
+    paused = relay_texts.render("paused", hours=3, dept=DEPARTMENT)
+    await client.wait_for_sms(EXPERT_LI, lambda t: t == paused)
     body, _ = await _open(admin, "/admin/experts")
     local = until.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
     assert render("admin.expert.paused_until", until=local) in body
@@ -849,13 +851,17 @@ async def test_the_audit_log_is_newest_first_paged_and_filtered(
     body, _ = await _open(admin, "/admin/audit")
     rows = _table(body, "audit")[1:]
     assert len(rows) == 50
-    assert rows[0][1:4] == ["admin:root", "expert.pause", "zhang"]
+    assert rows[0][1:4] == [
+        render("admin.audit.who.admin", name="root"),
+        render("admin.audit.action.expert.pause"),
+        "张明",  # the expert's name, not the id zhang
+    ]
     assert rows[0][4] == '{"hours":2}'
     assert rows[1][2] == "test.markup"
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert "<script>alert" not in body
     _no_full_number(body, PATIENT, EXPERT_ZHANG)
-    assert '<option value="expert.pause">' in body
+    assert f'<option value="expert.pause">{render("admin.audit.action.expert.pause")}<' in body
     assert render("admin.page_of", page=1, pages=2) in body
 
     body, _ = await _open(admin, "/admin/audit?action=test.seed")
@@ -868,7 +874,9 @@ async def test_the_audit_log_is_newest_first_paged_and_filtered(
     assert render("admin.audit.total", total=20) in body
     assert {row[3] for row in _table(body, "audit")[1:]} == {"s1"}
     body, _ = await _open(admin, "/admin/audit?actor=admin:root")
-    assert {row[1] for row in _table(body, "audit")[1:]} == {"admin:root"}
+    assert {row[1] for row in _table(body, "audit")[1:]} == {
+        render("admin.audit.who.admin", name="root")
+    }
 
     today = datetime.now(ZONE).date()
     body, _ = await _open(admin, f"/admin/audit?action=test.seed&from={today}&to={today}")
@@ -879,6 +887,39 @@ async def test_the_audit_log_is_newest_first_paged_and_filtered(
     yesterday = today - timedelta(days=1)
     body, _ = await _open(admin, f"/admin/audit?to={yesterday}")
     assert render("admin.audit.none") in body
+
+
+async def test_the_audit_log_says_in_words_what_happened_who_did_it_and_to_what(
+    admin: Browser, app: tuple[Daemon, Client]
+) -> None:
+    running, client = app
+    thread_id = int((await _ask(client, "zhang", "饭后血压高吗"))["id"])
+    (row,) = await running.relay.db.fetchall("SELECT code FROM threads WHERE id = ?", (thread_id,))
+    db = running.relay.db
+    async with db.transaction() as conn:
+        await db.audit(conn, "patient", "thread.thank", str(thread_id))
+        await db.audit(conn, "digest", "digest.queued", "zhang", {"week": "2026-W47"})
+    body, _ = await _open(admin, "/admin/audit")
+    rows = {tuple(r[1:4]) for r in _table(body, "audit")[1:]}
+    code = f"#{row['code']}"
+    assert (
+        render("admin.audit.who.patient"),
+        render("admin.audit.action.thread.thank"),
+        render("admin.audit.what.thread", code=code, name="张明"),
+    ) in rows, rows
+    assert (
+        render("admin.audit.who.digest"),
+        render("admin.audit.action.digest.queued"),
+        "张明",
+    ) in rows, rows
+    assert (  # the experts the config file brought in at the start
+        render("admin.audit.who.config"),
+        render("admin.audit.action.expert.insert"),
+        "张明",
+    ) in rows, rows
+    for raw in ("digest.queued", "expert.insert", "thread.thank"):
+        assert f">{raw}<" not in body  # a key is no word
+    _no_full_number(body, PATIENT, EXPERT_ZHANG)
 
 
 @pytest.mark.parametrize(

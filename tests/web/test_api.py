@@ -23,6 +23,7 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31
 from smscat.relay.daemon.app import Daemon
 from smscat.web.api import MAX_BODY, add_routes
 from smscat.web.api_schema import PROBLEM
+from smscat.web.texts import render
 from tests.support.daemon import EXPERT_LI, EXPERT_ZHANG, PATIENT, PATIENT_2, Client, daemon
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -36,7 +37,7 @@ EXPERT_KEYS = {
     "accepting_reason",
     "median_first_answer_s",
 }
-PROBLEM_KEYS = {"type", "title", "status", "detail", "field"}
+PROBLEM_KEYS = {"type", "title", "status", "detail", "field", "code"}
 MARKER = "SECRET-MARKER-7d1f"  # typed by a visitor; must never come back in an error
 
 
@@ -88,6 +89,10 @@ def problem(answer: Raw, status: int, *, field: str | None = None, lang: str = "
     assert body["status"] == status
     assert isinstance(body["title"], str)
     assert body["title"]
+    # the title is words (the kind of refusal, in the client's language); the key is ``code``
+    assert re.fullmatch(r"[a-z0-9_]+", body["code"]), body
+    assert body["title"] != body["code"]
+    assert body["title"] == render(f"error.status_{status}", "en" if lang == "en" else "zh-CN")
     assert body.get("field") == field
     if lang == "zh":
         assert CJK.search(body["detail"]), body["detail"]
@@ -348,7 +353,7 @@ BODIES: dict[str, tuple[str, dict[str, Any]]] = {  # request schema → its path
     ),
     "FollowUpIn": ("/api/questions/{id}/messages", {"text": "还是疼"}),
 }
-LENGTH_REFUSALS = {"invalid_field", "nickname_length", "text_length"}  # the problem's title
+LENGTH_REFUSALS = {"invalid_field", "nickname_length", "text_length"}  # the problem's code
 
 
 def _max_length(schema: dict[str, Any]) -> int | None:
@@ -387,12 +392,12 @@ async def published_limits_hold(client: Client) -> dict[str, dict[str, int]]:
                 )
                 status, _, raw = answer
                 if length > limit:
-                    assert problem(answer, 422, field=field)["title"] == "invalid_field"
+                    assert problem(answer, 422, field=field)["code"] == "invalid_field"
                 elif field in {"nickname", "text"}:
                     assert status == 201, (name, field, raw.decode())
                 else:  # refused for what it says (no such expert, not a phone…), not its length
                     refusal = json.loads(raw) if status >= 400 else {}
-                    assert refusal.get("title") not in LENGTH_REFUSALS, (name, field, refusal)
+                    assert refusal.get("code") not in LENGTH_REFUSALS, (name, field, refusal)
     return limits
 
 
@@ -501,6 +506,19 @@ async def test_an_unknown_expert_is_a_404(client: Client) -> None:
     question = {"expert_id": "wang", "nickname": "小王", "text": "头疼", "public": True}
 
     problem(await request(client, "POST", "/api/questions", body=question), 404, field="expert_id")
+
+
+async def test_a_problem_title_is_words_and_its_key_is_the_code(client: Client) -> None:
+    """Issue 16: ``"title": "expert"`` told a client's developer a key, not what went wrong."""
+    question = {"expert_id": "wang", "nickname": "小王", "text": "头疼", "public": True}
+    for header, lang in (("zh-CN", "zh-CN"), ("en", "en")):
+        answer = await request(
+            client, "POST", "/api/questions", body=question, headers={"Accept-Language": header}
+        )
+        body = json.loads(answer[2])
+        assert body["code"] == "expert"
+        assert body["title"] == render("error.status_404", lang)
+        assert body["detail"] == render("error.expert", lang)
 
 
 async def test_an_invalid_phone_is_a_422(client: Client) -> None:

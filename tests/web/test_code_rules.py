@@ -9,13 +9,13 @@ from pathlib import Path
 
 from smscat.relay.core import texts as relay_texts
 from smscat.web.texts import render
-from tests.support.daemon import EXPERT_ZHANG, PATIENT, Client, daemon, settled
+from tests.support.daemon import DEPARTMENT, EXPERT_ZHANG, PATIENT, Client, daemon, settled
 
 
 async def code_refused(client: Client, phone: str, status: int, key: str) -> None:
     got, problem = await client.call("POST", "/api/verifications", phone=phone)
     assert got == status, problem
-    assert problem["title"] == key
+    assert problem["code"] == key
     assert problem["detail"] == render(f"error.{key}")
     assert problem["field"] == "phone"
 
@@ -34,14 +34,18 @@ async def test_the_api_and_the_board_say_why_no_code_goes(tmp_path: Path) -> Non
         )  # fmt: skip
         assert status == 201
         await client.phone_sends(PATIENT, "TD")
-        await client.wait_for_sms(PATIENT, lambda t: t == relay_texts.render("stop_confirmed"))
+        await client.wait_for_sms(
+            PATIENT, lambda t: t == relay_texts.render("stop_confirmed", dept=DEPARTMENT)
+        )
         await code_refused(client, PATIENT, 409, "phone_stopped")
         form = {"action": "send_code", "phone": PATIENT, "nickname": "小王", "text": "头晕"}
         async with client.http.post(client.api + "/experts/zhang/ask", data=form) as resp:
             assert resp.status == 409
             assert render("error.phone_stopped") in await resp.text()
         await client.phone_sends(PATIENT, "开通")
-        await client.wait_for_sms(PATIENT, lambda t: t == relay_texts.render("start_confirmed"))
+        await client.wait_for_sms(
+            PATIENT, lambda t: t == relay_texts.render("start_confirmed", dept=DEPARTMENT)
+        )
         await client.verify(PATIENT)  # a code again
 
         # an expert's number: an answer like anyone's, and nothing on the expert's phone

@@ -174,7 +174,7 @@ async def test_follow_ups_are_limited_per_network_on_the_api_and_the_page(
         assert headers["Content-Type"].startswith("application/problem+json")
         assert int(headers["Retry-After"]) > 0
         problem = json.loads(body)
-        assert problem["title"] == "too_many_followups"
+        assert problem["code"] == "too_many_followups"
         assert problem["detail"] == render("error.too_many_followups")
         status, headers, body = await send(
             client, page + "?lang=en", "203.0.113.12", data={"text": "again"}
@@ -241,5 +241,5 @@ async def test_fewer_than_50_networks_cannot_use_up_every_code(tmp_path: Path) -
             client, "/api/verifications", "192.0.3.1", body={"phone": "+8613912349999"}
         )
         assert status == 429  # now every code of the hour is gone, for everyone
-        assert json.loads(body)["title"] == "codes_per_hour"
+        assert json.loads(body)["code"] == "codes_per_hour"
         assert headers["Retry-After"].isdigit()

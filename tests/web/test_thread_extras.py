@@ -398,7 +398,9 @@ async def test_nothing_for_a_stopped_or_erased_number(client: Client, running: D
     await link_sms(client, PATIENT_2, 0)
 
     await client.phone_sends(PATIENT_2, "TD")  # STOP
-    await client.wait_for_sms(PATIENT_2, lambda t: t == relay_texts.render("stop_confirmed"))
+    await client.wait_for_sms(
+        PATIENT_2, lambda t: t == relay_texts.render("stop_confirmed", dept=DEPARTMENT)
+    )
     await erase_phone(running.relay.db, PATIENT, "test", datetime.now(UTC))
     before = await outbox_count(running)
 

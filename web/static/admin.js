@@ -12,7 +12,7 @@
   function busy(section) {
     var active = document.activeElement;
     if (active && section.contains(active) && active.tagName !== "BUTTON") { return true; }
-    var inputs = section.querySelectorAll("input:not([type=hidden]), textarea");
+    var inputs = section.querySelectorAll("input:not([type=hidden]), textarea, select");
     for (var i = 0; i < inputs.length; i += 1) {
       if (inputs[i].value) { return true; }
     }

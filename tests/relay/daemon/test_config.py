@@ -133,6 +133,45 @@ def test_environment_override_is_validated_too(
     assert "web.port" in problems(write(tmp_path, MINIMAL))
 
 
+def test_a_bad_value_from_the_environment_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMSCAT_WEB__PORT", "http")
+    reason = problems(write(tmp_path, MINIMAL))["web.port"]
+    assert "SMSCAT_WEB__PORT" in reason
+    assert "integer" in reason  # and still says what is wrong with it
+
+
+def test_a_mistyped_variable_is_an_unknown_key_named_by_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SMSCAT_WEB__PROT", "9000")
+    reason = problems(write(tmp_path, MINIMAL))["web.prot"]
+    assert reason.startswith("unknown key")
+    assert "environment variable SMSCAT_WEB__PROT" in reason
+    assert main(["check-config", "-c", str(tmp_path / "config.yaml")]) == 2
+    assert "web.prot: unknown key" in (err := capsys.readouterr().err)
+    assert "SMSCAT_WEB__PROT" in err
+
+
+def test_a_variable_names_itself_as_it_was_spelled_and_a_list_by_its_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("smscat_web__rate_limits__asks_per_hour", "0")
+    monkeypatch.setenv("SMSCAT_MODEMS", '[{"id": "a", "port": "COM3"}]')
+    found = problems(write(tmp_path, MINIMAL))
+    assert "smscat_web__rate_limits__asks_per_hour" in found["web.rate_limits.asks_per_hour"]
+    assert "SMSCAT_MODEMS" in found["modems[0].port"]
+
+
+def test_a_bad_value_in_the_file_names_no_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMSCAT_WEB__HOST", "127.0.0.1")  # set, and good: not the culprit
+    found = problems(write(tmp_path, MINIMAL.replace("port: 8081", "port: http")))
+    assert "SMSCAT" not in found["web.port"]
+
+
 def test_environment_replaces_a_list_with_json(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -117,7 +117,7 @@ async def test_the_same_system_notice_still_goes_once_a_day(tmp_path: Path) -> N
             await client.phone_sends(EXPERT_ZHANG, "帮助")
             await routed(running, "帮助", n + 1)
         await settled(running)
-        help_sms = render("help_to_expert")
+        help_sms = render("help_to_expert", dept=DEPARTMENT)
         received = await client.received_by(EXPERT_ZHANG)
         assert received.count(help_sms) == 1
         assert not any(t.startswith(help_sms) and t != help_sms for t in received)

@@ -124,7 +124,7 @@ async def test_stop_means_no_code_until_start(world: World) -> None:
     await world.ask_with(PATIENT, *await world.code_for(PATIENT))
     pending = await world.code_for(PATIENT)  # asked for before the STOP
     await world.sms(PATIENT, "TD")
-    assert (await world.outbox(PATIENT))[-1] == render("stop_confirmed")
+    assert (await world.outbox(PATIENT))[-1] == render("stop_confirmed", dept="心内科")
     assert await refused(world, PATIENT, Conflict) == "phone_stopped"
     assert "开通" in web_render("error.phone_stopped")  # the board says how to come back
     assert "START" in web_render("error.phone_stopped", "en")
@@ -132,16 +132,16 @@ async def test_stop_means_no_code_until_start(world: World) -> None:
         await world.ask_with(PATIENT, *pending)
 
     await world.sms(PATIENT, "开通")
-    assert (await world.outbox(PATIENT))[-1] == render("start_confirmed")
+    assert (await world.outbox(PATIENT))[-1] == render("start_confirmed", dept="心内科")
     await world.sms(PATIENT, "START")  # again: already on, nothing more is said
-    assert (await world.outbox(PATIENT))[-1] == render("start_confirmed")
+    assert (await world.outbox(PATIENT))[-1] == render("start_confirmed", dept="心内科")
     await world.ask_with(PATIENT, *await world.code_for(PATIENT))
 
 
 async def test_a_number_that_only_got_codes_can_stop_them(world: World) -> None:
     await world.relay.asking.start_verification(STRANGER)  # someone typed a stranger's number
     await world.sms(STRANGER, "退订")
-    assert (await world.outbox(STRANGER))[-1] == render("stop_confirmed")
+    assert (await world.outbox(STRANGER))[-1] == render("stop_confirmed", dept="心内科")
     assert await refused(world, STRANGER, Conflict) == "phone_stopped"
     await world.sms(STRANGER, "你们是谁")  # anything else from it is still no patient's
     inbound = await world.db.fetchall("SELECT outcome FROM inbound ORDER BY id")

@@ -150,6 +150,16 @@ async def test_the_assistant_escalates_and_the_expert_passes_back(world: World) 
     assert "助手" in await world.last(ZHANG)
 
 
+async def test_an_answered_thread_escalated_still_tells_the_expert_the_question(
+    world: World,
+) -> None:
+    thread_id = await world.ask("zhang", "胸闷气短两天了")
+    await world.sms(WANG.phone, "#1 先测一下血压")  # the assistant answers
+    await world.sms(WANG.phone, "升 #1")  # then passes it up: nothing is waiting since
+    assert (await world.thread(thread_id))["handler_id"] == "zhang"
+    assert "胸闷气短两天了" in await world.last(ZHANG)
+
+
 async def test_transfer_without_an_assistant_says_so(world: World) -> None:
     await world.ask("zhao")
     await world.sms(ZHAO.phone, "转 #1")
@@ -170,7 +180,7 @@ async def test_quick_reply_with_and_without_own_words(world: World) -> None:
 async def test_reply_confirmation_when_the_expert_wants_it(world: World) -> None:
     await world.ask("li")
     await world.sms(LI.phone, "多休息")
-    assert await world.last(LI) == "已回复#1。"
+    assert await world.last(LI) == "【心内科】已回复#1。"
 
 
 async def test_each_new_expert_is_welcomed_once(world: World) -> None:

@@ -99,13 +99,13 @@ async def test_list_names_only_the_threads_still_waiting_for_the_expert(world: W
 
     await world.sms(ZHANG.phone, "待办")
     listing = await world.last_to_expert()
-    assert listing.startswith(render("list_to_expert", items="")), listing
+    assert listing.startswith(render("list_to_expert", dept="心内科", items="")), listing
     assert second_code in listing
     assert first_code not in listing  # answered: waits for no one
 
     await world.sms(ZHANG.phone, f"{second_code} 少吃盐")
     await world.sms(ZHANG.phone, "LIST")
-    assert await world.last_to_expert() == render("list_empty")
+    assert await world.last_to_expert() == render("list_empty", dept="心内科")
 
     await world.relay.patient_page.follow_up(
         first.id, first.token, "喝多少？"

@@ -27,6 +27,7 @@ from smscat.relay.services.context import RelayOptions
 from smscat.relay.services.relay import Relay
 from smscat.relay.services.retention import erase_phone, purge
 from smscat.storage.db import Database, ExpertRow, backup, iso
+from smscat.web.texts import render as web_render
 from tests.support.cli import smscat
 from tests.support.relay import Clock
 
@@ -432,10 +433,12 @@ def test_smscat_erase_exits_2_for_a_malformed_number(
     assert "not a mobile number" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("locale", ["zh_CN.UTF-8", "en_US.UTF-8"])
 def test_smscat_erase_exits_2_for_an_experts_number(
-    config: Path, capsys: pytest.CaptureFixture[str]
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, locale: str
 ) -> None:
+    monkeypatch.setenv("LC_ALL", locale)
     assert smscat("erase", "--phone", ZHANG.phone, "-c", str(config)) == 2
     err = capsys.readouterr().err
-    assert "expert" in err
+    assert web_render("error.expert_phone", "en" if locale.startswith("en") else "zh-CN") in err
     assert "138" not in err
