@@ -109,6 +109,14 @@ _QUECTEL_URCPORT_SOURCE: Final = (
     "content/docs/quectel/general-commands.md"
 )
 
+# The Quectel EC2x/EG2x family (EC20, EC25, EG25): one firmware line, one set of deviations.
+_QUECTEL_EC2X: Final = Quirks(
+    storage_index_base=0,
+    cdsi_location_unreliable=True,
+    preferred_storages=("ME", "ME", "ME"),
+    urc_port_command=_QUECTEL_URCPORT,
+)
+
 MODELS: Final[tuple[ModelEntry, ...]] = (
     ModelEntry(
         name="SIMCom SIM800",
@@ -155,12 +163,7 @@ MODELS: Final[tuple[ModelEntry, ...]] = (
         name="Quectel EC25",
         manufacturer=_re(r"quectel"),
         model=_re(r"ec25"),
-        quirks=Quirks(
-            storage_index_base=0,
-            cdsi_location_unreliable=True,
-            preferred_storages=("ME", "ME", "ME"),
-            urc_port_command=_QUECTEL_URCPORT,
-        ),
+        quirks=_QUECTEL_EC2X,
         source=(
             f"{_QUECTEL_URCPORT_SOURCE}; "
             "github.com/MengMengCode/VoCat issue #121 (EC25 stores SMS at ME index 0; "
@@ -175,12 +178,7 @@ MODELS: Final[tuple[ModelEntry, ...]] = (
         name="Quectel EG25",
         manufacturer=_re(r"quectel"),
         model=_re(r"eg25"),
-        quirks=Quirks(
-            storage_index_base=0,
-            cdsi_location_unreliable=True,
-            preferred_storages=("ME", "ME", "ME"),
-            urc_port_command=_QUECTEL_URCPORT,
-        ),
+        quirks=_QUECTEL_EC2X,
         source=(
             f"{_QUECTEL_URCPORT_SOURCE}; IchthysMaranatha/asterisk-chan-quectel PR #75 (EC25/EG25 "
             "announce reports as +CDSI pointing at the wrong memory: use <ds>=1); storage from "
@@ -201,12 +199,7 @@ MODELS: Final[tuple[ModelEntry, ...]] = (
         name="Quectel EC20",
         manufacturer=_re(r"quectel"),
         model=_re(r"ec20(?![0-9])"),
-        quirks=Quirks(
-            storage_index_base=0,
-            cdsi_location_unreliable=True,
-            preferred_storages=("ME", "ME", "ME"),
-            urc_port_command=_QUECTEL_URCPORT,
-        ),
+        quirks=_QUECTEL_EC2X,
         source=(
             f"{_QUECTEL_URCPORT_SOURCE}; storage from ME index 0 and +CDSI carried over from the "
             "EC25 (the Quectel EC25&EC21 AT manual covers the same EC2x firmware), unverified"
