@@ -42,14 +42,14 @@ Handler = Callable[[argparse.Namespace], int]
 
 def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:  # type: ignore[type-arg]
     """Add ``report``, ``erase`` and ``hash-password`` to ``sub``; return {name: handler}."""
-    report = _with_config(
+    report = with_config(
         sub.add_parser("report", help="monthly statistics per expert as CSV (opens in Excel)")
     )
     report.add_argument("--month", required=True, metavar="YYYY-MM", help="e.g. 2026-11")
     report.add_argument(
         "--out", type=Path, metavar="FILE", help="the CSV file (default: ./report-YYYY-MM.csv)"
     )
-    erase = _with_config(
+    erase = with_config(
         sub.add_parser("erase", help="erase a patient's phone number everywhere, now")
     )
     erase.add_argument(
@@ -86,7 +86,8 @@ def refusal_in_words(error: RelayError, lang: str) -> str:
     raise AssertionError("web/texts.py has error.status_400")
 
 
-def _with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+def with_config(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``parser`` with the ``-c/--config`` option every command that reads the config takes."""
     parser.add_argument(
         "-c",
         "--config",

@@ -52,16 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         " LC_MESSAGES or LANG; Chinese unless that is English)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument(
-            "-c",
-            "--config",
-            type=Path,
-            default=Path("config.yaml"),
-            help="configuration file (default: ./config.yaml)",
-        )
-        return p
+    from smscat.relay.daemon.admin_cli import add_commands, with_config  # (their commands too)
 
     with_config(sub.add_parser("run", help="run the relay daemon (modems, database, web)"))
     check = with_config(sub.add_parser("check-config", help="validate a configuration file"))
@@ -212,8 +203,6 @@ def build_parser() -> argparse.ArgumentParser:
         scan.add_argument(
             f"--{root}", type=Path, default=Path(f"/{root}"), help=f"where /{root} is"
         )
-    from smscat.relay.daemon.admin_cli import add_commands
-
     parser.set_defaults(admin=add_commands(sub))  # report, erase: their handlers
     return parser
 
