@@ -18,7 +18,7 @@ from smscat.relay.core.errors import RelayError
 from smscat.relay.services.management import FormInvalid
 from smscat.web import texts
 from smscat.web.admin_session import Caller
-from smscat.web.site import DIGITS, href
+from smscat.web.site import href, page_number
 
 
 def error_words(exc: RelayError, lang: str) -> str:
@@ -49,8 +49,7 @@ def positive(value: str) -> int | None:
 
 def query_page(request: web.Request) -> int:
     """The list page a query asks for (the service keeps it within the list)."""
-    raw = request.query.get("page", "")
-    return int(raw) if DIGITS.fullmatch(raw) else 1
+    return page_number(request.query.get("page"))
 
 
 def paging(

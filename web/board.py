@@ -20,13 +20,14 @@ from aiohttp import web
 
 from smscat.relay.core.errors import RelayError
 from smscat.web import language, texts
-from smscat.web.page_views import board_thread, expert_card, page_number
+from smscat.web.page_views import board_thread, expert_card
 from smscat.web.site import (
     PAGES_KEY,
     base_url,
     error_text,
     form_value,
     href,
+    page_number,
     render_page,
     same_origin,
     wants_json,

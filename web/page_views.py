@@ -17,7 +17,7 @@ from typing import Any
 
 from smscat.relay.core.masking import mask_numbers
 from smscat.web import texts
-from smscat.web.site import DIGITS, href
+from smscat.web.site import href
 
 
 def median_words(seconds: float | None, lang: str) -> str:
@@ -50,13 +50,6 @@ def local_time(at: str, zone: tzinfo) -> str:
 def status_words(status: str, lang: str) -> str:
     """A thread's status in words (the status itself when the catalogue has none for it)."""
     return texts.render_or(f"status.{status}", status, lang)
-
-
-def page_number(raw: str | None) -> int:
-    """A list's page from the query: 1 to 10,000, 1 for anything else."""
-    if raw is None or not DIGITS.fullmatch(raw):
-        return 1
-    return min(max(int(raw), 1), 10_000)
 
 
 def expert_card(expert: Mapping[str, Any], lang: str, pinned: str | None) -> dict[str, Any]:

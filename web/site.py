@@ -276,3 +276,11 @@ def setup(
     )
     app.middlewares.append(page_errors)
     app.router.add_get("/static/{name}", static_file)
+
+
+def page_number(raw: str | None) -> int:
+    """A list's page from the query (the board's, an admin list's): 1 to 10,000, 1 for anything
+    else (a huge page would only cost a huge OFFSET)."""
+    if raw is None or not DIGITS.fullmatch(raw):
+        return 1
+    return min(max(int(raw), 1), 10_000)
