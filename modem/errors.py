@@ -10,6 +10,7 @@
     ├── ParserUsageError               the AT parser driven wrongly (a session bug, not the modem)
     ├── QuirkConfigError (quirks.py)   a quirk override from config names no known flag
     ├── TransportError                 the port cannot be opened, or failed / vanished (EIO, unplug)
+    │   └── ModemRestarted             a start-up line (RDY…) came while a command waited
     ├── ModemTimeout                   no final result within the command's time (also TimeoutError)
     ├── Unconfirmed                    a submit's body was written, then no answer: sent or not?
     └── ModemUnavailable               the supervisor has no usable modem now (reconnecting, SIM)
@@ -64,6 +65,15 @@ class ParserUsageError(ModemError, RuntimeError):
 
 class TransportError(ModemError):
     """The serial port cannot be opened or stopped working (EIO, unplugged, closed)."""
+
+
+class ModemRestarted(TransportError):
+    """The modem announced a restart (``RDY``, ``*ATREADY``…) while a command waited: that
+    command's answer will never come, and the session's settings are gone with the reboot."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__(f"the modem restarted ({line}) while a command waited")
+        self.line = line
 
 
 class ModemTimeout(ModemError, TimeoutError):

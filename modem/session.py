@@ -42,7 +42,13 @@ from smscat.modem.atparser import (
     Stale,
     Unsolicited,
 )
-from smscat.modem.errors import CmeError, ModemTimeout, TransportError, Unconfirmed
+from smscat.modem.errors import (
+    CmeError,
+    ModemRestarted,
+    ModemTimeout,
+    TransportError,
+    Unconfirmed,
+)
 from smscat.modem.transport import SerialTransport
 
 log = logging.getLogger(__name__)
@@ -54,6 +60,8 @@ ESC = b"\x1b"
 CANCEL = ESC + b"\r"
 BUSY_CODES = frozenset({14, 515})  # SIM busy, device busy: "try again shortly"
 HEARD_LINES = 16  # how many recent lines wait_for_line can look back on
+# Lines a module prints when it starts: after one, no command sent before will be answered.
+RESTART_LINES = frozenset({"RDY", "SMS Ready", "+CFUN", "*ATREADY"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +171,9 @@ class AtSession:
             case Unsolicited():
                 self.stats.urcs += 1
                 self.urcs.put_nowait(event)
+                if waiter is not None and event.name in RESTART_LINES:
+                    # the command in flight died with the reboot: fail it now, not at its timeout
+                    waiter.put(ModemRestarted(event.name))
             case Info(line) if waiter is not None:
                 waiter.lines.append(line)
             case Prompt() | Final() if waiter is not None:

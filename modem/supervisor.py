@@ -56,7 +56,7 @@ from smscat.modem.errors import (
 )
 from smscat.modem.failures import ModemCause, classify, modem_cause, summary
 from smscat.modem.receiver import Receiver
-from smscat.modem.session import AtSession, SessionSettings
+from smscat.modem.session import RESTART_LINES, AtSession, SessionSettings
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ Block = Literal[
     "no-smsc",  # no SMS centre number on the SIM (AT+CSCA)
     "refused",  # the modem refuses to send (operation not allowed or not supported)
 ]
-REBOOT_URCS = frozenset({"RDY", "SMS Ready", "+CFUN", "*ATREADY"})  # start-up lines
+REBOOT_URCS = RESTART_LINES  # start-up lines (the session fails a command in flight on one)
 REGISTRATION_URCS = frozenset({"+CREG", "+CEREG", "+C5GREG"})
 _COOLING: Final[frozenset[ModemCause]] = frozenset({"barred", "no-smsc", "refused"})
 

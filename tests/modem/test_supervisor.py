@@ -12,9 +12,10 @@ import pytest
 from smscat.hwsim.service import SimOptions, running
 from smscat.modem import pdu
 from smscat.modem.atparser import Unsolicited
-from smscat.modem.errors import CmsError
+from smscat.modem.errors import CmsError, ModemRestarted
 from smscat.modem.inbox import StoredPart
 from smscat.modem.receiver import Receiver
+from smscat.modem.session import AtSession
 from tests.support.supervision import FAST, fault, supervised, until
 
 
@@ -55,6 +56,23 @@ async def test_reboot_is_noticed_and_settings_are_restored(tmp_path: Path) -> No
         async with aiohttp.ClientSession() as http:
             await http.post(f"{sim.control_url}/sms", json={"from": "+8613800138001", "text": "hi"})
         await until(lambda: "+CMTI" in urcs)
+
+
+async def test_a_command_waiting_when_the_modem_reboots_fails_at_the_reboot(
+    tmp_path: Path,
+) -> None:
+    """A long command (a +CMGL sweep may wait 30 s) in flight when the module restarts: its
+    answer will never come, so the start-up line fails it at once (not at its timeout)."""
+    async with (
+        running(SimOptions(link=tmp_path / "m")) as sim,
+        AtSession.open(str(sim.link)) as session,
+    ):
+        await session.command("AT")
+        await fault(sim, profile="reboot", seconds=0.2)  # silent, then RDY…
+        with pytest.raises(ModemRestarted) as restarted:
+            await session.command("AT+CMGL=4", timeout=20)
+        assert restarted.value.line == "RDY"
+        assert session.failed  # the supervisor reopens and re-initialises
 
 
 async def test_a_wedged_modem_is_reopened_and_the_send_goes_through(tmp_path: Path) -> None:
