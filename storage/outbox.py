@@ -20,7 +20,14 @@ from typing import Any
 
 import aiosqlite
 
-from smscat.relay.core.outbox_states import INITIAL, OutboxEvent, OutboxStatus, sources, target
+from smscat.relay.core.outbox_states import (
+    INITIAL,
+    VOID,
+    OutboxEvent,
+    OutboxStatus,
+    sources,
+    target,
+)
 from smscat.relay.core.records import OUTBOX_KINDS, OutboxPart, OutboxSms, member
 from smscat.storage.db import Database
 from smscat.storage.sql import Conn, fetch_one, insert, moment, moment_or_none, placeholders
@@ -139,8 +146,8 @@ async def same_sms_since(conn: Conn, recipient: str, text: str, since: str) -> b
     row = await fetch_one(
         conn,
         "SELECT 1 FROM outbox WHERE recipient = ? AND text = ? AND created_at >= ?"
-        " AND status != ? LIMIT 1",
-        (recipient, text, since, OutboxStatus.CANCELLED),
+        f" AND status NOT IN ({placeholders(VOID)}) LIMIT 1",
+        (recipient, text, since, *VOID),
     )
     return row is not None
 

@@ -21,7 +21,7 @@ import aiosqlite
 from smscat.relay.core.lifecycle import ENDED
 from smscat.relay.core.masking import mask_numbers
 from smscat.relay.core.numbers import is_digit
-from smscat.relay.core.outbox_states import OutboxStatus
+from smscat.relay.core.outbox_states import VOID, OutboxStatus
 from smscat.relay.core.policy import ANSWER_SENDERS
 from smscat.relay.core.records import MESSAGE_SENDERS, Message, member
 from smscat.relay.core.stats import ThreadFacts, median_first_answers
@@ -336,9 +336,9 @@ async def question_times(conn: Conn, recipient: str, since: str) -> list[datetim
         "SELECT MIN(o.next_attempt_at) AS at FROM threads t INDEXED BY threads_created"
         " CROSS JOIN outbox o ON o.thread_id = t.id"  # (as in median_first_answer)
         " WHERE t.created_at >= ? AND o.kind = 'to_expert' AND o.recipient = ?"
-        " AND o.status != ?"
+        f" AND o.status NOT IN ({placeholders(VOID)})"
         " GROUP BY t.id",  # one per new thread: follow-ups do not count toward a cap
-        (since, recipient, OutboxStatus.CANCELLED.value),
+        (since, recipient, *VOID),
     )
     return [moment(r["at"]) for r in rows]
 

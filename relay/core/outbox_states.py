@@ -58,6 +58,8 @@ INITIAL: Final = OutboxStatus.QUEUED  # what enqueue writes
 WAITING: Final = frozenset({OutboxStatus.QUEUED})  # the pump may still send it
 ACCEPTED: Final = frozenset({OutboxStatus.SENT, OutboxStatus.DELIVERED})  # it has gone
 FINAL: Final = frozenset({OutboxStatus.DELIVERED})  # nothing moves it again
+# never went and never will: it counts toward no daily cap and is no repeat of a text
+VOID: Final = frozenset({OutboxStatus.CANCELLED})
 
 Q, S, D = OutboxStatus.QUEUED, OutboxStatus.SENT, OutboxStatus.DELIVERED
 F, C = OutboxStatus.FAILED, OutboxStatus.CANCELLED
