@@ -147,6 +147,19 @@ async def _threads(conn: Conn, sql: str, params: Iterable[Any]) -> list[Thread]:
     return [as_thread(r) for r in await fetch_all(conn, sql, tuple(params))]
 
 
+async def _threads_in(
+    conn: Conn, condition: str, value: object, statuses: Iterable[str], order: str
+) -> list[Thread]:
+    """Threads matching ``condition`` (one ``?``, for ``value``) in one of ``statuses``."""
+    wanted = tuple(statuses)
+    return await _threads(
+        conn,
+        f"SELECT * FROM threads WHERE {condition} AND status IN ({placeholders(wanted)})"
+        f" ORDER BY {order}",
+        (value, *wanted),
+    )
+
+
 async def set_status(conn: Conn, thread_id: int, status: str, now: str) -> None:
     closed = now if status in ENDED else None
     await conn.execute(
@@ -296,24 +309,12 @@ async def open_threads_of_expert(
     conn: Conn, expert_id: str, statuses: Iterable[str]
 ) -> list[Thread]:
     """Threads whose SMS go to this person now (the expert, or the assistant holding them)."""
-    wanted = tuple(statuses)
-    marks = placeholders(wanted)
-    return await _threads(
-        conn,
-        f"SELECT * FROM threads WHERE {HOLDER} = ? AND status IN ({marks}) ORDER BY code",
-        (expert_id, *wanted),
-    )
+    return await _threads_in(conn, f"{HOLDER} = ?", expert_id, statuses, "code")
 
 
 async def threads_owned_by(conn: Conn, expert_id: str, statuses: Iterable[str]) -> list[Thread]:
     """Open threads that belong to this expert, whoever holds them now."""
-    wanted = tuple(statuses)
-    marks = placeholders(wanted)
-    return await _threads(
-        conn,
-        f"SELECT * FROM threads WHERE expert_id = ? AND status IN ({marks}) ORDER BY id",
-        (expert_id, *wanted),
-    )
+    return await _threads_in(conn, "expert_id = ?", expert_id, statuses, "id")
 
 
 async def set_handler(conn: Conn, thread_id: int, handler_id: str) -> None:
@@ -344,13 +345,7 @@ async def question_times(conn: Conn, recipient: str, since: str) -> list[datetim
 
 
 async def open_threads_of_phone(conn: Conn, phone_id: int, statuses: Iterable[str]) -> list[Thread]:
-    wanted = tuple(statuses)
-    marks = placeholders(wanted)
-    return await _threads(
-        conn,
-        f"SELECT * FROM threads WHERE phone_id = ? AND status IN ({marks}) ORDER BY id",
-        (phone_id, *wanted),
-    )
+    return await _threads_in(conn, "phone_id = ?", phone_id, statuses, "id")
 
 
 async def threads_due_for_close(conn: Conn, before: str, statuses: Iterable[str]) -> list[int]:
