@@ -158,6 +158,25 @@ class Client:
         return view
 
 
+async def ask_public(client: Client, text: str, expert_id: str = "zhang") -> tuple[int, str]:
+    """The patient verifies their phone (typed with spaces, as people do) and asks in public, with
+    it for the answer by SMS; the new thread's id and token."""
+    verification_id, code = await client.verify("139 1234 5678")
+    status, asked = await client.call(
+        "POST",
+        "/api/questions",
+        expert_id=expert_id,
+        nickname="小王",
+        text=text,
+        public=True,
+        phone="13912345678",
+        verification_id=verification_id,
+        code=code,
+    )
+    assert status == 201, asked
+    return asked["id"], asked["token"]
+
+
 async def settled(running: Daemon) -> dict[str, int]:
     """Wait until nothing is queued (the experts' welcome SMS have gone); the outbox by status."""
     async with asyncio.timeout(15):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.daemon import EXPERT_ZHANG, PATIENT, daemon
+from tests.support.daemon import EXPERT_ZHANG, PATIENT, ask_public, daemon
 
 QUESTION = "血压160/100，已经吃了氨氯地平，需要加药吗？"
 ANSWER = "建议先做24小时动态血压，结果出来前不要自行加药。"
@@ -22,20 +22,7 @@ async def test_question_answer_and_follow_up_by_sms(tmp_path: Path) -> None:
         assert status == 200
         assert {e["id"] for e in experts} == {"zhang", "li"}
 
-        verification_id, code = await client.verify("139 1234 5678")
-        status, asked = await client.call(
-            "POST",
-            "/api/questions",
-            expert_id="zhang",
-            nickname="小王",
-            text=QUESTION,
-            public=True,
-            phone="13912345678",
-            verification_id=verification_id,
-            code=code,
-        )
-        assert status == 201, asked
-        thread_id, token = asked["id"], asked["token"]
+        thread_id, token = await ask_public(client, QUESTION)
 
         # the expert's phone gets the question, with a code and without the patient's number
         question_sms = await client.wait_for_sms(EXPERT_ZHANG, lambda t: QUESTION in t)

@@ -16,7 +16,7 @@ import pytest
 
 from smscat.modem.supervisor import SupervisorSettings
 from smscat.relay.daemon.config_file import ConfigError, load_config
-from tests.support.daemon import EXPERT_ZHANG, Client, daemon
+from tests.support.daemon import EXPERT_ZHANG, Client, ask_public, daemon
 
 QUESTION = "血压160/100，已经吃了氨氯地平，需要加药吗？"
 ANSWER = "建议先做24小时动态血压，结果出来前不要自行加药。"
@@ -24,20 +24,7 @@ SWEEPING = replace(SupervisorSettings(), sweep_every=0.3)
 
 
 async def ask(client: Client) -> tuple[int, str]:
-    verification_id, code = await client.verify("139 1234 5678")
-    status, asked = await client.call(
-        "POST",
-        "/api/questions",
-        expert_id="zhang",
-        nickname="小王",
-        text=QUESTION,
-        public=True,
-        phone="13912345678",
-        verification_id=verification_id,
-        code=code,
-    )
-    assert status == 201, asked
-    return asked["id"], asked["token"]
+    return await ask_public(client, QUESTION)
 
 
 async def state(client: Client) -> dict[str, Any]:
