@@ -45,6 +45,10 @@ TEXT_COLUMNS: Final = (
     ("outbox", "text"),
     ("outbox", "error"),
     ("threads", "nickname"),
+    ("care_enrolments", "nickname"),
+    ("care_enrolments", "consent_by"),
+    ("care_enrolments", "created_by"),
+    ("care_replies", "text"),
     ("audit_log", "actor"),
     ("audit_log", "subject"),
     ("alerts", "subject"),
@@ -64,6 +68,17 @@ NUMBER_COLUMNS: Final = (
 # patient's number can be written into. A test fails when a TEXT column is in none of the four.
 NO_PATIENT_TEXT: Final = {
     "alerts": ("kind", "opened_at", "notified_at", "cleared_at"),
+    "care_calls": ("step", "listed_at", "done_at", "done_by"),
+    "care_enrolments": (
+        *("plan", "anchor", "doctor_id", "department", "status", "ended_reason", "ended_at"),
+        *("consent_at", "consent_how", "source", "next_at", "created_at"),
+    ),
+    "care_escalations": (
+        *("person_id", "raised_at", "assigned_at", "deadline_at", "acked_at", "acked_by"),
+    ),
+    "care_plans": ("name", "body", "updated_at", "updated_by"),  # staff write plans: no patient
+    "care_replies": ("step", "choice", "keywords", "at"),  # (keywords: the plan's words)
+    "care_sends": ("step", "kind", "at"),
     "audit_log": ("at", "action"),
     "experts": (
         *("id", "name", "title", "department", "phone", "specialty", "config_fields"),
@@ -155,21 +170,25 @@ class ErasedRows:
     links: int = 0  # links sent again to its threads, and its SMS of links (deleted)
     unknown_sms: int = 0  # SMS from numbers nobody knows (never posted): deleted
     unknown_parts: int = 0  # their raw PDUs: deleted
+    care: int = 0  # 随访 enrolments: nickname and replies blanked, cancelled if still running
 
 
 async def stale_phones(conn: Conn, before: str) -> list[Phone]:
     """Patients' numbers (not erased, not an expert's) with no activity since ``before``.
 
-    Activity is the phone's creation, its newest verification, and its threads' last messages.
+    Activity is the phone's creation, its newest verification, its threads' last messages, and
+    its 随访 enrolments (a running one is activity now; an ended one, when it ended).
     """
     async with conn.execute(
         "SELECT p.*, 0 AS staff FROM phones p"
         " WHERE p.erased_at IS NULL AND p.e164 NOT IN (SELECT phone FROM experts)"
         " AND max(p.created_at,"
         " COALESCE((SELECT MAX(t.last_message_at) FROM threads t WHERE t.phone_id = p.id), ''),"
-        " COALESCE((SELECT MAX(v.created_at) FROM verifications v WHERE v.phone_id = p.id), '')"
-        ") < ? ORDER BY p.id",
-        (before,),
+        " COALESCE((SELECT MAX(v.created_at) FROM verifications v WHERE v.phone_id = p.id), ''),"
+        " COALESCE((SELECT MAX(CASE WHEN c.status IN ('active', 'paused') THEN ? ELSE"
+        " COALESCE(c.ended_at, c.created_at) END) FROM care_enrolments c WHERE c.phone_id = p.id),"
+        " '')) < ? ORDER BY p.id",
+        (before, before),
     ) as cur:
         return [as_phone(row) for row in await cur.fetchall()]
 
@@ -223,6 +242,20 @@ async def erase_numbers(
     unlinked = await _count(
         conn, f"UPDATE threads SET phone_id = NULL WHERE phone_id {_IN}", (phones,)
     )
+    # a 随访 enrolment keeps its facts for the statistics, not the nickname or what was said
+    care = await _count(
+        conn,
+        "UPDATE care_enrolments SET nickname = '', status = CASE WHEN status IN"
+        " ('active', 'paused') THEN 'cancelled' ELSE status END, ended_reason = CASE WHEN"
+        " status IN ('active', 'paused') THEN 'erased' ELSE ended_reason END, next_at = NULL"
+        f" WHERE phone_id {_IN}",
+        (phones,),
+    )
+    await conn.execute(
+        "UPDATE care_replies SET text = '' WHERE enrolment_id IN"
+        f" (SELECT id FROM care_enrolments WHERE phone_id {_IN})",
+        (phones,),
+    )
     await outbox_db.cancel_for_recipients(conn, numbers)  # what has not gone will not
     outbox = await _count(
         conn, f"UPDATE outbox SET recipient = ? WHERE recipient {_IN}", (ERASED_SENDER, nums)
@@ -253,6 +286,7 @@ async def erase_numbers(
         inbound=inbound,
         inbound_parts=parts,
         links=links,
+        care=care,
     )
 
 

@@ -26,6 +26,7 @@ from smscat.relay.core.policy import ANSWER_SENDERS
 from smscat.relay.core.records import MESSAGE_SENDERS, Message, member
 from smscat.relay.core.stats import ThreadFacts, median_first_answers
 from smscat.relay.core.types import Thread
+from smscat.storage import care as care_db
 from smscat.storage.db import Database
 from smscat.storage.sql import (
     Conn,
@@ -105,7 +106,8 @@ async def codes_in_use(
     conn: Conn, people: Iterable[str], phone_id: int | None, since: str
 ) -> set[int]:
     """Codes of threads created since ``since`` that these people (expert, assistant) own or
-    hold, or that this patient asked."""
+    hold, or that this patient asked, and of the people's follow-up escalations
+    (:func:`.care.escalation_codes`): one space, so that a reply's code names one thing."""
     ids = tuple(people)
     marks = placeholders(ids)
     ended = tuple(str(s) for s in ENDED)
@@ -115,7 +117,7 @@ async def codes_in_use(
         f" OR phone_id = ?) AND (created_at >= ? OR status NOT IN ({placeholders(ended)}))",
         (*ids, *ids, phone_id, since, *ended),  # an open thread keeps its code however old
     )
-    return {int(r["code"]) for r in rows}
+    return {int(r["code"]) for r in rows} | await care_db.escalation_codes(conn, ids, since)
 
 
 async def insert_thread(conn: Conn, t: NewThread) -> int:

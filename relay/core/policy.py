@@ -30,7 +30,7 @@ from smscat.relay.core.retry import OutboxKind
 from smscat.relay.core.types import Expert, Phone, Thread
 
 FOREVER: Final = datetime(9999, 12, 31, tzinfo=UTC)  # an indefinite pause ends then
-PATIENT_KINDS: Final[frozenset[OutboxKind]] = frozenset({"to_patient", "verification"})
+PATIENT_KINDS: Final[frozenset[OutboxKind]] = frozenset({"to_patient", "verification", "care"})
 
 LineKind = tuple[str, bool]  # (country calling code, is a mobile) of a valid E.164 number
 
@@ -60,6 +60,7 @@ Refusal = Literal[
     "phone_staff",
     "phone_stopped",
     "phone_unverified",
+    "no_consent",
     "not_staff",
 ]
 
@@ -116,6 +117,7 @@ def recipient_refusal(
     patient: bool,
     confirms: bool,
     rules: TextRules,
+    consented: bool = False,
 ) -> Refusal | None:
     """Why an SMS of ``kind`` may not go to ``e164`` (None: it may): one rule for every SMS.
 
@@ -123,7 +125,10 @@ def recipient_refusal(
     ``phone``: its phones row, if any. A patient's SMS (``to_patient``, ``verification``, or
     ``patient``: a notice for a patient, as a link) goes where :func:`patient_refusal` lets it,
     never to staff, and a code to a number not yet verified. ``confirms``: the confirmation of
-    the number's own STOP or START, which a stopped or never-verified number gets. Anything
+    the number's own STOP or START, which a stopped or never-verified number gets. A follow-up
+    plan's SMS (``care``) goes to a number staff enrolled, verified or not, only with the
+    patient's recorded consent (``consented``: the number has a running enrolment with it),
+    else ``no_consent``; after STOP, never. Anything
     else is staff's: an expert's, an assistant's or an admin's number gets it; a question
     (``to_expert``) goes to nobody else (``not_staff``), and a notice to any other number is a
     patient's.
@@ -138,9 +143,12 @@ def recipient_refusal(
             return "not_staff"
         if e164 in rules.admin_phones:
             return None
-    refused = patient_refusal(e164, phone, rules, code=kind == "verification" or confirms)
+    unverified_ok = kind in ("verification", "care") or confirms
+    refused = patient_refusal(e164, phone, rules, code=unverified_ok)
     if confirms and refused == "phone_stopped":
         return None  # the confirmation of its own STOP
+    if refused is None and kind == "care" and not consented:
+        return "no_consent"
     return refused
 
 

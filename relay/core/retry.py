@@ -1,7 +1,8 @@
 """Outbox retry policy: which SMS goes first, when a failed one is tried again, when to stop.
 
 * :data:`PRIORITY` orders the outbox (lower first): a verification code the patient is waiting
-  for on the page, then answers to patients, then questions to experts, then notices.
+  for on the page, then answers to patients, then questions to experts, then notices, then a
+  follow-up plan's steps (:mod:`.care`), which are due for days and can wait minutes.
 * :func:`next_attempt` backs off exponentially (``base · 2^(attempt-1)``, at most ``cap``
   seconds) with jitter: the wait is drawn from [0.5, 1.0] of that delay, so messages that failed
   together (a modem that went away) do not all come back in the same second, and none comes back
@@ -28,12 +29,12 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Final, Literal
 
-OutboxKind = Literal["verification", "to_patient", "to_expert", "notice"]
+OutboxKind = Literal["verification", "to_patient", "to_expert", "notice", "care"]
 FailureKind = Literal["transient", "modem", "suspect", "permanent"]  # as modem.failures sorts
 Action = Literal["retry", "move", "elsewhere", "fail"]
 
 PRIORITY: Final[Mapping[OutboxKind, int]] = MappingProxyType(
-    {"verification": 0, "to_patient": 1, "to_expert": 2, "notice": 3}
+    {"verification": 0, "to_patient": 1, "to_expert": 2, "notice": 3, "care": 4}
 )
 MAX_ATTEMPTS: Final = 8
 

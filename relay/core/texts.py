@@ -272,6 +272,28 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "zh-CN": "【{dept}】您已重新开通本服务的短信，可以再次获取验证码。",
         "en": "[{dept}] SMS from this service are on again; you can request a code again.",
     },
+    "block.care_menu": {"zh-CN": "回复{items}", "en": "Reply {items}"},  # 1 好转，2 没变化
+    "care_reminder": {  # the one reminder of a step the patient has not answered
+        "zh-CN": "【{dept}】{nickname}您好，温馨提醒：前几天的随访短信您还没有回复。{menu}",
+        "en": "[{dept}] Hello {nickname}, a reminder: we have not heard from you yet. {menu}",
+    },
+    "care_escalation_to_staff": {  # a red flag in a patient's reply to a follow-up plan
+        "zh-CN": "【{dept}】随访预警 {code}：患者「{nickname}」（{plan}）回复：{text}。"
+        "请于{deadline}前处理，回复“{code} 收到”确认；电话号码见管理页面。",
+        "en": "[{dept}] Follow-up alert {code}: patient '{nickname}' ({plan}) replied: {text}. "
+        "Act by {deadline} and reply '{code} OK' to acknowledge; the number is on the admin page.",
+    },
+    "block.care_date": {"zh-CN": "{month}月{day}日", "en": "{day}/{month}"},
+    "care_red_flag_to_patient": {  # after a reply that raised a red flag
+        "zh-CN": "【{dept}】已收到您的回复，医护人员会尽快与您联系。"
+        "如情况紧急，请立即拨打120或到急诊就诊。",
+        "en": "[{dept}] We have your reply; a nurse or doctor will contact you soon. "
+        "In an emergency call 120 or go to the emergency department now.",
+    },
+    "care_ack_confirmed": {
+        "zh-CN": "【{dept}】随访预警 {code} 已确认，谢谢。",
+        "en": "[{dept}] Follow-up alert {code} acknowledged, thank you.",
+    },
 }
 
 

@@ -15,10 +15,9 @@ from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from smscat.modem.address import AddressError, is_short_code, line_kind, normalise
-from smscat.relay.core import correlation, policy
+from smscat.relay.core import policy
+from smscat.relay.core.care import CareOptions
 from smscat.relay.core.errors import Invalid
-from smscat.relay.core.lifecycle import Status
-from smscat.relay.core.types import Thread
 from smscat.storage.db import Database
 
 
@@ -45,6 +44,7 @@ class RelayOptions:
     admin_phones: frozenset[str] = frozenset()  # alerts.phones: never a patient's number
     # a number's country and whether it is a mobile: the modem driver's numbering plan
     line_kind: Callable[[str], policy.LineKind | None] = field(default=line_kind, repr=False)
+    care: CareOptions = field(default_factory=CareOptions)  # 随访 plans, window, escalations
     # whom we may text, for policy.patient_refusal / recipient_refusal: made of the three above
     text_rules: policy.TextRules = field(init=False, repr=False, compare=False)
 
@@ -95,16 +95,3 @@ def mobile(raw: str) -> str:
     if is_short_code(e164):
         raise Invalid("phone_invalid", field="phone")
     return e164
-
-
-def reply_thread(
-    open_threads: list[Thread], code: int | None, *, waiting: frozenset[Status]
-) -> Thread | None:
-    """The thread a reply answers, by :func:`.correlation.correlate`; ``waiting``: the statuses
-    in which a thread waits for the sender's reply."""
-    by_id = {t.id: t for t in open_threads}
-    chosen = correlation.correlate(
-        [correlation.OpenThread(t.id, t.code, Status(t.status) in waiting) for t in open_threads],
-        code,
-    )
-    return None if chosen is None else by_id[chosen.id]

@@ -13,13 +13,16 @@ from datetime import datetime
 
 import aiosqlite
 
-from smscat.relay.core import codes, commands, lifecycle, texts
+from smscat.relay.core import codes, commands, correlation, lifecycle, texts
+from smscat.relay.core.lifecycle import Status
 from smscat.relay.core.types import Expert, Thread
-from smscat.relay.services.context import Context, reply_thread
+from smscat.relay.services.care_replies import CareReplies
+from smscat.relay.services.context import Context
 from smscat.relay.services.experts import Experts
 from smscat.relay.services.forwarding import Forwarding
 from smscat.relay.services.sending import Sender
 from smscat.relay.services.thread_ops import ThreadOps
+from smscat.storage import care as care_db
 from smscat.storage import experts as experts_db
 from smscat.storage import threads as threads_db
 
@@ -34,7 +37,9 @@ class ExpertSms:
         threads: ThreadOps,
         forwarding: Forwarding,
         experts: Experts,
+        care: CareReplies,
     ) -> None:
+        self.care = care
         self.db = ctx.db
         self.options = ctx.options
         self.sender = sender
@@ -59,7 +64,26 @@ class ExpertSms:
         open_threads = await threads_db.open_threads_of_expert(
             conn, person.id, [str(s) for s in lifecycle.OPEN]
         )
-        chosen = reply_thread(open_threads, said.code, waiting=lifecycle.AWAITING_ANSWER)
+        alerts = await care_db.open_escalations_of(conn, person.id)
+        # one correlation over both: a thread waits for this person's answer while the
+        # patient spoke last; a 随访 escalation waits until acknowledged (its id goes negative)
+        found = correlation.correlate(
+            [
+                *(
+                    correlation.OpenThread(
+                        t.id, t.code, Status(t.status) in lifecycle.AWAITING_ANSWER
+                    )
+                    for t in open_threads
+                ),
+                *(correlation.OpenThread(-e.id, e.code or 0, True) for e in alerts),
+            ],
+            said.code,
+        )
+        if found is not None and found.id < 0 and said.quick is None:
+            alert = next(e for e in alerts if e.id == -found.id)
+            await self.care.acknowledge(conn, person, alert, now)
+            return "care_ack", None
+        chosen = next((t for t in open_threads if found and t.id == found.id), None)
         answer = said.text
         if said.quick is not None:
             standard = self.options.quick_replies.get(said.quick)

@@ -31,6 +31,7 @@ from smscat.relay.services.context import Context
 from smscat.relay.services.expert_sms import ExpertSms
 from smscat.relay.services.forwarding import Forwarding
 from smscat.relay.services.patient_sms import PatientSms
+from smscat.storage import care as care_db
 from smscat.storage import experts as experts_db
 from smscat.storage import inbound as inbound_db
 from smscat.storage import outbox as outbox_db
@@ -287,7 +288,9 @@ class Inbound:
         if expert is not None:
             return await self.expert_sms.received(conn, expert, message.text, inbound_id, now)
         phone = await phones_db.phone(conn, sender)
-        if phone is not None and phone.verified_at is not None:  # a known patient's
+        if phone is not None and (  # a known patient's: verified, or enrolled in a plan
+            phone.verified_at is not None or await care_db.running_of_phone(conn, phone.id)
+        ):
             return await self.patient_sms.received(conn, phone, message.text, inbound_id, now)
         said = commands.parse_patient(message.text)
         if phone is not None and isinstance(said, commands.Command):

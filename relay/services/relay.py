@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 
 from smscat.relay.services.admin_actions import AdminActions
 from smscat.relay.services.asking import Asking
+from smscat.relay.services.care import CarePlans
+from smscat.relay.services.care_replies import CareReplies
 from smscat.relay.services.context import Context, RelayOptions
 from smscat.relay.services.delivery import Delivery
 from smscat.relay.services.expert_sms import ExpertSms
@@ -52,8 +54,12 @@ class Relay:
         self.asking = Asking(ctx, self.sending, self.threads, self.experts)
         self.links = Links(ctx, self.sending)
         self.patient_page = PatientPage(ctx, self.links, self.forwarding, self.threads)
-        self.expert_sms = ExpertSms(ctx, self.sending, self.threads, self.forwarding, self.experts)
-        self.patient_sms = PatientSms(ctx, self.sending, self.forwarding)
+        self.care = CarePlans(ctx, self.sending)
+        self.care_replies = CareReplies(ctx, self.sending, self.care)
+        self.expert_sms = ExpertSms(
+            ctx, self.sending, self.threads, self.forwarding, self.experts, self.care_replies
+        )
+        self.patient_sms = PatientSms(ctx, self.sending, self.forwarding, self.care_replies)
         self.inbound = Inbound(ctx, self.forwarding, self.expert_sms, self.patient_sms)
         self.delivery = Delivery(ctx, self.threads)
         self.admin = AdminActions(ctx, self.sending, self.threads, self.forwarding)

@@ -24,6 +24,7 @@ from smscat.relay.core.errors import Invalid
 from smscat.relay.core.retry import PRIORITY, OutboxKind
 from smscat.relay.core.types import Expert
 from smscat.relay.services.context import Context
+from smscat.storage import care as care_db
 from smscat.storage import outbox as outbox_db
 from smscat.storage import phones as phones_db
 from smscat.storage import threads as threads_db
@@ -123,6 +124,7 @@ class Sender:
             patient=patient,
             confirms=confirms,
             rules=self.options.text_rules,
+            consented=kind == "care" and await care_db.consented(conn, recipient),
         )
 
     @staticmethod

@@ -23,13 +23,9 @@ NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 
 
 def test_priority_order() -> None:
-    assert dict(PRIORITY) == {"verification": 0, "to_patient": 1, "to_expert": 2, "notice": 3}
-    assert sorted(PRIORITY, key=PRIORITY.__getitem__) == [
-        "verification",
-        "to_patient",
-        "to_expert",
-        "notice",
-    ]
+    order = ["verification", "to_patient", "to_expert", "notice", "care"]
+    assert dict(PRIORITY) == {kind: i for i, kind in enumerate(order)}
+    assert sorted(PRIORITY, key=PRIORITY.__getitem__) == order
 
 
 def test_priority_cannot_be_changed_at_run_time() -> None:

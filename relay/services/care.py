@@ -1,0 +1,308 @@
+"""随访: enrolling patients in follow-up plans, the planner that sends their steps, and the
+hospital's events that pause or end them.
+
+A patient is enrolled by staff (the admin page, a CSV of the HIS's discharge list, or the API
+for the hospital's systems) with their consent recorded (who, when, how); a number that sent
+STOP is never enrolled, and one enrolled twice in a plan is one enrolment. The planner
+(:meth:`CarePlans.tick`) asks :func:`smscat.relay.core.care.next_action` for each enrolment that
+is due and does it: a step or its reminder through the one enqueue (kind ``care``, which the
+recipient rule lets through only with that consent), a call listed, the end. Replies and red
+flags are :mod:`.care_replies`'. It must never log a number or a text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import aiosqlite
+from pydantic import ValidationError
+
+from smscat.relay.core import care, policy, texts
+from smscat.relay.core.care import Enrolment, Plan
+from smscat.relay.core.errors import Invalid, NotFound, RelayError
+from smscat.relay.core.numbers import find_numbers
+from smscat.relay.services.care_record import PlanConfig, parse_plan
+from smscat.relay.services.context import Context, mobile
+from smscat.relay.services.sending import Sender
+from smscat.storage import care as care_db
+from smscat.storage import experts as experts_db
+from smscat.storage import outbox as outbox_db
+from smscat.storage import phones as phones_db
+from smscat.storage.db import iso
+
+log = logging.getLogger(__name__)
+
+MAX_STEPS_PER_LOOK = 4  # actions done for one enrolment in one look (a step, then its wait)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnrolRequest:
+    """One patient to enrol, as staff or a machine typed it (validated by :meth:`enrol_in`)."""
+
+    phone: str = field(repr=False)
+    nickname: str = field(repr=False)
+    anchor: date
+    plan: str
+    consent: str  # verbal, written, electronic: how the patient agreed
+    doctor_id: str | None = None
+    department: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolled:
+    enrolment: Enrolment
+    created: bool  # False: the patient was enrolled in this plan already (one enrolment)
+
+
+class CarePlans:
+    """Enrolment, events and the planner; one per daemon."""
+
+    def __init__(self, ctx: Context, sender: Sender) -> None:
+        self.ctx = ctx
+        self.db = ctx.db
+        self.options = ctx.options
+        self.sender = sender
+        self._parsed: dict[str, tuple[str, Plan]] = {}  # a stored body, parsed once
+        self.changed = asyncio.Event()  # set after a commit that may have made something due
+
+    # -- plans -------------------------------------------------------------------------------
+
+    async def plans(self, conn: aiosqlite.Connection) -> dict[str, Plan]:
+        """The plans in force: config.yaml's, each replaced by an admin's saved edit."""
+        plans = dict(self.options.care.plans)
+        for name, body in (await care_db.plan_bodies(conn)).items():
+            cached = self._parsed.get(name)
+            if cached is None or cached[0] != body:
+                try:
+                    cached = (body, parse_plan(body))
+                except ValidationError:
+                    log.error(
+                        "care plan %s: the stored edit no longer validates; config's used", name
+                    )
+                    continue
+                self._parsed[name] = cached
+            plans[name] = cached[1]
+        return plans
+
+    async def save_plan(self, plan: PlanConfig, actor: str) -> None:
+        """An admin's edit of a plan: from now on, for every step not sent yet (a sent step
+        stays as it went; a removed step is not sent)."""
+        async with self.db.transaction() as conn:
+            now = iso(self.ctx.clock())
+            await care_db.save_plan(conn, plan.name, plan.model_dump_json(), now, actor)
+            await self.db.audit(conn, actor, "care.plan_saved", plan.name)
+
+    # -- enrolment ---------------------------------------------------------------------------
+
+    async def enrol(self, request: EnrolRequest, actor: str, source: str) -> Enrolled:
+        async with self.db.transaction() as conn:
+            return await self.enrol_in(conn, request, actor, source, self.ctx.clock())
+
+    async def enrol_many(
+        self, requests: Sequence[EnrolRequest], actor: str, source: str
+    ) -> list[Enrolled | RelayError]:
+        """Each request enrolled, or the reason it was not, in one transaction (a CSV upload:
+        the rows the preview passed)."""
+        results: list[Enrolled | RelayError] = []
+        async with self.db.transaction() as conn:
+            now = self.ctx.clock()
+            for request in requests:
+                try:
+                    results.append(await self.enrol_in(conn, request, actor, source, now))
+                except RelayError as exc:
+                    results.append(exc)
+        return results
+
+    async def enrol_in(
+        self,
+        conn: aiosqlite.Connection,
+        request: EnrolRequest,
+        actor: str,
+        source: str,
+        now: datetime,
+    ) -> Enrolled:
+        """Enrol one patient in the caller's transaction; :class:`Invalid` with the field at
+        fault otherwise. The patient's number must be one we may text as a patient
+        (:func:`.policy.patient_refusal`, with no code needed: staff vouch for it), so a
+        number that sent STOP is refused (``phone_stopped``)."""
+        plans = await self.plans(conn)
+        if request.plan not in plans:
+            raise Invalid("plan_unknown", field="plan")
+        if request.consent not in care.CONSENT_WAYS:
+            raise Invalid("consent_missing", field="consent")
+        nickname = request.nickname.strip()
+        if not 1 <= len(nickname) <= self.options.max_nickname:
+            raise Invalid("nickname_length", field="nickname")
+        if find_numbers(nickname):  # it reaches every SMS of the plan
+            raise Invalid("nickname_number", field="nickname")
+        if request.doctor_id is not None:
+            doctor = await experts_db.expert(conn, request.doctor_id)
+            if doctor is None:
+                raise Invalid("doctor_unknown", field="doctor")
+        e164 = mobile(request.phone)
+        _, phone = await phones_db.recipient(conn, e164)
+        refused = policy.patient_refusal(e164, phone, self.options.text_rules, code=True)
+        if refused is not None:
+            raise Invalid(refused, field="phone")
+        at = iso(now)
+        phone = await phones_db.ensure_phone(conn, e164, at)
+        new = care_db.NewEnrolment(
+            plan=request.plan,
+            phone_id=phone.id,
+            nickname=nickname,
+            anchor=request.anchor,
+            doctor_id=request.doctor_id,
+            department=request.department or self.options.department,
+            consent_by=actor,
+            consent_at=at,
+            consent_how=request.consent,
+            source=source,
+            now=at,
+            created_by=actor,
+        )
+        enrolment, made = await care_db.enrol(conn, new)
+        if made:
+            subject = str(enrolment.id)
+            await self.db.audit(
+                conn, actor, "care.enrol", subject, {"plan": request.plan, "source": source}
+            )
+            await self.db.audit(conn, actor, "care.consent", subject, {"how": request.consent})
+            self.wake()
+        return Enrolled(enrolment, made)
+
+    # -- events from the hospital's systems -----------------------------------------------------
+
+    async def event(
+        self, phone_raw: str, event: care.Event, actor: str, plan: str | None = None
+    ) -> list[int]:
+        """``returned`` pauses the patient's running enrolments (of ``plan``, or all),
+        ``resumed`` resumes them, ``readmitted``/``deceased``/``opted_out`` end them at once:
+        what they had queued is cancelled. The enrolments changed."""
+        e164 = mobile(phone_raw)
+        async with self.db.transaction() as conn:
+            phone = await phones_db.phone(conn, e164)
+            if phone is None:
+                raise NotFound("enrolment")
+            running = await care_db.running_of_phone(conn, phone.id, plan)
+            if not running:
+                raise NotFound("enrolment")
+            return await self.apply_event(conn, running, event, actor, self.ctx.clock())
+
+    async def apply_event(
+        self,
+        conn: aiosqlite.Connection,
+        running: Sequence[Enrolment],
+        event: care.Event | str,
+        actor: str,
+        now: datetime,
+    ) -> list[int]:
+        """``event`` (or a STOP: ``stop``) done to these enrolments in the caller's transaction."""
+        status = care.ended_status(event) if event in care.EVENTS else "cancelled"
+        changed = []
+        for enrolment in running:
+            if not await care_db.set_status(conn, enrolment.id, status, event, iso(now)):
+                continue
+            changed.append(enrolment.id)
+            action = {"paused": "care.pause", "active": "care.resume"}.get(status, "care.cancel")
+            await self.db.audit(conn, actor, action, str(enrolment.id), {"event": event})
+        if status != "active":
+            for outbox_id in await care_db.queued_sms(conn, changed):
+                await outbox_db.cancel_outbox(conn, outbox_id)
+        else:
+            self.wake()
+        return changed
+
+    # -- the planner ---------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Something may be due now: the planner looks after the commit."""
+        self.db.after_commit(self.changed.set)
+
+    async def tick(self, limit: int = 200) -> int:
+        """Do what is due for up to ``limit`` enrolments; how many were looked at."""
+        now = self.ctx.clock()
+        async with self.db.reading() as conn:
+            due = await care_db.due(conn, iso(now), limit)
+        for enrolment in due:
+            async with self.db.transaction() as conn:
+                await self._advance(conn, enrolment, await self.plans(conn), now)
+        return len(due)
+
+    async def next_look(self) -> datetime | None:
+        """When an enrolment is due next (None: none is)."""
+        async with self.db.reading() as conn:
+            at = await care_db.next_due(conn)
+        return None if at is None else datetime.fromisoformat(at)
+
+    async def _advance(
+        self,
+        conn: aiosqlite.Connection,
+        enrolment: Enrolment,
+        plans: dict[str, Plan],
+        now: datetime,
+    ) -> None:
+        plan = plans.get(enrolment.plan)
+        if plan is None:  # the plan left config.yaml: nothing more can go
+            await self.apply_event(conn, [enrolment], "plan_gone", "relay", now)
+            return
+        phone = await phones_db.phone_by_id(conn, enrolment.phone_id)
+        assert phone is not None
+        window = self.options.care.window
+        first_day = enrolment.created_at.astimezone(window.zone).date()
+        progress = dataclasses.replace(await care_db.progress(conn, enrolment), first_day=first_day)
+        for _ in range(MAX_STEPS_PER_LOOK):
+            action = care.next_action(plan, progress, now, window)
+            if isinstance(action, care.Wait):
+                await care_db.set_next(conn, enrolment.id, iso(action.until))
+                return
+            if isinstance(action, care.Complete):
+                await care_db.set_status(conn, enrolment.id, "completed", None, iso(now))
+                await care_db.set_next(conn, enrolment.id, None)
+                return
+            if isinstance(action, care.ListForCall):
+                await care_db.add_call(conn, enrolment.id, action.step.key, iso(now))
+                await self.db.audit(conn, "relay", "care.call_listed", str(enrolment.id))
+                progress = dataclasses.replace(progress, listed=progress.listed | {action.step.key})
+                continue
+            kind = "step" if isinstance(action, care.SendStep) else "reminder"
+            text = await self._text(conn, enrolment, action.step, kind)
+            if not await self.sender.enqueue(
+                conn, "care", phone.e164, text, None, now, guard=False
+            ):
+                # the recipient rule refused (STOP since, erased): nothing more can go
+                await self.apply_event(conn, [enrolment], "refused", "relay", now)
+                return
+            outbox_id = await outbox_db.last_outbox_id(conn)
+            await care_db.add_send(conn, enrolment.id, action.step.key, kind, outbox_id, iso(now))
+            sent = {**progress.sent, (action.step.key, kind): now}
+            progress = dataclasses.replace(progress, sent=sent, last_sent=now)
+        await care_db.set_next(conn, enrolment.id, iso(now))  # more is due: the next look
+
+    async def _text(
+        self, conn: aiosqlite.Connection, enrolment: Enrolment, step: care.Step, kind: str
+    ) -> str:
+        doctor = ""
+        if enrolment.doctor_id is not None:
+            person = await experts_db.expert(conn, enrolment.doctor_id)
+            doctor = person.name if person is not None else ""
+        values = {
+            "nickname": enrolment.nickname,
+            "dept": self.options.department,
+            "doctor": doctor,
+            "date": texts.render(
+                "block.care_date", month=enrolment.anchor.month, day=enrolment.anchor.day
+            ),
+        }
+        if kind == "reminder":
+            return texts.render(
+                "care_reminder",
+                dept=values["dept"],
+                nickname=values["nickname"],
+                menu=care.menu_line(step),
+            )
+        return care.render(step, values)
