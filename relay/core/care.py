@@ -256,7 +256,8 @@ def next_action(plan: Plan, progress: Progress, now: datetime, window: Window) -
     paused goes as soon as it may; one due before the enrolment's first day never goes: a patient
     enrolled on day 10 gets no "day 1" SMS). Only the current step is chased: unanswered for
     ``remind_after``, it is reminded once; the reminder unanswered for ``call_after``, the
-    patient is listed for a call. A later step due first supersedes both. The enrolment is
+    patient is listed for a call. A later step due first supersedes both. An SMS whose time
+    has passed goes only when ``now`` itself is inside the window and the gap. The enrolment is
     complete once the last step went and, if it asks, was answered, or its call listed.
     """
     current = current_step(plan, progress)
@@ -269,14 +270,14 @@ def next_action(plan: Plan, progress: Progress, now: datetime, window: Window) -
     upcoming = pending[0] if pending else None
     candidates: list[tuple[datetime, Action]] = []
     if upcoming is not None:
-        due = send_at(step_due(upcoming, progress.anchor, window), progress.last_sent, window)
-        candidates.append((due, SendStep(upcoming)))
+        due = step_due(upcoming, progress.anchor, window)
+        candidates.append((send_at(max(due, now), progress.last_sent, window), SendStep(upcoming)))
     if current is not None and current.asks and current.key not in progress.answered:
         stepped = progress.sent[(current.key, "step")]
         reminded = progress.sent.get((current.key, "reminder"))
         if reminded is None:
-            due = send_at(stepped + plan.remind_after, progress.last_sent, window)
-            candidates.append((due, Remind(current)))
+            due = max(stepped + plan.remind_after, now)
+            candidates.append((send_at(due, progress.last_sent, window), Remind(current)))
         elif current.key not in progress.listed:
             candidates.append((reminded + plan.call_after, ListForCall(current)))
     if not candidates:
