@@ -283,6 +283,10 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "en": "[{dept}] Follow-up alert {code}: patient '{nickname}' ({plan}) replied: {text}. "
         "Act by {deadline} and reply '{code} OK' to acknowledge; the number is on the admin page.",
     },
+    "block.care_alert": {
+        "zh-CN": "随访预警（回复编号+收到即确认）",
+        "en": "follow-up alert (reply code + OK)",
+    },
     "block.care_date": {"zh-CN": "{month}月{day}日", "en": "{day}/{month}"},
     "care_red_flag_to_patient": {  # after a reply that raised a red flag
         "zh-CN": "【{dept}】已收到您的回复，医护人员会尽快与您联系。"

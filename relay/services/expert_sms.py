@@ -9,11 +9,13 @@ of the sender's open codes. It must never log a number or the text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import aiosqlite
 
 from smscat.relay.core import codes, commands, correlation, lifecycle, texts
+from smscat.relay.core.care import Escalation
 from smscat.relay.core.lifecycle import Status
 from smscat.relay.core.types import Expert, Thread
 from smscat.relay.services.care_replies import CareReplies
@@ -93,7 +95,7 @@ class ExpertSms:
                 return "unmatched", None
             answer = f"{standard}\n{said.text}" if said.text else standard
         if chosen is None or not answer:
-            await self._list_codes(conn, person, open_threads, now)
+            await self._list_codes(conn, person, open_threads, now, alerts)
             return "unmatched", None
         thread = chosen
         role = person.role
@@ -126,10 +128,14 @@ class ExpertSms:
         person: Expert,
         open_threads: list[Thread],
         now: datetime,
+        alerts: Sequence[Escalation] = (),
     ) -> None:
-        if open_threads:
-            listing = await self._items(conn, open_threads)
-            sms = self._say("unmatched_list_to_expert", items=listing)
+        """The person's open codes: threads with their first words, then 随访 escalations."""
+        items = [await self._items(conn, open_threads)] if open_threads else []
+        alert = texts.render("block.care_alert")
+        items += [f"{codes.format_code(e.code)} {alert}" for e in alerts if e.code is not None]
+        if items:
+            sms = self._say("unmatched_list_to_expert", items="；".join(items))
         else:
             sms = self._say("list_empty")
         await self.sender.enqueue(conn, "notice", person.phone, sms, None, now)

@@ -214,3 +214,24 @@ async def test_a_patient_enrolled_late_gets_no_past_step(world: CareWorld) -> No
     assert await world.sms_to(PATIENT) == []  # day 7 is 2026-11-27, 09:00
     await world.run_until(local(date(2026, 11, 27), 10))
     assert len(await world.sms_to(PATIENT)) == 1
+
+
+async def test_two_open_escalations_need_the_code(world: CareWorld) -> None:
+    other = "+8613812340001"
+    await world.enrol()
+    await world.enrol(phone=other, nickname="李女士")
+    await world.run_until(local(date(2026, 11, 24), 10))
+    await world.sms(PATIENT, "3")
+    await world.sms(other, "3")
+    codes = [r[0] for r in await world.db.fetchall("SELECT code FROM care_escalations")]
+    assert len(set(codes)) == 2
+    await world.sms(NURSE.phone, "收到")
+    listing = (await world.sms_to(NURSE.phone))[-1]
+    assert all(f"#{c} 随访预警" in listing for c in codes)
+    assert [r[0] for r in await world.db.fetchall("SELECT acked_at FROM care_escalations")] == [
+        None,
+        None,
+    ]
+    await world.sms(NURSE.phone, f"#{codes[1]}")
+    acked = await world.db.fetchall("SELECT code FROM care_escalations WHERE acked_at IS NOT NULL")
+    assert [r[0] for r in acked] == [codes[1]]
