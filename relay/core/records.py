@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, Literal, TypeVar
+from typing import Final, Literal, TypeVar, get_args
 
 from smscat.relay.core.outbox_states import OutboxStatus
 from smscat.relay.core.retry import OutboxKind
 from smscat.relay.core.types import masked_repr
 
-OUTBOX_KINDS: Final[tuple[OutboxKind, ...]] = ("verification", "to_patient", "to_expert", "notice")
+OUTBOX_KINDS: Final[tuple[OutboxKind, ...]] = get_args(OutboxKind)
 
 # What became of a received SMS (``inbound.outcome``; the migrations' CHECK lists the same).
 InboundOutcome = Literal[
