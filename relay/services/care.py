@@ -53,6 +53,10 @@ class EnrolRequest:
     department: str | None = None
 
 
+class _RolledBack(Exception):
+    """Raised to undo a dry run's transaction."""
+
+
 @dataclass(frozen=True, slots=True)
 class Enrolled:
     enrolment: Enrolment
@@ -117,6 +121,25 @@ class CarePlans:
                 except RelayError as exc:
                     results.append(exc)
         return results
+
+    async def dry_run(
+        self, requests: Sequence[EnrolRequest], actor: str, source: str
+    ) -> list[Enrolled | RelayError]:
+        """What :meth:`enrol_many` would do with ``requests``, done and rolled back: a CSV's
+        preview shows every row the relay would refuse (a STOPped number, an unknown doctor),
+        and which patients are enrolled already, before anything is kept or sent."""
+        results: list[Enrolled | RelayError] = []
+        try:
+            async with self.db.transaction() as conn:
+                now = self.ctx.clock()
+                for request in requests:
+                    try:
+                        results.append(await self.enrol_in(conn, request, actor, source, now))
+                    except RelayError as exc:
+                        results.append(exc)
+                raise _RolledBack
+        except _RolledBack:
+            return results
 
     async def enrol_in(
         self,

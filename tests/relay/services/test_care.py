@@ -235,3 +235,25 @@ async def test_two_open_escalations_need_the_code(world: CareWorld) -> None:
     await world.sms(NURSE.phone, f"#{codes[1]}")
     acked = await world.db.fetchall("SELECT code FROM care_escalations WHERE acked_at IS NOT NULL")
     assert [r[0] for r in acked] == [codes[1]]
+
+
+async def test_a_dry_run_says_what_enrolment_would_do_and_keeps_nothing(world: CareWorld) -> None:
+    await world.enrol()
+    rows = [
+        EnrolRequest(phone=PATIENT, nickname="张先生", anchor=DISCHARGED, plan="discharge",
+                     consent="verbal"),
+        EnrolRequest(phone="+8613812340002", nickname="王女士", anchor=DISCHARGED,
+                     plan="discharge", consent="written", doctor_id="nobody"),
+        EnrolRequest(phone="+8613812340003", nickname="刘先生", anchor=DISCHARGED,
+                     plan="discharge", consent="written"),
+    ]  # fmt: skip
+    before = await world.db.fetchall("SELECT COUNT(*) FROM care_enrolments")
+    audits = await world.db.fetchall("SELECT COUNT(*) FROM audit_log")
+    results = await world.relay.care.dry_run(rows, "admin", "csv")
+    assert [getattr(r, "created", getattr(r, "key", None)) for r in results] == [
+        False,
+        "doctor_unknown",
+        True,
+    ]
+    assert await world.db.fetchall("SELECT COUNT(*) FROM care_enrolments") == before
+    assert await world.db.fetchall("SELECT COUNT(*) FROM audit_log") == audits
