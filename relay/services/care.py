@@ -22,7 +22,7 @@ from datetime import date, datetime
 import aiosqlite
 from pydantic import ValidationError
 
-from smscat.relay.core import care, policy, texts
+from smscat.relay.core import care, care_csv, policy, texts
 from smscat.relay.core.care import Enrolment, Plan
 from smscat.relay.core.errors import Invalid, NotFound, RelayError
 from smscat.relay.core.numbers import find_numbers
@@ -51,6 +51,46 @@ class EnrolRequest:
     consent: str  # verbal, written, electronic: how the patient agreed
     doctor_id: str | None = None
     department: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CsvLine:
+    """One line of an uploaded list in the preview: its row (None: unreadable), the error keys
+    (the reader's, or the relay's refusal), and what enrolling would do with it."""
+
+    line: int
+    row: care_csv.CareRow | None
+    errors: tuple[str, ...]
+    outcome: str = "refused"  # new, already (enrolled before: one enrolment), refused
+
+
+@dataclass(frozen=True, slots=True)
+class CsvPreview:
+    lines: tuple[CsvLine, ...]
+    file_error: str | None = None  # a key of care_csv.FILE_ERROR_KEYS: no line was read
+    file_detail: str | None = None
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for line in self.lines if line.outcome == outcome)
+
+
+def _csv_mobile(text: str) -> str:
+    """The reader's number check: a patient's mobile as E.164, or ValueError."""
+    try:
+        return mobile(text)
+    except Invalid:
+        raise ValueError("not a mobile number") from None
+
+
+def _request(row: care_csv.CareRow, plan: str) -> EnrolRequest:
+    return EnrolRequest(
+        phone=row.phone,
+        nickname=row.nickname,
+        anchor=row.anchor,
+        plan=row.plan or plan,
+        consent=row.consent,
+        doctor_id=row.doctor,
+    )
 
 
 class _RolledBack(Exception):
@@ -197,6 +237,37 @@ class CarePlans:
             await self.db.audit(conn, actor, "care.consent", subject, {"how": request.consent})
             self.wake()
         return Enrolled(enrolment, made)
+
+    # -- a discharge list (CSV) ----------------------------------------------------------------
+
+    def read_csv(self, data: bytes) -> care_csv.CsvReading:
+        """The HIS's discharge list read (:func:`.care_csv.read_discharge_list`), numbers as
+        the relay reads a patient's (:func:`.context.mobile`)."""
+        return care_csv.read_discharge_list(
+            data, phone=_csv_mobile, max_nickname=self.options.max_nickname
+        )
+
+    async def preview_csv(self, data: bytes, actor: str, plan: str) -> CsvPreview:
+        """What enrolling the list would do, row by row, before anything is kept or sent: the
+        reader's errors, then the relay's (:meth:`dry_run`) for the rows it read."""
+        reading = self.read_csv(data)
+        lines: dict[int, CsvLine] = {}
+        for error in reading.errors:
+            line = lines.get(error.line) or CsvLine(error.line, None, ())
+            lines[error.line] = dataclasses.replace(line, errors=(*line.errors, error.key))
+        results = await self.dry_run([_request(r, plan) for r in reading.rows], actor, "csv")
+        for row, result in zip(reading.rows, results, strict=True):
+            if isinstance(result, Enrolled):
+                lines[row.line] = CsvLine(row.line, row, (), "new" if result.created else "already")
+            else:
+                lines[row.line] = CsvLine(row.line, row, (result.key,))
+        ordered = tuple(lines[n] for n in sorted(lines))
+        return CsvPreview(ordered, reading.file_error, reading.file_detail)
+
+    async def enrol_csv(self, data: bytes, actor: str, plan: str) -> list[Enrolled | RelayError]:
+        """Enrol the rows of the list that read well (the preview showed the rest)."""
+        reading = self.read_csv(data)
+        return await self.enrol_many([_request(r, plan) for r in reading.rows], actor, "csv")
 
     # -- events from the hospital's systems -----------------------------------------------------
 

@@ -257,3 +257,34 @@ async def test_a_dry_run_says_what_enrolment_would_do_and_keeps_nothing(world: C
     ]
     assert await world.db.fetchall("SELECT COUNT(*) FROM care_enrolments") == before
     assert await world.db.fetchall("SELECT COUNT(*) FROM audit_log") == audits
+
+
+async def test_a_discharge_list_previews_line_by_line_then_enrols_the_good_rows(
+    world: CareWorld,
+) -> None:
+    await world.enrol()
+    data = (
+        "手机号,称呼,出院日期,知情同意,医生\r\n"
+        "13812345678,张先生,2026-11-23,是,\r\n"  # enrolled already
+        "一三九一二三四五六七八,李女士,2026/11/23,书面,li\r\n"
+        "12345,王先生,2026-11-23,是,\r\n"  # no mobile
+        "13912340000,赵女士,2026-11-23,否,\r\n"  # no consent
+        "13912340001,钱先生,2026-11-23,是,nobody\r\n"  # the relay refuses the doctor
+    ).encode("gbk")
+    preview = await world.relay.care.preview_csv(data, "admin", "discharge")
+    assert [(ln.line, ln.outcome, ln.errors) for ln in preview.lines] == [
+        (2, "already", ()),
+        (3, "new", ()),
+        (4, "refused", ("csv_phone_invalid",)),
+        (5, "refused", ("csv_consent_missing",)),
+        (6, "refused", ("doctor_unknown",)),
+    ]
+    assert (await world.db.fetchall("SELECT COUNT(*) FROM care_enrolments"))[0][0] == 1
+    results = await world.relay.care.enrol_csv(data, "admin", "discharge")
+    assert [getattr(r, "created", getattr(r, "key", None)) for r in results] == [
+        False,
+        True,
+        "doctor_unknown",
+    ]
+    rows = await world.db.fetchall("SELECT source, consent_how FROM care_enrolments ORDER BY id")
+    assert [tuple(r) for r in rows] == [("admin", "verbal"), ("csv", "written")]
