@@ -245,6 +245,23 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     },
     "report.thanks": {"zh-CN": "收到感谢数", "en": "Thanks received"},
     "report.total": {"zh-CN": "合计", "en": "Total"},
+    # 随访 figures (relay/services/care_report.py); department and total are the words above
+    "report.care.plan": {"zh-CN": "随访计划", "en": "Follow-up plan"},
+    "report.care.doctor": {"zh-CN": "医生", "en": "Doctor"},
+    "report.care.enrolled": {"zh-CN": "入组数", "en": "Enrolled"},
+    "report.care.reached": {"zh-CN": "短信送达数", "en": "Reached (delivered)"},
+    "report.care.replied": {"zh-CN": "有回复数", "en": "Replied"},
+    "report.care.red_flags": {"zh-CN": "预警数", "en": "Red flags"},
+    "report.care.median_ack": {
+        "zh-CN": "预警确认用时中位数（分钟）",
+        "en": "Median time to acknowledge a red flag (min)",
+    },
+    "report.care.completed": {"zh-CN": "已完成数", "en": "Completed"},
+    "report.care.opted_out": {"zh-CN": "退出数", "en": "Opted out"},
+    "report.care.ended_early": {
+        "zh-CN": "提前结束数（再入院、死亡等）",
+        "en": "Ended early (readmitted, deceased …)",
+    },
     "weekly_digest": {
         "zh-CN": "【{dept}】{name}医生，上周您收到{asked}个问题，回复{answered}个，"
         "收到{thanks}次感谢。谢谢您！",

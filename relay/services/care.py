@@ -302,7 +302,12 @@ class CarePlans:
             if not await care_db.set_status(conn, enrolment.id, status, event, iso(now)):
                 continue
             changed.append(enrolment.id)
-            action = {"paused": "care.pause", "active": "care.resume"}.get(status, "care.cancel")
+            if status == "paused":
+                action = "care.pause"
+            elif status == "active":
+                action = "care.resume"
+            else:
+                action = "care.cancel"
             await self.db.audit(conn, actor, action, str(enrolment.id), {"event": event})
         if status != "active":
             for outbox_id in await care_db.queued_sms(conn, changed):

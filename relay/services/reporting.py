@@ -9,7 +9,8 @@ reads; this module picks the experts, renders the rows with the column names of
   UTF-8 with a byte-order mark: without it Excel on a Chinese Windows reads UTF-8 as GBK.
   :func:`csv_bytes` makes it, for ``smscat report`` and the admin's download alike; each cell
   goes through :func:`spreadsheet_text`, so that a name like ``=HYPERLINK(…)`` (an admin types
-  the experts' names) stays text in Excel instead of becoming a formula.
+  the experts' names) stays text in Excel instead of becoming a formula. The rows become bytes
+  in :func:`spreadsheet_bytes`, which the 随访 report (:mod:`.care_report`) uses too.
 * :func:`queue_digests`: each present expert who has not opted out (``digest``) gets one SMS
   about the previous ISO week: questions received, answered (first answer in the week), thanks.
   Only for a week the expert was there for: one who joined after it ended (``created_at``, set
@@ -31,6 +32,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
@@ -120,13 +122,18 @@ def spreadsheet_text(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_START) else cell
 
 
-def csv_bytes(report: MonthReport) -> bytes:
-    """The report as CSV, UTF-8 with a BOM, CRLF line ends (as Excel writes CSV); every cell
-    through :func:`spreadsheet_text`."""
+def spreadsheet_bytes(rows: Iterable[Sequence[str]]) -> bytes:
+    """``rows`` as CSV, UTF-8 with a BOM, CRLF line ends (as Excel writes CSV); every cell
+    through :func:`spreadsheet_text`. Every report's file is made here (the 随访 one too)."""
     buffer = io.StringIO(newline="")
-    rows = [[spreadsheet_text(cell) for cell in row] for row in csv_rows(report)]
-    csv.writer(buffer).writerows(rows)
+    safe = [[spreadsheet_text(cell) for cell in row] for row in rows]
+    csv.writer(buffer).writerows(safe)
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def csv_bytes(report: MonthReport) -> bytes:
+    """The report as :func:`spreadsheet_bytes` of its :func:`csv_rows`."""
+    return spreadsheet_bytes(csv_rows(report))
 
 
 def write_csv(report: MonthReport, path: Path) -> None:
