@@ -68,6 +68,10 @@ NUMBER_COLUMNS: Final = (
 # patient's number can be written into. A test fails when a TEXT column is in none of the four.
 NO_PATIENT_TEXT: Final = {
     "alerts": ("kind", "opened_at", "notified_at", "cleared_at"),
+    "api_tokens": (
+        *("name", "token_hash", "scopes", "created_at", "created_by", "last_used_at"),
+        *("revoked_at", "revoked_by"),
+    ),
     "care_calls": ("step", "listed_at", "done_at", "done_by"),
     "care_enrolments": (
         *("plan", "anchor", "doctor_id", "department", "status", "ended_reason", "ended_at"),

@@ -27,7 +27,16 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from smscat.relay.services.admin_access import AccessLog
-from smscat.web import admin_dashboard, admin_experts, admin_login, admin_reports, admin_threads
+from smscat.web import (
+    admin_care,
+    admin_care_upload,
+    admin_dashboard,
+    admin_experts,
+    admin_login,
+    admin_reports,
+    admin_threads,
+    admin_tokens,
+)
 from smscat.web.admin_auth import LoginGuard, Signer
 from smscat.web.admin_session import ADMIN_KEY, SESSION_MAX, Admin, resign
 from smscat.web.clients import PROXIES_KEY
@@ -101,4 +110,7 @@ def add_routes(
     admin_experts.add_routes(app)
     admin_threads.add_routes(app)
     admin_reports.add_routes(app)
+    admin_tokens.add_routes(app)
+    admin_care.add_routes(app)
+    admin_care_upload.add_routes(app)  # its body limit: before the daemon's body deadline
     return None if admin.hashes else admin_login.open_setup(app)

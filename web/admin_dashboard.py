@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from smscat.relay.core.errors import RelayError
+from smscat.relay.services.care_pages import CarePages
 from smscat.web import texts
 from smscat.web.admin_pages import error_words, positive
 from smscat.web.admin_session import (
@@ -38,6 +39,7 @@ from smscat.web.site import form_value, page_context, template
 
 LIVE_EVERY = 2.0  # seconds between looks for the live dashboard
 LIVE_HEARTBEAT = 15.0  # seconds: a comment line keeps proxies from closing an idle stream
+CARE_ALERTS_SHOWN = 5  # 随访预警 listed on the dashboard (the oldest; /admin/care has them all)
 ROW = "{id:[1-9][0-9]{0,17}}"
 
 
@@ -62,6 +64,7 @@ async def _dashboard(
     admin = request.app[ADMIN_KEY]
     session = caller.session
     flash, session.flash = session.flash, None
+    care = await CarePages(admin.relay).open_items(CARE_ALERTS_SHOWN)
     return admin_view(
         request,
         "dashboard.html",
@@ -74,6 +77,8 @@ async def _dashboard(
         notice=flash,
         error=error,
         live_every=int(LIVE_EVERY * 1000),
+        care_alerts=care.escalations,
+        care_alerts_total=care.escalations_total,
         **await _live_context(request, caller.lang),
     )
 

@@ -1,6 +1,8 @@
 """The admin's records: a month's statistics (and its CSV file) and the audit log.
 
-* ``/admin/stats?month=YYYY-MM``: ``smscat report``'s figures; ``/admin/stats.csv`` its file.
+* ``/admin/stats?month=YYYY-MM``: ``smscat report``'s figures, the threads' and under them the
+  随访 figures (:mod:`smscat.relay.services.care_report`); ``/admin/stats.csv`` and
+  ``/admin/stats-care.csv`` their files, as ``smscat report`` writes them.
 * ``/admin/audit``: the log, newest first, 50 to a page, filtered by action, actor, subject and
   dates (local to the department).
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from smscat.relay.core.errors import RelayError
+from smscat.relay.services import care_report
 from smscat.relay.services.oversight import (
     AuditEntry,
     AuditLog,
@@ -36,8 +39,10 @@ AUDIT_FILTERS = ("action", "actor", "subject", "from", "to")
 # -- statistics -----------------------------------------------------------------------------------
 
 
-async def _stats(request: web.Request, caller: Caller, *, csv: bool) -> web.Response:
-    statistics = Statistics(request.app[ADMIN_KEY].relay)
+async def _stats(request: web.Request, caller: Caller, *, download: str | None) -> web.Response:
+    """The page, or with ``download`` (``threads``, ``care``) one of its two CSV files."""
+    relay = request.app[ADMIN_KEY].relay
+    statistics = Statistics(relay)
     lang, pinned = caller.lang, caller.pinned
     month = request.query.get("month", "").strip()[:16] or statistics.current_month()
     try:
@@ -46,42 +51,56 @@ async def _stats(request: web.Request, caller: Caller, *, csv: bool) -> web.Resp
         return admin_view(
             request, "stats.html", exc.status, month=month, rows=[], error=form_words(exc, lang),
             errors=problems(exc), zone=statistics.timezone, prev_href=None, next_href=None,
-            csv_href=None, **frame(request, caller, "stats"),
+            csv_href=None, care_rows=[], care_csv_href=None, **frame(request, caller, "stats"),
         )  # fmt: skip
-    if csv:
-        return web.Response(
-            body=month_csv(report),
-            content_type="text/csv",
-            charset="utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="report-{month}.csv"',
-                "Cache-Control": "no-store",
-            },
-        )
+    if download == "threads":
+        return _csv_file(month_csv(report), f"report-{month}.csv")
+    care = await care_report.relay_month_report(relay, month)
+    if download == "care":
+        return _csv_file(care_report.csv_bytes(care), f"report-{month}-care.csv")
     before, after = neighbour_months(month)
     return admin_view(
         request,
         "stats.html",
         month=month,
         rows=csv_rows(report, lang),
+        care_rows=care_report.csv_rows(care, lang),
         error=None,
         errors={},
         zone=statistics.timezone,
         prev_href=href(pinned, "/admin/stats", month=before),
         next_href=href(pinned, "/admin/stats", month=after),
         csv_href=href(pinned, "/admin/stats.csv", month=month),
+        care_csv_href=href(pinned, "/admin/stats-care.csv", month=month),
         **frame(request, caller, "stats"),
+    )
+
+
+def _csv_file(body: bytes, name: str) -> web.Response:
+    return web.Response(
+        body=body,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
 @admin_page
 async def stats_page(request: web.Request, caller: Caller) -> web.Response:
-    return await _stats(request, caller, csv=False)
+    return await _stats(request, caller, download=None)
 
 
 @admin_page
 async def stats_csv(request: web.Request, caller: Caller) -> web.Response:
-    return await _stats(request, caller, csv=True)
+    return await _stats(request, caller, download="threads")
+
+
+@admin_page
+async def stats_care_csv(request: web.Request, caller: Caller) -> web.Response:
+    return await _stats(request, caller, download="care")
 
 
 # -- the audit log --------------------------------------------------------------------------------
@@ -164,4 +183,5 @@ def add_routes(app: web.Application) -> None:
     """The records' routes; call from :func:`smscat.web.admin.add_routes` (its state)."""
     app.router.add_get("/admin/stats", stats_page)
     app.router.add_get("/admin/stats.csv", stats_csv)
+    app.router.add_get("/admin/stats-care.csv", stats_care_csv)
     app.router.add_get("/admin/audit", audit_page)

@@ -5,7 +5,9 @@ Errors are ``application/problem+json`` with a Chinese ``title`` and ``detail``
 (``Accept-Language: en`` for English), the refusal's key in ``code`` and the field at fault in
 ``field``, never a stack trace and never what was typed. The OpenAPI document
 (``GET /api/openapi.json``) is generated from the same models (:mod:`.api_schema`). Public
-views mask anything that looks like a phone number.
+views mask anything that looks like a phone number. The hospital's systems enrol patients in
+随访 plans (``POST /api/followups``) and report what happened to them (``…/events``) with an API
+token (:mod:`.api_auth`).
 """
 
 from __future__ import annotations
@@ -21,11 +23,17 @@ from pydantic import BaseModel, ValidationError
 
 from smscat.relay.core.errors import Invalid, RelayError
 from smscat.relay.core.masking import mask_numbers
-from smscat.web import language, texts
+from smscat.relay.services.care import EnrolRequest
+from smscat.web import api_auth, language, texts
+from smscat.web.api_auth import api_client, client_of
 from smscat.web.api_schema import (
     PROBLEM,
     BoardOut,
     BoardThread,
+    CareEventIn,
+    CareEventOut,
+    EnrolmentIn,
+    EnrolmentOut,
     ExpertOut,
     MessageOut,
     Problem,
@@ -239,6 +247,37 @@ async def get_board(request: web.Request) -> web.Response:
     return _json(BoardOut(threads=threads, total=found["total"], page=page, per_page=PER_PAGE))
 
 
+@api_client("followups")
+async def post_followup(request: web.Request) -> web.Response:
+    """A patient enrolled in a 随访 plan by the hospital's systems (201; 200 when they were
+    enrolled in that plan already: one enrolment)."""
+    body = await _body(request, EnrolmentIn)
+    relay = request.app[RELAY_KEY]
+    wanted = EnrolRequest(
+        phone=body.phone,
+        nickname=body.nickname,
+        anchor=body.anchor,
+        plan=body.plan,
+        consent=body.consent,
+        doctor_id=body.doctor,
+        department=body.department,
+    )
+    done = await relay.care.enrol(wanted, f"api:{client_of(request).name}", "api")
+    e = done.enrolment
+    out = EnrolmentOut(id=e.id, created=done.created, status=e.status, plan=e.plan)
+    return _json(out, 201 if done.created else 200)
+
+
+@api_client("followups")
+async def post_care_event(request: web.Request) -> web.Response:
+    """An event of the hospital's (readmitted, deceased …) applied to the patient's 随访."""
+    body = await _body(request, CareEventIn)
+    relay = request.app[RELAY_KEY]
+    actor = f"api:{client_of(request).name}"
+    changed = await relay.care.event(body.phone, body.event, actor, body.plan)
+    return _json(CareEventOut(changed=changed))
+
+
 async def get_openapi(request: web.Request) -> web.Response:
     return web.json_response(request.app[DOCUMENT_KEY])
 
@@ -248,10 +287,13 @@ def add_routes(app: web.Application, relay: Relay) -> None:
     app[MODELS_KEY] = request_models(relay.options.max_nickname, relay.options.max_text)
     app[DOCUMENT_KEY] = openapi(app[MODELS_KEY])
     app.middlewares.append(problems)
+    api_auth.install(app, relay)
     app.router.add_get("/api/experts", get_experts)
     app.router.add_post("/api/verifications", post_verification)
     app.router.add_post("/api/questions", post_question)
     app.router.add_get("/api/questions/{id}", get_question)
     app.router.add_post("/api/questions/{id}/messages", post_message)
     app.router.add_get("/api/board", get_board)
+    app.router.add_post("/api/followups", post_followup)
+    app.router.add_post("/api/followups/events", post_care_event)
     app.router.add_get("/api/openapi.json", get_openapi)

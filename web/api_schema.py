@@ -10,6 +10,7 @@ It must never publish a limit that the API does not hold, or hold one it does no
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -73,6 +74,39 @@ class FollowUpIn(_In):
     """A follow-up; ``text`` takes the relay's limit in :func:`request_models`."""
 
     text: str = Field(min_length=1)
+
+
+class EnrolmentIn(_In):
+    """A patient to follow up (随访), from the hospital's systems; their consent must be recorded
+    (``consent``: how they agreed). The same patient in the same plan twice is one enrolment."""
+
+    phone: str = Field(min_length=1, max_length=32, description="the patient's mobile")
+    nickname: str = Field(min_length=1, max_length=20, description="称呼, e.g. 张先生; no number")
+    anchor: date = Field(description="the visit, discharge or operation date (local)")
+    plan: str = Field(min_length=1, max_length=32, description="a plan's name (config.yaml care)")
+    consent: Literal["verbal", "written", "electronic"]
+    doctor: str | None = Field(None, max_length=32, description="a staff id")
+    department: str | None = Field(None, max_length=60)
+
+
+class EnrolmentOut(BaseModel):
+    id: int
+    created: bool = Field(description="false: the patient was enrolled in this plan already")
+    status: str
+    plan: str
+
+
+class CareEventIn(_In):
+    """What happened to a patient: ``returned`` pauses their follow-up, ``resumed`` resumes it,
+    ``readmitted``, ``deceased`` and ``opted_out`` end it at once (queued SMS are cancelled)."""
+
+    phone: str = Field(min_length=1, max_length=32)
+    event: Literal["returned", "readmitted", "deceased", "opted_out", "resumed"]
+    plan: str | None = Field(None, max_length=32, description="only this plan (default: all)")
+
+
+class CareEventOut(BaseModel):
+    changed: list[int] = Field(description="the enrolments it changed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +200,10 @@ def openapi(requests: RequestModels) -> dict[str, Any]:
         ExpertOut,
         BoardThread,
         BoardOut,
+        EnrolmentIn,
+        EnrolmentOut,
+        CareEventIn,
+        CareEventOut,
         Problem,
     ]
     _, schemas = models_json_schema(
@@ -183,6 +221,11 @@ def openapi(requests: RequestModels) -> dict[str, Any]:
         )
     }
     bearer: list[dict[str, list[str]]] = [{"bearer": []}]
+    machine: list[dict[str, list[str]]] = [{"apiToken": []}]
+    refused = {
+        str(code): {"description": text, **_content(_ref("Problem"), PROBLEM)}
+        for code, text in ((401, "no live API token"), (403, "the token lacks the scope"))
+    }
     thread_id = {
         "name": "id",
         "in": "path",
@@ -194,7 +237,16 @@ def openapi(requests: RequestModels) -> dict[str, Any]:
         "info": {"title": "smscat", "version": "1"},
         "components": {
             "schemas": schemas["$defs"],
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},  # a thread's page token
+                # a machine client's token (smscat token create): web/api_auth.py checks it
+                "apiToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an API token for the hospital's systems; its scopes"
+                    " (followups) say which operations it may call",
+                },
+            },
         },
         "paths": {
             "/api/experts": {
@@ -268,6 +320,36 @@ def openapi(requests: RequestModels) -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": {"description": "public threads", **_content(_ref("BoardOut"))},
+                        **problem,
+                    },
+                }
+            },
+            "/api/followups": {
+                "post": {
+                    "operationId": "enrol",
+                    "summary": "enrol a patient in a 随访 plan (an API token with scope followups)",
+                    "security": machine,
+                    "requestBody": {"required": True, **_content(_ref("EnrolmentIn"))},
+                    "responses": {
+                        "201": {"description": "enrolled", **_content(_ref("EnrolmentOut"))},
+                        "200": {
+                            "description": "enrolled already",
+                            **_content(_ref("EnrolmentOut")),
+                        },
+                        **refused,
+                        **problem,
+                    },
+                }
+            },
+            "/api/followups/events": {
+                "post": {
+                    "operationId": "careEvent",
+                    "summary": "pause, resume or end a patient's 随访 (scope followups)",
+                    "security": machine,
+                    "requestBody": {"required": True, **_content(_ref("CareEventIn"))},
+                    "responses": {
+                        "200": {"description": "applied", **_content(_ref("CareEventOut"))},
+                        **refused,
                         **problem,
                     },
                 }

@@ -792,6 +792,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "zh-CN": "通知",
         "en": "notice",
     },
+    "admin.kind.care": {"zh-CN": "随访", "en": "follow-up plan"},
     # --- admin: experts, moderation, statistics, the audit log ---------------------------------
     "admin.nav_label": {"zh-CN": "管理页导航", "en": "Admin sections"},
     "admin.nav.dashboard": {"zh-CN": "概览", "en": "Overview"},
@@ -799,6 +800,92 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "admin.nav.threads": {"zh-CN": "问题管理", "en": "Threads"},
     "admin.nav.stats": {"zh-CN": "统计", "en": "Statistics"},
     "admin.nav.audit": {"zh-CN": "审计日志", "en": "Audit log"},
+    # --- API tokens for machine clients (the hospital's systems): /admin/tokens, the guard -------
+    "admin.nav.tokens": {"zh-CN": "接口令牌", "en": "API tokens"},
+    "admin.tokens_heading": {"zh-CN": "接口令牌", "en": "API tokens"},
+    "admin.tokens.intro": {
+        "zh-CN": "医院的其他系统（如 HIS）用接口令牌调用本服务的接口，例如提交随访。",
+        "en": "The hospital's other systems (such as the HIS) call this service's API with an "
+        "API token, for example to submit follow-ups (随访).",
+    },
+    "admin.tokens.name": {"zh-CN": "名称", "en": "Name"},
+    "admin.tokens.name_hint": {
+        "zh-CN": "小写字母、数字和连字符，最多32个字符，例如 his。",
+        "en": "Lower-case letters, digits and hyphens, at most 32, e.g. his.",
+    },
+    "admin.tokens.scopes": {"zh-CN": "权限", "en": "Scopes"},
+    "admin.tokens.scope.followups": {"zh-CN": "提交随访", "en": "Submit follow-ups"},
+    "admin.tokens.created": {"zh-CN": "创建时间", "en": "Created"},
+    "admin.tokens.created_by": {"zh-CN": "创建者", "en": "Created by"},
+    "admin.tokens.last_used": {"zh-CN": "最近使用", "en": "Last used"},
+    "admin.tokens.state": {"zh-CN": "状态", "en": "State"},
+    "admin.tokens.live": {"zh-CN": "有效", "en": "Live"},
+    "admin.tokens.revoked_at": {"zh-CN": "已于{at}吊销", "en": "Revoked {at}"},
+    "admin.tokens.never": {"zh-CN": "从未", "en": "Never"},
+    "admin.tokens.none": {"zh-CN": "还没有接口令牌。", "en": "No API tokens yet."},
+    "admin.tokens.create_heading": {"zh-CN": "新建令牌", "en": "New token"},
+    "admin.tokens.create_button": {"zh-CN": "创建令牌", "en": "Create token"},
+    "admin.tokens.revoke_button": {"zh-CN": "吊销", "en": "Revoke"},
+    "admin.tokens.secret_heading": {
+        "zh-CN": "令牌“{name}”已创建",
+        "en": "Token {name} created",
+    },
+    "admin.tokens.secret_once": {
+        "zh-CN": "请现在复制此令牌并妥善保存：它只显示这一次，之后无法再查看。",
+        "en": "Copy this token now and keep it safe: it is shown this once and cannot be seen "
+        "again.",
+    },
+    "admin.tokens.revoked_done": {
+        "zh-CN": "令牌“{name}”已吊销。",
+        "en": "Token {name} revoked.",
+    },
+    "admin.error.token_name": {
+        "zh-CN": "名称须为小写字母、数字和连字符，以字母或数字开头，最多32个字符。",
+        "en": "A name is lower-case letters, digits and hyphens, starting with a letter or "
+        "digit, at most 32.",
+    },
+    "admin.error.token_scopes": {"zh-CN": "请至少选择一项权限。", "en": "Choose a scope at least."},
+    "admin.error.token_scope_unknown": {"zh-CN": "没有这项权限。", "en": "No such scope."},
+    "admin.error.token_name_taken": {
+        "zh-CN": "这个名称已被使用（包括已吊销的令牌）。",
+        "en": "That name is taken (revoked tokens keep theirs).",
+    },
+    "admin.error.token_not_found": {"zh-CN": "没有这个令牌。", "en": "No such token."},
+    "admin.error.token_revoked": {
+        "zh-CN": "这个令牌已经吊销。",
+        "en": "This token is revoked already.",
+    },
+    "admin.audit.action.api_token.create": {"zh-CN": "创建接口令牌", "en": "API token created"},
+    "admin.audit.action.api_token.revoke": {"zh-CN": "吊销接口令牌", "en": "API token revoked"},
+    "error.status_401": {"zh-CN": "需要身份验证。", "en": "Authentication required."},
+    "error.token_missing": {
+        "zh-CN": "缺少接口令牌：请在 Authorization 头中以 Bearer 方式提供。",
+        "en": "An API token is required: send it as Authorization: Bearer.",
+    },
+    "error.token_invalid": {
+        "zh-CN": "接口令牌无效或已被吊销。",
+        "en": "The API token is not valid or has been revoked.",
+    },
+    "error.token_scope": {
+        "zh-CN": "此接口令牌无权进行这项操作。",
+        "en": "This API token may not do this.",
+    },
+    "error.token_name": {
+        "zh-CN": "令牌名称须为小写字母、数字和连字符，以字母或数字开头，最多32个字符。",
+        "en": "A token's name is lower-case letters, digits and hyphens, starting with a letter "
+        "or digit, at most 32.",
+    },
+    "error.token_scopes": {
+        "zh-CN": "请至少给出一项权限（--scope）。",
+        "en": "Give a scope at least (--scope).",
+    },
+    "error.token_scope_unknown": {"zh-CN": "没有这项权限。", "en": "No such scope."},
+    "error.token_name_taken": {
+        "zh-CN": "这个令牌名称已被使用（包括已吊销的令牌）。",
+        "en": "That token name is taken (revoked tokens keep theirs).",
+    },
+    "error.token_not_found": {"zh-CN": "没有这个令牌。", "en": "No such token."},
+    "error.token_revoked": {"zh-CN": "这个令牌已经吊销。", "en": "This token is revoked already."},
     "admin.experts_heading": {"zh-CN": "专家与助理", "en": "Experts and assistants"},
     "admin.experts_none": {"zh-CN": "还没有专家。", "en": "No experts yet."},
     "admin.expert_add_link": {"zh-CN": "添加专家或助理", "en": "Add an expert or assistant"},
@@ -950,6 +1037,16 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "admin.stats.hint": {
         "zh-CN": "与 smscat report 的数字相同；时间按 {zone} 计算。",
         "en": "The figures of smscat report, in {zone} time.",
+    },
+    "admin.stats.care_heading": {"zh-CN": "随访", "en": "Follow-up plans (随访)"},
+    "admin.stats.care_download": {
+        "zh-CN": "下载随访 CSV（可用 Excel 打开）",
+        "en": "Download the follow-up CSV (for Excel)",
+    },
+    "admin.stats.care_hint": {
+        "zh-CN": "按入组月份统计：本月入组的患者，其后的送达、回复、预警与结束都计入本月。",
+        "en": "By month of enrolment: the patients enrolled this month, with everything that "
+        "happened to them since (delivered, replied, red flags, ended).",
     },
     "admin.audit_heading": {"zh-CN": "审计日志", "en": "Audit log"},
     "admin.audit.action": {"zh-CN": "操作", "en": "Action"},
@@ -1285,6 +1382,377 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "error.phone_not_mobile": {
         "zh-CN": "验证码只能发到手机，请填写手机号码，不能是固定电话。",
         "en": "Codes go to mobile phones only: please enter a mobile number, not a landline.",
+    },
+    # --- 随访 (care): the admin's page, its plan editor, the dashboard's block ------------------
+    "admin.nav.care": {"zh-CN": "随访", "en": "Follow-up"},
+    "admin.care.heading": {"zh-CN": "随访", "en": "Follow-up care"},
+    "admin.care.escalations_heading": {"zh-CN": "随访预警", "en": "Red flags"},
+    "admin.care.escalations_hint": {
+        "zh-CN": "患者的回复需要关注。联系患者后请点“已处理”；"
+        "到截止时间仍未处理的，会转给下一位负责人。",
+        "en": "A patient's reply needs attention. Mark it handled once you have been in touch; "
+        "one still open at its deadline goes to the next person on the rota.",
+    },
+    "admin.care.overdue": {"zh-CN": "已超时", "en": "Overdue"},
+    "admin.care.unheld": {"zh-CN": "无人负责", "en": "Nobody holds it"},
+    "admin.care.answered": {"zh-CN": "选择：{answer}", "en": "Chose: {answer}"},
+    "admin.care.keywords": {"zh-CN": "关键词：{words}", "en": "Red-flag words: {words}"},
+    "admin.care.holder": {"zh-CN": "负责人", "en": "Held by"},
+    "admin.care.nobody": {"zh-CN": "无人负责，请尽快处理", "en": "Nobody: please act now"},
+    "admin.care.deadline": {"zh-CN": "处理截止", "en": "Due by"},
+    "admin.care.raised": {"zh-CN": "预警时间", "en": "Raised"},
+    "admin.care.phone": {"zh-CN": "手机号码", "en": "Mobile number"},
+    "admin.care.show_number": {"zh-CN": "显示号码", "en": "Show number"},
+    "admin.care.number_erased": {"zh-CN": "已删除", "en": "Erased"},
+    "admin.care.ack_button": {"zh-CN": "已处理", "en": "Handled"},
+    "admin.care.no_escalations": {
+        "zh-CN": "目前没有待处理的预警。",
+        "en": "No red flags to handle.",
+    },
+    "admin.care.more": {"zh-CN": "另有{count}条未显示。", "en": "{count} more not shown."},
+    "admin.care.calls_heading": {"zh-CN": "待电话回访", "en": "Patients to call"},
+    "admin.care.calls_hint": {
+        "zh-CN": "这些患者对随访短信和提醒都没有回复，请电话联系。",
+        "en": "These patients answered neither the SMS nor its reminder: please call them.",
+    },
+    "admin.care.step_day": {"zh-CN": "第{day}天", "en": "Day {day}"},
+    "admin.care.listed": {"zh-CN": "列入时间", "en": "Listed"},
+    "admin.care.call_done_button": {"zh-CN": "已致电", "en": "Called"},
+    "admin.care.no_calls": {
+        "zh-CN": "目前没有需要电话回访的患者。",
+        "en": "Nobody to call.",
+    },
+    "admin.care.enrol_heading": {"zh-CN": "登记一位患者", "en": "Enrol a patient"},
+    "admin.care.phone_again": {
+        "zh-CN": "请重新输入手机号码。",
+        "en": "Please type the number again.",
+    },
+    "admin.care.nickname": {"zh-CN": "称呼", "en": "Name to use"},
+    "admin.care.nickname_example": {"zh-CN": "如：张先生", "en": "e.g. Mr Zhang"},
+    "admin.care.anchor": {"zh-CN": "出院/就诊日期", "en": "Discharge or visit date"},
+    "admin.care.plan": {"zh-CN": "随访计划", "en": "Plan"},
+    "admin.care.doctor": {"zh-CN": "主管医生", "en": "Doctor"},
+    "admin.care.doctor_none": {"zh-CN": "（不指定）", "en": "(none)"},
+    "admin.care.consent": {"zh-CN": "患者同意方式", "en": "How the patient agreed"},
+    "admin.care.consent_choose": {"zh-CN": "请选择", "en": "Choose"},
+    "admin.care.consent.verbal": {"zh-CN": "口头同意", "en": "Verbally"},
+    "admin.care.consent.written": {"zh-CN": "书面同意", "en": "In writing"},
+    "admin.care.consent.electronic": {"zh-CN": "电子确认", "en": "Electronically"},
+    "admin.care.enrol_hint": {
+        "zh-CN": "登记前请征得患者同意接收随访短信；患者回复“TD”即可退订。",
+        "en": "Ask the patient's consent to follow-up SMS before enrolling; "
+        "replying TD stops them.",
+    },
+    "admin.care.enrol_button": {"zh-CN": "登记", "en": "Enrol"},
+    "admin.care.plans": {"zh-CN": "随访计划：", "en": "Plans:"},
+    "admin.care.enrolments_heading": {"zh-CN": "已登记的患者", "en": "Enrolled patients"},
+    "admin.care.total": {"zh-CN": "共{total}人次", "en": "{total} enrolment(s)"},
+    "admin.care.status": {"zh-CN": "状态", "en": "Status"},
+    "admin.care.status.active": {"zh-CN": "进行中", "en": "Active"},
+    "admin.care.status.paused": {"zh-CN": "已暂停", "en": "Paused"},
+    "admin.care.status.completed": {"zh-CN": "已完成", "en": "Completed"},
+    "admin.care.status.cancelled": {"zh-CN": "已结束", "en": "Ended"},
+    "admin.care.next": {"zh-CN": "下一步", "en": "Next step"},
+    "admin.care.cancel_button": {"zh-CN": "取消随访", "en": "Cancel"},
+    "admin.care.no_enrolments": {"zh-CN": "还没有登记的患者。", "en": "No one enrolled yet."},
+    "admin.care.reason.readmitted": {"zh-CN": "再次住院", "en": "Readmitted"},
+    "admin.care.reason.deceased": {"zh-CN": "患者已故", "en": "Deceased"},
+    "admin.care.reason.opted_out": {"zh-CN": "不再随访", "en": "Opted out"},
+    "admin.care.reason.returned": {"zh-CN": "回院就诊", "en": "Back in hospital"},
+    "admin.care.reason.stop": {"zh-CN": "患者退订短信", "en": "Patient sent STOP"},
+    "admin.care.reason.refused": {"zh-CN": "号码不能再发送", "en": "Number cannot be texted"},
+    "admin.care.reason.plan_gone": {"zh-CN": "计划已删除", "en": "Plan removed"},
+    "admin.care.reason.erased": {"zh-CN": "资料已删除", "en": "Data erased"},
+    "admin.care.enrolled": {"zh-CN": "已登记：{nickname}。", "en": "Enrolled: {nickname}."},
+    "admin.care.already_enrolled": {
+        "zh-CN": "{nickname}已在该随访计划中，未重复登记。",
+        "en": "{nickname} is in this plan already: not enrolled twice.",
+    },
+    "admin.care.acked": {"zh-CN": "预警已标记为已处理。", "en": "Red flag marked handled."},
+    "admin.care.ack_gone": {
+        "zh-CN": "该预警已经处理过了。",
+        "en": "That red flag was handled already.",
+    },
+    "admin.care.called": {"zh-CN": "已记录电话回访。", "en": "Call recorded."},
+    "admin.care.call_gone": {
+        "zh-CN": "该回访已经记录过了。",
+        "en": "That call was recorded already.",
+    },
+    "admin.care.cancelled": {
+        "zh-CN": "已取消该患者的随访，未发出的短信不再发送。",
+        "en": "Follow-up cancelled: SMS not sent yet will not go.",
+    },
+    "admin.care.cancel_gone": {
+        "zh-CN": "该随访已经结束。",
+        "en": "That follow-up had ended already.",
+    },
+    "admin.care.plan_heading": {"zh-CN": "编辑随访计划：{name}", "en": "Edit plan: {name}"},
+    "admin.care.back": {"zh-CN": "← 返回随访", "en": "← Back to follow-up"},
+    "admin.care.plan_future_only": {
+        "zh-CN": "修改只影响尚未发送的步骤。",
+        "en": "Edits apply to future steps only.",
+    },
+    "admin.care.plan_hint": {
+        "zh-CN": "JSON，格式同 config.yaml 的计划。短信只能用 "
+        "{{nickname}} {{dept}} {{doctor}} {{date}}，不写诊断。",
+        "en": "The same shape as a plan in config.yaml (JSON). An SMS may use the variables "
+        "{{nickname}} {{dept}} {{doctor}} {{date}} only; never a diagnosis.",
+    },
+    "admin.care.plan_body": {"zh-CN": "计划（JSON）", "en": "Plan (JSON)"},
+    "admin.care.plan_save_button": {"zh-CN": "保存计划", "en": "Save plan"},
+    "admin.care.plan_saved": {
+        "zh-CN": "计划已保存，尚未发送的步骤将按新内容发送。",
+        "en": "Plan saved: steps not sent yet follow it.",
+    },
+    "admin.care.plan_invalid": {
+        "zh-CN": "计划未保存。第一处问题：{where}：{problem}",
+        "en": "The plan was not saved. First problem: {where}: {problem}",
+    },
+    "admin.care.dashboard_link": {"zh-CN": "查看全部随访预警", "en": "All follow-up red flags"},
+    "admin.care.dashboard_meta": {
+        "zh-CN": "{plan} · 负责人：{person} · 截止 {deadline}",
+        "en": "{plan} · held by {person} · due {deadline}",
+    },
+    "admin.error.plan_unknown": {"zh-CN": "请选择一个随访计划。", "en": "Choose a plan."},
+    "admin.error.consent_missing": {
+        "zh-CN": "请选择患者同意的方式：未经同意不能发送随访短信。",
+        "en": "Choose how the patient agreed: no follow-up SMS without consent.",
+    },
+    "admin.error.nickname_length": {
+        "zh-CN": "请填写称呼，且不要太长。",
+        "en": "Enter a name to use, not too long.",
+    },
+    "admin.error.nickname_number": {
+        "zh-CN": "称呼里不能有号码（它会出现在每条短信里）。",
+        "en": "No numbers in the name to use (it is in every SMS).",
+    },
+    "admin.error.doctor_unknown": {"zh-CN": "没有这位医生。", "en": "No such doctor."},
+    "admin.error.phone_invalid": {
+        "zh-CN": "请填写正确的手机号码。",
+        "en": "Enter a valid mobile number.",
+    },
+    "admin.error.phone_stopped": {
+        "zh-CN": "此号码已退订本服务的短信，不能登记随访。",
+        "en": "This number has unsubscribed from our SMS: it cannot be enrolled.",
+    },
+    "admin.error.phone_staff": {
+        "zh-CN": "这是工作人员的号码，不能登记为患者。",
+        "en": "That is a staff number, not a patient's.",
+    },
+    "admin.error.phone_country": {
+        "zh-CN": "只能登记本服务支持的国家和地区的手机号码。",
+        "en": "Only mobile numbers of the countries this service serves.",
+    },
+    "admin.error.phone_not_mobile": {
+        "zh-CN": "请填写手机号码，不能是固定电话。",
+        "en": "Enter a mobile number, not a landline.",
+    },
+    "admin.error.phone_erased": {
+        "zh-CN": "此号码的资料已删除。",
+        "en": "This number's data was erased.",
+    },
+    "admin.error.care_anchor": {"zh-CN": "请选择日期。", "en": "Choose a date."},
+    "admin.error.plan_renamed": {
+        "zh-CN": "计划的 name 不能修改。",
+        "en": "A plan's name cannot change.",
+    },
+    "admin.error.escalation": {"zh-CN": "没有这条预警。", "en": "No such red flag."},
+    "admin.error.call": {"zh-CN": "没有这条回访。", "en": "No such call."},
+    "admin.error.enrolment": {"zh-CN": "没有这条随访登记。", "en": "No such enrolment."},
+    "admin.audit.action.care.enrol": {
+        "zh-CN": "登记随访患者",
+        "en": "Patient enrolled in follow-up",
+    },
+    "admin.audit.action.care.consent": {
+        "zh-CN": "记录患者同意随访",
+        "en": "Patient's consent recorded",
+    },
+    "admin.audit.action.care.cancel": {"zh-CN": "随访结束", "en": "Follow-up ended"},
+    "admin.audit.action.care.pause": {"zh-CN": "随访暂停", "en": "Follow-up paused"},
+    "admin.audit.action.care.resume": {"zh-CN": "随访恢复", "en": "Follow-up resumed"},
+    "admin.audit.action.care.plan_saved": {"zh-CN": "修改随访计划", "en": "Follow-up plan edited"},
+    "admin.audit.action.care.call_listed": {
+        "zh-CN": "列入电话回访",
+        "en": "Listed for a call",
+    },
+    "admin.audit.action.care.call_done": {"zh-CN": "完成电话回访", "en": "Patient called"},
+    "admin.audit.action.care.call_read": {
+        "zh-CN": "查看回访患者号码",
+        "en": "Number read for a call",
+    },
+    "admin.audit.action.care.escalation": {"zh-CN": "随访预警", "en": "Follow-up red flag"},
+    "admin.audit.action.care.escalation_moved": {
+        "zh-CN": "预警超时，转给下一位",
+        "en": "Red flag passed on (deadline)",
+    },
+    "admin.audit.action.care.escalation_ack": {"zh-CN": "预警已处理", "en": "Red flag handled"},
+    "admin.audit.action.care.escalation_read": {
+        "zh-CN": "查看预警患者号码",
+        "en": "Number read for a red flag",
+    },
+    # --- 随访: the discharge list's upload (web/admin_care_upload.py) ---------------------------
+    "admin.care_upload.heading": {"zh-CN": "上传出院名单", "en": "Upload a discharge list"},
+    "admin.care_upload.link": {
+        "zh-CN": "上传出院名单（CSV）",
+        "en": "Upload a discharge list (CSV)",
+    },
+    "admin.care_upload.hint": {
+        "zh-CN": "从医院信息系统或 Excel 导出 CSV 文件（UTF-8 或 GBK 编码均可）。",
+        "en": "Export a CSV file from the hospital's system or Excel (UTF-8 or GBK).",
+    },
+    "admin.care_upload.hint_preview": {
+        "zh-CN": "先看预览，确认后才会登记；确认前不会登记任何人，也不会发送短信。",
+        "en": "You see a preview first: nobody is enrolled and nothing is sent before you"
+        " confirm.",
+    },
+    "admin.care_upload.columns": {
+        "zh-CN": "必填列：{required}；可选列：{optional}。",
+        "en": "Required columns: {required}; optional: {optional}.",
+    },
+    "admin.care_upload.columns_more": {
+        "zh-CN": "第一行写列名。“随访计划”一列为空时，用下面选择的计划；“医生”一列填医生的编号。",
+        "en": "The first line names the columns. An empty plan cell means the plan chosen below;"
+        " the doctor column holds the doctor's id.",
+    },
+    "admin.care_upload.template": {"zh-CN": "下载模板（CSV）", "en": "Download a template (CSV)"},
+    "admin.care_upload.file": {"zh-CN": "名单文件（CSV）", "en": "List file (CSV)"},
+    "admin.care_upload.plan": {
+        "zh-CN": "随访计划（名单未写时使用）",
+        "en": "Plan (for lines that name none)",
+    },
+    "admin.care_upload.preview_button": {"zh-CN": "预览", "en": "Preview"},
+    "admin.care_upload.no_file": {
+        "zh-CN": "请选择要上传的 CSV 文件。",
+        "en": "Choose a CSV file to upload.",
+    },
+    "admin.care_upload.too_big_title": {"zh-CN": "文件太大", "en": "File too big"},
+    "admin.care_upload.data_invalid": {
+        "zh-CN": "无法再次读取这份名单，请重新上传。",
+        "en": "The list could not be read again: upload it again.",
+    },
+    "admin.care_upload.preview_heading": {
+        "zh-CN": "出院名单预览",
+        "en": "Discharge list: preview",
+    },
+    "admin.care_upload.counts": {
+        "zh-CN": "共 {lines} 行：新登记 {new} 人，已登记过 {already} 人，不能登记 {refused} 行。",
+        "en": "{lines} line(s): {new} to enrol, {already} enrolled already,"
+        " {refused} cannot be enrolled.",
+    },
+    "admin.care_upload.preview_hint": {
+        "zh-CN": "还没有登记任何人，也没有发送短信：确认后才登记“新登记”的患者。",
+        "en": "Nobody is enrolled and nothing is sent yet: the patients to enrol are enrolled"
+        " when you confirm.",
+    },
+    "admin.care_upload.confirm_button": {
+        "zh-CN": "确认登记 {count} 位患者",
+        "en": "Enrol {count} patient(s)",
+    },
+    "admin.care_upload.nothing_new": {
+        "zh-CN": "名单里没有可以新登记的患者。",
+        "en": "No one on the list is new to enrol.",
+    },
+    "admin.care_upload.again": {"zh-CN": "重新上传", "en": "Upload another list"},
+    "admin.care_upload.line": {"zh-CN": "行", "en": "Line"},
+    "admin.care_upload.outcome": {"zh-CN": "结果", "en": "Outcome"},
+    "admin.care_upload.outcome.new": {"zh-CN": "新登记", "en": "To enrol"},
+    "admin.care_upload.outcome.already": {
+        "zh-CN": "已登记过，不重复登记",
+        "en": "Enrolled already (once only)",
+    },
+    "admin.care_upload.outcome.refused": {"zh-CN": "不能登记", "en": "Cannot be enrolled"},
+    "admin.care_upload.outcome.enrolled": {"zh-CN": "已登记", "en": "Enrolled"},
+    "admin.care_upload.changed": {"zh-CN": "与预览时不同", "en": "Not as previewed"},
+    "admin.care_upload.result_heading": {
+        "zh-CN": "登记了 {count} 位患者",
+        "en": "{count} patient(s) enrolled",
+    },
+    "admin.care_upload.result_counts": {
+        "zh-CN": "新登记 {enrolled} 人，已登记过 {already} 人，未登记 {skipped} 行。",
+        "en": "{enrolled} enrolled, {already} enrolled already, {skipped} line(s) not enrolled.",
+    },
+    "admin.care_upload.unreadable_lines": {
+        "zh-CN": "另有 {count} 行有错误（预览中已列出），没有登记。",
+        "en": "{count} line(s) with errors (listed in the preview) were not enrolled.",
+    },
+    "admin.care_upload.result_hint": {
+        "zh-CN": "以下各行没有登记，或结果与预览时不同（预览之后情况有变化，例如患者退订了短信）：",
+        "en": "These lines were not enrolled, or came out otherwise than the preview said"
+        " (something changed since, e.g. the patient unsubscribed):",
+    },
+    "admin.care_upload.column.phone": {"zh-CN": "手机号", "en": "Mobile number"},
+    "admin.care_upload.column.nickname": {"zh-CN": "称呼", "en": "Form of address"},
+    "admin.care_upload.column.anchor": {"zh-CN": "日期", "en": "Date"},
+    "admin.care_upload.column.plan": {"zh-CN": "随访计划", "en": "Plan"},
+    "admin.care_upload.column.doctor": {"zh-CN": "医生", "en": "Doctor"},
+    "admin.care_upload.column.consent": {"zh-CN": "知情同意", "en": "Consent"},
+    "admin.care_upload.error.csv_too_big": {
+        "zh-CN": "文件太大（上限 {limit} 字节）。",
+        "en": "The file is too big (at most {limit} bytes).",
+    },
+    "admin.care_upload.error.csv_encoding": {
+        "zh-CN": "无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV。",
+        "en": "The file's encoding is not recognised: save it as CSV in UTF-8 or GBK.",
+    },
+    "admin.care_upload.error.csv_unreadable": {
+        "zh-CN": "文件不是有效的 CSV 表格。",
+        "en": "The file is not a readable CSV table.",
+    },
+    "admin.care_upload.error.csv_empty": {"zh-CN": "文件是空的。", "en": "The file is empty."},
+    "admin.care_upload.error.csv_header": {
+        "zh-CN": "缺少必需的列：{columns}。",
+        "en": "Required columns are missing: {columns}.",
+    },
+    "admin.care_upload.error.csv_too_many_rows": {
+        "zh-CN": "行数太多（上限 {limit} 行），请分批上传。",
+        "en": "Too many rows (at most {limit}): upload the list in parts.",
+    },
+    "admin.care_upload.error.csv_phone_missing": {"zh-CN": "缺少手机号", "en": "No phone number"},
+    "admin.care_upload.error.csv_phone_invalid": {
+        "zh-CN": "不是有效的手机号",
+        "en": "Not a valid mobile number",
+    },
+    "admin.care_upload.error.csv_duplicate": {
+        "zh-CN": "与前面一行的手机号和随访计划重复，只登记一次",
+        "en": "Same phone and plan as an earlier line: enrolled once",
+    },
+    "admin.care_upload.error.csv_nickname_missing": {
+        "zh-CN": "缺少称呼",
+        "en": "No form of address",
+    },
+    "admin.care_upload.error.csv_nickname_long": {
+        "zh-CN": "称呼太长",
+        "en": "Form of address too long",
+    },
+    "admin.care_upload.error.csv_nickname_number": {
+        "zh-CN": "称呼里不能有电话号码或其他长数字",
+        "en": "The form of address must not contain a phone number or other long number",
+    },
+    "admin.care_upload.error.csv_date_missing": {"zh-CN": "缺少日期", "en": "No date"},
+    "admin.care_upload.error.csv_date_invalid": {
+        "zh-CN": "日期无法识别（请写 2026-12-01 或 2026年12月1日）",
+        "en": "Date not recognised (write 2026-12-01 or 2026年12月1日)",
+    },
+    "admin.care_upload.error.csv_consent_missing": {
+        "zh-CN": "未记录患者同意，不会发送短信",
+        "en": "No consent recorded: this patient will not be texted",
+    },
+    "admin.care_upload.error.csv_consent_invalid": {
+        "zh-CN": "无法识别同意方式（填 是/口头、书面 或 电子）",
+        "en": "Consent not recognised (write yes/verbal, written or electronic)",
+    },
+    "admin.care_upload.error.plan_unknown": {
+        "zh-CN": "没有这个随访计划（“随访计划”一列）",
+        "en": "No such plan (the plan column)",
+    },
+    "admin.care_upload.error.doctor_unknown": {
+        "zh-CN": "没有这位医生（“医生”一列填医生的编号）",
+        "en": "No such doctor (the doctor column holds a doctor's id)",
+    },
+    "admin.care_upload.error.other": {"zh-CN": "不能登记", "en": "Cannot be enrolled"},
+    "admin.audit.action.care.upload": {
+        "zh-CN": "上传随访名单",
+        "en": "Discharge list uploaded",
     },
 }
 

@@ -46,6 +46,7 @@ ALIASES: Final[dict[Column, tuple[str, ...]]] = {
 }
 REQUIRED: Final[tuple[Column, ...]] = ("phone", "nickname", "anchor", "consent")
 DELIMITERS: Final = (",", "\t", ";")
+MAX_BYTES: Final = 2_000_000  # an upload larger than this is refused whole (csv_too_big)
 
 # How consent is written in the list; "no" and an empty cell mean no consent: never enrolled.
 _CONSENT_WORDS: Final[dict[Consent, tuple[str, ...]]] = {
@@ -130,7 +131,7 @@ def read_discharge_list(
     *,
     phone: Callable[[str], str],
     max_rows: int = 5000,
-    max_bytes: int = 2_000_000,
+    max_bytes: int = MAX_BYTES,
     max_nickname: int = 20,
 ) -> CsvReading:
     """Read ``data`` (a discharge list as uploaded); ``phone`` turns a number's digits into

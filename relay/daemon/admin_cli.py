@@ -1,4 +1,5 @@
-"""Administrators' commands: ``smscat report`` (monthly CSV), ``smscat erase`` (a number) and
+"""Administrators' commands: ``smscat report`` (monthly CSVs: the threads', and the 随访
+figures' next to it, ``…-care.csv``), ``smscat erase`` (a number) and
 ``smscat hash-password`` (an argon2id hash for ``admins:`` in config.yaml).
 
 Outer ring: :func:`add_commands` adds the subcommands to ``smscat``'s parser and returns their
@@ -31,6 +32,8 @@ from smscat.relay.core.stats import month_period
 from smscat.relay.core.texts import DEFAULT_LANG
 from smscat.relay.daemon.config import Settings
 from smscat.relay.daemon.config_file import ConfigError, load_config
+from smscat.relay.services import care_report
+from smscat.relay.services.care_report import CareReport
 from smscat.relay.services.reporting import MonthReport, month_report, write_csv
 from smscat.relay.services.retention import PurgeReport, erase_phone
 from smscat.storage.db import Database
@@ -43,11 +46,16 @@ Handler = Callable[[argparse.Namespace], int]
 def add_commands(sub: argparse._SubParsersAction) -> dict[str, Handler]:  # type: ignore[type-arg]
     """Add ``report``, ``erase`` and ``hash-password`` to ``sub``; return {name: handler}."""
     report = with_config(
-        sub.add_parser("report", help="monthly statistics per expert as CSV (opens in Excel)")
+        sub.add_parser(
+            "report", help="monthly statistics per expert, and 随访's, as CSV (opens in Excel)"
+        )
     )
     report.add_argument("--month", required=True, metavar="YYYY-MM", help="e.g. 2026-11")
     report.add_argument(
-        "--out", type=Path, metavar="FILE", help="the CSV file (default: ./report-YYYY-MM.csv)"
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="the CSV file (default: ./report-YYYY-MM.csv); 随访's goes beside it: FILE-care.csv",
     )
     erase = with_config(
         sub.add_parser("erase", help="erase a patient's phone number everywhere, now")
@@ -124,16 +132,25 @@ def _report(args: argparse.Namespace) -> int:
     if isinstance(settings, int):
         return settings
     out: Path = args.out or Path(f"report-{args.month}.csv")
+    care_out = out.with_name(f"{out.stem}-care{out.suffix}")  # the 随访 figures, next to it
+    configured = {plan.name: plan.title for plan in settings.care.plans}
 
-    async def build() -> MonthReport:
+    async def build() -> tuple[MonthReport, CareReport]:
         async with Database.open(settings.storage.path) as db:
-            return await month_report(
+            report = await month_report(
                 db, args.month, timezone=settings.timezone, department=settings.department.name
             )
+            titles = await care_report.plan_titles(db, configured)
+            care = await care_report.month_report(
+                db, args.month, timezone=settings.timezone, titles=titles
+            )
+            return report, care
 
-    report = asyncio.run(build())
+    report, care = asyncio.run(build())
     write_csv(report, out)
+    care_report.write_csv(care, care_out)
     print(f"smscat report: {out} ({args.month}: {len(report.experts)} expert(s) and the total)")
+    print(f"smscat report: {care_out} ({args.month}: 随访, {len(care.rows)} row(s) and the total)")
     return EXIT_OK
 
 

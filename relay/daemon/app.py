@@ -2,8 +2,8 @@
 
 The only module that imports every package. It starts the built-in simulator for each modem
 configured with ``port: sim``, a supervisor per modem (its receiver stores parts through the
-relay, its +CDS reports go to the relay), the outbox pump, the inbound router, the auto-closer
-and the web server; SIGTERM lets the part in flight finish, then everything stops.
+relay, its +CDS reports go to the relay), the outbox pump, the inbound router, the auto-closer,
+the 随访 planner and the web server; SIGTERM lets the part in flight finish, then everything stops.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ from smscat.web.pages import set_public_url
 log = logging.getLogger("smscat")
 DRAIN_SECONDS = 10.0  # SIGTERM → exit within 15 s: the part in flight gets this long
 RETRY_BASE = 30.0  # seconds before a failed SMS is first tried again (doubled per attempt)
+CARE_LOOK = 60.0  # seconds: the 随访 planner looks at least this often
+CARE_BATCH = 200  # enrolments a planner tick looks at (a full tick: it looks again)
 # the simulated modems' virtual phones (``port: sim`` only), at an address that does not move
 SIM_PAGES = "/sim/"
 
@@ -110,6 +112,7 @@ def relay_options(settings: Settings) -> RelayOptions:
         code_countries=frozenset(settings.relay.code_countries),
         admin_phones=frozenset(settings.alerts.phones),
         line_kind=line_kind,  # (the core's policy has no numbering plan of its own)
+        care=settings.care.options(ZoneInfo(settings.timezone)),
     )
 
 
@@ -249,6 +252,7 @@ async def running_daemon(
                 *(tasks.create_task(s.run(), name=f"modem-{i}") for i, s in supervisors.items()),
                 tasks.create_task(_inbound(relay), name="inbound"),
                 tasks.create_task(_closer(relay), name="closer"),
+                tasks.create_task(_care(relay), name="care"),
                 tasks.create_task(relay.links.serve_link_requests(), name="link-requests"),
                 tasks.create_task(alerter.run(), name="alerts"),
                 tasks.create_task(_housekeeping(relay, settings), name="housekeeping"),
@@ -321,6 +325,25 @@ async def _closer(relay: Relay) -> None:
         with _survive("auto-close"):
             await relay.threads.close_due()
         await asyncio.sleep(600)
+
+
+async def _care(relay: Relay) -> None:
+    """随访: the planner sends what is due and escalations past their deadline move on, when an
+    enrolment may have become due (``relay.care.changed``), when the next one is, and at least
+    every minute (a deadline is not in ``next_look``)."""
+    while True:
+        relay.care.changed.clear()
+        wait = CARE_LOOK
+        with _survive("care planner"):
+            while await relay.care.tick(CARE_BATCH) == CARE_BATCH:
+                pass  # a full batch: more may be due now
+            await relay.care_replies.move_overdue()
+            at = await relay.care.next_look()
+            if at is not None:  # (an error above: a minute, not a busy loop)
+                wait = min(wait, max(0.0, (at - relay.clock()).total_seconds()))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                await relay.care.changed.wait()
 
 
 async def _housekeeping(relay: Relay, settings: Settings) -> None:

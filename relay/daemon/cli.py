@@ -203,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
         scan.add_argument(
             f"--{root}", type=Path, default=Path(f"/{root}"), help=f"where /{root} is"
         )
-    parser.set_defaults(admin=add_commands(sub))  # report, erase: their handlers
+    from smscat.relay.daemon.token_cli import add_commands as add_token_commands
+
+    parser.set_defaults(admin={**add_commands(sub), **add_token_commands(sub)})  # their handlers
     return parser
 
 

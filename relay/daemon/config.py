@@ -34,6 +34,7 @@ from smscat.relay.daemon.config_operations import (
     LogLevel,
     legacy_log_level,
 )
+from smscat.relay.services.care_record import CareConfig
 from smscat.relay.services.expert_record import ExpertConfig, Slug, mobile
 
 ENV_PREFIX = "SMSCAT_"
@@ -383,6 +384,7 @@ class Settings(BaseSettings):
     retention: RetentionConfig = RetentionConfig()
     backups: BackupsConfig = BackupsConfig()
     log: LogConfig = LogConfig()
+    care: CareConfig = CareConfig()  # 随访 plans and when their SMS may go
 
     @model_validator(mode="before")
     @classmethod

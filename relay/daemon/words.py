@@ -1,4 +1,4 @@
-"""The command line's words (``smscat modem scan``), zh-CN and en, in one place.
+"""The command line's words (``smscat modem scan``, ``smscat token``), zh-CN and en, in one place.
 
 The SMS wording lives in ``relay/core/texts.py`` and the web's in ``web/texts.py``; these are
 what an operator reads in a terminal. Placeholders are ``str.format`` fields; no phone number
@@ -75,6 +75,19 @@ _EN: Final[dict[str, str]] = {
         ' stick has no AT port; switch the stick to modem ("stick") mode with usb_modeswitch'
         " (usb-modeswitch-data) or the vendor's firmware, or use a module with serial ports"
     ),
+    "token.no_database": "no database at {path}: start smscat once (smscat run) first",
+    "token.created": (
+        "API token {name} created. Its secret is printed above, this once: store it now"
+        " (the HIS's configuration); it cannot be shown again."
+        " `smscat token revoke {name}` ends it."
+    ),
+    "token.none": "No API tokens yet (smscat token create NAME --scope followups).",
+    "token.heading": "NAME  SCOPES  CREATED (BY)  LAST USED  STATE",
+    "token.row": "{name}  {scopes}  {created} ({by})  {used}  {state}",
+    "token.never": "never",
+    "token.live": "live",
+    "token.revoked_at": "revoked {at} by {by}",
+    "token.revoked": "API token {name} revoked: requests with it are refused from now on.",
 }
 
 _ZH: Final[dict[str, str]] = {
@@ -134,6 +147,18 @@ _ZH: Final[dict[str, str]] = {
         "请用 usb_modeswitch(usb-modeswitch-data)或厂商固件把网卡切换到调制解调器(stick)模式,"
         "或改用带串口的模块"
     ),
+    "token.no_database": "{path} 处没有数据库：请先运行一次 smscat(smscat run)",
+    "token.created": (
+        "接口令牌 {name} 已创建。其密钥已在上方输出，仅此一次：请立即保存(例如写入 HIS 的配置)，"
+        "之后无法再查看。`smscat token revoke {name}` 可将其吊销。"
+    ),
+    "token.none": "还没有接口令牌(smscat token create 名称 --scope followups)。",
+    "token.heading": "名称  权限  创建时间(创建者)  最近使用  状态",
+    "token.row": "{name}  {scopes}  {created}({by})  {used}  {state}",
+    "token.never": "从未",
+    "token.live": "有效",
+    "token.revoked_at": "已于 {at} 由 {by} 吊销",
+    "token.revoked": "接口令牌 {name} 已吊销：此后使用它的请求都会被拒绝。",
 }
 
 WORDS: Final[dict[str, dict[str, str]]] = {"en": _EN, "zh-CN": _ZH}

@@ -17,7 +17,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import aiosqlite
 from pydantic import ValidationError
@@ -38,6 +38,8 @@ from smscat.storage.db import iso
 log = logging.getLogger(__name__)
 
 MAX_STEPS_PER_LOOK = 4  # actions done for one enrolment in one look (a step, then its wait)
+BATCH = 50  # enrolments planned in one transaction
+RETRY_BROKEN = timedelta(hours=1)  # an enrolment that could not be planned is looked at again
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +74,14 @@ class CsvPreview:
 
     def count(self, outcome: str) -> int:
         return sum(1 for line in self.lines if line.outcome == outcome)
+
+
+@dataclass(frozen=True, slots=True)
+class CsvEnrolled:
+    """An uploaded list enrolled: the reading, and for each of its rows what became of it."""
+
+    reading: care_csv.CsvReading
+    results: tuple[Enrolled | RelayError, ...]
 
 
 def _csv_mobile(text: str) -> str:
@@ -150,16 +160,24 @@ class CarePlans:
     async def enrol_many(
         self, requests: Sequence[EnrolRequest], actor: str, source: str
     ) -> list[Enrolled | RelayError]:
-        """Each request enrolled, or the reason it was not, in one transaction (a CSV upload:
-        the rows the preview passed)."""
-        results: list[Enrolled | RelayError] = []
+        """Each request enrolled, or the reason it was not, in one transaction."""
         async with self.db.transaction() as conn:
-            now = self.ctx.clock()
-            for request in requests:
-                try:
-                    results.append(await self.enrol_in(conn, request, actor, source, now))
-                except RelayError as exc:
-                    results.append(exc)
+            return await self._each(conn, requests, actor, source)
+
+    async def _each(
+        self,
+        conn: aiosqlite.Connection,
+        requests: Sequence[EnrolRequest],
+        actor: str,
+        source: str,
+    ) -> list[Enrolled | RelayError]:
+        results: list[Enrolled | RelayError] = []
+        now = self.ctx.clock()
+        for request in requests:
+            try:
+                results.append(await self.enrol_in(conn, request, actor, source, now))
+            except RelayError as exc:
+                results.append(exc)
         return results
 
     async def dry_run(
@@ -171,12 +189,7 @@ class CarePlans:
         results: list[Enrolled | RelayError] = []
         try:
             async with self.db.transaction() as conn:
-                now = self.ctx.clock()
-                for request in requests:
-                    try:
-                        results.append(await self.enrol_in(conn, request, actor, source, now))
-                    except RelayError as exc:
-                        results.append(exc)
+                results = await self._each(conn, requests, actor, source)
                 raise _RolledBack
         except _RolledBack:
             return results
@@ -190,9 +203,9 @@ class CarePlans:
         now: datetime,
     ) -> Enrolled:
         """Enrol one patient in the caller's transaction; :class:`Invalid` with the field at
-        fault otherwise. The patient's number must be one we may text as a patient
-        (:func:`.policy.patient_refusal`, with no code needed: staff vouch for it), so a
-        number that sent STOP is refused (``phone_stopped``)."""
+        fault otherwise. The patient's number must be one a plan's SMS may go to once consent
+        is recorded (:func:`.policy.recipient_refusal`: no code needed, staff vouch for it;
+        never staff's), so a number that sent STOP is refused (``phone_stopped``)."""
         plans = await self.plans(conn)
         if request.plan not in plans:
             raise Invalid("plan_unknown", field="plan")
@@ -208,8 +221,11 @@ class CarePlans:
             if doctor is None:
                 raise Invalid("doctor_unknown", field="doctor")
         e164 = mobile(request.phone)
-        _, phone = await phones_db.recipient(conn, e164)
-        refused = policy.patient_refusal(e164, phone, self.options.text_rules, code=True)
+        staff, phone = await phones_db.recipient(conn, e164)
+        refused = policy.recipient_refusal(
+            "care", e164, phone, is_staff_number=staff, patient=True, confirms=False,
+            rules=self.options.text_rules, consented=True,  # (recorded with this enrolment)
+        )  # fmt: skip
         if refused is not None:
             raise Invalid(refused, field="phone")
         at = iso(now)
@@ -264,10 +280,25 @@ class CarePlans:
         ordered = tuple(lines[n] for n in sorted(lines))
         return CsvPreview(ordered, reading.file_error, reading.file_detail)
 
-    async def enrol_csv(self, data: bytes, actor: str, plan: str) -> list[Enrolled | RelayError]:
-        """Enrol the rows of the list that read well (the preview showed the rest)."""
+    async def enrol_csv(self, data: bytes, actor: str, plan: str) -> CsvEnrolled:
+        """Enrol the rows of the list that read well (the preview showed the rest), and audit
+        the upload with its counts (``care.upload``; each enrolment audits itself), in one
+        transaction."""
         reading = self.read_csv(data)
-        return await self.enrol_many([_request(r, plan) for r in reading.rows], actor, "csv")
+        if reading.file_error is not None:
+            return CsvEnrolled(reading, ())
+        async with self.db.transaction() as conn:
+            requests = [_request(r, plan) for r in reading.rows]
+            results = await self._each(conn, requests, actor, "csv")
+            counts = {"enrolled": 0, "already": 0, "refused": 0}
+            for result in results:
+                if isinstance(result, Enrolled):
+                    counts["enrolled" if result.created else "already"] += 1
+                else:
+                    counts["refused"] += 1
+            unread = len({e.line for e in reading.errors})
+            await self.db.audit(conn, actor, "care.upload", plan, {**counts, "unreadable": unread})
+        return CsvEnrolled(reading, tuple(results))
 
     # -- events from the hospital's systems -----------------------------------------------------
 
@@ -323,14 +354,40 @@ class CarePlans:
         self.db.after_commit(self.changed.set)
 
     async def tick(self, limit: int = 200) -> int:
-        """Do what is due for up to ``limit`` enrolments; how many were looked at."""
+        """Do what is due for up to ``limit`` enrolments; how many were looked at.
+
+        They are done :data:`BATCH` to a transaction (one commit, not one per patient). An
+        enrolment that cannot be planned (a bug, a row gone bad) must not hold up the others,
+        which come after it in due order: its batch is done again one by one, and it alone is
+        looked at again in :data:`RETRY_BROKEN`, logged by id.
+        """
         now = self.ctx.clock()
         async with self.db.reading() as conn:
             due = await care_db.due(conn, iso(now), limit)
-        for enrolment in due:
-            async with self.db.transaction() as conn:
-                await self._advance(conn, enrolment, await self.plans(conn), now)
+            plans = await self.plans(conn)
+        for start in range(0, len(due), BATCH):
+            batch = due[start : start + BATCH]
+            try:
+                async with self.db.transaction() as conn:
+                    for enrolment in batch:
+                        await self._advance(conn, enrolment, plans, now)
+            except Exception:  # (re-raised below for anything but one broken enrolment)
+                await self._one_by_one(batch, plans, now)
         return len(due)
+
+    async def _one_by_one(
+        self, batch: Sequence[Enrolment], plans: dict[str, Plan], now: datetime
+    ) -> None:
+        for enrolment in batch:
+            try:
+                async with self.db.transaction() as conn:
+                    await self._advance(conn, enrolment, plans, now)
+            except Exception:
+                log.exception(
+                    "care enrolment %d cannot be planned; looked at again later", enrolment.id
+                )
+                async with self.db.transaction() as conn:
+                    await care_db.set_next(conn, enrolment.id, iso(now + RETRY_BROKEN))
 
     async def next_look(self) -> datetime | None:
         """When an enrolment is due next (None: none is)."""
@@ -370,13 +427,13 @@ class CarePlans:
                 continue
             kind = "step" if isinstance(action, care.SendStep) else "reminder"
             text = await self._text(conn, enrolment, action.step, kind)
-            if not await self.sender.enqueue(
+            outbox_id = await self.sender.enqueue(
                 conn, "care", phone.e164, text, None, now, guard=False
-            ):
+            )
+            if outbox_id is None:
                 # the recipient rule refused (STOP since, erased): nothing more can go
                 await self.apply_event(conn, [enrolment], "refused", "relay", now)
                 return
-            outbox_id = await outbox_db.last_outbox_id(conn)
             await care_db.add_send(conn, enrolment.id, action.step.key, kind, outbox_id, iso(now))
             sent = {**progress.sent, (action.step.key, kind): now}
             progress = dataclasses.replace(progress, sent=sent, last_sent=now)

@@ -123,6 +123,9 @@ class CareReplies:
         the rota (or to nobody: the dashboard lists them); how many moved."""
         now = self.ctx.clock()
         moved = 0
+        async with self.db.reading() as conn:
+            if not await care_db.overdue_escalations(conn, iso(now)):
+                return 0  # (the usual case: no write transaction for nothing)
         async with self.db.transaction() as conn:
             plans = await self.care.plans(conn)
             for escalation in await care_db.overdue_escalations(conn, iso(now)):

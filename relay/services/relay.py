@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from smscat.relay.services.admin_actions import AdminActions
+from smscat.relay.services.api_tokens import ApiTokens
 from smscat.relay.services.asking import Asking
 from smscat.relay.services.care import CarePlans
 from smscat.relay.services.care_replies import CareReplies
@@ -63,6 +64,7 @@ class Relay:
         self.inbound = Inbound(ctx, self.forwarding, self.expert_sms, self.patient_sms)
         self.delivery = Delivery(ctx, self.threads)
         self.admin = AdminActions(ctx, self.sending, self.threads, self.forwarding)
+        self.api_tokens = ApiTokens(ctx)
 
     @property
     def db(self) -> Database:

@@ -53,9 +53,10 @@ class Sender:
         typed: bool = False,
         patient: bool = False,
         confirms_command: bool = False,
-    ) -> bool:
-        """Queue one SMS, in the caller's transaction: every SMS goes through here; whether it
-        was queued. The pump is woken once the transaction commits (:meth:`wake_pump`).
+    ) -> int | None:
+        """Queue one SMS, in the caller's transaction: every SMS goes through here; its outbox
+        id, or None when it was not queued. The pump is woken once the transaction commits
+        (:meth:`wake_pump`).
 
         Who may get it is :func:`.policy.recipient_refusal`'s one rule for every kind
         (``patient``: a notice for a patient, as a link; ``confirms_command``: the
@@ -73,22 +74,22 @@ class Sender:
         refused = await self.refusal(conn, kind, recipient, patient, confirms_command)
         if refused is not None:
             await self.db.audit(conn, "relay", "sms.refused", kind, {"reason": refused})
-            return False
+            return None
         if self.options.duplicate_guard and (guard or typed):
             since = iso(now - timedelta(days=1))
             if typed:
                 text = await self._numbered(conn, recipient, text, since)
             elif await outbox_db.same_sms_since(conn, recipient, text, since):
                 await self.db.audit(conn, "relay", "sms.duplicate_skipped", kind)
-                return False
+                return None
         try:
             pdu.plan_submit(recipient, text, ref=0)
         except EncodeError:
             raise Invalid("text_length", field="text") from None
         sms = outbox_db.NewSms(kind, PRIORITY[kind], recipient, text, thread_id)
-        await outbox_db.enqueue(conn, sms, iso(max(now, not_before or now)))
+        sms_id = await outbox_db.enqueue(conn, sms, iso(max(now, not_before or now)))
         self.wake_pump()
-        return True
+        return sms_id
 
     def wake_pump(self) -> None:
         """The caller's transaction changed what the outbox has due: wake the pump after the

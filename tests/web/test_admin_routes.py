@@ -8,6 +8,8 @@ admin route without a row here fails the test instead of going unguarded.
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,7 +26,11 @@ from smscat.web.pages import add_routes as add_pages
 from smscat.web.texts import render
 from tests.support.admin import ADMINS, Browser, two_questions
 from tests.support.daemon import TIMEOUT, Client, daemon, settings
+from tests.web.test_admin_care import care_items
 
+UPLOADED = base64.urlsafe_b64encode(
+    "手机号,称呼,出院日期,知情同意\n13700004444,周女士,2026-11-22,是\n".encode()
+).decode()
 GETS = [  # a page behind the login, as asked for
     "/admin",
     "/admin/experts",
@@ -33,7 +39,13 @@ GETS = [  # a page behind the login, as asked for
     "/admin/threads",
     "/admin/stats",
     "/admin/stats.csv",
+    "/admin/stats-care.csv",
     "/admin/audit",
+    "/admin/tokens",
+    "/admin/care",
+    "/admin/care/plans/discharge",
+    "/admin/care/upload",
+    "/admin/care/upload/template.csv",
 ]
 STREAMS = ["/admin/live"]
 POSTS = {  # an admin form, and a form it would act on with the right token
@@ -55,6 +67,23 @@ POSTS = {  # an admin form, and a form it would act on with the right token
     "/admin/experts/zhang/resume": {},
     "/admin/experts/zhang/leave": {"to": "li"},
     "/admin/threads/1/hide": {"hidden": "1"},
+    "/admin/tokens": {"name": "lab", "scope": "followups"},
+    "/admin/tokens/revoke": {"name": "his"},
+    "/admin/care/enrol": {
+        "phone": "13700001111",
+        "nickname": "王女士",
+        "anchor": "2026-11-22",
+        "plan": "discharge",
+        "consent": "verbal",
+    },
+    "/admin/care/escalations/1/ack": {},
+    "/admin/care/escalations/1/number": {},
+    "/admin/care/calls/1/done": {},
+    "/admin/care/calls/1/number": {},
+    "/admin/care/enrolments/1/cancel": {},
+    "/admin/care/plans/discharge": {"body": '{"name": "discharge", "title": "出院", "steps": []}'},
+    "/admin/care/upload": {"plan": "discharge"},  # (a preview keeps nothing anyway)
+    "/admin/care/upload/confirm": {"plan": "discharge", "data": UPLOADED, "new": "2"},
 }
 PUBLIC = {("POST", "/admin/login")}  # its own token (double-submit), no session to have yet
 
@@ -75,6 +104,7 @@ def registered(tmp_path: Path) -> set[tuple[str, str]]:
         if not path.startswith("/admin"):
             continue
         path = re.sub(r"\{id\}", "zhang" if path.startswith("/admin/experts/") else "1", path)
+        path = path.replace("{name}", "discharge")  # a 随访 plan
         found.add((route.method, path))
     return found
 
@@ -88,6 +118,13 @@ def test_the_table_is_every_admin_route(tmp_path: Path) -> None:
 async def running(tmp_path: Path) -> AsyncIterator[tuple[Daemon, Client]]:
     async with daemon(tmp_path, admins=ADMINS) as started:
         await two_questions(started[1])  # threads 1 and 2 to act on
+        await started[0].relay.api_tokens.create("his", ["followups"], "test")  # one to revoke
+        await care_items(started[0])  # an enrolment, an escalation and a call to act on
+        async with asyncio.timeout(15):  # the questions' SMS delivered: no state moves on its own
+            while await started[0].relay.db.fetchall(  # noqa: ASYNC110
+                "SELECT id FROM threads WHERE status != 'delivered'"
+            ):
+                await asyncio.sleep(0.1)
         yield started
 
 
@@ -99,12 +136,18 @@ async def browser(running: tuple[Daemon, Client]) -> AsyncIterator[Browser]:
 
 
 async def state(running: Daemon) -> list[object]:
-    """What an admin form could change: experts, threads, the audit log's admin actions."""
+    """What an admin form could change: experts, threads, API tokens, 随访, the audit log's
+    admin actions."""
     db = running.relay.db
     return [
         [tuple(r) for r in await db.fetchall("SELECT * FROM experts ORDER BY id")],
         [tuple(r) for r in await db.fetchall("SELECT id, status, expert_id FROM threads")],
         [tuple(r) for r in await db.fetchall("SELECT action FROM audit_log ORDER BY id")],
+        [tuple(r) for r in await db.fetchall("SELECT * FROM api_tokens ORDER BY id")],
+        *[
+            [tuple(r) for r in await db.fetchall(f"SELECT * FROM {table} ORDER BY 1")]
+            for table in ("care_enrolments", "care_escalations", "care_calls", "care_plans")
+        ],
     ]
 
 

@@ -116,6 +116,8 @@ async def test_no_request_the_schema_allows_or_forbids_gets_a_5xx(tmp_path: Path
         "listExperts",
         "startVerification",
         "ask",
+        "careEvent",
+        "enrol",
         "getThread",
         "followUp",
         "board",

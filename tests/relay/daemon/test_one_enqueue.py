@@ -18,6 +18,8 @@ import pytest
 from smscat.relay.core.retry import OutboxKind
 from smscat.relay.daemon.app import running_daemon
 from smscat.relay.daemon.config import Settings
+from smscat.relay.services.care import EnrolRequest
+from smscat.relay.services.care_record import DEFAULT_PLAN, CareConfig
 from smscat.relay.services.context import RelayOptions
 from smscat.relay.services.relay import Relay
 from smscat.storage import outbox as outbox_db
@@ -52,21 +54,23 @@ async def test_an_alert_sms_leaves_within_a_second_of_the_check(tmp_path: Path) 
 # -- who gets which SMS: one rule in Sender.enqueue ------------------------------------------
 
 EXPERT = "+8613800138001"
-STOPPED, ERASED, UNVERIFIED, VERIFIED = (f"+86139123400{n:02d}" for n in range(1, 5))
-RECIPIENTS = ("stopped", "erased", "unverified", "verified", "expert", "admin")
+STOPPED, ERASED, UNVERIFIED, VERIFIED, ENROLLED = (f"+86139123400{n:02d}" for n in range(1, 6))
+RECIPIENTS = ("stopped", "erased", "unverified", "verified", "expert", "admin", "enrolled")
 # each path's SMS as it asks Sender.enqueue for it, and who gets it (README: "STOP stops every
 # SMS to that number, SMS codes too, until START (each confirmed once; a number that was only
-# ever sent a code may say them too)"; experts get questions; admins get alerts)
+# ever sent a code may say them too)"; experts get questions; admins get alerts; a 随访 plan's
+# SMS goes only to a number enrolled with its consent recorded, verified or not)
 KINDS: dict[str, tuple[OutboxKind, dict[str, bool], str]] = {
-    "verification code": ("verification", {}, "..TT.."),
-    "answer to the patient": ("to_patient", {"typed": True}, "...T.."),
-    "link to the thread": ("notice", {"guard": False, "patient": True}, "...T.."),
-    "open codes to a patient": ("notice", {"patient": True}, "...T.."),
-    "STOP/START confirmation": ("notice", {"confirms_command": True}, "T.TT.."),
-    "question or follow-up": ("to_expert", {"typed": True}, "....T."),
-    "welcome, hand-off, list": ("notice", {}, "...TTT"),
-    "alert": ("notice", {"guard": False}, "...TTT"),
-    "weekly digest": ("notice", {}, "...TTT"),
+    "verification code": ("verification", {}, "..TT..T"),
+    "answer to the patient": ("to_patient", {"typed": True}, "...T..."),
+    "link to the thread": ("notice", {"guard": False, "patient": True}, "...T..."),
+    "open codes to a patient": ("notice", {"patient": True}, "...T..."),
+    "STOP/START confirmation": ("notice", {"confirms_command": True}, "T.TT..T"),
+    "question or follow-up": ("to_expert", {"typed": True}, "....T.."),
+    "welcome, hand-off, list": ("notice", {}, "...TTT."),
+    "alert": ("notice", {"guard": False}, "...TTT."),
+    "weekly digest": ("notice", {}, "...TTT."),
+    "随访 plan step": ("care", {"guard": False}, "......T"),
 }
 
 
@@ -76,9 +80,17 @@ async def people(tmp_path: Path) -> AsyncIterator[tuple[Relay, dict[str, str]]]:
     async with Database.open(tmp_path / "smscat.db") as db:
         zhang = ExpertRow("zhang", "张明", "主任医师", "心血管内科", EXPERT, None)
         await db.sync_experts([zhang], at=now)
-        relay = Relay(
-            db, RelayOptions("心内科", admin_phones=frozenset({ADMIN})), clock=lambda: now
+        care = CareConfig().options(UTC)
+        options = RelayOptions("心内科", admin_phones=frozenset({ADMIN}), care=care)
+        relay = Relay(db, options, clock=lambda: now)
+        enrolment = EnrolRequest(
+            phone=ENROLLED,
+            nickname="刘先生",
+            anchor=now.date(),
+            plan=DEFAULT_PLAN,
+            consent="verbal",
         )
+        await relay.care.enrol(enrolment, "admin", "admin")
         async with db.transaction() as conn:
             for e164 in (STOPPED, ERASED, UNVERIFIED, VERIFIED):
                 phone_id = (await phones_db.ensure_phone(conn, e164, iso(now))).id
@@ -93,7 +105,11 @@ async def people(tmp_path: Path) -> AsyncIterator[tuple[Relay, dict[str, str]]]:
                     )
                     erased = f"erased:{phone_id}"
         numbers = dict(
-            zip(RECIPIENTS, (STOPPED, erased, UNVERIFIED, VERIFIED, EXPERT, ADMIN), strict=True)
+            zip(
+                RECIPIENTS,
+                (STOPPED, erased, UNVERIFIED, VERIFIED, EXPERT, ADMIN, ENROLLED),
+                strict=True,
+            )
         )
         yield relay, numbers
 
@@ -111,8 +127,8 @@ async def test_every_kind_of_sms_asks_the_one_rule_of_who_may_be_texted(
                 conn, kind, numbers[who], f"{name}：您好", None, relay.clock(), **flags
             )
         rows = await relay.db.fetchall(
-            "SELECT 1 FROM outbox WHERE recipient = ? AND kind = ?", (numbers[who], kind)
+            "SELECT id FROM outbox WHERE recipient = ? AND kind = ?", (numbers[who], kind)
         )
-        assert queued == bool(rows)
+        assert queued == (rows[0]["id"] if rows else None)  # its outbox id, or None
         got += "T" if queued else "."
     assert dict(zip(RECIPIENTS, got, strict=True)) == dict(zip(RECIPIENTS, expected, strict=True))

@@ -3,6 +3,8 @@ replies, red flags and their acknowledgement, events, and whom a plan may never 
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -11,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from smscat.relay.core.errors import Invalid
+from smscat.relay.services import retention
 from smscat.relay.services.care import EnrolRequest
 from smscat.relay.services.care_record import CareConfig, PlanConfig
 from smscat.relay.services.context import RelayOptions
@@ -97,7 +100,7 @@ async def test_steps_go_on_their_days_inside_the_window_and_the_gap(world: CareW
     assert len(sent) == 6
     for at in sent:
         assert 9 <= at.astimezone(ZONE).hour < 20
-    assert all(b - a >= timedelta(hours=20) for a, b in zip(sent, sent[1:], strict=False))
+    assert all(b - a >= timedelta(hours=20) for a, b in itertools.pairwise(sent))
     assert sent[0] == local(date(2026, 11, 24), 9)
     assert sent[2] == local(date(2026, 11, 30), 9)
     texts = await world.sms_to(PATIENT)
@@ -120,10 +123,13 @@ async def test_replies_are_recorded_and_a_3_escalates_to_the_nurse(world: CareWo
     await world.run_until(local(date(2026, 11, 30), 10))
     await world.sms(PATIENT, "3")
     (esc,) = await world.db.fetchall("SELECT * FROM care_escalations")
-    assert esc["person_id"] == "wang" and esc["acked_at"] is None
+    assert esc["person_id"] == "wang"
+    assert esc["acked_at"] is None
     (to_nurse,) = await world.sms_to(NURSE.phone)
-    assert f"#{esc['code']}" in to_nurse and "张先生" in to_nurse
-    assert PATIENT not in to_nurse and PATIENT[3:] not in to_nurse
+    assert f"#{esc['code']}" in to_nurse
+    assert "张先生" in to_nurse
+    assert PATIENT not in to_nurse
+    assert PATIENT[3:] not in to_nurse
     assert "120" in (await world.sms_to(PATIENT))[-1]
     await world.sms(NURSE.phone, f"#{esc['code']} 收到")
     (acked,) = await world.db.fetchall("SELECT acked_by FROM care_escalations")
@@ -140,7 +146,9 @@ async def test_a_red_flag_word_in_free_text_escalates(world: CareWorld) -> None:
     await world.run_until(local(date(2026, 11, 24), 10))
     await world.sms(PATIENT, "昨晚有点胸痛，还要吃药吗")
     (reply,) = await world.db.fetchall("SELECT choice, red_flag, keywords FROM care_replies")
-    assert reply["choice"] is None and reply["red_flag"] == 1 and "胸痛" in reply["keywords"]
+    assert reply["choice"] is None
+    assert reply["red_flag"] == 1
+    assert "胸痛" in reply["keywords"]
     assert len(await world.db.fetchall("SELECT id FROM care_escalations")) == 1
 
 
@@ -159,7 +167,8 @@ async def test_an_unacknowledged_escalation_moves_to_the_next_on_the_rota(
     assert f"#{moved['code']}" in (await world.sms_to(NURSE2.phone))[-1]
     await world.run_until(local(date(2026, 11, 24), 15))
     (last,) = await world.db.fetchall("SELECT person_id, acked_at FROM care_escalations")
-    assert last["person_id"] is None and last["acked_at"] is None  # the dashboard's now
+    assert last["person_id"] is None
+    assert last["acked_at"] is None
 
 
 async def test_readmitted_cancels_the_remaining_steps(world: CareWorld) -> None:
@@ -201,7 +210,7 @@ async def test_no_consent_no_enrolment_and_no_care_sms(world: CareWorld) -> None
         queued = await world.relay.sending.enqueue(
             conn, "care", "+8613812340000", "【心内科】随访", None, world.clock.now
         )
-    assert queued is False  # no running enrolment: no recorded consent
+    assert queued is None  # no running enrolment: no recorded consent
     (refusal,) = await world.db.fetchall(
         "SELECT detail FROM audit_log WHERE action = 'sms.refused'"
     )
@@ -280,11 +289,62 @@ async def test_a_discharge_list_previews_line_by_line_then_enrols_the_good_rows(
         (6, "refused", ("doctor_unknown",)),
     ]
     assert (await world.db.fetchall("SELECT COUNT(*) FROM care_enrolments"))[0][0] == 1
-    results = await world.relay.care.enrol_csv(data, "admin", "discharge")
-    assert [getattr(r, "created", getattr(r, "key", None)) for r in results] == [
+    done = await world.relay.care.enrol_csv(data, "admin", "discharge")
+    assert [getattr(r, "created", getattr(r, "key", None)) for r in done.results] == [
         False,
         True,
         "doctor_unknown",
     ]
     rows = await world.db.fetchall("SELECT source, consent_how FROM care_enrolments ORDER BY id")
     assert [tuple(r) for r in rows] == [("admin", "verbal"), ("csv", "written")]
+    (audit,) = await world.db.fetchall("SELECT detail FROM audit_log WHERE action = 'care.upload'")
+    assert json.loads(audit[0]) == {"enrolled": 1, "already": 1, "refused": 1, "unreadable": 2}
+
+
+async def test_one_broken_enrolment_does_not_hold_up_the_others(
+    world: CareWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = await world.enrol()
+    await world.enrol(phone="+8613812340001", nickname="李女士")
+    async with world.db.transaction() as conn:  # a row gone bad: a time nobody can read
+        await conn.execute(
+            "INSERT INTO care_sends (enrolment_id, step, kind, at) VALUES (?, 'd0', 'step', 'x')",
+            (broken,),
+        )
+    world.clock.now = local(date(2026, 11, 24), 9)
+    with caplog.at_level("ERROR"):
+        assert await world.relay.care.tick() == 2
+    assert len(await world.sms_to("+8613812340001")) == 1
+    assert await world.sms_to(PATIENT) == []
+    (row,) = await world.db.fetchall("SELECT next_at FROM care_enrolments WHERE id = ?", (broken,))
+    assert datetime.fromisoformat(row[0]) == world.clock.now + timedelta(hours=1)
+    assert f"care enrolment {broken} cannot be planned" in caplog.text
+
+
+async def test_erasing_a_number_blanks_its_enrolments_and_ends_them(world: CareWorld) -> None:
+    await world.enrol()
+    await world.run_until(local(date(2026, 11, 24), 10))
+    await world.sms(PATIENT, "有点出血")
+    await retention.erase_phone(world.db, PATIENT, "admin", world.clock.now)
+    (row,) = await world.db.fetchall("SELECT nickname, status, ended_reason FROM care_enrolments")
+    assert tuple(row) == ("", "cancelled", "erased")
+    assert [r[0] for r in await world.db.fetchall("SELECT text FROM care_replies")] == [""]
+    await world.run_until(START + timedelta(days=10), step=timedelta(hours=6))
+    sent = await world.db.fetchall("SELECT COUNT(*) FROM outbox WHERE kind = 'care'")
+    assert sent[0][0] == 2  # day 1 and the reply's answer, before the erasure
+
+
+async def test_a_running_enrolment_keeps_its_number_from_the_retention_purge(
+    world: CareWorld,
+) -> None:
+    await world.enrol()
+    await world.relay.care.event(PATIENT, "returned", "his")  # paused: still running
+    later = START + timedelta(days=90)
+    await retention.purge(world.db, phone_days=30, thread_days=None, now=later)
+    assert await world.db.fetchall("SELECT id FROM phones WHERE erased_at IS NOT NULL") == []
+    world.clock.now = later
+    await world.relay.care.event(PATIENT, "readmitted", "his")  # ended on day 90
+    await retention.purge(world.db, phone_days=30, thread_days=None, now=later + timedelta(days=29))
+    assert await world.db.fetchall("SELECT id FROM phones WHERE erased_at IS NOT NULL") == []
+    await retention.purge(world.db, phone_days=30, thread_days=None, now=later + timedelta(days=31))
+    assert len(await world.db.fetchall("SELECT id FROM phones WHERE erased_at IS NOT NULL")) == 1
