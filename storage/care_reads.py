@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 import aiosqlite
 
@@ -137,23 +138,16 @@ async def open_calls(conn: Conn, limit: int) -> tuple[list[CallRow], int]:
     return calls, total
 
 
-async def escalation_phone(conn: Conn, escalation_id: int) -> str | None:
-    """The number of the patient an escalation is about (None: no such escalation)."""
+Listed = Literal["escalation", "call"]
+_LISTS: dict[Listed, str] = {"escalation": "care_escalations", "call": "care_calls"}
+
+
+async def listed_phone(conn: Conn, what: Listed, row_id: int) -> str | None:
+    """The number of the patient an escalation or a listed call is about (None: no such row)."""
     row = await fetch_one(
         conn,
-        "SELECT p.e164 FROM care_escalations x JOIN care_enrolments c ON c.id = x.enrolment_id"
+        f"SELECT p.e164 FROM {_LISTS[what]} x JOIN care_enrolments c ON c.id = x.enrolment_id"
         " JOIN phones p ON p.id = c.phone_id WHERE x.id = ?",
-        (escalation_id,),
-    )
-    return None if row is None else str(row[0])
-
-
-async def call_phone(conn: Conn, call_id: int) -> str | None:
-    """The number of the patient a call is listed for (None: no such call)."""
-    row = await fetch_one(
-        conn,
-        "SELECT p.e164 FROM care_calls k JOIN care_enrolments c ON c.id = k.enrolment_id"
-        " JOIN phones p ON p.id = c.phone_id WHERE k.id = ?",
-        (call_id,),
+        (row_id,),
     )
     return None if row is None else str(row[0])

@@ -151,26 +151,26 @@ async def call_done(request: web.Request, caller: Caller) -> web.Response:
 
 @admin_form
 async def escalation_number(request: web.Request, caller: Caller) -> web.Response:
-    row = _row(request)
-    try:
-        number = await _pages(request).escalation_number(row, caller.actor)
-    except RelayError as exc:
-        return await _care_page(
-            request, caller, status=exc.status, error=error_words(exc, caller.lang)
-        )
-    return await _care_page(request, caller, shown={"escalation": row, "number": number})
+    return await _number(request, caller, "escalation")
 
 
 @admin_form
 async def call_number(request: web.Request, caller: Caller) -> web.Response:
+    return await _number(request, caller, "call")
+
+
+async def _number(request: web.Request, caller: Caller, what: str) -> web.Response:
+    """The page again, with the whole number of one red flag's or call's patient (audited)."""
     row = _row(request)
+    pages = _pages(request)
+    read = pages.escalation_number if what == "escalation" else pages.call_number
     try:
-        number = await _pages(request).call_number(row, caller.actor)
+        number = await read(row, caller.actor)
     except RelayError as exc:
         return await _care_page(
             request, caller, status=exc.status, error=error_words(exc, caller.lang)
         )
-    return await _care_page(request, caller, shown={"call": row, "number": number})
+    return await _care_page(request, caller, shown={what: row, "number": number})
 
 
 @admin_form

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
 from smscat.relay.core import texts as relay_texts
-from smscat.relay.core.masking import mask_numbers
+from smscat.relay.core.masking import mask_numbers, number_tail
 from smscat.relay.core.outbox_states import OutboxStatus
 from smscat.relay.core.retry import resendable
 from smscat.web import texts
@@ -111,9 +111,9 @@ def signal_bars(dbm: int | None) -> int:
 
 
 def mask_number(number: str) -> str:
-    """A phone number as admins see it: its last four digits."""
-    digits = [c for c in number if c.isdigit()]
-    return "•••• " + "".join(digits[-4:]) if len(digits) > 4 else "••••"
+    """A phone number as admins see it: its last four digits (:func:`.masking.number_tail`)."""
+    tail = number_tail(number)
+    return f"•••• {tail}" if tail else "••••"
 
 
 def _when(at: datetime, zone: tzinfo, today: datetime) -> str:

@@ -249,6 +249,19 @@ def current_step(plan: Plan, progress: Progress) -> Step | None:
     return sent[-1] if sent else None
 
 
+def next_step(
+    plan: Plan, anchor: date, first_day: date | None, sent: Collection[str]
+) -> Step | None:
+    """The plan's next step still to go: the first not ``sent`` (by key) whose day is not
+    before ``first_day`` (the local day the patient was enrolled: a patient enrolled on day 10
+    gets no "day 1" SMS)."""
+    first = first_day or anchor
+    return next(
+        (s for s in plan.steps if s.key not in sent and anchor + timedelta(days=s.day) >= first),
+        None,
+    )
+
+
 def next_action(plan: Plan, progress: Progress, now: datetime, window: Window) -> Action:
     """The one thing due for an enrolment at ``now``, or :class:`Wait` until something is.
 
@@ -261,13 +274,7 @@ def next_action(plan: Plan, progress: Progress, now: datetime, window: Window) -
     complete once the last step went and, if it asks, was answered, or its call listed.
     """
     current = current_step(plan, progress)
-    first = progress.first_day or progress.anchor
-    pending = [
-        s
-        for s in plan.steps
-        if (s.key, "step") not in progress.sent and progress.anchor + timedelta(days=s.day) >= first
-    ]
-    upcoming = pending[0] if pending else None
+    upcoming = next_step(plan, progress.anchor, progress.first_day, {k for k, _ in progress.sent})
     candidates: list[tuple[datetime, Action]] = []
     if upcoming is not None:
         due = step_due(upcoming, progress.anchor, window)

@@ -30,6 +30,13 @@ def mask_numbers(text: str) -> str:
     return _replace(text, find_numbers(text), _masked)
 
 
+def number_tail(number: str) -> str:
+    """A stored number as admins see it: its last four digits only ("" for a number erased
+    or too short to show any of it)."""
+    digits = [c for c in number if c.isdigit()]
+    return "".join(digits[-4:]) if len(digits) > 4 and not number.startswith("erased:") else ""
+
+
 def erase_number(text: str, number: str, placeholder: str) -> str:
     """``text`` with each number that holds ``number`` (its digits, e.g. the national ones)
     replaced by ``placeholder``, prefix and separators included."""

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
+import aiosqlite
 from pydantic import ValidationError
 
 from smscat.relay.core import care
 from smscat.relay.core.care import Enrolment, Plan
 from smscat.relay.core.errors import Invalid, NotFound
-from smscat.relay.core.masking import mask_numbers
+from smscat.relay.core.masking import mask_numbers, number_tail
 from smscat.relay.services.care_record import PlanConfig, StepConfig
 from smscat.relay.services.management import local_time, page_number
 from smscat.relay.services.relay import Relay
@@ -40,9 +41,7 @@ _ERASED = "erased:"
 
 def phone_tail(e164: str) -> str:
     """The last four digits of a number, as the pages show it ("" for an erased one)."""
-    if e164.startswith(_ERASED):
-        return ""
-    return "".join(c for c in e164 if c.isdigit())[-4:]
+    return number_tail(e164)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,33 +252,29 @@ class CarePages:
         if plan is None or e.status not in care.RUNNING:
             return None
         first = e.created_at.astimezone(self.relay.options.care.window.zone).date()
-        return next(
-            (
-                s
-                for s in plan.steps
-                if s.key not in sent and e.anchor + timedelta(days=s.day) >= first
-            ),
-            None,
-        )
+        return care.next_step(plan, e.anchor, first, sent)
 
     # -- a number, on request and audited ---------------------------------------------------------
 
     async def escalation_number(self, escalation_id: int, actor: str) -> str:
         """The patient's whole number for an escalation; the audit log records who read it."""
         async with self.db.transaction() as conn:
-            e164 = await care_reads.escalation_phone(conn, escalation_id)
-            if e164 is None or e164.startswith(_ERASED):
-                raise NotFound("escalation")
+            e164 = await self._number(conn, "escalation", escalation_id)
             await self.db.audit(conn, actor, "care.escalation_read", str(escalation_id))
         return e164
 
     async def call_number(self, call_id: int, actor: str) -> str:
         """The patient's whole number for a call listed; audited as the escalation's is."""
         async with self.db.transaction() as conn:
-            e164 = await care_reads.call_phone(conn, call_id)
-            if e164 is None or e164.startswith(_ERASED):
-                raise NotFound("call")
+            e164 = await self._number(conn, "call", call_id)
             await self.db.audit(conn, actor, "care.call_read", str(call_id))
+        return e164
+
+    @staticmethod
+    async def _number(conn: aiosqlite.Connection, what: care_reads.Listed, row_id: int) -> str:
+        e164 = await care_reads.listed_phone(conn, what, row_id)
+        if e164 is None or e164.startswith(_ERASED):
+            raise NotFound(what)
         return e164
 
     # -- changes the page makes -------------------------------------------------------------------
