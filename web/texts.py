@@ -1602,8 +1602,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     },
     "admin.care_upload.hint_preview": {
         "zh-CN": "先看预览，确认后才会登记；确认前不会登记任何人，也不会发送短信。",
-        "en": "You see a preview first: nobody is enrolled and nothing is sent before you"
-        " confirm.",
+        "en": "You see a preview first: nobody is enrolled and nothing is sent before you confirm.",
     },
     "admin.care_upload.columns": {
         "zh-CN": "必填列：{required}；可选列：{optional}。",
