@@ -292,6 +292,14 @@ async def test_a_barred_sim_passes_its_sms_to_the_other(tmp_path: Path) -> None:
         await _eventually(lambda: _whole_from(s, "sim2", number, LONG))
         assert s.running.supervisors["sim1"].blocked() == "barred"
         assert not [m for m in await s.sent("sim1", number) if LONG in m["text"]]
+
+        async def recorded() -> bool:  # the phone has it a moment before the pump commits
+            (row,) = await s.running.relay.db.fetchall(
+                "SELECT status FROM outbox WHERE thread_id = ?", (thread_id,)
+            )
+            return row["status"] != "queued"
+
+        await _eventually(recorded)
         (row,) = await s.running.relay.db.fetchall(
             "SELECT status, attempts FROM outbox WHERE thread_id = ?", (thread_id,)
         )
