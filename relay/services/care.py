@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -27,7 +28,7 @@ from smscat.relay.core.care import Enrolment, Plan
 from smscat.relay.core.errors import Invalid, NotFound, RelayError
 from smscat.relay.core.numbers import find_numbers
 from smscat.relay.services.care_record import PlanConfig, parse_plan
-from smscat.relay.services.context import Context, mobile
+from smscat.relay.services.context import Context, mobile, token_hash
 from smscat.relay.services.sending import Sender
 from smscat.storage import care as care_db
 from smscat.storage import experts as experts_db
@@ -38,7 +39,7 @@ from smscat.storage.db import iso
 log = logging.getLogger(__name__)
 
 MAX_STEPS_PER_LOOK = 4  # actions done for one enrolment in one look (a step, then its wait)
-BATCH = 50  # enrolments planned in one transaction
+BATCH = 10  # enrolments planned in one transaction (a board read waits for it: keep it short)
 RETRY_BROKEN = timedelta(hours=1)  # an enrolment that could not be planned is looked at again
 
 
@@ -442,11 +443,25 @@ class CarePlans:
     async def _text(
         self, conn: aiosqlite.Connection, enrolment: Enrolment, step: care.Step, kind: str
     ) -> str:
+        values = await self.variables(conn, enrolment)
+        if kind == "reminder":  # (the menu only: no second link)
+            return texts.render(
+                "care_reminder",
+                dept=values["dept"],
+                nickname=values["nickname"],
+                menu=care.menu_line(step),
+            )
+        if care.uses_link(step):
+            values["link"] = await self._link(conn, enrolment, step)
+        return care.render(step, values)
+
+    async def variables(self, conn: aiosqlite.Connection, enrolment: Enrolment) -> dict[str, str]:
+        """The enrolment's template values (but ``link``): its steps' SMS and its plan's page."""
         doctor = ""
         if enrolment.doctor_id is not None:
             person = await experts_db.expert(conn, enrolment.doctor_id)
             doctor = person.name if person is not None else ""
-        values = {
+        return {
             "nickname": enrolment.nickname,
             "dept": self.options.department,
             "doctor": doctor,
@@ -454,11 +469,14 @@ class CarePlans:
                 "block.care_date", month=enrolment.anchor.month, day=enrolment.anchor.day
             ),
         }
-        if kind == "reminder":
-            return texts.render(
-                "care_reminder",
-                dept=values["dept"],
-                nickname=values["nickname"],
-                menu=care.menu_line(step),
-            )
-        return care.render(step, values)
+
+    async def _link(self, conn: aiosqlite.Connection, enrolment: Enrolment, step: care.Step) -> str:
+        """A fresh link to the plan's page for this send (only the token's hash is kept): the
+        page may name the condition, the SMS does not."""
+        base = self.options.public_url
+        if not base:  # (config.yaml's plans are checked for it; an admin's edit is not)
+            raise RuntimeError(f"care plan {enrolment.plan}: {{link}} needs web.public_url")
+        token = secrets.token_urlsafe(12)
+        at = iso(self.ctx.clock())
+        await care_db.add_link(conn, token_hash(token), enrolment.id, step.key, at)
+        return f"{base}/f/{token}"
