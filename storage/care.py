@@ -393,3 +393,26 @@ async def phone_of(conn: Conn, enrolment_id: int) -> str:
 async def reply_text(conn: Conn, reply_id: int) -> str:
     row = await fetch_one(conn, "SELECT text FROM care_replies WHERE id = ?", (reply_id,))
     return "" if row is None else str(row[0])
+
+
+# -- links to a plan's page -----------------------------------------------------------------
+
+
+async def add_link(conn: Conn, token_hash: str, enrolment_id: int, step: str, at: str) -> None:
+    """A step's ``{link}``: the hash of its token (never the token), for the enrolment."""
+    await conn.execute(
+        "INSERT INTO care_links (token_hash, enrolment_id, step, created_at) VALUES (?, ?, ?, ?)",
+        (token_hash, enrolment_id, step, at),
+    )
+
+
+async def linked(conn: Conn, token_hash: str) -> Enrolment | None:
+    """The enrolment a link's token was made for; None for an unknown token, and for one
+    whose patient's number was erased."""
+    row = await fetch_one(
+        conn,
+        "SELECT c.* FROM care_links l JOIN care_enrolments c ON c.id = l.enrolment_id"
+        " JOIN phones p ON p.id = c.phone_id WHERE l.token_hash = ? AND p.erased_at IS NULL",
+        (token_hash,),
+    )
+    return None if row is None else as_enrolment(row)

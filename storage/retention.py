@@ -73,6 +73,7 @@ NO_PATIENT_TEXT: Final = {
         *("revoked_at", "revoked_by"),
     ),
     "care_calls": ("step", "listed_at", "done_at", "done_by"),
+    "care_links": ("token_hash", "step", "created_at"),
     "care_enrolments": (
         *("plan", "anchor", "doctor_id", "department", "status", "ended_reason", "ended_at"),
         *("consent_at", "consent_how", "source", "next_at", "created_at"),
@@ -257,6 +258,12 @@ async def erase_numbers(
     )
     await conn.execute(
         "UPDATE care_replies SET text = '' WHERE enrolment_id IN"
+        f" (SELECT id FROM care_enrolments WHERE phone_id {_IN})",
+        (phones,),
+    )
+    # the links to its plan's page went to the number: they go, and the page with them
+    await conn.execute(
+        "DELETE FROM care_links WHERE enrolment_id IN"
         f" (SELECT id FROM care_enrolments WHERE phone_id {_IN})",
         (phones,),
     )

@@ -1,4 +1,5 @@
-"""The patient's pages, wired: the board (:mod:`.board`) and a thread's page (:mod:`.thread_page`).
+"""The patient's pages, wired: the board (:mod:`.board`), a thread's page (:mod:`.thread_page`)
+and a 随访 plan's page behind a step's link (:mod:`.care_page`).
 
 They share :mod:`.site`: Jinja2 with autoescape on for every template, words from
 :mod:`smscat.web.texts` in the visitor's language (:mod:`.language`: Chinese by default, English
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from smscat.web import board, site, thread_page
+from smscat.web import board, care_page, site, thread_page
 from smscat.web.site import set_public_url
 
 if TYPE_CHECKING:
@@ -31,3 +32,4 @@ def add_routes(
     site.setup(app, relay, department, public_url=public_url)
     board.add_routes(app)
     thread_page.add_routes(app)
+    care_page.add_routes(app)

@@ -50,7 +50,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
-# ... nor to anyone from a thread's pages, this site's own files included (logs, caches).
+# ... nor from a thread's pages or a 随访 plan's (/f/), our own files included (logs, caches).
 THREAD_HEADERS = {**SECURITY_HEADERS, "Referrer-Policy": "no-referrer"}
 DIGITS = re.compile(r"[0-9]{1,5}")  # a page number as a query may give it
 _API = ("/api/", "/healthz")
@@ -211,7 +211,7 @@ async def page_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     """Friendly HTML for every error on a page route; security headers on every page answer."""
     if request.path.startswith(_API):
         return await handler(request)
-    headers = THREAD_HEADERS if request.path.startswith("/t/") else SECURITY_HEADERS
+    headers = THREAD_HEADERS if request.path.startswith(("/t/", "/f/")) else SECURITY_HEADERS
     try:
         response = await handler(request)
     except web.HTTPException as exc:

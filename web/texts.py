@@ -288,6 +288,16 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
     "page.error_other": {
         "zh-CN": "请求未能完成，请返回后重试。",
         "en": "The request could not be completed; please go back and try again.",
+    },
+    # --- a 随访 plan's page, behind the link in a step's SMS (/f/<token>) -----------------------
+    "page.care.reply_by_sms": {
+        "zh-CN": "如有问题或需要回答随访短信，请直接回复短信。",
+        "en": "To answer the follow-up SMS or ask anything, please reply to the SMS directly.",
+    },
+    "page.care.gone_title": {"zh-CN": "随访页面不存在", "en": "Follow-up page not found"},
+    "page.care.gone": {
+        "zh-CN": "这个随访链接无效或已失效。如有问题，请直接回复短信。",
+        "en": "This follow-up link is not valid or no longer works. Please reply to the SMS.",
     },  # --- the admin page -----------------------------------------------------------------
     "admin.title": {
         "zh-CN": "管理",

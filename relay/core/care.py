@@ -5,7 +5,9 @@
 * A :class:`Plan` is a list of :class:`Step` at day offsets from an anchor date (a visit, a
   discharge, an operation); a step's text is a template over :data:`VARIABLES` only, so that no
   diagnosis reaches an SMS by way of a variable (:func:`template_problem` says what is wrong with
-  one); a step may carry a reply menu, some of whose answers are warnings.
+  one); a step may carry a reply menu, some of whose answers are warnings. A plan may have a
+  ``page`` (it may name the condition) that a step links to with ``{link}``: the page is shown
+  only behind the link's unguessable token, so the SMS itself still names nothing.
 * :func:`next_action` is the planner: for one enrolment, from what was sent and answered, the
   one thing due next — a step, the step's one reminder, a call listed for a patient who answered
   neither, the end — or when to look again. SMS go only inside the department's window
@@ -29,7 +31,8 @@ from typing import Final, Literal
 
 from smscat.relay.core import numerals, schedule, texts
 
-VARIABLES: Final = frozenset({"nickname", "dept", "doctor", "date"})
+VARIABLES: Final = frozenset({"nickname", "dept", "doctor", "date", "link"})
+PAGE_VARIABLES: Final = VARIABLES - {"link"}  # a plan's page: it is what the link opens
 EVENTS: Final = ("returned", "readmitted", "deceased", "opted_out", "resumed")
 Event = Literal["returned", "readmitted", "deceased", "opted_out", "resumed"]
 ENDING_EVENTS: Final = frozenset({"readmitted", "deceased", "opted_out"})  # cancel what is left
@@ -67,6 +70,7 @@ class Plan:
     rota: tuple[str, ...] = ()  # staff ids who get red flags, in order
     remind_after: timedelta = timedelta(days=2)  # no answer to a step this long: one reminder
     call_after: timedelta = timedelta(days=2)  # no answer to the reminder this long: a call
+    page: str | None = None  # a template over PAGE_VARIABLES, shown only behind a {link}
 
     def step(self, key: str) -> Step | None:
         return next((s for s in self.steps if s.key == key), None)
@@ -84,23 +88,40 @@ def template_variables(text: str) -> set[str]:
     return names
 
 
-def template_problem(text: str) -> str | None:
-    """What is wrong with a step's template, or None: it must parse, and use only
-    :data:`VARIABLES` (anything else could carry a diagnosis into an SMS)."""
+def template_problem(text: str, allowed: frozenset[str] = VARIABLES) -> str | None:
+    """What is wrong with a step's template (or a page's, ``allowed`` :data:`PAGE_VARIABLES`),
+    or None: it must parse, and use only ``allowed`` (anything else could carry a diagnosis
+    into an SMS)."""
     try:
         used = template_variables(text)
     except ValueError:
-        return "braces: write {nickname}, {dept}, {doctor} or {date}; {{ for a brace"
-    unknown = sorted(used - VARIABLES)
+        names = ", ".join(f"{{{n}}}" for n in sorted(allowed))
+        return f"braces: write one of {names}; {{{{ for a brace"
+    unknown = sorted(used - allowed)
     if unknown:
-        return f"unknown variable(s) {', '.join(unknown)}; allowed: {', '.join(sorted(VARIABLES))}"
+        return f"unknown variable(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
     return None
+
+
+def uses_link(step: Step) -> bool:
+    """Whether the step's SMS carries a link to the plan's page (each send makes its token)."""
+    try:
+        return "link" in template_variables(step.text)
+    except ValueError:
+        return False
 
 
 def render(step: Step, values: dict[str, str], lang: str = texts.DEFAULT_LANG) -> str:
     """The step's SMS text, its menu after it ("回复1 好转，2 没变化，3 加重")."""
     text = step.text.format_map({name: values.get(name, "") for name in VARIABLES})
     return f"{text}\n{menu_line(step, lang)}" if step.menu else text
+
+
+def page_text(plan: Plan, values: dict[str, str]) -> str | None:
+    """The plan's page for one patient (None: the plan has none)."""
+    if plan.page is None:
+        return None
+    return plan.page.format_map({name: values.get(name, "") for name in PAGE_VARIABLES})
 
 
 def menu_line(step: Step, lang: str = texts.DEFAULT_LANG) -> str:
@@ -114,18 +135,24 @@ def menu_line(step: Step, lang: str = texts.DEFAULT_LANG) -> str:
 
 def plan_problem(plan: Plan) -> str | None:
     """What makes ``plan`` unusable, or None: steps in day order with unique keys, good
-    templates, warnings that are menu answers."""
+    templates, warnings that are menu answers, a ``{link}`` only to a page the plan has."""
     if not plan.steps:
         return "a plan needs at least one step"
     keys = [s.key for s in plan.steps]
     if len(set(keys)) != len(keys):
         return "step keys must be unique"
+    if plan.page is not None:
+        problem = template_problem(plan.page, PAGE_VARIABLES)
+        if problem is not None:
+            return f"page: {problem}"
     if [s.day for s in plan.steps] != sorted(s.day for s in plan.steps):
         return "steps must be in day order"
     for s in plan.steps:
         problem = template_problem(s.text)
         if problem is not None:
             return f"step {s.key}: {problem}"
+        if plan.page is None and uses_link(s):
+            return f"step {s.key}: {{link}} needs the plan's page (page: the text it opens)"
         answers = {k for k, _ in s.menu}
         if not s.warn <= answers:
             return f"step {s.key}: a warning must be one of its menu answers"

@@ -113,6 +113,7 @@ def relay_options(settings: Settings) -> RelayOptions:
         admin_phones=frozenset(settings.alerts.phones),
         line_kind=line_kind,  # (the core's policy has no numbering plan of its own)
         care=settings.care.options(ZoneInfo(settings.timezone)),
+        public_url=settings.web.public_url,
     )
 
 

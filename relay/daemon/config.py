@@ -34,7 +34,7 @@ from smscat.relay.daemon.config_operations import (
     LogLevel,
     legacy_log_level,
 )
-from smscat.relay.services.care_record import CareConfig
+from smscat.relay.services.care_record import CareConfig, link_problem
 from smscat.relay.services.expert_record import ExpertConfig, Slug, mobile
 
 ENV_PREFIX = "SMSCAT_"
@@ -470,6 +470,12 @@ class Settings(BaseSettings):
         phones = [e.phone for e in self.experts]
         if len(set(phones)) != len(phones):
             raise ValueError("experts: two experts share one phone number")
+        return self
+
+    @model_validator(mode="after")
+    def _care_links(self) -> Settings:
+        if (problem := link_problem(self.care, self.web.public_url)) is not None:
+            raise ValueError(problem)
         return self
 
     def resolve_paths(self, base: Path) -> Settings:

@@ -27,7 +27,7 @@ from smscat.relay.core import care
 from smscat.relay.core.care import Enrolment, Plan
 from smscat.relay.core.errors import Invalid, NotFound
 from smscat.relay.core.masking import mask_numbers, number_tail
-from smscat.relay.services.care_record import PlanConfig, StepConfig
+from smscat.relay.services.care_record import CareConfig, PlanConfig, StepConfig, link_problem
 from smscat.relay.services.management import local_time, page_number
 from smscat.relay.services.relay import Relay
 from smscat.storage import care as care_db
@@ -309,4 +309,7 @@ class CarePages:
             raise _first_problem(exc) from None
         if plan.name != name:
             raise Invalid("plan_renamed", field="body")
+        problem = link_problem(CareConfig(plans=[plan]), self.relay.options.public_url)
+        if problem is not None:  # ({link} needs web.public_url: the planner could not send it)
+            raise PlanInvalid("page", problem)
         await self.relay.care.save_plan(plan, actor)

@@ -2,7 +2,8 @@
 
 One model checks a plan wherever it is typed (the file, the admin page, a stored edit), and turns
 it into the core's frozen :class:`~smscat.relay.core.care.Plan`. A template may use only the
-core's variables, so a diagnosis cannot reach an SMS through one.
+core's variables, so a diagnosis cannot reach an SMS through one; what must name the condition
+goes on the plan's ``page``, which a step's ``{link}`` opens behind a token.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ class StepConfig(_Frozen):
     text: str = Field(
         min_length=1,
         max_length=300,
-        description="the SMS; variables {nickname} {dept} {doctor} {date}; never a diagnosis",
+        description="the SMS; variables {nickname} {dept} {doctor} {date}, {link} to the page;"
+        " never a diagnosis",
     )
     menu: dict[str, str] = Field(
         default_factory=dict, description='reply menu, e.g. {"1": "好转", "3": "加重"}'
@@ -81,6 +83,21 @@ class PlanConfig(_Frozen):
     )
     remind_after_days: float = Field(2, gt=0, le=60, description="no answer this long: a reminder")
     call_after_days: float = Field(2, gt=0, le=60, description="no answer to it: listed for a call")
+    page: str | None = Field(
+        None,
+        min_length=1,
+        max_length=2000,
+        description="a page a step's {link} opens (behind a token): it may name the condition;"
+        " variables {nickname} {dept} {doctor} {date}",
+    )
+
+    @field_validator("page")
+    @classmethod
+    def _page(cls, value: str | None) -> str | None:
+        problem = None if value is None else care.template_problem(value, care.PAGE_VARIABLES)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _usable(self) -> Self:
@@ -98,6 +115,7 @@ class PlanConfig(_Frozen):
             rota=tuple(self.rota),
             remind_after=timedelta(days=self.remind_after_days),
             call_after=timedelta(days=self.call_after_days),
+            page=self.page,
         )
 
 
@@ -170,6 +188,21 @@ class CareConfig(_Frozen):
             hours=care.WorkingHours(w_start, w_end, frozenset(self.working_days), zone),
             ack_within=timedelta(hours=self.ack_within_hours),
         )
+
+
+def link_problem(config: CareConfig, public_url: str | None) -> str | None:
+    """Why config.yaml's plans cannot be sent as they are, or None: a step's ``{link}`` is an
+    absolute address, so it needs ``web.public_url`` (never the request's Host header)."""
+    if public_url:
+        return None
+    for i, plan in enumerate(config.plans):
+        for j, step in enumerate(plan.steps):
+            if care.uses_link(step.to_step()):
+                return (
+                    f"care.plans[{i}].steps[{j}].text uses {{link}}: set web.public_url, the"
+                    " address patients open it at"
+                )
+    return None
 
 
 def parse_plan(body: str) -> care.Plan:

@@ -45,6 +45,7 @@ class RelayOptions:
     # a number's country and whether it is a mobile: the modem driver's numbering plan
     line_kind: Callable[[str], policy.LineKind | None] = field(default=line_kind, repr=False)
     care: CareOptions = field(default_factory=CareOptions)  # 随访 plans, window, escalations
+    public_url: str | None = None  # web.public_url: a 随访 SMS's {link} starts with it
     # whom we may text, for policy.patient_refusal / recipient_refusal: made of the three above
     text_rules: policy.TextRules = field(init=False, repr=False, compare=False)
 

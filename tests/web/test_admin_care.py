@@ -423,6 +423,11 @@ async def test_a_plan_is_edited_as_json_and_applies_from_then_on(care: Care) -> 
             ' {"key": "d1", "day": 1, "text": "b"}]}',
             "",
         ),
+        (  # a link to a page, and no web.public_url for the address (the planner could not)
+            '{"name": "discharge", "title": "t", "page": "出院后注意事项", "steps": [{"key": "d1",'
+            ' "day": 1, "text": "【{dept}】请看{link}"}]}',
+            "page",
+        ),
     ],
 )
 async def test_a_wrong_plan_is_refused_in_words_and_kept_in_the_form(
