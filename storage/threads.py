@@ -401,6 +401,13 @@ async def board(
         )
         params.extend([q, q] if shown else [q])
     clause = " AND ".join(where)
+    async with db.reading():  # one wait for the lock, and one view: count, page, messages
+        return await _board_page(db, clause, params, page, per_page)
+
+
+async def _board_page(
+    db: Database, clause: str, params: list[Any], page: int, per_page: int
+) -> BoardPage:
     (count,) = await db.fetchall(  # counted up to a bound: the pages after it are not linked
         f"SELECT COUNT(*) FROM (SELECT 1 FROM threads t WHERE {clause} LIMIT ?)",
         (*params, COUNT_BOUND),

@@ -48,8 +48,7 @@ async def _department_page(
     relay = request.app[PAGES_KEY].relay
     chosen = language.of_request(request)
     lang, pinned = chosen.lang, chosen.pinned
-    experts = await relay.read.experts_view()
-    recent = await relay.read.board(None, None, 1, RECENT)
+    experts, recent = await relay.read.front_page(RECENT)
     names = {e["id"]: e["name"] for e in experts}
     zone = relay.options.zone
     return render_page(

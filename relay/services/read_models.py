@@ -80,6 +80,12 @@ class ReadModels:
                 )
         return out
 
+    async def front_page(self, recent: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The department page's experts and its ``recent`` public threads, read together: one
+        wait for the database (a planner's or the pump's transaction) and one view."""
+        async with self.db.reading():
+            return await self.experts_view(), await self.board(None, None, 1, recent)
+
     async def board(
         self, expert_id: str | None, q: str | None, page: int, per_page: int
     ) -> dict[str, Any]:
