@@ -22,6 +22,7 @@ from smscat.relay.core import texts as relay_texts
 from smscat.relay.core.masking import mask_numbers, number_tail
 from smscat.relay.core.outbox_states import OutboxStatus
 from smscat.relay.core.retry import resendable
+from smscat.relay.services.care_pages import CarePages
 from smscat.web import texts
 
 if TYPE_CHECKING:
@@ -84,14 +85,16 @@ class Numbers:
     failed: int = 0  # SMS that failed for good and an admin may send again
     incomplete: int = 0  # SMS posted without a part (nothing to do: a late part completes it)
     alerts: int = 0  # open alerts (a modem down, a stalled queue, an operator SMS…)
+    red_flags: int = 0  # 随访 red flags nobody has acknowledged yet
 
 
 def needs_attention(n: Numbers) -> bool:
     """Whether the verdict is 需要处理: something waits for an admin, or nothing can send.
 
     Counted: no modem, a modem that cannot send, an overdue question, an unmatched SMS, a failed
-    SMS, an open alert. Not counted: the queue (it moves on its own; a stalled one opens an
-    alert) and SMS that lost a part (posted as they are; no admin action completes them).
+    SMS, an open alert, a 随访 red flag not yet acknowledged. Not counted: the queue (it moves on
+    its own; a stalled one opens an alert) and SMS that lost a part (posted as they are; no
+    admin action completes them).
     """
     return (
         n.modems == 0
@@ -100,6 +103,7 @@ def needs_attention(n: Numbers) -> bool:
         or n.unmatched > 0
         or n.failed > 0
         or n.alerts > 0
+        or n.red_flags > 0
     )
 
 
@@ -278,6 +282,7 @@ async def snapshot(
         failed=sum(1 for f in failed if f["resendable"]),
         incomplete=len(incomplete),
         alerts=len(alerts),
+        red_flags=(await CarePages(relay).open_items(0)).escalations_total,
     )
     attention = needs_attention(numbers)
     return {

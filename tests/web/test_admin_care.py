@@ -7,6 +7,7 @@ dashboard's 随访预警 block."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -259,6 +260,8 @@ async def test_a_red_flag_is_listed_masked_and_acknowledged_on_the_page(care: Ca
     assert "李先生" in block
     assert 'href="/admin/care?lang=en#escalations"' in block
     assert OTHER not in dashboard
+    assert re.search(r'data-tile="red_flags"><a href="/admin/care#escalations">1<', dashboard)
+    assert render("admin.needs_attention", "en") in dashboard  # the verdict says why
 
     care.clock.now = MONDAY + timedelta(hours=3)  # past its deadline
     body, _ = await care.page()
@@ -286,6 +289,7 @@ async def test_a_red_flag_is_listed_masked_and_acknowledged_on_the_page(care: Ca
     )
     dashboard, _ = await care.page("/admin?lang=en")
     assert 'id="care-alerts"' not in dashboard
+    assert 'data-tile="red_flags"' not in dashboard
 
     status, _, _, _ = await care.admin.post(path, {"csrf": csrf})  # twice: said, nothing more
     assert status == 303

@@ -53,6 +53,7 @@ def test_signal_bars_follow_the_csq_steps(dbm: int | None, bars: int) -> None:
         (Numbers(unmatched=1), True),
         (Numbers(failed=1), True),
         (Numbers(alerts=1), True),
+        (Numbers(red_flags=1), True),  # a 随访 red flag nobody has acknowledged
         (Numbers(queued=5, incomplete=1, unmatched=2, failed=1), True),
     ],
 )
