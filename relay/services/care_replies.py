@@ -39,6 +39,20 @@ ESCALATION_WORDS = 40  # characters of the patient's reply in the escalation SMS
 
 
 @dataclass(frozen=True, slots=True)
+class _Assignee:
+    """Who holds an escalation from now: their place on the rota, code and deadline."""
+
+    index: int
+    person: Expert | None
+    code: int | None
+    deadline: datetime
+
+    @property
+    def person_id(self) -> str | None:
+        return self.person.id if self.person is not None else None
+
+
+@dataclass(frozen=True, slots=True)
 class OpenItem:
     """A running enrolment as a reply may answer it."""
 
@@ -100,23 +114,14 @@ class CareReplies:
         now: datetime,
     ) -> None:
         """A red flag to the first present person on the rota (the dashboard when none is)."""
-        rota = care.rota_of(plan, enrolment.doctor_id)
-        index, person = await self._next_person(conn, rota, -1)
-        deadline = care.add_working(now, self.options.care.ack_within, self.options.care.hours)
-        code = await self._code(conn, person, now) if person is not None else None
+        to = await self._assignee(conn, care.rota_of(plan, enrolment.doctor_id), -1, now)
         escalation_id = await care_db.add_escalation(
-            conn, enrolment.id, reply_id, person.id if person else None, code, index,
-            iso(now), iso(deadline),
+            conn, enrolment.id, reply_id, to.person_id, to.code, to.index, iso(now),
+            iso(to.deadline),
         )  # fmt: skip
-        await self.db.audit(
-            conn,
-            "relay",
-            "care.escalation",
-            str(escalation_id),
-            {"to": person.id if person else None},
-        )
-        if person is not None and code is not None:
-            await self._tell(conn, person, code, enrolment, plan, text, deadline, now)
+        detail = {"to": to.person_id}
+        await self.db.audit(conn, "relay", "care.escalation", str(escalation_id), detail)
+        await self._tell(conn, to, enrolment, plan, text, now)
 
     async def move_overdue(self) -> int:
         """Escalations nobody acknowledged by their deadline go to the next present person on
@@ -133,22 +138,18 @@ class CareReplies:
                 assert enrolment is not None
                 plan = plans.get(enrolment.plan)
                 rota = care.rota_of(plan, enrolment.doctor_id) if plan else ()
-                index, person = await self._next_person(conn, rota, escalation.rota_index)
-                deadline = care.add_working(
-                    now, self.options.care.ack_within, self.options.care.hours
-                )
-                code = await self._code(conn, person, now) if person is not None else None
+                to = await self._assignee(conn, rota, escalation.rota_index, now)
                 await care_db.reassign_escalation(
-                    conn, escalation.id, person.id if person else None, code,
-                    index if person else escalation.rota_index, iso(now), iso(deadline),
+                    conn, escalation.id, to.person_id, to.code, to.index, iso(now),
+                    iso(to.deadline),
                 )  # fmt: skip
-                detail = {"from": escalation.person_id, "to": person.id if person else None}
+                detail = {"from": escalation.person_id, "to": to.person_id}
                 await self.db.audit(
                     conn, "relay", "care.escalation_moved", str(escalation.id), detail
                 )
-                if person is not None and code is not None and plan is not None:
+                if plan is not None:
                     text = await care_db.reply_text(conn, escalation.reply_id)
-                    await self._tell(conn, person, code, enrolment, plan, text, deadline, now)
+                    await self._tell(conn, to, enrolment, plan, text, now)
                 moved += 1
         return moved
 
@@ -189,32 +190,38 @@ class CareReplies:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    async def _next_person(
-        self, conn: aiosqlite.Connection, rota: tuple[str, ...], after: int
-    ) -> tuple[int, Expert | None]:
+    async def _assignee(
+        self, conn: aiosqlite.Connection, rota: tuple[str, ...], after: int, now: datetime
+    ) -> _Assignee:
+        """Who on ``rota`` after position ``after`` gets an escalation now (the next present
+        person; nobody, at ``after``, when none is left), with their code and deadline."""
         present: dict[str, Expert] = {}
         for person_id in rota[after + 1 :]:
             person = await experts_db.expert(conn, person_id)
             if person is not None and policy.is_present(person):
                 present[person_id] = person
+        deadline = care.add_working(now, self.options.care.ack_within, self.options.care.hours)
         index = care.rota_next(rota, after, present)
-        return (after, None) if index is None else (index, present[rota[index]])
-
-    async def _code(self, conn: aiosqlite.Connection, person: Expert, now: datetime) -> int:
+        if index is None:
+            return _Assignee(after, None, None, deadline)
+        person = present[rota[index]]
         since = iso(now - codes.REUSE_AFTER)
-        return codes.allocate(await threads_db.codes_in_use(conn, {person.id}, None, since))
+        code = codes.allocate(await threads_db.codes_in_use(conn, {person.id}, None, since))
+        return _Assignee(index, person, code, deadline)
 
     async def _tell(
         self,
         conn: aiosqlite.Connection,
-        person: Expert,
-        code: int,
+        to: _Assignee,
         enrolment: Enrolment,
         plan: Plan,
         text: str,
-        deadline: datetime,
         now: datetime,
     ) -> None:
+        """The escalation's SMS to whoever holds it now (nobody: the dashboard only)."""
+        person, code, deadline = to.person, to.code, to.deadline
+        if person is None or code is None:
+            return
         local = deadline.astimezone(self.options.zone)
         sms = texts.render(
             "care_escalation_to_staff",
